@@ -1,0 +1,157 @@
+//! Building and running the server: connect the store, apply migrations, resolve the signing
+//! key, bind the listener (port 0 works), serve until SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::auth::{new_token, JwtKeys, PasswordHasher};
+use crate::config::{redact_url, Config};
+use crate::http::{router, AppState};
+use crate::mail::{LogMailer, Mailer, SmtpMailer};
+use crate::store::{self, SharedStore, StoreOptions};
+
+/// The settings key under which a generated JWT secret is kept.
+const JWT_SECRET_SETTING: &str = "jwt_secret";
+/// HS256 wants a key at least as long as its output (RFC 7518 section 3.2).
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: SharedStore,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Builds the server with the mailer the configuration names (SMTP, or the log).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
+            None => Arc::new(LogMailer),
+        };
+        Self::build_with_mailer(config, mailer).await
+    }
+
+    /// Builds the server with a given mailer (tests capture e-mails this way).
+    pub async fn build_with_mailer(
+        config: Config,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<Application> {
+        let store = open_store(&config).await?;
+        let secret = match &config.jwt_secret {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => secret.clone(),
+            Some(_) => anyhow::bail!("--jwt-secret must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+            // Generated once and shared through the database, so restarts and every instance on
+            // the same database accept the same tokens.
+            None => store
+                .setting_or_insert(JWT_SECRET_SETTING, &new_token())
+                .await
+                .context("reading the JWT secret from the database")?,
+        };
+        let state = AppState {
+            store: store.clone(),
+            keys: JwtKeys::new(secret.as_bytes()),
+            hasher: PasswordHasher::new().await?,
+            mailer,
+            public_url: config.public_url.as_deref().map(Arc::from),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        Ok(Application {
+            listener,
+            router: router(state),
+            store,
+            shutdown_grace: config.shutdown_grace,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|addr| addr.port())
+            .unwrap_or_default()
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> SharedStore {
+        self.store.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets in-flight
+    /// requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then stops accepting connections and waits for in-flight
+    /// requests, at most the configured grace period.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, backend = self.store.backend(), "listening");
+        let stopping = Arc::new(Notify::new());
+        let notify = stopping.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            signal.await;
+            notify.notify_one();
+        });
+        tokio::select! {
+            result = server => result,
+            () = async { stopping.notified().await; tokio::time::sleep(self.shutdown_grace).await } => {
+                tracing::warn!("grace period over; exiting with requests still in flight");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    let options = StoreOptions {
+        max_connections: config.db_max_connections,
+        ..StoreOptions::default()
+    };
+    let store = store::connect(&config.database_url, &options)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&config.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

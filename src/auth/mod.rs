@@ -1,0 +1,10 @@
+//! Credentials: password hashing, access JWTs, and the opaque random tokens (refresh,
+//! e-mail verification) that are stored only as hashes.
+
+mod jwt;
+mod password;
+mod secret;
+
+pub use jwt::{AccessClaims, JwtKeys, ACCESS_TOKEN_TTL_MS};
+pub use password::PasswordHasher;
+pub use secret::{hash_token, new_token};

@@ -1,0 +1,107 @@
+//! The command line. Every flag can also be set by a `WORKSPACES_*` environment variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workspaces",
+    version,
+    about = "Self-hostable server for the Flashback Workspace API"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKSPACES_DATABASE_URL",
+        default_value = "sqlite://workspaces.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Log format.
+    #[arg(long, global = true, env = "WORKSPACES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Mark the account with this e-mail as verified (for operators and scripts).
+    Verify {
+        /// The account's e-mail address (case-insensitive).
+        email: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "WORKSPACES_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Maximum pooled database connections (readers, on SQLite).
+    #[arg(long, env = "WORKSPACES_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// HS256 secret for access tokens, at least 32 bytes. Default: generated once and stored in
+    /// the database, so every instance on that database shares it.
+    #[arg(long, env = "WORKSPACES_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Default: e-mails are written to the log.
+    #[arg(long, env = "WORKSPACES_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing e-mail.
+    #[arg(
+        long,
+        env = "WORKSPACES_MAIL_FROM",
+        default_value = "Workspaces <no-reply@localhost.localdomain>"
+    )]
+    pub mail_from: String,
+
+    /// Base URL of the web app, for links in e-mails (e.g. https://app.example.com).
+    #[arg(long, env = "WORKSPACES_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds SIGTERM waits for in-flight requests before exiting anyway.
+    #[arg(long, env = "WORKSPACES_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServeArgs {
+    pub fn into_config(self, database_url: String) -> Config {
+        Config {
+            listen: self.listen,
+            database_url,
+            db_max_connections: self.db_max_connections,
+            jwt_secret: self.jwt_secret,
+            smtp_url: self.smtp_url,
+            mail_from: self.mail_from,
+            public_url: self.public_url,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Typed configuration of a running server. Built from the command line and `WORKSPACES_*`
+//! environment variables (see `cli.rs`); secrets never appear in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    /// HS256 secret for access tokens. None: generated once and kept in the database.
+    pub jwt_secret: Option<String>,
+    /// SMTP relay URL. None: e-mails go to the log.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Base URL of the web app, used for links in e-mails.
+    pub public_url: Option<String>,
+    /// How long SIGTERM waits for in-flight requests before the process exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Defaults suitable for tests: port 0 on loopback, the given database.
+    pub fn for_database(database_url: impl Into<String>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            db_max_connections: 16,
+            jwt_secret: None,
+            smtp_url: None,
+            mail_from: "Workspaces <no-reply@localhost.localdomain>".to_owned(),
+            public_url: None,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Hides the password part of a URL (`postgres://user:secret@host` -> `postgres://user:***@host`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redact_url, Config};
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut config = Config::for_database("postgres://app:hunter2@db/ws");
+        config.jwt_secret = Some("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".into());
+        config.smtp_url = Some("smtps://mail:pa55@smtp.example.com".into());
+        let printed = format!("{config:?}");
+        for secret in ["hunter2", "s3cr3t", "pa55"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert_eq!(
+            redact_url("sqlite://workspaces.db"),
+            "sqlite://workspaces.db"
+        );
+    }
+}

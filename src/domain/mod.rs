@@ -1,0 +1,13 @@
+//! Values parsed once at the edge, and the permission rules, as plain functions with unit tests.
+
+mod email;
+mod names;
+mod org_role;
+mod password;
+mod workspace_name;
+
+pub use email::Email;
+pub use names::PersonName;
+pub use org_role::OrgRole;
+pub use password::{Password, PasswordError};
+pub use workspace_name::{WorkspaceName, WorkspaceNameError};

@@ -1,0 +1,137 @@
+//! Extractors whose rejections are [`ApiError`]s: a JSON body and the authenticated caller.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::clock::now_ms;
+use crate::domain::OrgRole;
+use crate::store::User;
+
+/// A JSON request body. An empty body (the official client sends none when it has nothing to
+/// say) reads as `{}`, so a missing field gets its own clear message from the handler.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_content = is_json_content_type(req.headers());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                payload_too_large()
+            } else {
+                ApiError::bad_request("INVALID_BODY", "Could not read the request body")
+            }
+        })?;
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
+        if !empty && !json_content {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Type must be application/json",
+            ));
+        }
+        let bytes: &[u8] = if empty { b"{}" } else { &bytes };
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON")
+            } else if path == "." {
+                ApiError::bad_request("INVALID_BODY", "Request body must be a JSON object")
+            } else {
+                ApiError::bad_request("INVALID_FIELD", format!("Invalid value for field '{path}'"))
+            }
+        })?;
+        deserializer
+            .end()
+            .map_err(|_| ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON"))?;
+        Ok(JsonBody(value))
+    }
+}
+
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "Request body is too large",
+    )
+}
+
+/// `application/json` or any `application/*+json`, parameters (`; charset=utf-8`) ignored.
+fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The caller of a protected route: a valid access JWT whose session and user are live in the
+/// database at this moment (so logout and revocation take effect at once).
+pub struct AuthUser {
+    pub user: User,
+    pub session_id: Uuid,
+    pub role: OrgRole,
+}
+
+impl AuthUser {
+    /// Writes need a verified, non-deleted account.
+    pub fn require_validated(&self) -> Result<(), ApiError> {
+        if self.user.validated && self.user.deleted_at.is_none() {
+            Ok(())
+        } else {
+            Err(ApiError::not_validated())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .ok_or_else(ApiError::unauthorized)?;
+        let claims = state
+            .keys
+            .verify(token.trim())
+            .ok_or_else(ApiError::unauthorized)?;
+        let user = state
+            .store
+            .authenticate(claims.sid, claims.user_id, now_ms())
+            .await
+            .map_err(|error| ApiError::internal("Internal server error", error))?
+            .ok_or_else(ApiError::unauthorized)?;
+        // A role outside the defined set cannot be stored (CHECK constraint); treat it as USER.
+        let role = OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User);
+        Ok(AuthUser {
+            user,
+            session_id: claims.sid,
+            role,
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! The HTTP surface: shared state, the router, and the middleware every request passes through.
+
+mod error;
+mod extract;
+mod ops;
+mod registration;
+mod session_tokens;
+mod sessions;
+mod tokens;
+mod users;
+mod workspaces;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::auth::{JwtKeys, PasswordHasher};
+use crate::mail::Mailer;
+use crate::store::SharedStore;
+
+/// Request bodies above this size are refused with 413 before any handler runs.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request still running after this long answers 408 and its work is dropped.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a handler may need, cloned cheaply into each request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub keys: JwtKeys,
+    pub hasher: PasswordHasher,
+    pub mailer: Arc<dyn Mailer>,
+    /// Base URL of the web app, for links in e-mails.
+    pub public_url: Option<Arc<str>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::map_response(envelope_framework_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    Router::new()
+        .merge(ops::router())
+        .merge(registration::router())
+        .merge(sessions::router())
+        .merge(tokens::router())
+        .merge(users::router())
+        .merge(workspaces::router())
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// One span per request, carrying its id, so every log line of the request can be traced.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    tracing::error!("handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+        "Internal server error",
+    )
+    .into_response()
+}
+
+/// The framework answers some requests itself (unknown route, wrong method, body too large,
+/// timeout) with a plain-text or empty body. The client only reads JSON error bodies, so those
+/// are rewritten into our envelope; headers such as `Allow` are kept.
+async fn envelope_framework_errors(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "Route not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "Request timed out"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Content-Type must be application/json",
+        ),
+        s if s.is_client_error() => ("BAD_REQUEST", "Bad request"),
+        _ => ("INTERNAL_ERROR", "Internal server error"),
+    };
+    let (mut parts, _) = response.into_parts();
+    let mut rewritten = ApiError::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in parts.headers.iter() {
+        rewritten.headers_mut().insert(name.clone(), value.clone());
+    }
+    rewritten
+}

@@ -1,0 +1,55 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use workspaces::app::{open_store, Application};
+use workspaces::cli::{Cli, Command, UserCommand};
+use workspaces::clock::now_ms;
+use workspaces::config::Config;
+use workspaces::domain::Email;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    workspaces::telemetry::init(cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = args.into_config(cli.database_url);
+            tracing::debug!(?config, "configuration");
+            Application::build(config)
+                .await?
+                .run_until_stopped()
+                .await?;
+        }
+        Command::Migrate => {
+            open_store(&Config::for_database(cli.database_url)).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::User {
+            command: UserCommand::Verify { email },
+        } => {
+            let store = open_store(&Config::for_database(cli.database_url)).await?;
+            let Some(email) = Email::parse(&email) else {
+                anyhow::bail!("not an e-mail address: {email}");
+            };
+            if !store
+                .mark_validated_by_email(&email.key(), now_ms())
+                .await?
+            {
+                tracing::error!("no account with e-mail {}", email.as_str());
+                return Ok(ExitCode::from(2));
+            }
+            tracing::info!("account {} verified", email.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod envelope;
 mod ops;
+mod profile;
 mod registration;
 mod sessions;
 mod tokens;

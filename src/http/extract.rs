@@ -38,14 +38,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             ));
         }
         let bytes: &[u8] = if empty { b"{}" } else { &bytes };
+        // serde would also read a struct from an array (`["a@b.c","pw"]`); bodies are objects.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{')
+            && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+        {
+            return Err(ApiError::bad_request(
+                "INVALID_BODY",
+                "Request body must be a JSON object",
+            ));
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
             if inner.is_syntax() || inner.is_eof() {
                 ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON")
-            } else if path == "." {
-                ApiError::bad_request("INVALID_BODY", "Request body must be a JSON object")
             } else {
                 ApiError::bad_request("INVALID_FIELD", format!("Invalid value for field '{path}'"))
             }

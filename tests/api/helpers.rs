@@ -34,13 +34,21 @@ impl Mailer for CapturingMailer {
 
 impl CapturingMailer {
     pub fn to(&self, address: &str) -> Vec<OutgoingEmail> {
-        self.sent.lock().unwrap().iter().filter(|m| m.to == address).cloned().collect()
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to == address)
+            .cloned()
+            .collect()
     }
 
     /// The token of the last verification e-mail sent to `address`.
     pub fn last_verification_token(&self, address: &str) -> String {
         let mails = self.to(address);
-        let mail = mails.last().unwrap_or_else(|| panic!("no e-mail was sent to {address}"));
+        let mail = mails
+            .last()
+            .unwrap_or_else(|| panic!("no e-mail was sent to {address}"));
         mail.body
             .lines()
             .find_map(|line| line.strip_prefix("Verification token: "))
@@ -66,7 +74,12 @@ pub struct TestApp {
 }
 
 /// A fresh database on the backend under test.
-async fn fresh_database() -> (String, Db, Option<tempfile::TempDir>, Option<(String, String)>) {
+async fn fresh_database() -> (
+    String,
+    Db,
+    Option<tempfile::TempDir>,
+    Option<(String, String)>,
+) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("ws_test_{}", Uuid::new_v4().simple());
@@ -75,17 +88,29 @@ async fn fresh_database() -> (String, Db, Option<tempfile::TempDir>, Option<(Str
                 .connect(&admin_url)
                 .await
                 .expect("TEST_DATABASE_URL is set but PostgreSQL is not reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
             admin.close().await;
             let url = with_database(&admin_url, &name);
             let options = PgConnectOptions::from_str(&url).unwrap();
-            let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.unwrap();
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options)
+                .await
+                .unwrap();
             (url, Db::Postgres(pool), None, Some((admin_url, name)))
         }
         _ => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            (url, Db::Sqlite(SqlitePool::connect_lazy("sqlite::memory:").unwrap()), Some(dir), None)
+            (
+                url,
+                Db::Sqlite(SqlitePool::connect_lazy("sqlite::memory:").unwrap()),
+                Some(dir),
+                None,
+            )
         }
     }
 }
@@ -116,7 +141,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(url.clone());
     configure(&mut config);
     let mailer = Arc::new(CapturingMailer::default());
-    let app = Application::build_with_mailer(config, mailer.clone()).await.expect("server builds");
+    let app = Application::build_with_mailer(config, mailer.clone())
+        .await
+        .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     if let Db::Sqlite(_) = db {
@@ -131,7 +158,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
     TestApp {
         address,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         mailer,
         db,
         database_url: url,
@@ -145,12 +175,20 @@ impl Drop for TestApp {
         if let Some((admin_url, name)) = self.postgres_cleanup.take() {
             // Drop is synchronous: do the async clean-up on a thread of its own.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 runtime.block_on(async {
-                    if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&admin)
-                            .await;
+                    if let Ok(admin) = PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect(&admin_url)
+                        .await
+                    {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin)
+                                .await;
                     }
                 });
             })
@@ -169,7 +207,10 @@ pub struct Answer {
 
 impl Answer {
     pub fn str(&self, field: &str) -> String {
-        self.body[field].as_str().unwrap_or_else(|| panic!("no string {field} in {}", self.body)).to_owned()
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field} in {}", self.body))
+            .to_owned()
     }
 }
 
@@ -191,7 +232,13 @@ impl TestApp {
     }
 
     /// Sends a request; `body: None` sends no body and no Content-Type, as the client does.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -209,10 +256,18 @@ impl TestApp {
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        assert!(content_type.starts_with("application/json"), "{status}: content-type {content_type:?}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{status}: content-type {content_type:?}"
+        );
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
-        Answer { status, headers, body }
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -240,7 +295,9 @@ impl TestApp {
 
     /// Registers an account (not yet verified) and returns its tokens.
     pub async fn register(&self, email: &str) -> Account {
-        let answer = self.post("/user/register", None, Self::registration_body(email)).await;
+        let answer = self
+            .post("/user/register", None, Self::registration_body(email))
+            .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         Account {
             email: email.to_owned(),
@@ -256,7 +313,9 @@ impl TestApp {
     /// Verifies the account's e-mail with the token from its last verification e-mail.
     pub async fn verify(&self, email: &str) {
         let token = self.mailer.last_verification_token(email);
-        let answer = self.post("/user/verify-email", None, json!({ "token": token })).await;
+        let answer = self
+            .post("/user/verify-email", None, json!({ "token": token }))
+            .await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     }
 
@@ -268,11 +327,17 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Answer {
-        self.post("/user/login", None, json!({ "email": email, "password": password })).await
+        self.post(
+            "/user/login",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn create_workspace(&self, token: &str, name: &str) -> Answer {
-        self.post("/workspace", Some(token), json!({ "name": name })).await
+        self.post("/workspace", Some(token), json!({ "name": name }))
+            .await
     }
 
     /// Runs a query that returns one integer, binding UUID strings as ids.

@@ -16,8 +16,15 @@ async fn ready_answers_ok_when_the_database_answers() {
     let app = spawn_app().await;
     let answer = app.get("/ready", None).await;
     assert_eq!(answer.status, StatusCode::OK);
-    let backend = if app.database_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
-    assert_eq!(answer.body, json!({ "success": true, "status": "ready", "database": backend }));
+    let backend = if app.database_url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(
+        answer.body,
+        json!({ "success": true, "status": "ready", "database": backend })
+    );
 }
 
 #[tokio::test]
@@ -25,6 +32,12 @@ async fn requests_get_a_request_id_and_keep_the_one_they_send() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/health")).send().await.unwrap();
     assert!(response.headers().get("x-request-id").is_some());
-    let response = app.client.get(app.url("/health")).header("x-request-id", "abc-123").send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["x-request-id"], "abc-123");
 }

@@ -1,1 +1,230 @@
-//! Placeholder.
+//! GET /token and DELETE /token/{tokenId}: the caller's own sessions (contract section 4).
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::helpers::{error_body, spawn_app, Account, TestApp, PASSWORD};
+use crate::sessions::assert_unauthorized;
+
+fn not_found_body() -> Value {
+    error_body("Token not found", "TOKEN_NOT_FOUND")
+}
+
+/// Unix milliseconds as an RFC 3339 UTC string.
+fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+/// The list entry a session should have, from its row in the database.
+async fn entry(app: &TestApp, session_id: &str, current: bool) -> Value {
+    let column = |name: &str| format!("SELECT {name} FROM sessions WHERE id = $1");
+    let created_at = app.count(&column("created_at"), &[session_id]).await;
+    let last_used_at = app.count(&column("last_used_at"), &[session_id]).await;
+    let expires_at = app.count(&column("expires_at"), &[session_id]).await;
+    json!({
+        "id": session_id,
+        "createdAt": rfc3339(created_at),
+        "lastUsedAt": rfc3339(last_used_at),
+        "expiresAt": expires_at,
+        "current": current,
+    })
+}
+
+/// The `tokens` of a GET /token answer sorted by id (UUIDv7: creation order), so the comparison
+/// does not depend on the order the server picks.
+fn sorted_by_id(body: &Value) -> Value {
+    let mut tokens = body["tokens"].as_array().unwrap().clone();
+    tokens.sort_by_key(|t| t["id"].as_str().unwrap().to_owned());
+    json!({ "success": body["success"].clone(), "tokens": tokens })
+}
+
+/// A second session of the same user: (session id, access token).
+async fn second_session(app: &TestApp, account: &Account) -> (String, String) {
+    let login = app.login(&account.email, PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    (login.str("tokenId"), login.str("accessToken"))
+}
+
+async fn revoked(app: &TestApp, session_id: &str) -> bool {
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND revoked_at IS NOT NULL";
+    app.count(sql, &[session_id]).await == 1
+}
+
+#[tokio::test]
+async fn listing_tokens_shows_each_live_session_and_marks_the_current_one() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+
+    let answer = app.get("/token", Some(&account.access_token)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let only = entry(&app, &account.token_id, true).await;
+    assert_eq!(answer.body, json!({ "success": true, "tokens": [only] }));
+    assert_eq!(
+        answer.body["tokens"][0]["createdAt"],
+        answer.body["tokens"][0]["lastUsedAt"]
+    );
+
+    let (second_id, second_token) = second_session(&app, &account).await;
+    let answer = app.get("/token", Some(&second_token)).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    let first = entry(&app, &account.token_id, false).await;
+    let second = entry(&app, &second_id, true).await;
+    assert_eq!(
+        sorted_by_id(&answer.body),
+        json!({ "success": true, "tokens": [first, second] })
+    );
+    let first = entry(&app, &account.token_id, true).await;
+    let second = entry(&app, &second_id, false).await;
+    let answer = app.get("/token", Some(&account.access_token)).await;
+    assert_eq!(
+        sorted_by_id(&answer.body),
+        json!({ "success": true, "tokens": [first, second] })
+    );
+}
+
+#[tokio::test]
+async fn listing_tokens_shows_only_the_callers_sessions() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    app.register("bob@example.com").await;
+
+    let answer = app.get("/token", Some(&ann.access_token)).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    let only = entry(&app, &ann.token_id, true).await;
+    assert_eq!(answer.body, json!({ "success": true, "tokens": [only] }));
+}
+
+#[tokio::test]
+async fn revoked_sessions_are_absent_from_the_list() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let (revoked_by_delete, _) = second_session(&app, &account).await;
+    let logged_out = app.login(&account.email, PASSWORD).await;
+    let path = format!("/token/{revoked_by_delete}");
+    assert_eq!(
+        app.delete(&path, Some(&account.access_token)).await.status,
+        StatusCode::OK
+    );
+    let body = json!({ "refreshToken": logged_out.str("refreshToken") });
+    assert_eq!(
+        app.post("/user/logout", None, body).await.status,
+        StatusCode::OK
+    );
+
+    let answer = app.get("/token", Some(&account.access_token)).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    let only = entry(&app, &account.token_id, true).await;
+    assert_eq!(answer.body, json!({ "success": true, "tokens": [only] }));
+}
+
+#[tokio::test]
+async fn revoking_a_session_ends_it_at_once() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let (other_id, other_token) = second_session(&app, &account).await;
+
+    let answer = app
+        .delete(&format!("/token/{other_id}"), Some(&account.access_token))
+        .await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, json!({ "success": true }));
+    assert!(revoked(&app, &other_id).await);
+    assert!(!revoked(&app, &account.token_id).await);
+    assert_unauthorized(&app.get("/user/profile", Some(&other_token)).await);
+    assert_eq!(
+        app.get("/user/profile", Some(&account.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let again = app
+        .delete(&format!("/token/{other_id}"), Some(&account.access_token))
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.body, not_found_body());
+}
+
+#[tokio::test]
+async fn revoking_the_current_session_ends_it_too() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+
+    let answer = app
+        .delete(
+            &format!("/token/{}", account.token_id),
+            Some(&account.access_token),
+        )
+        .await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, json!({ "success": true }));
+    assert!(revoked(&app, &account.token_id).await);
+    assert_unauthorized(&app.get("/token", Some(&account.access_token)).await);
+}
+
+#[tokio::test]
+async fn revoking_another_users_session_answers_404_and_leaves_it_working() {
+    let app = spawn_app().await;
+    let ann = app.register_verified("ann@example.com").await;
+    let bob = app.register_verified("bob@example.com").await;
+
+    let answer = app
+        .delete(&format!("/token/{}", bob.token_id), Some(&ann.access_token))
+        .await;
+
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.body, not_found_body());
+    assert!(!revoked(&app, &bob.token_id).await);
+    assert_eq!(
+        app.get("/user/profile", Some(&bob.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_or_malformed_id_answers_404() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+
+    for id in [unknown.as_str(), "not-a-uuid", "123"] {
+        let answer = app
+            .delete(&format!("/token/{id}"), Some(&account.access_token))
+            .await;
+
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(answer.body, not_found_body());
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL",
+            &[]
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_token_routes_answer_401_without_a_valid_token() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let path = format!("/token/{}", account.token_id);
+
+    assert_unauthorized(&app.get("/token", None).await);
+    assert_unauthorized(&app.get("/token", Some("garbage")).await);
+    assert_unauthorized(&app.delete(&path, None).await);
+    assert_unauthorized(&app.delete(&path, Some("garbage")).await);
+    assert!(!revoked(&app, &account.token_id).await);
+}

@@ -82,14 +82,15 @@ CREATE TABLE workspaces (
     id         UUID PRIMARY KEY,
     org_id     UUID NOT NULL REFERENCES organizations (id),
     name       TEXT NOT NULL,
-    name_key   TEXT NOT NULL,
+    -- Byte order ("C"), as SQLite compares, so both backends list workspaces in one order.
+    name_key   TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     deleted_at BIGINT
 );
 -- Live names are unique per organization, case-insensitively; deleting frees the name.
 CREATE UNIQUE INDEX workspaces_live_name_unique ON workspaces (org_id, name_key) WHERE deleted_at IS NULL;
-CREATE INDEX workspaces_org_name ON workspaces (org_id, name, id) WHERE deleted_at IS NULL;
+-- It also serves listing order and keyset pagination, which go by name_key (then id).
 
 CREATE TABLE workspace_members (
     workspace_id UUID NOT NULL REFERENCES workspaces (id),
@@ -99,3 +100,14 @@ CREATE TABLE workspace_members (
     PRIMARY KEY (workspace_id, user_id)
 );
 CREATE INDEX workspace_members_user ON workspace_members (user_id);
+
+-- Buckets and repositories held by a workspace. This service does not create them yet; a workspace
+-- that holds any cannot be deleted (checked in the deleting transaction).
+CREATE TABLE workspace_resources (
+    id           UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces (id),
+    kind         TEXT NOT NULL CHECK (kind IN ('bucket', 'repo')),
+    name         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX workspace_resources_workspace ON workspace_resources (workspace_id);

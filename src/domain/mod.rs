@@ -5,9 +5,11 @@ mod names;
 mod org_role;
 mod password;
 mod workspace_name;
+mod workspace_role;
 
 pub use email::Email;
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use password::{Password, PasswordError};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
+pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

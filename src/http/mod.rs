@@ -8,6 +8,7 @@ mod session_tokens;
 mod sessions;
 mod tokens;
 mod users;
+mod workspace_members;
 mod workspaces;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(users::router())
         .merge(workspaces::router())
+        .merge(workspace_members::router())
         .layer(middleware)
         .with_state(state)
 }

@@ -1,28 +1,50 @@
-//! Workspaces: `POST /workspace`.
+//! Workspaces (contract section 3): create, list, get, rename, soft delete. Members are in
+//! `workspace_members.rs`.
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
 use super::AppState;
 use crate::clock::now_ms;
-use crate::domain::{WorkspaceName, WorkspaceNameError};
-use crate::store::{NewWorkspace, StoreError, Workspace};
+use crate::domain::{
+    can_manage_workspace, effective_workspace_role, WorkspaceName, WorkspaceNameError,
+    WorkspaceRole,
+};
+use crate::store::{
+    DeleteOutcome, Member, NewWorkspace, Selection, StoreError, Workspace, WorkspaceAccess,
+    WorkspaceQuery, WorkspaceRename, WorkspaceWithMembers,
+};
+
+/// Largest page `GET /workspace?limit=` accepts.
+const MAX_PAGE: i64 = 200;
+/// Page size when only a cursor is given.
+const DEFAULT_PAGE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/workspace", post(create_workspace))
+    Router::new()
+        .route("/workspace", post(create_workspace).get(list_workspaces))
+        .route(
+            "/workspace/{id}",
+            get(get_workspace)
+                .put(rename_workspace)
+                .delete(delete_workspace),
+        )
 }
 
 /// A workspace on the wire: `{"id","name","orgId"}`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct WorkspaceJson {
+pub struct WorkspaceJson {
     id: Uuid,
     name: String,
     org_id: Uuid,
@@ -38,8 +60,55 @@ impl From<Workspace> for WorkspaceJson {
     }
 }
 
+/// A workspace with its members: `{"id","name","orgId","users":[WorkspaceUser]}`.
+fn with_members_json(listed: WorkspaceWithMembers) -> Value {
+    let users: Vec<Value> = listed.members.into_iter().map(member_json).collect();
+    let w = listed.workspace;
+    json!({ "id": w.id, "name": w.name, "orgId": w.org_id, "users": users })
+}
+
+fn member_json(m: Member) -> Value {
+    json!({
+        "userId": m.user_id,
+        "role": m.role,
+        "user": {
+            "id": m.user_id,
+            "name": m.first_name,
+            "lastName": m.last_name,
+            "email": m.email,
+            "orgRole": m.org_role,
+        },
+    })
+}
+
+/// The caller's view of a workspace: it must be live, of the caller's organization, and visible
+/// to them (member, or organization OWNER/ADMINISTRATORS). Anything else, a malformed id
+/// included, is `not_found`, so nothing reveals another organization's workspaces.
+pub async fn visible_workspace(
+    state: &AppState,
+    auth: &AuthUser,
+    raw_id: &str,
+    not_found: fn() -> ApiError,
+    failure: &'static str,
+) -> Result<(WorkspaceAccess, WorkspaceRole), ApiError> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| not_found())?;
+    let access = state
+        .store
+        .workspace_access(auth.user.org_id, id, auth.user.id)
+        .await
+        .or_500(failure)?
+        .ok_or_else(not_found)?;
+    let membership = access.membership.as_deref().and_then(WorkspaceRole::parse);
+    let role = effective_workspace_role(auth.role, membership).ok_or_else(not_found)?;
+    Ok((access, role))
+}
+
+fn workspace_not_found() -> ApiError {
+    ApiError::not_found("WORKSPACE_NOT_FOUND", "Workspace not found")
+}
+
 #[derive(Deserialize)]
-struct CreateWorkspaceBody {
+struct NameBody {
     name: Option<String>,
 }
 
@@ -71,7 +140,7 @@ fn name_taken() -> ApiError {
 async fn create_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    JsonBody(body): JsonBody<CreateWorkspaceBody>,
+    JsonBody(body): JsonBody<NameBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = parse_name(body.name.as_deref())?;
     auth.require_validated()?;
@@ -95,8 +164,184 @@ async fn create_workspace(
         Err(StoreError::Conflict) => return Err(name_taken()),
         Err(error) => return Err(ApiError::internal("Failed to create workspace", error)),
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "success": true, "workspace": WorkspaceJson::from(workspace) })),
+    let answer = json!({ "success": true, "workspace": WorkspaceJson::from(workspace) });
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// An opaque keyset position: URL-safe base64 of the last workspace's id followed by its name key.
+fn encode_cursor(last: &WorkspaceWithMembers) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}{}", last.workspace.id, last.name_key))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (id, key) = (text.get(..36)?, text.get(36..)?);
+    Some((key.to_owned(), Uuid::parse_str(id).ok()?))
+}
+
+fn invalid_query(message: &'static str) -> ApiError {
+    ApiError::bad_request("INVALID_QUERY", message)
+}
+
+/// Every workspace the caller can see, with members. With `limit` and/or `cursor`, one page and a
+/// `nextCursor` when more follow.
+async fn list_workspaces(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|_| invalid_query("Invalid query string"))?;
+    let paginated = params.limit.is_some() || params.cursor.is_some();
+    let limit = match params.limit.as_deref() {
+        None => {
+            if paginated {
+                DEFAULT_PAGE
+            } else {
+                i64::MAX
+            }
+        }
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| invalid_query("limit must be an integer from 1 to 200"))?,
+    };
+    let after = match params.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| invalid_query("Invalid cursor"))?),
+    };
+    let query = WorkspaceQuery {
+        org_id: auth.user.org_id,
+        member: (!auth.role.administers_all_workspaces()).then_some(auth.user.id),
+        // One more than asked tells whether another page follows.
+        selection: Selection::Page {
+            after,
+            limit: limit.saturating_add(1),
+        },
+    };
+    let mut listed = state
+        .store
+        .list_workspaces(query)
+        .await
+        .or_500("Failed to fetch workspaces")?;
+    let more = listed.len() as i64 > limit;
+    listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = (paginated && more)
+        .then(|| listed.last().map(encode_cursor))
+        .flatten();
+    let workspaces: Vec<Value> = listed.into_iter().map(with_members_json).collect();
+    let mut answer = json!({ "success": true, "workspaces": workspaces });
+    if let Some(cursor) = next_cursor {
+        answer["nextCursor"] = json!(cursor);
+    }
+    Ok(Json(answer))
+}
+
+async fn get_workspace(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || {
+        ApiError::not_found(
+            "WORKSPACE_NOT_FOUND",
+            "Workspace not found or access denied",
+        )
+    };
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let query = WorkspaceQuery {
+        org_id: auth.user.org_id,
+        member: (!auth.role.administers_all_workspaces()).then_some(auth.user.id),
+        selection: Selection::One(id),
+    };
+    let listed = state
+        .store
+        .list_workspaces(query)
+        .await
+        .or_500("Failed to fetch workspace")?;
+    let workspace = listed.into_iter().next().ok_or_else(not_found)?;
+    Ok(Json(
+        json!({ "success": true, "workspace": with_members_json(workspace) }),
     ))
+}
+
+/// Check order: token -> body -> caller validated -> visible (404) -> ADMIN (403) -> name free.
+async fn rename_workspace(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NameBody>,
+) -> Result<Json<Value>, ApiError> {
+    const FAILED: &str = "Failed to update workspace";
+    let name = body
+        .name
+        .as_deref()
+        .map(|raw| parse_name(Some(raw)))
+        .transpose()?;
+    auth.require_validated()?;
+    let (access, role) = visible_workspace(&state, &auth, &id, workspace_not_found, FAILED).await?;
+    if !can_manage_workspace(role) {
+        return Err(ApiError::forbidden(
+            "INSUFFICIENT_PERMISSIONS",
+            "Insufficient permissions to update workspace",
+        ));
+    }
+    // An empty body changes nothing.
+    let Some(name) = name else {
+        return Ok(Json(
+            json!({ "success": true, "workspace": WorkspaceJson::from(access.workspace) }),
+        ));
+    };
+    let rename = WorkspaceRename {
+        org_id: auth.user.org_id,
+        workspace_id: access.workspace.id,
+        name_key: name.key(),
+        name: name.into_inner(),
+        now: now_ms(),
+    };
+    let workspace = match state.store.rename_workspace(rename).await {
+        Ok(Some(workspace)) => workspace,
+        Ok(None) => return Err(workspace_not_found()),
+        Err(StoreError::Conflict) => return Err(name_taken()),
+        Err(error) => return Err(ApiError::internal(FAILED, error)),
+    };
+    Ok(Json(
+        json!({ "success": true, "workspace": WorkspaceJson::from(workspace) }),
+    ))
+}
+
+/// Soft delete: the rows stay with `deleted_at` set; the name is free again.
+async fn delete_workspace(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    const FAILED: &str = "Failed to delete workspace";
+    auth.require_validated()?;
+    let (access, role) = visible_workspace(&state, &auth, &id, workspace_not_found, FAILED).await?;
+    if !can_manage_workspace(role) {
+        return Err(ApiError::forbidden(
+            "INSUFFICIENT_PERMISSIONS",
+            "Insufficient permissions to delete workspace",
+        ));
+    }
+    let outcome = state
+        .store
+        .delete_workspace(auth.user.org_id, access.workspace.id, now_ms())
+        .await
+        .or_500(FAILED)?;
+    match outcome {
+        DeleteOutcome::Deleted => Ok(Json(json!({ "success": true }))),
+        DeleteOutcome::NotFound => Err(workspace_not_found()),
+        DeleteOutcome::HasResources => Err(ApiError::bad_request(
+            "WORKSPACE_NOT_EMPTY",
+            "Cannot delete workspace with existing buckets or repos",
+        )),
+    }
 }

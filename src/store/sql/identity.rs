@@ -1,156 +1,86 @@
-//! The SQL implementation of [`Store`], compiled once for SQLite and once for PostgreSQL.
-//!
-//! Both backends run the very same SQL text: positional `$N` parameters work on both, ids bind as
-//! `uuid::Uuid` (a BLOB on SQLite, a native uuid on PostgreSQL) and timestamps as `i64`
-//! milliseconds. The only differences live outside the queries: connection set-up, migrations, and
-//! how a write transaction begins (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
-//! The `impl_store!` macro below stamps the one implementation out for each backend, so a query is
-//! written once and the same test suite exercises it on both.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! [`IdentityStore`] in SQL, for both backends.
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use sqlx::{Postgres, Sqlite};
 use uuid::Uuid;
 
-use super::{
-    Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    NewWorkspace, RefreshOutcome, SessionInfo, SharedStore, Store, StoreError, StoreResult, User,
-    Workspace,
+use super::{classify, SqlStore, USER_COLUMNS};
+use crate::store::{
+    Credentials, IdentityStore, NewOrganization, NewRefreshToken, NewSession, NewUser,
+    NewVerification, RefreshOutcome, SessionInfo, StoreResult, User,
 };
 
-/// Connection settings that do not come from the URL.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// Upper bound of pooled connections (readers, on SQLite).
-    pub max_connections: u32,
-    /// How long a request waits for a pooled connection before failing.
-    pub acquire_timeout: Duration,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Opens the database named by `url`: `sqlite:` (file created if missing) or `postgres:`.
-pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<SharedStore> {
-    if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(connect_sqlite(url, options).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(connect_postgres(url, options).await?))
-    } else {
-        Err(StoreError::Database(sqlx::Error::Configuration(
-            "database URL must start with sqlite: or postgres:".into(),
-        )))
-    }
-}
-
-/// A pool for reads and a pool for write transactions. On PostgreSQL they are the same pool; on
-/// SQLite, writes go through a single connection so in-process writers queue in the pool instead
-/// of spinning on SQLite's busy handler (SQLite admits one writer at a time anyway).
-pub struct SqlStore<DB: Database> {
-    read: Pool<DB>,
-    write: Pool<DB>,
-    begin_write: &'static str,
-}
-
-async fn connect_sqlite(url: &str, options: &StoreOptions) -> StoreResult<SqlStore<Sqlite>> {
-    let base = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a commit is fsynced before it is acknowledged, so every 2xx survives power loss.
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5));
-    let in_memory = base.get_filename().to_string_lossy().contains(":memory:");
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(options.acquire_timeout)
-        .connect_with(base.clone())
-        .await?;
-    // An in-memory database exists only inside its one connection: share it.
-    let read = if in_memory {
-        write.clone()
-    } else {
-        SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(base.read_only(true))
-            .await?
+/// Inserts a [`NewUser`]; a taken e-mail becomes [`StoreError::Conflict`].
+macro_rules! insert_user {
+    ($executor:expr, $user:expr) => {
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, email_key, password_hash, first_name, \
+             last_name, org_role, validated, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind($user.id)
+        .bind($user.org_id)
+        .bind(&$user.email)
+        .bind(&$user.email_key)
+        .bind(&$user.password_hash)
+        .bind(&$user.first_name)
+        .bind(&$user.last_name)
+        .bind($user.org_role)
+        .bind(false)
+        .bind($user.created_at)
+        .execute($executor)
+        .await
+        .map_err(classify)?
     };
-    Ok(SqlStore {
-        read,
-        write,
-        begin_write: "BEGIN IMMEDIATE",
-    })
 }
 
-async fn connect_postgres(url: &str, options: &StoreOptions) -> StoreResult<SqlStore<Postgres>> {
-    let pool = PgPoolOptions::new()
-        .max_connections(options.max_connections)
-        .acquire_timeout(options.acquire_timeout)
-        .connect_with(PgConnectOptions::from_str(url)?)
+/// Inserts a [`NewSession`] with its first [`NewRefreshToken`].
+macro_rules! insert_session {
+    ($executor:expr, $session:expr, $refresh:expr) => {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
+             VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind($session.id)
+        .bind($session.user_id)
+        .bind($session.created_at)
+        .bind($session.expires_at)
+        .execute($executor)
         .await?;
-    Ok(SqlStore {
-        read: pool.clone(),
-        write: pool,
-        begin_write: "BEGIN",
-    })
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&$refresh.token_hash)
+        .bind($refresh.session_id)
+        .bind($refresh.created_at)
+        .bind($refresh.expires_at)
+        .execute($executor)
+        .await?;
+    };
 }
 
-/// Turns a unique-constraint violation into [`StoreError::Conflict`].
-fn classify(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(error),
-    }
+/// Inserts a [`NewVerification`].
+macro_rules! insert_verification {
+    ($executor:expr, $v:expr) => {
+        sqlx::query(
+            "INSERT INTO email_verifications (id, user_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($v.id)
+        .bind($v.user_id)
+        .bind(&$v.token_hash)
+        .bind($v.created_at)
+        .bind($v.expires_at)
+        .execute($executor)
+        .await?
+    };
 }
 
-/// Columns of [`User`], read from `users u JOIN organizations o`.
-const USER_COLUMNS: &str = "u.id, u.org_id, u.email, u.first_name, u.last_name, u.org_role, \
-     u.validated, o.is_business, u.deleted_at";
-
-macro_rules! impl_store {
-    ($db:ty, $name:literal, $migrations:literal) => {
+macro_rules! impl_identity_store {
+    ($db:ty) => {
         #[async_trait]
-        impl Store for SqlStore<$db> {
-            fn backend(&self) -> &'static str {
-                $name
-            }
-
-            async fn migrate(&self) -> StoreResult<()> {
-                sqlx::migrate!($migrations).run(&self.write).await?;
-                Ok(())
-            }
-
-            async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.read).await?;
-                Ok(())
-            }
-
-            async fn setting_or_insert(&self, key: &str, candidate: &str) -> StoreResult<String> {
-                sqlx::query(
-                    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(key)
-                .bind(candidate)
-                .execute(&self.write)
-                .await?;
-                let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                    .bind(key)
-                    .fetch_one(&self.write)
-                    .await?;
-                Ok(value)
-            }
-
+        impl IdentityStore for SqlStore<$db> {
             async fn register(
                 &self,
                 org: NewOrganization,
@@ -397,103 +327,9 @@ macro_rules! impl_store {
                 .await?;
                 Ok(done.rows_affected() > 0)
             }
-
-            async fn create_workspace(&self, new: NewWorkspace) -> StoreResult<Workspace> {
-                let mut tx = self.write.begin_with(self.begin_write).await?;
-                sqlx::query(
-                    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5)",
-                )
-                .bind(new.id)
-                .bind(new.org_id)
-                .bind(&new.name)
-                .bind(&new.name_key)
-                .bind(new.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-                sqlx::query(
-                    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
-                     VALUES ($1, $2, 'ADMIN', $3)",
-                )
-                .bind(new.id)
-                .bind(new.creator_id)
-                .bind(new.created_at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(Workspace { id: new.id, org_id: new.org_id, name: new.name })
-            }
         }
     };
 }
 
-/// Inserts a [`NewUser`]; a taken e-mail becomes [`StoreError::Conflict`].
-macro_rules! insert_user {
-    ($executor:expr, $user:expr) => {
-        sqlx::query(
-            "INSERT INTO users (id, org_id, email, email_key, password_hash, first_name, \
-             last_name, org_role, validated, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        )
-        .bind($user.id)
-        .bind($user.org_id)
-        .bind(&$user.email)
-        .bind(&$user.email_key)
-        .bind(&$user.password_hash)
-        .bind(&$user.first_name)
-        .bind(&$user.last_name)
-        .bind($user.org_role)
-        .bind(false)
-        .bind($user.created_at)
-        .execute($executor)
-        .await
-        .map_err(classify)?
-    };
-}
-
-/// Inserts a [`NewSession`] with its first [`NewRefreshToken`].
-macro_rules! insert_session {
-    ($executor:expr, $session:expr, $refresh:expr) => {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
-             VALUES ($1, $2, $3, $3, $4)",
-        )
-        .bind($session.id)
-        .bind($session.user_id)
-        .bind($session.created_at)
-        .bind($session.expires_at)
-        .execute($executor)
-        .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&$refresh.token_hash)
-        .bind($refresh.session_id)
-        .bind($refresh.created_at)
-        .bind($refresh.expires_at)
-        .execute($executor)
-        .await?;
-    };
-}
-
-/// Inserts a [`NewVerification`].
-macro_rules! insert_verification {
-    ($executor:expr, $v:expr) => {
-        sqlx::query(
-            "INSERT INTO email_verifications (id, user_id, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($v.id)
-        .bind($v.user_id)
-        .bind(&$v.token_hash)
-        .bind($v.created_at)
-        .bind($v.expires_at)
-        .execute($executor)
-        .await?
-    };
-}
-
-impl_store!(Sqlite, "sqlite", "migrations/sqlite");
-impl_store!(Postgres, "postgres", "migrations/postgres");
+impl_identity_store!(Sqlite);
+impl_identity_store!(Postgres);

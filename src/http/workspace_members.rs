@@ -1,0 +1,155 @@
+//! Workspace members (contract section 3): add, change role, remove. All need workspace ADMIN,
+//! and a workspace always keeps at least one active ADMIN member.
+
+use axum::extract::{Path, State};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::error::{ApiError, OrInternal};
+use super::extract::{AuthUser, JsonBody};
+use super::workspaces::visible_workspace;
+use super::AppState;
+use crate::clock::now_ms;
+use crate::domain::{can_manage_workspace, WorkspaceRole};
+use crate::store::{AddMemberOutcome, MemberChangeOutcome, NewMember};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workspace/{id}/users", post(add_member))
+        .route(
+            "/workspace/{id}/users/{user_id}",
+            put(change_member_role).delete(remove_member),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddMemberBody {
+    user_id: Option<String>,
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: Option<String>,
+}
+
+fn parse_role(raw: Option<&str>) -> Result<WorkspaceRole, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::missing_field("role"))?;
+    WorkspaceRole::parse(raw).ok_or_else(|| ApiError::bad_request("INVALID_ROLE", "Invalid role"))
+}
+
+fn workspace_not_found() -> ApiError {
+    ApiError::not_found("WORKSPACE_NOT_FOUND", "Workspace not found")
+}
+
+fn member_not_found() -> ApiError {
+    ApiError::not_found("MEMBER_NOT_FOUND", "User not found in workspace")
+}
+
+fn cannot_manage() -> ApiError {
+    ApiError::forbidden(
+        "INSUFFICIENT_PERMISSIONS",
+        "Insufficient permissions to manage workspace users",
+    )
+}
+
+fn last_admin() -> ApiError {
+    ApiError::bad_request("LAST_ADMIN", "Workspace must keep at least one admin")
+}
+
+/// The checks every member route shares after its body: caller validated -> workspace visible
+/// (404) -> caller is its ADMIN (403). Returns the workspace id.
+async fn managed_workspace(
+    state: &AppState,
+    auth: &AuthUser,
+    raw_id: &str,
+    failure: &'static str,
+) -> Result<Uuid, ApiError> {
+    auth.require_validated()?;
+    let (access, role) =
+        visible_workspace(state, auth, raw_id, workspace_not_found, failure).await?;
+    if !can_manage_workspace(role) {
+        return Err(cannot_manage());
+    }
+    Ok(access.workspace.id)
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AddMemberBody>,
+) -> Result<Json<Value>, ApiError> {
+    const FAILED: &str = "Failed to add user to workspace";
+    let target = body
+        .user_id
+        .as_deref()
+        .ok_or_else(|| ApiError::missing_field("userId"))?;
+    let role = parse_role(body.role.as_deref())?;
+    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
+    let target_not_found = || ApiError::not_found("TARGET_USER_NOT_FOUND", "Target user not found");
+    let user_id = Uuid::parse_str(target).map_err(|_| target_not_found())?;
+    let member = NewMember {
+        org_id: auth.user.org_id,
+        workspace_id,
+        user_id,
+        role: role.as_str().to_owned(),
+        created_at: now_ms(),
+    };
+    match state.store.add_member(member).await.or_500(FAILED)? {
+        AddMemberOutcome::Added => Ok(Json(json!({ "success": true }))),
+        AddMemberOutcome::WorkspaceNotFound => Err(workspace_not_found()),
+        AddMemberOutcome::TargetNotFound => Err(target_not_found()),
+        AddMemberOutcome::AlreadyMember => Err(ApiError::conflict(
+            "ALREADY_MEMBER",
+            "User is already a member of this workspace",
+        )),
+    }
+}
+
+fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<Value>, ApiError> {
+    match outcome {
+        MemberChangeOutcome::Done => Ok(Json(json!({ "success": true }))),
+        MemberChangeOutcome::WorkspaceNotFound => Err(workspace_not_found()),
+        MemberChangeOutcome::NotMember => Err(member_not_found()),
+        MemberChangeOutcome::LastAdmin => Err(last_admin()),
+    }
+}
+
+async fn change_member_role(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Result<Json<Value>, ApiError> {
+    const FAILED: &str = "Failed to update user role";
+    let role = parse_role(body.role.as_deref())?;
+    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
+    let user_id = Uuid::parse_str(&user_id).map_err(|_| member_not_found())?;
+    let outcome = state
+        .store
+        .change_member_role(workspace_id, user_id, role.as_str())
+        .await
+        .or_500(FAILED)?;
+    change_answer(outcome)
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    const FAILED: &str = "Failed to remove user from workspace";
+    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
+    let user_id = Uuid::parse_str(&user_id).map_err(|_| member_not_found())?;
+    let outcome = state
+        .store
+        .remove_member(workspace_id, user_id)
+        .await
+        .or_500(FAILED)?;
+    change_answer(outcome)
+}

@@ -1,0 +1,164 @@
+//! Workspaces and their members: the workspace half of the store.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::StoreResult;
+
+/// Everything the workspace routes need from the database. Every method that names a workspace
+/// or a user is scoped by the caller's organization in SQL, so no query reaches another
+/// organization's rows. All timestamps are Unix milliseconds.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// Creates a workspace and makes `creator` its ADMIN in one transaction. `Conflict` when a live
+    /// workspace of the organization already has the name.
+    async fn create_workspace(&self, workspace: NewWorkspace) -> StoreResult<Workspace>;
+
+    /// Live workspaces of an organization with their active members, in listing order
+    /// (`name_key`, then id). One query, whatever the page size.
+    async fn list_workspaces(
+        &self,
+        query: WorkspaceQuery,
+    ) -> StoreResult<Vec<WorkspaceWithMembers>>;
+
+    /// A live workspace of the organization, with the caller's own membership role if any.
+    async fn workspace_access(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<WorkspaceAccess>>;
+
+    /// Renames a live workspace; None when there is none; `Conflict` when the name is taken.
+    async fn rename_workspace(&self, rename: WorkspaceRename) -> StoreResult<Option<Workspace>>;
+
+    /// Soft-deletes a live workspace that holds no resources, checked in the same statement.
+    async fn delete_workspace(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+        now: i64,
+    ) -> StoreResult<DeleteOutcome>;
+
+    /// Adds an active user of the organization to a live workspace.
+    async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome>;
+
+    /// Changes an active member's role; refuses to demote the last ADMIN.
+    async fn change_member_role(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+    ) -> StoreResult<MemberChangeOutcome>;
+
+    /// Removes an active member; refuses to remove the last ADMIN.
+    async fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<MemberChangeOutcome>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWorkspace {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub name_key: String,
+    pub creator_id: Uuid,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+}
+
+/// Which workspaces a listing returns.
+#[derive(Debug, Clone)]
+pub struct WorkspaceQuery {
+    pub org_id: Uuid,
+    /// Some(user): only workspaces this user is a member of. None: all of the organization.
+    pub member: Option<Uuid>,
+    pub selection: Selection,
+}
+
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// One workspace by id.
+    One(Uuid),
+    /// Up to `limit` workspaces after the keyset position `after` (`name_key`, id), if any.
+    Page {
+        after: Option<(String, Uuid)>,
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceWithMembers {
+    pub workspace: Workspace,
+    /// The listing key, for building the next page's cursor.
+    pub name_key: String,
+    pub members: Vec<Member>,
+}
+
+/// An active member of a workspace with the user fields the wire shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub role: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub org_role: i16,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceAccess {
+    pub workspace: Workspace,
+    /// The caller's membership role string, None when not a member.
+    pub membership: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRename {
+    pub org_id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub name_key: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    NotFound,
+    HasResources,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub org_id: Uuid,
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    pub role: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMemberOutcome {
+    Added,
+    WorkspaceNotFound,
+    TargetNotFound,
+    AlreadyMember,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChangeOutcome {
+    Done,
+    WorkspaceNotFound,
+    NotMember,
+    LastAdmin,
+}

@@ -87,3 +87,90 @@ pub fn verification_email(
         body,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+
+    use super::{verification_email, Mailer, SmtpMailer};
+
+    /// A minimal SMTP server: accepts one message and returns its DATA section.
+    async fn fake_smtp(listener: TcpListener) -> String {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        let mut data = String::new();
+        let mut in_data = false;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    write.write_all(b"250 queued\r\n").await.unwrap();
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250 fake\r\n",
+                "DATA" => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                "QUIT" => {
+                    write.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+        data
+    }
+
+    #[tokio::test]
+    async fn smtp_mailer_delivers_the_verification_email() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(fake_smtp(listener));
+        let mailer = SmtpMailer::new(
+            &format!("smtp://127.0.0.1:{port}"),
+            "Workspaces <no-reply@example.com>",
+        )
+        .unwrap();
+
+        let email = verification_email(
+            "ann@example.com",
+            "Ann",
+            "TOKEN123",
+            Some("https://app.example.com/"),
+        );
+        mailer.send(email).await.unwrap();
+        drop(mailer);
+
+        let data = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap();
+        // Undo quoted-printable: soft line breaks and the escaped '='.
+        let data = data.replace("=\n", "").replace("=3D", "=");
+        assert!(data.contains("To: ann@example.com"), "{data}");
+        assert!(
+            data.contains("Subject: Verify your e-mail address"),
+            "{data}"
+        );
+        assert!(data.contains("Verification token: TOKEN123"), "{data}");
+        assert!(
+            data.contains("https://app.example.com/verify-email?token=TOKEN123"),
+            "{data}"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The binary itself: its commands, its help, and graceful shutdown on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app, PASSWORD};
+
+fn workspaces() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workspaces"));
+    command
+        .env_remove("WORKSPACES_DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[tokio::test]
+async fn user_verify_marks_the_account_validated() {
+    let app = spawn_app().await;
+    let account = app.register("Ann@Example.com").await;
+
+    let status = workspaces()
+        .args([
+            "--database-url",
+            &app.database_url,
+            "user",
+            "verify",
+            "ann@EXAMPLE.com",
+        ])
+        .status()
+        .unwrap();
+
+    assert!(status.success());
+    let validated = app
+        .count(
+            "SELECT COUNT(*) FROM users WHERE id = $1 AND validated",
+            &[&account.user_id],
+        )
+        .await;
+    assert_eq!(validated, 1);
+    let login = app.login("ann@example.com", PASSWORD).await;
+    let answer = app
+        .create_workspace(&login.str("accessToken"), "Verified by operator")
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn user_verify_of_an_unknown_email_exits_with_2() {
+    let app = spawn_app().await;
+    let status = workspaces()
+        .args([
+            "--database-url",
+            &app.database_url,
+            "user",
+            "verify",
+            "nobody@example.com",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn help_lists_every_flag_with_its_environment_variable() {
+    let output = workspaces().args(["serve", "--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for (flag, env) in [
+        ("--database-url", "WORKSPACES_DATABASE_URL"),
+        ("--log-format", "WORKSPACES_LOG_FORMAT"),
+        ("--listen", "WORKSPACES_LISTEN"),
+        ("--db-max-connections", "WORKSPACES_DB_MAX_CONNECTIONS"),
+        ("--jwt-secret", "WORKSPACES_JWT_SECRET"),
+        ("--smtp-url", "WORKSPACES_SMTP_URL"),
+        ("--mail-from", "WORKSPACES_MAIL_FROM"),
+        ("--public-url", "WORKSPACES_PUBLIC_URL"),
+        ("--shutdown-grace-secs", "WORKSPACES_SHUTDOWN_GRACE_SECS"),
+    ] {
+        assert!(
+            help.contains(flag) && help.contains(env),
+            "{flag} / {env} missing from:\n{help}"
+        );
+    }
+    let top = workspaces().arg("--help").output().unwrap();
+    let top = String::from_utf8(top.stdout).unwrap();
+    for command in ["serve", "migrate", "user"] {
+        assert!(top.contains(command), "{command} missing from:\n{top}");
+    }
+}
+
+#[test]
+fn secrets_from_the_environment_are_not_shown_by_help() {
+    let output = workspaces()
+        .env(
+            "WORKSPACES_JWT_SECRET",
+            "do-not-print-this-secret-0123456789",
+        )
+        .env(
+            "WORKSPACES_SMTP_URL",
+            "smtp://user:hunter2@mail.example.com",
+        )
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !help.contains("do-not-print-this-secret") && !help.contains("hunter2"),
+        "{help}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let status = workspaces()
+        .args(["--database-url", &url, "migrate"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(dir.path().join("cli.db").exists());
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut server = workspaces()
+        .args([
+            "--database-url",
+            &url,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -7,13 +7,15 @@ use std::fmt::Display;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: Cow<'static, str>,
     pub code: &'static str,
+    /// Fields some documented routes add to their errors, e.g. `"data": null` (contract section 5).
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -76,7 +78,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "success": false, "message": self.message, "error_code": self.code });
+        let mut body =
+            json!({ "success": false, "message": self.message, "error_code": self.code });
+        for (key, value) in self.extra {
+            body[key] = value;
+        }
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response

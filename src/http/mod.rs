@@ -3,6 +3,9 @@
 mod error;
 mod extract;
 mod ops;
+mod org_users;
+mod organizations;
+mod password_reset;
 mod registration;
 mod session_tokens;
 mod sessions;
@@ -61,6 +64,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new()
         .merge(ops::router())
+        .merge(organizations::router())
+        .merge(org_users::router())
+        .merge(password_reset::router())
         .merge(registration::router())
         .merge(sessions::router())
         .merge(tokens::router())

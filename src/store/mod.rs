@@ -3,7 +3,9 @@
 //! a workspace always created with its ADMIN) is enforced here by constraints and transactions.
 
 mod identity;
+mod organizations;
 mod sql;
+mod users;
 mod workspaces;
 
 use std::sync::Arc;
@@ -14,7 +16,9 @@ pub use identity::{
     Credentials, IdentityStore, NewOrganization, NewRefreshToken, NewSession, NewUser,
     NewVerification, RefreshOutcome, SessionInfo, User,
 };
+pub use organizations::OrganizationStore;
 pub use sql::{connect, StoreOptions};
+pub use users::UserStore;
 pub use workspaces::{
     AddMemberOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember, NewWorkspace,
     Selection, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename, WorkspaceStore,
@@ -36,9 +40,11 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The whole store: housekeeping here, the rest in the two halves it extends.
+/// The whole store: housekeeping here, the rest in the traits it extends, one per concern.
 #[async_trait]
-pub trait Store: IdentityStore + WorkspaceStore + Send + Sync + 'static {
+pub trait Store:
+    IdentityStore + WorkspaceStore + OrganizationStore + UserStore + Send + Sync + 'static
+{
     /// The backend's name, for logs: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

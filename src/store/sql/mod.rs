@@ -19,6 +19,8 @@ use sqlx::{Database, Pool, Postgres, Sqlite};
 use super::{SharedStore, Store, StoreError, StoreResult};
 
 mod identity;
+mod organizations;
+mod users;
 mod workspaces;
 
 /// Connection settings that do not come from the URL.

@@ -28,7 +28,15 @@ impl ApiError {
             status,
             message: message.into(),
             code,
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds a field to the error body, for routes whose documented errors carry more than the
+    /// envelope (`"data": null`, `"total": 0`).
+    pub fn with_field(mut self, key: &'static str, value: Value) -> Self {
+        self.extra.push((key, value));
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {

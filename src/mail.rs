@@ -88,6 +88,35 @@ pub fn verification_email(
     }
 }
 
+/// The password-reset message. Its `Password reset token:` line is what a client passes to
+/// `POST /user/reset-password`; with a public URL configured there is a link as well.
+pub fn password_reset_email(
+    to: &str,
+    first_name: &str,
+    token: &str,
+    public_url: Option<&str>,
+) -> OutgoingEmail {
+    let mut body = format!(
+        "Hello {first_name},\n\nA password reset was requested for your account.\n\n\
+         Password reset token: {token}\n"
+    );
+    if let Some(base) = public_url {
+        body.push_str(&format!(
+            "\nOr open: {}/reset-password?token={token}\n",
+            base.trim_end_matches('/')
+        ));
+    }
+    body.push_str(
+        "\nThe token is valid for 1 hour and works once. Resetting signs you out everywhere. \
+         If you did not ask for this, ignore this message: your password stays unchanged.\n",
+    );
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject: "Reset your password".to_owned(),
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

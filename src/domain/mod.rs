@@ -3,6 +3,7 @@
 mod email;
 mod names;
 mod org_role;
+mod org_rules;
 mod password;
 mod workspace_name;
 mod workspace_role;
@@ -10,6 +11,7 @@ mod workspace_role;
 pub use email::Email;
 pub use names::PersonName;
 pub use org_role::OrgRole;
+pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};
 pub use password::{Password, PasswordError};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
 pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

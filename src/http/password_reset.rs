@@ -1,9 +1,145 @@
 //! Password reset: `POST /user/request-reset-password`, `POST /user/reset-password`.
+//!
+//! Both are public: an `Authorization` header, stale or not, is never read.
 
-use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracing::Instrument as _;
+use uuid::Uuid;
 
+use super::error::{ApiError, OrInternal};
+use super::extract::JsonBody;
+use super::registration::parse_password;
 use super::AppState;
+use crate::auth::{hash_token, new_token};
+use crate::clock::now_ms;
+use crate::domain::Email;
+use crate::mail::password_reset_email;
+use crate::store::NewPasswordReset;
+
+/// Reset tokens live one hour.
+const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/user/request-reset-password", post(request_reset))
+        .route("/user/reset-password", post(reset_password))
+}
+
+#[derive(Deserialize)]
+struct RequestResetBody {
+    email: Option<String>,
+}
+
+/// Always the same answer, whether or not the account exists.
+async fn request_reset(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RequestResetBody>,
+) -> Result<Json<Value>, ApiError> {
+    let raw = body
+        .email
+        .filter(|email| !email.trim().is_empty())
+        .ok_or_else(|| ApiError::missing_field("email"))?;
+    // A malformed address cannot have an account: nothing to do, same answer.
+    if let Some(email) = Email::parse(&raw) {
+        // The lookup, the insert and the SMTP round trip happen after the answer, so its timing
+        // says nothing about whether the account exists. The task keeps the request's span so
+        // its log lines carry the request id.
+        tokio::spawn(send_reset(state, email.key()).instrument(tracing::Span::current()));
+    }
+    Ok(Json(json!({
+        "success": true,
+        "message": "If an account exists for this email, a password reset email has been sent",
+    })))
+}
+
+/// Issues a token for the live account with `email_key`, if any, and mails it. Failures are
+/// logged: nobody is waiting for them.
+async fn send_reset(state: AppState, email_key: String) {
+    let token = new_token();
+    let now = now_ms();
+    let reset = NewPasswordReset {
+        id: Uuid::now_v7(),
+        token_hash: hash_token(&token),
+        created_at: now,
+        expires_at: now + RESET_TTL_MS,
+    };
+    let recipient = match state.store.create_password_reset(&email_key, reset).await {
+        Ok(Some(recipient)) => recipient,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(%error, "storing a password reset token failed");
+            return;
+        }
+    };
+    let email = password_reset_email(
+        &recipient.email,
+        &recipient.first_name,
+        &token,
+        state.public_url.as_deref(),
+    );
+    if let Err(error) = state.mailer.send(email).await {
+        tracing::error!(%error, user_id = %recipient.user_id, "sending the password reset e-mail failed");
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetBody {
+    token: Option<String>,
+    new_password: Option<String>,
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::bad_request("INVALID_TOKEN", "Invalid or expired reset token")
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<Json<Value>, ApiError> {
+    let token = body
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::missing_field("token"))?;
+    let raw_password = body
+        .new_password
+        .as_deref()
+        .filter(|password| !password.is_empty())
+        .ok_or_else(|| ApiError::missing_field("newPassword"))?;
+    let password = parse_password(raw_password)?;
+    let token_hash = hash_token(token);
+    let now = now_ms();
+    // Refuse a dead token before spending an Argon2 hash on it; the transaction below re-checks.
+    if !state
+        .store
+        .password_reset_is_live(&token_hash, now)
+        .await
+        .or_500("Failed to reset password")?
+    {
+        return Err(invalid_token());
+    }
+    // Hashed before the transaction, so the write lock is never held across Argon2.
+    let password_hash = state
+        .hasher
+        .hash(password.expose())
+        .await
+        .or_500("Failed to reset password")?;
+    let reset = state
+        .store
+        .reset_password(&token_hash, &password_hash, now_ms())
+        .await
+        .or_500("Failed to reset password")?;
+    if !reset {
+        return Err(invalid_token());
+    }
+    Ok(Json(json!({
+        "success": true,
+        "message": "Password reset successfully",
+    })))
 }

@@ -60,14 +60,14 @@ pub fn parse_password(raw: &str) -> Result<Password, ApiError> {
     })
 }
 
-fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
+pub fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
     match value.as_deref() {
         Some(value) if !value.trim().is_empty() => Ok(value),
         _ => Err(ApiError::missing_field(field)),
     }
 }
 
-fn person_name(raw: &str, field: &str) -> Result<String, ApiError> {
+pub fn person_name(raw: &str, field: &str) -> Result<String, ApiError> {
     PersonName::parse(raw)
         .map(PersonName::into_inner)
         .ok_or_else(|| {
@@ -192,7 +192,7 @@ pub fn merge(target: &mut Value, extra: Value) {
     }
 }
 
-fn new_verification(user_id: Uuid, now: i64) -> (NewVerification, String) {
+pub fn new_verification(user_id: Uuid, now: i64) -> (NewVerification, String) {
     let token = new_token();
     let verification = NewVerification {
         id: Uuid::now_v7(),
@@ -205,7 +205,7 @@ fn new_verification(user_id: Uuid, now: i64) -> (NewVerification, String) {
 }
 
 /// A failed send is logged, not returned: the account exists and the user can ask for a resend.
-async fn send_verification(state: &AppState, to: &str, first_name: &str, token: &str) {
+pub async fn send_verification(state: &AppState, to: &str, first_name: &str, token: &str) {
     let email = verification_email(to, first_name, token, state.public_url.as_deref());
     if let Err(error) = state.mailer.send(email).await {
         tracing::error!(%error, "sending the verification e-mail failed");

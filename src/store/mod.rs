@@ -16,9 +16,11 @@ pub use identity::{
     Credentials, IdentityStore, NewOrganization, NewRefreshToken, NewSession, NewUser,
     NewVerification, RefreshOutcome, SessionInfo, User,
 };
-pub use organizations::OrganizationStore;
+pub use organizations::{
+    NewPasswordReset, Organization, OrganizationPatch, OrganizationStore, ResetRecipient,
+};
 pub use sql::{connect, StoreOptions};
-pub use users::UserStore;
+pub use users::{OrgUser, UserChange, UserChangeOutcome, UserStore, UserUpdate};
 pub use workspaces::{
     AddMemberOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember, NewWorkspace,
     Selection, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename, WorkspaceStore,

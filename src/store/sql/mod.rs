@@ -18,6 +18,8 @@ use sqlx::{Database, Pool, Postgres, Sqlite};
 
 use super::{SharedStore, Store, StoreError, StoreResult};
 
+#[macro_use]
+mod inserts;
 mod identity;
 mod organizations;
 mod users;

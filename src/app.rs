@@ -2,6 +2,7 @@
 //! key, bind the listener (port 0 works), serve until SIGINT/SIGTERM.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::auth::{new_token, JwtKeys, PasswordHasher};
 use crate::config::{redact_url, Config};
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, Metrics};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
 use crate::store::{self, SharedStore, StoreOptions};
 
@@ -59,13 +60,14 @@ impl Application {
             hasher: PasswordHasher::new().await?,
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
+            metrics: Metrics::new(),
         };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(state, &config),
             store,
             shutdown_grace: config.shutdown_grace,
         })
@@ -101,7 +103,11 @@ impl Application {
         tracing::info!(addr = %self.listener.local_addr()?, backend = self.store.backend(), "listening");
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        // Connect info gives the rate limiter the client's address.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             signal.await;
             notify.notify_one();
         });

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
+use crate::http::RateLimitConfig;
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -89,6 +90,34 @@ pub struct ServeArgs {
     /// Seconds SIGTERM waits for in-flight requests before exiting anyway.
     #[arg(long, env = "WORKSPACES_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+
+    /// Seconds after which a request answers 408.
+    #[arg(long, env = "WORKSPACES_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Requests served at once; beyond it the server answers 503 at once.
+    #[arg(
+        long,
+        env = "WORKSPACES_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// Browser origin allowed to call the API (CORS); repeat or comma-separate. Default: none.
+    #[arg(long, env = "WORKSPACES_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
+
+    /// Login, register, verify, refresh and reset requests per minute per client address (0: off).
+    #[arg(long, env = "WORKSPACES_RATE_LIMIT_PER_IP", default_value_t = 60)]
+    pub rate_limit_per_ip: u32,
+
+    /// The same requests per minute per account (e-mail or presented token) (0: off).
+    #[arg(long, env = "WORKSPACES_RATE_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    pub rate_limit_per_account: u32,
+
+    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long, env = "WORKSPACES_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 }
 
 impl ServeArgs {
@@ -102,6 +131,14 @@ impl ServeArgs {
             mail_from: self.mail_from,
             public_url: self.public_url,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_concurrent_requests: self.max_concurrent_requests.max(1),
+            cors_origins: self.cors_origin,
+            rate_limits: RateLimitConfig {
+                per_ip_per_minute: self.rate_limit_per_ip,
+                per_account_per_minute: self.rate_limit_per_account,
+                trust_forwarded_for: self.trust_forwarded_for,
+            },
         }
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::http::RateLimitConfig;
+
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -19,6 +21,13 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How long SIGTERM waits for in-flight requests before the process exits anyway.
     pub shutdown_grace: Duration,
+    /// A request still running after this long answers 408.
+    pub request_timeout: Duration,
+    /// Requests served at once; beyond, 503 at once instead of queueing.
+    pub max_concurrent_requests: usize,
+    /// Origins allowed to call the API from a browser (CORS). Empty: none.
+    pub cors_origins: Vec<String>,
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -33,6 +42,11 @@ impl Config {
             mail_from: "Workspaces <no-reply@localhost.localdomain>".to_owned(),
             public_url: None,
             shutdown_grace: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
+            cors_origins: Vec::new(),
+            // Tests sign up and log in many times from one address; rate-limit tests turn it on.
+            rate_limits: RateLimitConfig::OFF,
         }
     }
 }
@@ -65,6 +79,10 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("cors_origins", &self.cors_origins)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }

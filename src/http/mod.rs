@@ -2,6 +2,8 @@
 
 mod error;
 mod extract;
+mod limits;
+mod metrics;
 mod ops;
 mod org_users;
 mod organizations;
@@ -18,26 +20,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use limits::{RateLimitConfig, RateLimits};
+pub use metrics::Metrics;
 
 use crate::auth::{JwtKeys, PasswordHasher};
+use crate::config::Config;
 use crate::mail::Mailer;
 use crate::store::SharedStore;
 
 /// Request bodies above this size are refused with 413 before any handler runs.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// A request still running after this long answers 408 and its work is dropped.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a handler may need, cloned cheaply into each request.
 #[derive(Clone)]
@@ -48,18 +55,38 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Base URL of the web app, for links in e-mails.
     pub public_url: Option<Arc<str>>,
+    pub metrics: Arc<Metrics>,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The application: every route, behind the middleware stack (outermost first): request id,
+/// tracing, CORS, metrics, panic and framework-error envelopes, load shedding, timeout, rate
+/// limits, body limit.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let cors = (!config.cors_origins.is_empty()).then(|| cors_layer(&config.cors_origins));
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
+        .option_layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::map_response(envelope_framework_errors))
+        .layer(HandleErrorLayer::new(limits::overloaded))
+        .layer(LoadShedLayer::new())
+        // Global: one semaphore shared by every route, unlike ConcurrencyLimitLayer.
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.max_concurrent_requests,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            RateLimits::new(config.rate_limits),
+            limits::rate_limit,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new()
@@ -75,6 +102,28 @@ pub fn router(state: AppState) -> Router {
         .merge(workspace_members::router())
         .layer(middleware)
         .with_state(state)
+}
+
+/// Browsers may call the API from these origins, with a bearer token (no cookies are used).
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// One span per request, carrying its id, so every log line of the request can be traced.

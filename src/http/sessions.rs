@@ -40,6 +40,20 @@ fn login_failure(code: &'static str, message: &'static str) -> ApiError {
 
 async fn login(
     State(state): State<AppState>,
+    body: JsonBody<LoginBody>,
+) -> Result<Json<Value>, ApiError> {
+    let result = attempt_login(&state, body).await;
+    // Refused credentials count as failures; malformed requests are not login attempts.
+    match &result {
+        Ok(_) => state.metrics.login(true),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => state.metrics.login(false),
+        Err(_) => {}
+    }
+    result
+}
+
+async fn attempt_login(
+    state: &AppState,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
@@ -94,7 +108,7 @@ async fn login(
         .await
         .or_500("Login failed")?;
     let tokens = session_tokens::issue(
-        &state,
+        state,
         user.id,
         &user.email,
         user.org_id,

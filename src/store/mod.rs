@@ -53,6 +53,9 @@ pub trait Store:
     /// Applies pending migrations (idempotent; safe to run from several instances at once).
     async fn migrate(&self) -> StoreResult<()>;
 
+    /// Pooled connections: (open, idle). On SQLite, the read pool and the one writer together.
+    fn pool_connections(&self) -> (u32, u32);
+
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
 

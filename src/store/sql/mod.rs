@@ -66,6 +66,8 @@ pub struct SqlStore<DB: Database> {
     /// Appended to a SELECT that must lock its rows until commit: ` FOR UPDATE` on PostgreSQL;
     /// empty on SQLite, where `BEGIN IMMEDIATE` already holds the database's one write lock.
     lock_rows: &'static str,
+    /// True when `read` and `write` are the same pool (PostgreSQL, in-memory SQLite).
+    single_pool: bool,
 }
 
 async fn connect_sqlite(url: &str, options: &StoreOptions) -> StoreResult<SqlStore<Sqlite>> {
@@ -97,6 +99,7 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> StoreResult<SqlSto
         write,
         begin_write: "BEGIN IMMEDIATE",
         lock_rows: "",
+        single_pool: in_memory,
     })
 }
 
@@ -111,6 +114,7 @@ async fn connect_postgres(url: &str, options: &StoreOptions) -> StoreResult<SqlS
         write: pool,
         begin_write: "BEGIN",
         lock_rows: " FOR UPDATE",
+        single_pool: true,
     })
 }
 
@@ -138,6 +142,14 @@ macro_rules! impl_store {
             async fn migrate(&self) -> StoreResult<()> {
                 sqlx::migrate!($migrations).run(&self.write).await?;
                 Ok(())
+            }
+
+            fn pool_connections(&self) -> (u32, u32) {
+                let (read_size, read_idle) = (self.read.size(), self.read.num_idle() as u32);
+                if self.single_pool {
+                    return (read_size, read_idle);
+                }
+                (read_size + self.write.size(), read_idle + self.write.num_idle() as u32)
             }
 
             async fn ping(&self) -> StoreResult<()> {

@@ -1,0 +1,211 @@
+//! Logs: JSON on request, a request id on every line of a request, and never a secret.
+
+use std::fs::File;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::fake_smtp::FakeSmtp;
+use crate::helpers::TestApp;
+
+const JWT_SECRET: &str = "log-test-secret-that-must-never-be-printed-0123456789";
+const PASSWORD: &str = "Unl0gged-Passw0rd";
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn start(database_url: &str, smtp_url: &str, log: File) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_workspaces"))
+        .env("RUST_LOG", "debug")
+        .env_remove("WORKSPACES_DATABASE_URL")
+        .args([
+            "--database-url",
+            database_url,
+            "--log-format",
+            "json",
+            "serve",
+        ])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--smtp-url",
+            smtp_url,
+        ])
+        .args([
+            "--jwt-secret",
+            JWT_SECRET,
+            "--rate-limit-per-ip",
+            "0",
+            "--rate-limit-per-account",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value, String) {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer = TestApp::read(response).await;
+    (answer.status, answer.body, request_id)
+}
+
+#[tokio::test]
+async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let log_path = dir.path().join("server.log");
+    let smtp = FakeSmtp::start().await;
+    let server = start(&database_url, &smtp.url(), File::create(&log_path).unwrap());
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.address);
+
+    let registration = json!({
+        "email": "ann@example.com", "password": PASSWORD, "firstName": "Ann",
+        "lastName": "Lee", "companyName": "Acme", "isBusiness": true,
+    });
+    let (status, registered, register_id) =
+        post(&client, url("/user/register"), None, registration).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let verification_token = {
+        let started = Instant::now();
+        loop {
+            let token = smtp.received().iter().find_map(|m| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix("Verification token: ").map(str::to_owned))
+            });
+            if let Some(token) = token {
+                break token;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no e-mail");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (status, _, _) = post(
+        &client,
+        url("/user/verify-email"),
+        None,
+        json!({ "token": verification_token }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, login, _) = post(
+        &client,
+        url("/user/login"),
+        None,
+        json!({ "email": "ann@example.com", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let access = login["accessToken"].as_str().unwrap().to_owned();
+    let refresh = login["refreshToken"].as_str().unwrap().to_owned();
+    let (status, refreshed, _) = post(
+        &client,
+        url("/user/refresh"),
+        None,
+        json!({ "refreshToken": refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = post(
+        &client,
+        url("/workspace"),
+        Some(&access),
+        json!({ "name": "Logged" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = post(
+        &client,
+        url("/user/login"),
+        None,
+        json!({ "email": "ann@example.com", "password": "Wr0ng-Passw0rd" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    drop(server);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let secrets = [
+        PASSWORD,
+        "Wr0ng-Passw0rd",
+        JWT_SECRET,
+        &verification_token,
+        &access,
+        &refresh,
+        registered["accessToken"].as_str().unwrap(),
+        registered["refreshToken"].as_str().unwrap(),
+        refreshed["accessToken"].as_str().unwrap(),
+        refreshed["refreshToken"].as_str().unwrap(),
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "a secret reached the log:\n{log}");
+    }
+
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    let of_register: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == json!(register_id))
+        .collect();
+    assert!(
+        !of_register.is_empty(),
+        "no line carries the request id {register_id}:\n{log}"
+    );
+    assert!(of_register
+        .iter()
+        .any(|l| l["span"]["path"] == "/user/register"));
+    // Every line written while a request was being served names that request.
+    for line in lines
+        .iter()
+        .filter(|l| l["spans"].as_array().is_some_and(|s| !s.is_empty()))
+    {
+        assert!(
+            line["span"]["request_id"].is_string(),
+            "line without request id: {line}"
+        );
+    }
+}

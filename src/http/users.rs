@@ -115,6 +115,15 @@ async fn update_user(
         return Err(ApiError::forbidden("INSUFFICIENT_PERMISSIONS", DENIED));
     }
     if !oneself && password.is_some() {
+        // Another organization's users and unknown ids stay "User not found", as everywhere.
+        let target_user = state.store.org_user(auth.user.org_id, target).await;
+        if target_user
+            .or_500("Failed to update user")?
+            .filter(|u| u.deleted_at.is_none())
+            .is_none()
+        {
+            return Err(user_not_found());
+        }
         return Err(ApiError::forbidden(
             "PASSWORD_SELF_ONLY",
             "A password can only be changed by its owner",

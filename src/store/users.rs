@@ -70,10 +70,10 @@ pub struct UserUpdate {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserChangeOutcome {
-    /// Done: the user before and after.
+    /// Done: the user before and after (boxed: the other outcomes are small).
     Done {
-        before: OrgUser,
-        after: OrgUser,
+        before: Box<OrgUser>,
+        after: Box<OrgUser>,
     },
     /// No such user in the organization (or, for delete and update, already deleted).
     NotFound,

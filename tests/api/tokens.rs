@@ -5,12 +5,10 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::helpers::{error_body, spawn_app, Account, TestApp, PASSWORD};
-use crate::sessions::assert_unauthorized;
+use crate::helpers::{spawn_app, Account, TestApp, PASSWORD};
+use crate::sessions::{assert_error, assert_unauthorized, profile, works};
 
-fn not_found_body() -> Value {
-    error_body("Token not found", "TOKEN_NOT_FOUND")
-}
+const NOT_FOUND: &str = "Token not found";
 
 /// Unix milliseconds as an RFC 3339 UTC string.
 fn rfc3339(ms: i64) -> String {
@@ -38,9 +36,10 @@ async fn entry(app: &TestApp, session_id: &str, current: bool) -> Value {
 /// The `tokens` of a GET /token answer sorted by id (UUIDv7: creation order), so the comparison
 /// does not depend on the order the server picks.
 fn sorted_by_id(body: &Value) -> Value {
-    let mut tokens = body["tokens"].as_array().unwrap().clone();
+    let mut body = body.clone();
+    let tokens = body["tokens"].as_array_mut().unwrap();
     tokens.sort_by_key(|t| t["id"].as_str().unwrap().to_owned());
-    json!({ "success": body["success"].clone(), "tokens": tokens })
+    body
 }
 
 /// A second session of the same user: (session id, access token).
@@ -63,10 +62,15 @@ async fn listing_tokens_shows_each_live_session_and_marks_the_current_one() {
     let answer = app.get("/token", Some(&account.access_token)).await;
     assert_eq!(answer.status, StatusCode::OK);
     let only = entry(&app, &account.token_id, true).await;
-    assert_eq!(answer.body, json!({ "success": true, "tokens": [only] }));
     assert_eq!(
-        answer.body["tokens"][0]["createdAt"],
-        answer.body["tokens"][0]["lastUsedAt"]
+        answer.body,
+        json!({ "success": true, "tokens": [only.clone()] })
+    );
+    assert_eq!(only["createdAt"], only["lastUsedAt"]);
+    let sql = "SELECT expires_at - created_at FROM sessions WHERE id = $1";
+    assert_eq!(
+        app.count(sql, &[&account.token_id]).await,
+        30 * 24 * 60 * 60 * 1000
     );
 
     let (second_id, second_token) = second_session(&app, &account).await;
@@ -139,18 +143,12 @@ async fn revoking_a_session_ends_it_at_once() {
     assert_eq!(answer.body, json!({ "success": true }));
     assert!(revoked(&app, &other_id).await);
     assert!(!revoked(&app, &account.token_id).await);
-    assert_unauthorized(&app.get("/user/profile", Some(&other_token)).await);
-    assert_eq!(
-        app.get("/user/profile", Some(&account.access_token))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_unauthorized(&profile(&app, &other_token).await);
+    assert!(works(&app, &account.access_token).await);
     let again = app
         .delete(&format!("/token/{other_id}"), Some(&account.access_token))
         .await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
-    assert_eq!(again.body, not_found_body());
+    assert_error(&again, 404, NOT_FOUND, "TOKEN_NOT_FOUND");
 }
 
 #[tokio::test]
@@ -181,15 +179,9 @@ async fn revoking_another_users_session_answers_404_and_leaves_it_working() {
         .delete(&format!("/token/{}", bob.token_id), Some(&ann.access_token))
         .await;
 
-    assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(answer.body, not_found_body());
+    assert_error(&answer, 404, NOT_FOUND, "TOKEN_NOT_FOUND");
     assert!(!revoked(&app, &bob.token_id).await);
-    assert_eq!(
-        app.get("/user/profile", Some(&bob.access_token))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert!(works(&app, &bob.access_token).await);
 }
 
 #[tokio::test]
@@ -203,8 +195,7 @@ async fn revoking_an_unknown_or_malformed_id_answers_404() {
             .delete(&format!("/token/{id}"), Some(&account.access_token))
             .await;
 
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{id}");
-        assert_eq!(answer.body, not_found_body());
+        assert_error(&answer, 404, NOT_FOUND, "TOKEN_NOT_FOUND");
     }
     assert_eq!(
         app.count(

@@ -151,7 +151,7 @@ macro_rules! impl_user_store {
                 let sql = format!("SELECT {ORG_USER_COLUMNS} FROM users WHERE id = $1");
                 let after: OrgUser = sqlx::query_as(&sql).bind(change.target_id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(UserChangeOutcome::Done { before, after })
+                Ok(UserChangeOutcome::Done { before: Box::new(before), after: Box::new(after) })
             }
 
             async fn delete_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
@@ -182,7 +182,7 @@ macro_rules! impl_user_store {
                     .await?;
                 let after = OrgUser { deleted_at: Some(change.now), ..before.clone() };
                 tx.commit().await?;
-                Ok(UserChangeOutcome::Done { before, after })
+                Ok(UserChangeOutcome::Done { before: Box::new(before), after: Box::new(after) })
             }
 
             async fn activate_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
@@ -205,7 +205,7 @@ macro_rules! impl_user_store {
                     .await?;
                 let after = OrgUser { deleted_at: None, ..before.clone() };
                 tx.commit().await?;
-                Ok(UserChangeOutcome::Done { before, after })
+                Ok(UserChangeOutcome::Done { before: Box::new(before), after: Box::new(after) })
             }
         }
     };

@@ -1,0 +1,405 @@
+//! POST /user/request-reset-password and /user/reset-password (contract section 4): the flow end
+//! to end through the e-mail, single use, expiry, session revocation, and no account enumeration.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::PASSWORD;
+use crate::helpers::{error_body, spawn_app, spawn_app_with, unauthorized_body, Answer, TestApp};
+
+const NEW_PASSWORD: &str = "Brand-new42";
+const HOUR_MS: i64 = 60 * 60 * 1000;
+const TOKEN_LINE: &str = "Password reset token: ";
+
+fn requested() -> Value {
+    json!({
+        "success": true,
+        "message": "If an account exists for this email, a password reset email has been sent",
+    })
+}
+
+fn reset_done() -> Value {
+    json!({ "success": true, "message": "Password reset successfully" })
+}
+
+fn invalid_token() -> Value {
+    error_body("Invalid or expired reset token", "INVALID_TOKEN")
+}
+
+fn assert_answer(answer: &Answer, status: StatusCode, body: Value) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert_eq!(answer.body, body);
+}
+
+async fn request_reset(app: &TestApp, email: &str) -> Answer {
+    app.post(
+        "/user/request-reset-password",
+        None,
+        json!({ "email": email }),
+    )
+    .await
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str) -> Answer {
+    app.post(
+        "/user/reset-password",
+        None,
+        json!({ "token": token, "newPassword": password }),
+    )
+    .await
+}
+
+/// The reset e-mails sent to `address` so far.
+fn reset_emails(app: &TestApp, address: &str) -> Vec<String> {
+    app.mailer
+        .to(address)
+        .into_iter()
+        .filter(|mail| mail.body.contains(TOKEN_LINE))
+        .map(|mail| mail.body)
+        .collect()
+}
+
+/// Waits (up to 5 s: sending happens after the answer) for the `n`-th reset e-mail to `address`
+/// and returns its body.
+async fn nth_reset_email(app: &TestApp, address: &str, n: usize) -> String {
+    for _ in 0..100 {
+        if let Some(body) = reset_emails(app, address).get(n - 1) {
+            return body.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no reset e-mail number {n} reached {address}");
+}
+
+fn token_of(body: &str) -> String {
+    body.lines()
+        .find_map(|line| line.strip_prefix(TOKEN_LINE))
+        .expect("the e-mail carries a reset token")
+        .to_owned()
+}
+
+/// Requests a reset for `email` and returns the token from the e-mail it produces.
+async fn reset_token(app: &TestApp, email: &str) -> String {
+    let before = reset_emails(app, email).len();
+    assert_answer(
+        &request_reset(app, email).await,
+        StatusCode::OK,
+        requested(),
+    );
+    token_of(&nth_reset_email(app, email, before + 1).await)
+}
+
+/// Gives spawned work time to finish before asserting that it did nothing.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+async fn resets_of(app: &TestApp, user_id: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1";
+    app.count(sql, &[user_id]).await
+}
+
+#[tokio::test]
+async fn the_reset_flow_works_end_to_end_through_the_email() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+
+    // The e-mail is found case-insensitively and sent to the stored address.
+    let answer = request_reset(&app, "  ANN@Example.com ").await;
+    assert_answer(&answer, StatusCode::OK, requested());
+    let email = nth_reset_email(&app, "ann@example.com", 1).await;
+    let token = token_of(&email);
+    assert_eq!(token.len(), 43, "{token}");
+    assert!(!email.contains("/reset-password?token="), "{email}");
+
+    let answer = reset(&app, &token, NEW_PASSWORD).await;
+
+    assert_answer(&answer, StatusCode::OK, reset_done());
+    let login = app.login("ann@example.com", NEW_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let old = app.login("ann@example.com", PASSWORD).await;
+    assert_answer(
+        &old,
+        StatusCode::UNAUTHORIZED,
+        error_body("Invalid password", "INVALID_PASSWORD"),
+    );
+    // Stored: the token only as its hash, used, living one hour; an Argon2id hash.
+    let sql = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND used_at IS NOT NULL \
+               AND expires_at - created_at = 3600000 AND LENGTH(token_hash) = 32";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 1);
+    let sql = "SELECT password_hash FROM users WHERE id = $1";
+    let hashes = app.strings(sql, &[&account.user_id]).await;
+    assert!(
+        hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hashes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_ends_every_session_at_once() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let second = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let token = reset_token(&app, "ann@example.com").await;
+
+    assert_answer(
+        &reset(&app, &token, NEW_PASSWORD).await,
+        StatusCode::OK,
+        reset_done(),
+    );
+
+    for access in [account.access_token.clone(), second.str("accessToken")] {
+        let profile = app.get("/user/profile", Some(&access)).await;
+        assert_answer(&profile, StatusCode::UNAUTHORIZED, unauthorized_body());
+    }
+    let refresh = app
+        .post(
+            "/user/refresh",
+            None,
+            json!({ "refresh_token": account.refresh_token }),
+        )
+        .await;
+    assert_answer(
+        &refresh,
+        StatusCode::UNAUTHORIZED,
+        error_body("Invalid or expired refresh token", "INVALID_REFRESH_TOKEN"),
+    );
+    let sql = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
+    // A new login works and is not affected.
+    let login = app.login("ann@example.com", NEW_PASSWORD).await;
+    let profile = app
+        .get("/user/profile", Some(&login.str("accessToken")))
+        .await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+}
+
+#[tokio::test]
+async fn a_reset_token_works_only_once_and_spends_older_ones() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let older = reset_token(&app, "ann@example.com").await;
+    let token = reset_token(&app, "ann@example.com").await;
+    assert_ne!(older, token);
+
+    assert_answer(
+        &reset(&app, &token, NEW_PASSWORD).await,
+        StatusCode::OK,
+        reset_done(),
+    );
+
+    for used in [&token, &older] {
+        let again = reset(&app, used, "Another-one7").await;
+        assert_answer(&again, StatusCode::BAD_REQUEST, invalid_token());
+    }
+    let login = app.login("ann@example.com", NEW_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let sql = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND used_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
+}
+
+#[tokio::test]
+async fn a_token_older_than_one_hour_answers_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let token = reset_token(&app, "ann@example.com").await;
+    let sql = format!(
+        "UPDATE password_resets SET created_at = created_at - {ms}, expires_at = expires_at - {ms} \
+         WHERE user_id = $1",
+        ms = HOUR_MS + 1
+    );
+    assert_eq!(app.execute(&sql, &[&account.user_id]).await, 1);
+
+    let answer = reset(&app, &token, NEW_PASSWORD).await;
+
+    assert_answer(&answer, StatusCode::BAD_REQUEST, invalid_token());
+    let login = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let profile = app.get("/user/profile", Some(&account.access_token)).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+}
+
+#[tokio::test]
+async fn an_unknown_token_answers_400_invalid_token() {
+    let app = spawn_app().await;
+    app.register_verified("ann@example.com").await;
+
+    for token in ["A".repeat(43), "not a token".to_owned()] {
+        let answer = reset(&app, &token, NEW_PASSWORD).await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, invalid_token());
+    }
+}
+
+#[tokio::test]
+async fn a_weak_password_answers_400_and_keeps_the_token_usable() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let token = reset_token(&app, "ann@example.com").await;
+    let weak = "Password must be at least 8 characters long and contain an upper-case letter, \
+                a lower-case letter and a digit";
+    let too_long = format!("Aa1{}", "x".repeat(126));
+    let cases = [
+        ("short1A", weak),
+        ("alllowercase1", weak),
+        (
+            too_long.as_str(),
+            "Password must be at most 128 characters long",
+        ),
+    ];
+
+    for (password, message) in cases {
+        let answer = reset(&app, &token, password).await;
+        assert_answer(
+            &answer,
+            StatusCode::BAD_REQUEST,
+            error_body(message, "WEAK_PASSWORD"),
+        );
+    }
+
+    let sql = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND used_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 1);
+    assert_answer(
+        &reset(&app, &token, NEW_PASSWORD).await,
+        StatusCode::OK,
+        reset_done(),
+    );
+}
+
+#[tokio::test]
+async fn missing_fields_answer_400_missing_field() {
+    let app = spawn_app().await;
+    let missing =
+        |field: &str| error_body(&format!("Missing required field: {field}"), "MISSING_FIELD");
+
+    let cases = [
+        ("/user/request-reset-password", Some(json!({})), "email"),
+        (
+            "/user/request-reset-password",
+            Some(json!({ "email": "  " })),
+            "email",
+        ),
+        ("/user/request-reset-password", None, "email"),
+        (
+            "/user/reset-password",
+            Some(json!({ "newPassword": NEW_PASSWORD })),
+            "token",
+        ),
+        (
+            "/user/reset-password",
+            Some(json!({ "token": "", "newPassword": "x" })),
+            "token",
+        ),
+        (
+            "/user/reset-password",
+            Some(json!({ "token": "abc" })),
+            "newPassword",
+        ),
+        ("/user/reset-password", None, "token"),
+    ];
+    for (path, body, field) in cases {
+        let answer = app.request(Method::POST, path, None, body).await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, missing(field));
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM password_resets", &[]).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_malformed_or_deleted_email_answers_the_same_200_and_sends_nothing() {
+    let app = spawn_app().await;
+    let deleted = app.register_verified("gone@example.com").await;
+    let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
+    assert_eq!(app.execute(sql, &[&deleted.user_id]).await, 1);
+    let mails_before = app.mailer.sent.lock().unwrap().len();
+
+    for email in ["nobody@example.com", "not-an-email", "gone@example.com"] {
+        let answer = request_reset(&app, email).await;
+        assert_answer(&answer, StatusCode::OK, requested());
+    }
+
+    settle().await;
+    assert_eq!(app.mailer.sent.lock().unwrap().len(), mails_before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM password_resets", &[]).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_reset_validates_an_unverified_account() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+    let token = reset_token(&app, "ann@example.com").await;
+
+    assert_answer(
+        &reset(&app, &token, NEW_PASSWORD).await,
+        StatusCode::OK,
+        reset_done(),
+    );
+
+    let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 1);
+}
+
+#[tokio::test]
+async fn a_token_of_an_account_deleted_since_answers_400() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let token = reset_token(&app, "ann@example.com").await;
+    let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
+    assert_eq!(app.execute(sql, &[&account.user_id]).await, 1);
+
+    let answer = reset(&app, &token, NEW_PASSWORD).await;
+
+    assert_answer(&answer, StatusCode::BAD_REQUEST, invalid_token());
+    let sql = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND used_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 1);
+}
+
+#[tokio::test]
+async fn both_routes_ignore_a_stale_authorization_header() {
+    let app = spawn_app().await;
+    let account = app.register_verified("ann@example.com").await;
+    let body = Some(json!({ "email": "ann@example.com" }));
+    let stale = Some("stale.garbage.token");
+
+    let answer = app
+        .request(Method::POST, "/user/request-reset-password", stale, body)
+        .await;
+    assert_answer(&answer, StatusCode::OK, requested());
+    let token = token_of(&nth_reset_email(&app, "ann@example.com", 1).await);
+
+    let body = Some(json!({ "token": token, "newPassword": NEW_PASSWORD }));
+    let answer = app
+        .request(
+            Method::POST,
+            "/user/reset-password",
+            Some(&account.access_token),
+            body,
+        )
+        .await;
+    assert_answer(&answer, StatusCode::OK, reset_done());
+    assert_eq!(resets_of(&app, &account.user_id).await, 1);
+}
+
+#[tokio::test]
+async fn with_a_public_url_the_email_carries_a_reset_link() {
+    let app = spawn_app_with(|config| {
+        config.public_url = Some("https://app.example.com/".to_owned());
+    })
+    .await;
+    app.register_verified("ann@example.com").await;
+
+    let token = reset_token(&app, "ann@example.com").await;
+
+    let email = reset_emails(&app, "ann@example.com").remove(0);
+    let link = format!("https://app.example.com/reset-password?token={token}");
+    assert!(email.lines().any(|line| line.contains(&link)), "{email}");
+    let mail = app.mailer.to("ann@example.com").pop().unwrap();
+    assert_eq!(mail.subject, "Reset your password");
+}

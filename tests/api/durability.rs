@@ -1,0 +1,104 @@
+//! A 2xx means the change is on disk: killing the server with SIGKILL under write load loses no
+//! acknowledged workspace, leaves none without its ADMIN, and the server restarts as it is.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+fn start_server(database_url: &str, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_workspaces"))
+        .env("RUST_LOG", "warn")
+        .env_remove("WORKSPACES_DATABASE_URL")
+        .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let port = free_port();
+    let mut server = start_server(&app.database_url, port);
+    let url = format!("http://127.0.0.1:{port}/workspace");
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let (client, url, token) = (app.client.clone(), url.clone(), owner.access_token.clone());
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if Instant::now() > deadline + Duration::from_secs(5) {
+                        break;
+                    }
+                    let name = format!("w{writer}-{i}");
+                    let sent = client.post(&url).bearer_auth(&token).json(&json!({ "name": name })).send().await;
+                    match sent {
+                        Ok(response) if response.status() == StatusCode::CREATED => {
+                            acknowledged.lock().unwrap().push(name)
+                        }
+                        Ok(response) => panic!("unexpected {}", response.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep_until(deadline.into()).await;
+    server.kill().unwrap(); // SIGKILL, mid-flight
+    server.wait().unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() > 10, "the load ran: {} creates", acknowledged.len());
+    let stored = app.strings("SELECT name FROM workspaces WHERE org_id = $1", &[&owner.org_id]).await;
+    for name in &acknowledged {
+        assert!(stored.contains(name), "acknowledged workspace {name} was lost");
+    }
+    let orphans = app
+        .count(
+            "SELECT COUNT(*) FROM workspaces w WHERE NOT EXISTS (SELECT 1 FROM workspace_members m \
+             WHERE m.workspace_id = w.id AND m.role = 'ADMIN')",
+            &[],
+        )
+        .await;
+    assert_eq!(orphans, 0, "every workspace has its ADMIN");
+
+    // It restarts on the same database without repair, and the data is there.
+    let port = free_port();
+    let mut server = start_server(&app.database_url, port);
+    let ready = app.client.get(format!("http://127.0.0.1:{port}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let listed = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/workspace"))
+        .bearer_auth(&owner.access_token)
+        .send()
+        .await
+        .unwrap();
+    let listed: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(listed["workspaces"].as_array().unwrap().len(), stored.len());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -14,21 +14,34 @@ fn start_server(database_url: &str, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_workspaces"))
         .env("RUST_LOG", "warn")
         .env_remove("WORKSPACES_DATABASE_URL")
-        .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            database_url,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -43,7 +56,8 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     let deadline = Instant::now() + Duration::from_millis(1500);
     let writers: Vec<_> = (0..8)
         .map(|writer| {
-            let (client, url, token) = (app.client.clone(), url.clone(), owner.access_token.clone());
+            let (client, url, token) =
+                (app.client.clone(), url.clone(), owner.access_token.clone());
             let acknowledged = acknowledged.clone();
             tokio::spawn(async move {
                 for i in 0.. {
@@ -51,7 +65,12 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
                         break;
                     }
                     let name = format!("w{writer}-{i}");
-                    let sent = client.post(&url).bearer_auth(&token).json(&json!({ "name": name })).send().await;
+                    let sent = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({ "name": name }))
+                        .send()
+                        .await;
                     match sent {
                         Ok(response) if response.status() == StatusCode::CREATED => {
                             acknowledged.lock().unwrap().push(name)
@@ -71,10 +90,22 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     }
 
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() > 10, "the load ran: {} creates", acknowledged.len());
-    let stored = app.strings("SELECT name FROM workspaces WHERE org_id = $1", &[&owner.org_id]).await;
+    assert!(
+        acknowledged.len() > 10,
+        "the load ran: {} creates",
+        acknowledged.len()
+    );
+    let stored = app
+        .strings(
+            "SELECT name FROM workspaces WHERE org_id = $1",
+            &[&owner.org_id],
+        )
+        .await;
     for name in &acknowledged {
-        assert!(stored.contains(name), "acknowledged workspace {name} was lost");
+        assert!(
+            stored.contains(name),
+            "acknowledged workspace {name} was lost"
+        );
     }
     let orphans = app
         .count(
@@ -88,7 +119,12 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     // It restarts on the same database without repair, and the data is there.
     let port = free_port();
     let mut server = start_server(&app.database_url, port);
-    let ready = app.client.get(format!("http://127.0.0.1:{port}/ready")).send().await.unwrap();
+    let ready = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let listed = app
         .client

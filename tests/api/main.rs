@@ -2,12 +2,28 @@
 //! SQLite unless `TEST_DATABASE_URL` names a PostgreSQL server, in which case every test gets a
 //! fresh database created on it. `.ci/run` runs this suite once per backend.
 
+mod cast;
 mod helpers;
+mod org_cast;
 
+mod cli;
+mod durability;
 mod envelope;
+mod fake_smtp;
+mod instances;
+mod logs;
+mod mail;
+mod operations;
 mod ops;
+mod org_users;
+mod organizations;
+mod password_reset;
 mod profile;
 mod registration;
 mod sessions;
 mod tokens;
+mod user_roles;
+mod workspace_members;
 mod workspaces_create;
+mod workspaces_read;
+mod workspaces_write;

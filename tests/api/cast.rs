@@ -1,0 +1,208 @@
+//! The people of one organization around one workspace, shared by the workspace tests, and the
+//! JSON they expect to see.
+//!
+//! There are no routes yet to create users inside an organization, so every actor registers (and
+//! so gets an organization of its own) and is then moved into the owner's organization in SQL.
+//! Their tokens keep working: the server reads the organization and role on every request.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{Account, Answer, TestApp};
+
+pub const WORKSPACE_NAME: &str = "Cast Workspace";
+
+pub struct Cast {
+    /// Organization OWNER (255); created the workspace, so its ADMIN member.
+    pub owner: Account,
+    /// Organization ADMINISTRATORS (254); not a member.
+    pub administrator: Account,
+    /// Organization WORKSPACES (2); not a member.
+    pub manager: Account,
+    /// Organization USER (0); workspace ADMIN.
+    pub admin: Account,
+    /// Organization USER (0); workspace WRITE.
+    pub writer: Account,
+    /// Organization USER (0); workspace READ.
+    pub reader: Account,
+    /// Organization USER (0); no membership.
+    pub plain: Account,
+    /// OWNER of another organization.
+    pub outsider: Account,
+    /// Organization USER (0) whose e-mail is not verified; workspace READ.
+    pub unvalidated: Account,
+    /// The workspace's id.
+    pub workspace: String,
+}
+
+impl Cast {
+    pub async fn seed(app: &TestApp) -> Cast {
+        let owner = app.register_verified("owner@example.com").await;
+        let org = owner.org_id.clone();
+        let verified = |email: &'static str| app.register_verified(email);
+        let administrator = join(app, &org, verified("administrator@example.com").await, 254).await;
+        let manager = join(app, &org, verified("manager@example.com").await, 2).await;
+        let admin = join(app, &org, verified("admin@example.com").await, 0).await;
+        let writer = join(app, &org, verified("writer@example.com").await, 0).await;
+        let reader = join(app, &org, verified("reader@example.com").await, 0).await;
+        let plain = join(app, &org, verified("plain@example.com").await, 0).await;
+        let outsider = verified("outsider@example.com").await;
+        let unvalidated = join(app, &org, app.register("unvalidated@example.com").await, 0).await;
+        let workspace = create(app, &owner, WORKSPACE_NAME).await;
+        for (account, role) in [
+            (&admin, "ADMIN"),
+            (&writer, "WRITE"),
+            (&reader, "READ"),
+            (&unvalidated, "READ"),
+        ] {
+            add_member(app, &owner, &workspace, account, role).await;
+        }
+        Cast {
+            owner,
+            administrator,
+            manager,
+            admin,
+            writer,
+            reader,
+            plain,
+            outsider,
+            unvalidated,
+            workspace,
+        }
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.owner.org_id
+    }
+
+    /// The workspace as GET shows it: with its five members.
+    pub fn workspace_json(&self) -> Value {
+        workspace_json(
+            &self.workspace,
+            WORKSPACE_NAME,
+            self.org_id(),
+            vec![
+                member_json(&self.owner, "ADMIN", 255),
+                member_json(&self.admin, "ADMIN", 0),
+                member_json(&self.writer, "WRITE", 0),
+                member_json(&self.reader, "READ", 0),
+                member_json(&self.unvalidated, "READ", 0),
+            ],
+        )
+    }
+
+    /// `/workspace/{id}` of the cast's workspace, plus `rest`.
+    pub fn path(&self, rest: &str) -> String {
+        format!("/workspace/{}{rest}", self.workspace)
+    }
+}
+
+/// Moves `account` into organization `org_id` with organization role `role`.
+pub async fn join(app: &TestApp, org_id: &str, mut account: Account, role: i64) -> Account {
+    let sql = format!("UPDATE users SET org_id = $1, org_role = {role} WHERE id = $2");
+    assert_eq!(app.execute(&sql, &[org_id, &account.user_id]).await, 1);
+    account.org_id = org_id.to_owned();
+    account
+}
+
+/// Creates a workspace through the API and returns its id.
+pub async fn create(app: &TestApp, by: &Account, name: &str) -> String {
+    let answer = app.create_workspace(&by.access_token, name).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    answer.body["workspace"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Adds a member through the API, as `by`.
+pub async fn add_member(app: &TestApp, by: &Account, workspace: &str, who: &Account, role: &str) {
+    let answer = app
+        .request(
+            Method::POST,
+            &format!("/workspace/{workspace}/users"),
+            Some(&by.access_token),
+            Some(json!({ "userId": who.user_id, "role": role })),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// A WorkspaceUser of contract section 3 (every registration is named Ann Lee).
+pub fn member_json(account: &Account, role: &str, org_role: i64) -> Value {
+    json!({
+        "userId": account.user_id,
+        "role": role,
+        "user": {
+            "id": account.user_id,
+            "name": "Ann",
+            "lastName": "Lee",
+            "email": account.email,
+            "orgRole": org_role,
+        },
+    })
+}
+
+pub fn workspace_json(id: &str, name: &str, org_id: &str, users: Vec<Value>) -> Value {
+    json!({ "id": id, "name": name, "orgId": org_id, "users": users })
+}
+
+/// The contract does not order members within a workspace: sorts every `users` array by
+/// `userId` so whole bodies can be compared.
+pub fn normalized(mut body: Value) -> Value {
+    fn sort(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(users)) = map.get_mut("users") {
+                    users.sort_by(|a, b| a["userId"].as_str().cmp(&b["userId"].as_str()));
+                }
+                map.values_mut().for_each(sort);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sort),
+            _ => {}
+        }
+    }
+    sort(&mut body);
+    body
+}
+
+/// Everything the workspace routes can change, as text, to show a refused request changed nothing.
+pub async fn snapshot(app: &TestApp) -> Vec<String> {
+    let mut rows = app
+        .strings(
+            "SELECT 'workspace|' || name || '|' || name_key || '|' || created_at || '|' || \
+             updated_at || '|' || COALESCE(deleted_at, -1) FROM workspaces ORDER BY 1",
+            &[],
+        )
+        .await;
+    rows.extend(
+        app.strings(
+            "SELECT 'member|' || w.name || '|' || u.email || '|' || m.role || '|' || m.created_at \
+             FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id \
+             JOIN users u ON u.id = m.user_id ORDER BY 1",
+            &[],
+        )
+        .await,
+    );
+    rows
+}
+
+/// The role `user` holds in `workspace`, if any.
+pub async fn role_of(app: &TestApp, workspace: &str, user: &Account) -> Vec<String> {
+    app.strings(
+        "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2",
+        &[workspace, &user.user_id],
+    )
+    .await
+}
+
+/// Soft-deletes a user in SQL.
+pub async fn delete_user(app: &TestApp, user: &Account) {
+    let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
+    assert_eq!(app.execute(sql, &[&user.user_id]).await, 1);
+}
+
+/// Asserts status and whole body at once; the failing line tells which assertion it was.
+#[track_caller]
+pub fn check(answer: &Answer, status: StatusCode, body: &Value) {
+    assert_eq!((answer.status, &answer.body), (status, body));
+}

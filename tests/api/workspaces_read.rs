@@ -1,0 +1,358 @@
+//! GET /workspace and GET /workspace/{id} (contract section 3): who sees what, the member lists,
+//! the order, one 404 for everything invisible, and pagination.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::cast::{self, create, delete_user, member_json, normalized, workspace_json, Cast};
+use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp};
+
+fn hidden_body() -> Value {
+    error_body(
+        "Workspace not found or access denied",
+        "WORKSPACE_NOT_FOUND",
+    )
+}
+
+fn list_body(workspaces: &[Value]) -> Value {
+    json!({ "success": true, "workspaces": workspaces })
+}
+
+fn one_body(workspace: &Value) -> Value {
+    json!({ "success": true, "workspace": workspace })
+}
+
+/// Five workspaces of `owner` (its only member), in the order the list must give them.
+async fn five_workspaces(app: &TestApp, owner: &Account) -> Vec<Value> {
+    let mut created = Vec::new();
+    for name in ["banana", "Apple", "cherry", "apricot", "Blueberry"] {
+        let id = create(app, owner, name).await;
+        let users = vec![member_json(owner, "ADMIN", 255)];
+        created.push(workspace_json(&id, name, &owner.org_id, users));
+    }
+    let by_name = |name: &str| created.iter().find(|w| w["name"] == name).unwrap().clone();
+    ["Apple", "apricot", "banana", "Blueberry", "cherry"]
+        .into_iter()
+        .map(by_name)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_actor_lists_exactly_the_workspaces_it_may_see() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    let second = create(&app, &cast.owner, "Second").await;
+    let outside = create(&app, &cast.outsider, "Outside").await;
+    let owner_only = vec![member_json(&cast.owner, "ADMIN", 255)];
+    let second = workspace_json(&second, "Second", cast.org_id(), owner_only);
+    let outsider_only = vec![member_json(&cast.outsider, "ADMIN", 255)];
+    let outside = workspace_json(&outside, "Outside", &cast.outsider.org_id, outsider_only);
+    let everything = vec![cast.workspace_json(), second];
+    let only_cast = vec![cast.workspace_json()];
+
+    for (account, expected) in [
+        (&cast.owner, &everything),
+        (&cast.administrator, &everything),
+        (&cast.admin, &only_cast),
+        (&cast.writer, &only_cast),
+        (&cast.reader, &only_cast),
+        (&cast.unvalidated, &only_cast),
+        (&cast.manager, &vec![]),
+        (&cast.plain, &vec![]),
+        (&cast.outsider, &vec![outside.clone()]),
+    ] {
+        let answer = app.get("/workspace", Some(&account.access_token)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", account.email);
+        assert_eq!(
+            normalized(answer.body),
+            normalized(list_body(expected)),
+            "{}",
+            account.email
+        );
+    }
+}
+
+#[tokio::test]
+async fn members_and_organization_administrators_read_the_workspace_and_others_get_404() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    let expected = normalized(one_body(&cast.workspace_json()));
+
+    for account in [
+        &cast.owner,
+        &cast.administrator,
+        &cast.admin,
+        &cast.writer,
+        &cast.reader,
+        &cast.unvalidated,
+    ] {
+        let answer = app.get(&cast.path(""), Some(&account.access_token)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", account.email);
+        assert_eq!(normalized(answer.body), expected, "{}", account.email);
+    }
+    for account in [&cast.manager, &cast.plain, &cast.outsider] {
+        let answer = app.get(&cast.path(""), Some(&account.access_token)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", account.email);
+        assert_eq!(answer.body, hidden_body(), "{}", account.email);
+    }
+}
+
+#[tokio::test]
+async fn a_workspace_user_has_exactly_the_documented_shape() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("solo@example.com").await;
+    let id = create(&app, &owner, "Solo").await;
+
+    let answer = app
+        .get(&format!("/workspace/{id}"), Some(&owner.access_token))
+        .await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.body,
+        json!({
+            "success": true,
+            "workspace": {
+                "id": id,
+                "name": "Solo",
+                "orgId": owner.org_id,
+                "users": [{
+                    "userId": owner.user_id,
+                    "role": "ADMIN",
+                    "user": {
+                        "id": owner.user_id,
+                        "name": "Ann",
+                        "lastName": "Lee",
+                        "email": "solo@example.com",
+                        "orgRole": 255,
+                    },
+                }],
+            },
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_user_disappears_from_the_member_lists() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    delete_user(&app, &cast.writer).await;
+    let mut expected = cast.workspace_json();
+    expected["users"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|u| u["userId"] != json!(cast.writer.user_id));
+    assert_eq!(expected["users"].as_array().unwrap().len(), 4);
+
+    let listed = app.get("/workspace", Some(&cast.owner.access_token)).await;
+    let one = app
+        .get(&cast.path(""), Some(&cast.reader.access_token))
+        .await;
+
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(
+        normalized(listed.body),
+        normalized(list_body(&[expected.clone()]))
+    );
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(normalized(one.body), normalized(one_body(&expected)));
+    // The membership row itself stays.
+    assert_eq!(
+        cast::role_of(&app, &cast.workspace, &cast.writer).await,
+        ["WRITE"]
+    );
+}
+
+#[tokio::test]
+async fn workspaces_are_listed_by_name_ignoring_case() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let ordered = five_workspaces(&app, &owner).await;
+
+    let answer = app.get("/workspace", Some(&owner.access_token)).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, list_body(&ordered));
+}
+
+#[tokio::test]
+async fn an_invisible_workspace_answers_the_same_404_whatever_the_reason() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    let outside = create(&app, &cast.outsider, "Outside").await;
+    let gone = create(&app, &cast.owner, "Gone").await;
+    let second = create(&app, &cast.owner, "Second").await;
+    let deleted = app
+        .delete(
+            &format!("/workspace/{gone}"),
+            Some(&cast.owner.access_token),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let unknown = Uuid::now_v7().to_string();
+
+    for (account, id) in [
+        (&cast.owner, outside.as_str()),
+        (&cast.owner, gone.as_str()),
+        (&cast.owner, unknown.as_str()),
+        (&cast.owner, "not-a-uuid"),
+        (&cast.owner, "42"),
+        (&cast.reader, second.as_str()),
+        (&cast.plain, cast.workspace.as_str()),
+        (&cast.manager, cast.workspace.as_str()),
+        (&cast.outsider, cast.workspace.as_str()),
+    ] {
+        let answer = app
+            .get(&format!("/workspace/{id}"), Some(&account.access_token))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{} {id}",
+            account.email
+        );
+        assert_eq!(answer.body, hidden_body(), "{} {id}", account.email);
+    }
+    // The deleted one is gone from the list too.
+    let listed = app.get("/workspace", Some(&cast.owner.access_token)).await;
+    let owner_only = vec![member_json(&cast.owner, "ADMIN", 255)];
+    let second = workspace_json(&second, "Second", cast.org_id(), owner_only);
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(
+        normalized(listed.body),
+        normalized(list_body(&[cast.workspace_json(), second]))
+    );
+}
+
+#[tokio::test]
+async fn limit_two_walks_five_workspaces_page_by_page() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let all = five_workspaces(&app, &owner).await;
+    let token = Some(owner.access_token.as_str());
+
+    let first = app.get("/workspace?limit=2", token).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let cursor = first.str("nextCursor");
+    assert_eq!(
+        first.body,
+        json!({ "success": true, "workspaces": all[0..2], "nextCursor": cursor })
+    );
+
+    let second = app
+        .get(&format!("/workspace?limit=2&cursor={cursor}"), token)
+        .await;
+    assert_eq!(second.status, StatusCode::OK);
+    let cursor = second.str("nextCursor");
+    assert_eq!(
+        second.body,
+        json!({ "success": true, "workspaces": all[2..4], "nextCursor": cursor })
+    );
+
+    let last = app
+        .get(&format!("/workspace?limit=2&cursor={cursor}"), token)
+        .await;
+    assert_eq!(last.status, StatusCode::OK);
+    // Whole-body equality: the last page has no nextCursor key at all.
+    assert_eq!(last.body, list_body(&all[4..]));
+}
+
+#[tokio::test]
+async fn a_member_pages_through_only_the_workspaces_it_belongs_to() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let reader = app.register_verified("reader@example.com").await;
+    let reader = cast::join(&app, &owner.org_id, reader, 0).await;
+    let mut mine = Vec::new();
+    for mut workspace in five_workspaces(&app, &owner).await {
+        if ["Apple", "banana", "cherry"].contains(&workspace["name"].as_str().unwrap()) {
+            let id = workspace["id"].as_str().unwrap().to_owned();
+            cast::add_member(&app, &owner, &id, &reader, "READ").await;
+            let users = workspace["users"].as_array_mut().unwrap();
+            users.push(member_json(&reader, "READ", 0));
+            mine.push(workspace);
+        }
+    }
+    let token = Some(reader.access_token.as_str());
+
+    let first = app.get("/workspace?limit=2", token).await;
+    let cursor = first.str("nextCursor");
+    let expected = json!({ "success": true, "workspaces": mine[0..2], "nextCursor": cursor });
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(normalized(first.body), normalized(expected));
+    let last = app
+        .get(&format!("/workspace?limit=2&cursor={cursor}"), token)
+        .await;
+    assert_eq!(last.status, StatusCode::OK);
+    assert_eq!(normalized(last.body), normalized(list_body(&mine[2..])));
+}
+
+#[tokio::test]
+async fn a_page_that_holds_the_rest_has_no_next_cursor() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let all = five_workspaces(&app, &owner).await;
+    let token = Some(owner.access_token.as_str());
+
+    for query in ["", "?limit=5", "?limit=200"] {
+        let answer = app.get(&format!("/workspace{query}"), token).await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}");
+        assert_eq!(answer.body, list_body(&all), "{query}");
+    }
+    let first = app.get("/workspace?limit=1", token).await;
+    let cursor = first.str("nextCursor");
+    assert_eq!(
+        first.body,
+        json!({ "success": true, "workspaces": all[0..1], "nextCursor": cursor })
+    );
+    // A cursor alone pages with the default size, here everything that is left.
+    let rest = app.get(&format!("/workspace?cursor={cursor}"), token).await;
+    assert_eq!(rest.status, StatusCode::OK);
+    assert_eq!(rest.body, list_body(&all[1..]));
+}
+
+#[tokio::test]
+async fn bad_limits_and_cursors_answer_400_invalid_query() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    five_workspaces(&app, &owner).await;
+    let bad_limit = error_body("limit must be an integer from 1 to 200", "INVALID_QUERY");
+    let bad_cursor = error_body("Invalid cursor", "INVALID_QUERY");
+
+    for (query, expected) in [
+        ("limit=0", &bad_limit),
+        ("limit=201", &bad_limit),
+        ("limit=abc", &bad_limit),
+        ("limit=-1", &bad_limit),
+        ("limit=1.5", &bad_limit),
+        ("cursor=garbage", &bad_cursor),
+        ("limit=2&cursor=garbage", &bad_cursor),
+        ("cursor=", &bad_cursor),
+    ] {
+        let answer = app
+            .get(&format!("/workspace?{query}"), Some(&owner.access_token))
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(&answer.body, expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_valid_token_listing_and_reading_answer_401() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+
+    for path in ["/workspace".to_owned(), cast.path("")] {
+        for token in [
+            None,
+            Some("garbage"),
+            Some(cast.owner.refresh_token.as_str()),
+        ] {
+            let answer = app.get(&path, token).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path} {token:?}");
+            assert_eq!(answer.body, unauthorized_body());
+            assert_eq!(answer.headers["www-authenticate"], "Bearer");
+        }
+    }
+}

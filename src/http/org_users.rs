@@ -88,7 +88,8 @@ fn target_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| user_not_found())
 }
 
-fn change(auth: &AuthUser, target_id: Uuid) -> UserChange {
+/// The caller acting on `target_id`, now.
+pub fn change(auth: &AuthUser, target_id: Uuid) -> UserChange {
     UserChange {
         org_id: auth.user.org_id,
         actor_id: auth.user.id,

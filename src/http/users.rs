@@ -10,12 +10,11 @@ use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
-use super::org_users::{last_owner, parse_org_role, user_not_found};
+use super::org_users::{change, last_owner, parse_org_role, user_not_found};
 use super::registration::{parse_password, person_name};
 use super::AppState;
-use crate::clock::now_ms;
 use crate::domain::{can_manage_users, OrgRole, RoleDenied};
-use crate::store::{UserChange, UserChangeOutcome, UserUpdate};
+use crate::store::{UserChangeOutcome, UserUpdate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -140,12 +139,7 @@ async fn update_user(
         None => None,
     };
     let update = UserUpdate {
-        change: UserChange {
-            org_id: auth.user.org_id,
-            actor_id: auth.user.id,
-            target_id: target,
-            now: now_ms(),
-        },
+        change: change(&auth, target),
         first_name,
         last_name,
         org_role: None,
@@ -195,12 +189,7 @@ async fn change_role(
     }
     let target = Uuid::parse_str(&user_id).map_err(|_| user_not_found())?;
     let update = UserUpdate {
-        change: UserChange {
-            org_id: auth.user.org_id,
-            actor_id: auth.user.id,
-            target_id: target,
-            now: now_ms(),
-        },
+        change: change(&auth, target),
         first_name: None,
         last_name: None,
         org_role: Some(new_role),

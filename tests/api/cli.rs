@@ -5,15 +5,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
+use crate::binary::{free_port, serve, workspaces};
 use crate::helpers::{spawn_app, PASSWORD};
-
-fn workspaces() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_workspaces"));
-    command
-        .env_remove("WORKSPACES_DATABASE_URL")
-        .env("RUST_LOG", "warn");
-    command
-}
 
 #[tokio::test]
 async fn user_verify_marks_the_account_validated() {
@@ -122,30 +115,10 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
     assert!(status.success());
     assert!(dir.path().join("cli.db").exists());
 
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let mut server = workspaces()
-        .args([
-            "--database-url",
-            &url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let mut quiet = workspaces();
+    quiet.stderr(Stdio::null());
+    let mut server = serve(quiet, &url, port, &[]);
     let kill = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

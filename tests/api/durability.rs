@@ -1,47 +1,20 @@
 //! A 2xx means the change is on disk: killing the server with SIGKILL under write load loses no
 //! acknowledged workspace, leaves none without its ADMIN, and the server restarts as it is.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::binary::{free_port, serve, workspaces};
 use crate::helpers::spawn_app;
 
 fn start_server(database_url: &str, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_workspaces"))
-        .env("RUST_LOG", "warn")
-        .env_remove("WORKSPACES_DATABASE_URL")
-        .args([
-            "--database-url",
-            database_url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let mut quiet = workspaces();
+    quiet.stderr(Stdio::null());
+    serve(quiet, database_url, port, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,12 +1,13 @@
 //! Logs: JSON on request, a request id on every line of a request, and never a secret.
 
 use std::fs::File;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::binary::{free_port, serve, workspaces};
 use crate::fake_smtp::FakeSmtp;
 use crate::helpers::TestApp;
 
@@ -25,47 +26,21 @@ impl Drop for Server {
 }
 
 fn start(database_url: &str, smtp_url: &str, log: File) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_workspaces"))
+    let port = free_port();
+    let mut command = workspaces();
+    command
         .env("RUST_LOG", "debug")
-        .env_remove("WORKSPACES_DATABASE_URL")
-        .args([
-            "--database-url",
-            database_url,
-            "--log-format",
-            "json",
-            "serve",
-        ])
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--smtp-url",
-            smtp_url,
-        ])
-        .args([
-            "--jwt-secret",
-            JWT_SECRET,
-            "--rate-limit-per-ip",
-            "0",
-            "--rate-limit-per-account",
-            "0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .arg("--log-format")
+        .arg("json")
+        .stderr(Stdio::from(log));
+    let flags = ["--smtp-url", smtp_url, "--jwt-secret", JWT_SECRET];
+    let unlimited = ["--rate-limit-per-ip", "0", "--rate-limit-per-account", "0"];
+    let child = serve(
+        command,
+        database_url,
+        port,
+        &[&flags[..], &unlimited[..]].concat(),
+    );
     Server {
         child,
         address: format!("http://127.0.0.1:{port}"),

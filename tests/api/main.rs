@@ -2,6 +2,7 @@
 //! SQLite unless `TEST_DATABASE_URL` names a PostgreSQL server, in which case every test gets a
 //! fresh database created on it. `.ci/run` runs this suite once per backend.
 
+mod binary;
 mod cast;
 mod helpers;
 mod org_cast;

@@ -62,12 +62,15 @@ impl Application {
             public_url: config.public_url.as_deref().map(Arc::from),
             metrics: Metrics::new(),
         };
+        // Built before binding: once the port accepts connections, only serving is left to start
+        // (building the router also generates the OpenAPI document, which takes a moment).
+        let router = router(state, &config);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         Ok(Application {
             listener,
-            router: router(state, &config),
+            router,
             store,
             shutdown_grace: config.shutdown_grace,
         })

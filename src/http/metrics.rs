@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::error::ApiError;
+use super::openapi::InternalError;
 use super::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -116,7 +117,23 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// `GET /metrics` in the Prometheus text format.
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (
+            status = 200,
+            description = "Requests by method, route and status, their latency, database pool \
+                use, logins",
+            content_type = "application/openmetrics-text",
+            body = String,
+        ),
+        InternalError,
+    )
+)]
 pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {
     let (size, idle) = state.store.pool_connections();
     let metrics = &state.metrics;

@@ -4,6 +4,7 @@ mod error;
 mod extract;
 mod limits;
 mod metrics;
+mod openapi;
 mod ops;
 mod org_users;
 mod organizations;
@@ -24,6 +25,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
@@ -34,6 +36,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::ApiError;
 pub use limits::{RateLimitConfig, RateLimits};
@@ -61,7 +65,7 @@ pub struct AppState {
 
 /// The application: every route, behind the middleware stack (outermost first): request id,
 /// tracing, CORS, metrics, panic and framework-error envelopes, load shedding, timeout, rate
-/// limits, body limit.
+/// limits, body limit. `GET /openapi.json` serves the OpenAPI document built with the routes.
 pub fn router(state: AppState, config: &Config) -> Router {
     let cors = (!config.cors_origins.is_empty()).then(|| cors_layer(&config.cors_origins));
     let middleware = ServiceBuilder::new()
@@ -94,7 +98,20 @@ pub fn router(state: AppState, config: &Config) -> Router {
             limits::rate_limit,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new()
+    let (routes, document) = documented_routes().split_for_parts();
+    // The one route not registered by `routes!`: it serves the document it is part of (its
+    // operation comes from `openapi::ApiDoc`).
+    let document = get(openapi::openapi_json).with_state(openapi::render(document));
+    routes
+        .route("/openapi.json", document)
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// Every route, each registered from the `#[utoipa::path]` annotation that documents it
+/// (utoipa-axum's `routes!`), so the router and the OpenAPI document cannot drift apart.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::router())
         .merge(organizations::router())
         .merge(org_users::router())
@@ -105,8 +122,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(users::router())
         .merge(workspaces::router())
         .merge(workspace_members::router())
-        .layer(middleware)
-        .with_state(state)
 }
 
 /// Browsers may call the API from these origins, with a bearer token (no cookies are used).

@@ -4,14 +4,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::openapi::{
+    optional_org_role_value, BodyRejected, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList,
+    MessageResponse, OrgUser as OrgUserSchema, OrgUserResponse, OrgUsersResponse, Unauthorized,
+};
 use super::registration::{
     new_verification, parse_password, person_name, required, send_verification,
 };
@@ -20,21 +26,12 @@ use crate::clock::{now_ms, rfc3339};
 use crate::domain::{can_grant, can_manage_users, Email, OrgRole, RoleDenied};
 use crate::store::{NewUser, OrgUser, StoreError, UserChange, UserChangeOutcome, UserUpdate};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/organization/users", get(list_users).post(create_user))
-        .route(
-            "/organization/users/{user_id}",
-            get(get_user).put(update_user).delete(delete_user),
-        )
-        .route(
-            "/organization/users/{user_id}/activate",
-            post(activate_user),
-        )
-        .route(
-            "/organization/users/{user_id}/resend-invitation",
-            post(resend_invitation),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(activate_user))
+        .routes(routes!(resend_invitation))
 }
 
 /// `OrgUser` on the wire.
@@ -98,6 +95,20 @@ pub fn change(auth: &AuthUser, target_id: Uuid) -> UserChange {
     }
 }
 
+/// The organization's users, deleted ones included (WORKSPACES or higher).
+#[utoipa::path(
+    get,
+    path = "/organization/users",
+    operation_id = "list_org_users",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The organization's users", body = OrgUsersResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to view users", body = ErrorWithEmptyList),
+        (status = 500, description = "Failed to fetch users (with `\"data\": [], \"total\": 0`)", body = ErrorResponse),
+    )
+)]
 async fn list_users(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -119,22 +130,48 @@ async fn list_users(
     ))
 }
 
-#[derive(Deserialize)]
+/// A new user of the caller's organization, not yet verified.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreateUserBody {
+struct CreateOrgUserBody {
+    #[schema(value_type = String, format = Email)]
     email: Option<String>,
+    /// Without one, the user chooses it when verifying their e-mail.
+    #[schema(pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
     password: Option<String>,
+    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     first_name: Option<String>,
+    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     last_name: Option<String>,
+    /// Default 0 (USER); at most the caller's own role.
+    #[schema(schema_with = optional_org_role_value)]
     org_role: Option<i64>,
+    /// Send the verification e-mail (default true).
     send_invite: Option<bool>,
 }
 
-/// Check order: token -> body -> caller validated -> WORKSPACES+ -> role grantable -> e-mail free.
+/// Create a user; sends the verification e-mail unless `sendInvite` is false. Check order: token
+/// -> body -> caller validated -> WORKSPACES+ -> role grantable -> e-mail free.
+#[utoipa::path(
+    post,
+    path = "/organization/users",
+    operation_id = "create_org_user",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    request_body = CreateOrgUserBody,
+    responses(
+        (status = 201, description = "User created successfully", body = OrgUserResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `INVALID_FIELD`, `INVALID_ROLE` (Invalid role combination), `EMAIL_ALREADY_EXISTS`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to create user", body = ErrorResponse),
+    )
+)]
 async fn create_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    JsonBody(body): JsonBody<CreateUserBody>,
+    JsonBody(body): JsonBody<CreateOrgUserBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     const FAILED: &str = "Failed to create user";
     let email = Email::parse(required(&body.email, "email")?)
@@ -205,6 +242,21 @@ async fn create_user(
 }
 
 /// The bare OrgUser object on 200, as documented.
+#[utoipa::path(
+    get,
+    path = "/organization/users/{user_id}",
+    operation_id = "get_org_user",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    responses(
+        (status = 200, description = "The user, without envelope", body = OrgUserSchema),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to view users", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 500, description = "Failed to fetch user", body = ErrorResponse),
+    )
+)]
 async fn get_user(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -220,20 +272,50 @@ async fn get_user(
     Ok(Json(org_user_json(&user)))
 }
 
-#[derive(Deserialize)]
+/// At least one field.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UpdateUserBody {
+struct UpdateOrgUserBody {
+    /// First name.
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: Option<String>,
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     last_name: Option<String>,
+    #[schema(schema_with = optional_org_role_value)]
     org_role: Option<i64>,
 }
 
-/// Errors here carry `"data": {}` (contract section 5).
+/// Update a user's names and role. Errors here carry `"data": {}` (contract section 5).
+#[utoipa::path(
+    put,
+    path = "/organization/users/{user_id}",
+    operation_id = "update_org_user",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    request_body = UpdateOrgUserBody,
+    responses(
+        (status = 200, description = "User updated successfully", body = OrgUserResponse),
+        (status = 400, description = "`NO_VALID_FIELDS`, `INVALID_FIELD`, `INVALID_ROLE` (Invalid role combination), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorWithEmptyData),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to update users; `LAST_OWNER`", body = ErrorWithEmptyData),
+        (status = 404, description = "User not found", body = ErrorWithEmptyData),
+        (status = 413, description = "Request body over 64 KiB", body = ErrorWithEmptyData),
+        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithEmptyData),
+        (status = 500, description = "Failed to update user (with `\"data\": {}`)", body = ErrorResponse),
+    )
+)]
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(user_id): Path<String>,
-    body: Result<JsonBody<UpdateUserBody>, ApiError>,
+    body: Result<JsonBody<UpdateOrgUserBody>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     update_user_inner(state, auth, user_id, body)
         .await
@@ -244,7 +326,7 @@ async fn update_user_inner(
     state: AppState,
     auth: AuthUser,
     user_id: String,
-    body: Result<JsonBody<UpdateUserBody>, ApiError>,
+    body: Result<JsonBody<UpdateOrgUserBody>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     const DENIED: &str = "Insufficient permissions to update users";
     let JsonBody(body) = body?;
@@ -292,6 +374,23 @@ async fn update_user_inner(
     }
 }
 
+/// Soft delete a user; their sessions end at once.
+#[utoipa::path(
+    delete,
+    path = "/organization/users/{user_id}",
+    operation_id = "delete_org_user",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    responses(
+        (status = 200, description = "User deleted successfully", body = MessageResponse),
+        (status = 400, description = "Cannot delete yourself; `USER_NOT_VALIDATED`", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to delete users; `LAST_OWNER`", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 500, description = "Failed to delete user", body = ErrorResponse),
+    )
+)]
 async fn delete_user(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -322,6 +421,23 @@ async fn delete_user(
     }
 }
 
+/// Restore a deleted user.
+#[utoipa::path(
+    post,
+    path = "/organization/users/{user_id}/activate",
+    operation_id = "activate_org_user",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A deleted user of the caller's organization")),
+    responses(
+        (status = 200, description = "User activated successfully", body = MessageResponse),
+        (status = 400, description = "User is not deleted; `USER_NOT_VALIDATED`", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to activate users", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 500, description = "Failed to activate user", body = ErrorResponse),
+    )
+)]
 async fn activate_user(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -351,6 +467,23 @@ async fn activate_user(
     }
 }
 
+/// Send a fresh verification e-mail to a user who has not verified yet.
+#[utoipa::path(
+    post,
+    path = "/organization/users/{user_id}/resend-invitation",
+    operation_id = "resend_org_user_invitation",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    responses(
+        (status = 200, description = "Invitation sent successfully", body = MessageResponse),
+        (status = 400, description = "User is already validated; `USER_NOT_VALIDATED`", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to resend invitations", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 500, description = "Failed to resend invitation", body = ErrorResponse),
+    )
+)]
 async fn resend_invitation(
     State(state): State<AppState>,
     auth: AuthUser,

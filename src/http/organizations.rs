@@ -2,13 +2,18 @@
 //! (contract section 5). Every error of these routes carries `"data": null`, as documented.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::openapi::{
+    ErrorResponse, ErrorWithNullData, OrganizationResponse, OrganizationUpdate,
+    OrganizationUpdatedResponse, Unauthorized,
+};
 use super::AppState;
 use crate::clock::{now_ms, rfc3339};
 use crate::domain::OrgRole;
@@ -18,11 +23,8 @@ use crate::store::{Organization, OrganizationPatch};
 const MAX_TEXT_CHARS: usize = 200;
 const MAX_WEBSITE_CHARS: usize = 2048;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/organization/{org_id}",
-        get(get_organization).put(update_organization),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_organization, update_organization))
 }
 
 /// ADMINISTRATORS and OWNER may edit their organization (contract section 2).
@@ -68,6 +70,21 @@ fn own_org_id(auth: &AuthUser, raw: &str) -> Option<Uuid> {
         .filter(|id| *id == auth.user.org_id)
 }
 
+/// The caller's own organization (any role).
+#[utoipa::path(
+    get,
+    path = "/organization/{org_id}",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("org_id" = Uuid, Path, description = "The caller's organization id")),
+    responses(
+        (status = 200, description = "The organization", body = OrganizationResponse),
+        Unauthorized,
+        (status = 403, description = "Access denied: you can only view your own organization", body = ErrorWithNullData),
+        (status = 404, description = "Organization not found", body = ErrorWithNullData),
+        (status = 500, description = "Failed to fetch organization (with `\"data\": null`)", body = ErrorResponse),
+    )
+)]
 async fn get_organization(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -99,6 +116,25 @@ async fn read_organization(
     Ok(json!({ "success": true, "data": organization_json(&org) }))
 }
 
+/// Partial update of the caller's organization (ADMINISTRATORS, OWNER).
+#[utoipa::path(
+    put,
+    path = "/organization/{org_id}",
+    tag = "organization",
+    security(("bearerAuth" = [])),
+    params(("org_id" = Uuid, Path, description = "The caller's organization id")),
+    request_body = OrganizationUpdate,
+    responses(
+        (status = 200, description = "Organization updated successfully", body = OrganizationUpdatedResponse),
+        (status = 400, description = "`NO_VALID_FIELDS` (No valid fields to update), `INVALID_FIELD`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorWithNullData),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions: only OWNER and ADMINISTRATOR roles can modify organization", body = ErrorWithNullData),
+        (status = 404, description = "Organization not found", body = ErrorWithNullData),
+        (status = 413, description = "Request body over 64 KiB", body = ErrorWithNullData),
+        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithNullData),
+        (status = 500, description = "Failed to update organization (with `\"data\": null`)", body = ErrorResponse),
+    )
+)]
 async fn update_organization(
     State(state): State<AppState>,
     auth: AuthUser,

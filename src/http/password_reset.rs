@@ -3,15 +3,18 @@
 //! Both are public: an `Authorization` header, stale or not, is never read.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument as _;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::JsonBody;
+use super::openapi::{BodyRejected, ErrorResponse, MessageResponse, RateLimited};
 use super::registration::parse_password;
 use super::AppState;
 use crate::auth::{hash_token, new_token};
@@ -23,18 +26,33 @@ use crate::store::NewPasswordReset;
 /// Reset tokens live one hour.
 const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/request-reset-password", post(request_reset))
-        .route("/user/reset-password", post(reset_password))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_reset))
+        .routes(routes!(reset_password))
 }
 
-#[derive(Deserialize)]
+/// The account's e-mail address.
+#[derive(Deserialize, ToSchema)]
 struct RequestResetBody {
+    #[schema(value_type = String, pattern = "\\S")]
     email: Option<String>,
 }
 
-/// Always the same answer, whether or not the account exists.
+/// Ask for a password reset e-mail (the token lives 1 hour, single use). Always the same answer,
+/// whether or not the account exists.
+#[utoipa::path(
+    post,
+    path = "/user/request-reset-password",
+    tag = "identity",
+    request_body = RequestResetBody,
+    responses(
+        (status = 200, description = "If an account exists for this email, a password reset email has been sent", body = MessageResponse),
+        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+    )
+)]
 async fn request_reset(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RequestResetBody>,
@@ -86,10 +104,15 @@ async fn send_reset(state: AppState, email_key: String) {
     }
 }
 
-#[derive(Deserialize)]
+/// The token of the reset e-mail and the new password.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ResetBody {
+    #[schema(value_type = String, pattern = "\\S")]
     token: Option<String>,
+    /// At least 8 characters (at most 128) with an upper-case letter, a lower-case letter and a
+    /// digit.
+    #[schema(value_type = String, pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
     new_password: Option<String>,
 }
 
@@ -97,6 +120,20 @@ fn invalid_token() -> ApiError {
     ApiError::bad_request("INVALID_TOKEN", "Invalid or expired reset token")
 }
 
+/// Set a new password with a reset token: marks the account verified and ends every session.
+#[utoipa::path(
+    post,
+    path = "/user/reset-password",
+    tag = "identity",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "Password reset successfully", body = MessageResponse),
+        (status = 400, description = "`MISSING_FIELD`, `WEAK_PASSWORD`, `INVALID_TOKEN` (invalid or expired reset token), malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Failed to reset password", body = ErrorResponse),
+    )
+)]
 async fn reset_password(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ResetBody>,

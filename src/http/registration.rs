@@ -3,14 +3,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::JsonBody;
+use super::openapi::{
+    BodyRejected, ErrorResponse, MessageResponse, RateLimited, RegisterResponse,
+    ResendVerificationResponse,
+};
 use super::session_tokens::{self, UserSummary};
 use super::AppState;
 use crate::auth::{hash_token, new_token};
@@ -24,25 +30,33 @@ const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 const MAX_COMPANY_NAME_CHARS: usize = 200;
 const MAX_WEBSITE_CHARS: usize = 2048;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/register", post(register))
-        .route("/user/verify-email", post(verify_email))
-        .route(
-            "/user/resend-verification/{verification_token_id}",
-            post(resend_verification),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
 }
 
-#[derive(Deserialize)]
+/// A new account: its organization (named `companyName`, or after the person) and its OWNER.
+/// Unknown fields (`deviceInfo`...) are ignored.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RegisterBody {
+    #[schema(value_type = String, format = Email)]
     email: Option<String>,
+    /// At least 8 characters (at most 128) with an upper-case letter, a lower-case letter and a
+    /// digit.
+    #[schema(value_type = String, pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
     password: Option<String>,
+    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     first_name: Option<String>,
+    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     last_name: Option<String>,
+    /// The organization's name; a personal account's organization is named after the person.
+    #[schema(max_length = 200)]
     company_name: Option<String>,
     is_business: Option<bool>,
+    #[schema(max_length = 2048)]
     company_website: Option<String>,
 }
 
@@ -78,6 +92,21 @@ pub fn person_name(raw: &str, field: &str) -> Result<String, ApiError> {
         })
 }
 
+/// Register: creates the organization and its OWNER (not yet verified), starts a session and
+/// sends the verification e-mail.
+#[utoipa::path(
+    post,
+    path = "/user/register",
+    tag = "identity",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered; the account is not verified yet", body = RegisterResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Registration failed", body = ErrorResponse),
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RegisterBody>,
@@ -212,12 +241,30 @@ pub async fn send_verification(state: &AppState, to: &str, first_name: &str, tok
     }
 }
 
-#[derive(Deserialize)]
+/// The token of the verification e-mail; an invited user may set their password with it.
+#[derive(Deserialize, ToSchema)]
 struct VerifyBody {
+    #[schema(value_type = String, pattern = "\\S")]
     token: Option<String>,
+    /// Sets the account's password (same policy as at registration).
+    #[schema(pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
     password: Option<String>,
 }
 
+/// Verify an e-mail address (tokens live 24 hours, single use).
+#[utoipa::path(
+    post,
+    path = "/user/verify-email",
+    tag = "identity",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Email verified successfully", body = MessageResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Failed to verify email", body = ErrorResponse),
+    )
+)]
 async fn verify_email(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<VerifyBody>,
@@ -250,6 +297,20 @@ async fn verify_email(
     ))
 }
 
+/// Send a fresh verification e-mail.
+#[utoipa::path(
+    post,
+    path = "/user/resend-verification/{verification_token_id}",
+    tag = "identity",
+    params(("verification_token_id" = Uuid, Path, description = "`verificationTokenId` of register (or of an earlier resend)")),
+    responses(
+        (status = 200, description = "Verification email sent", body = ResendVerificationResponse),
+        (status = 400, description = "Email is already verified", body = ErrorResponse),
+        (status = 404, description = "Verification token not found", body = ErrorResponse),
+        RateLimited,
+        (status = 500, description = "Failed to resend verification email", body = ErrorResponse),
+    )
+)]
 async fn resend_verification(
     State(state): State<AppState>,
     Path(verification_token_id): Path<String>,

@@ -1,6 +1,7 @@
 //! Issuing the token set a login, a registration or a refresh answers with.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{hash_token, new_token, AccessClaims, ACCESS_TOKEN_TTL_MS};
@@ -12,18 +13,19 @@ use super::AppState;
 pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// The token fields shared by register, login and refresh answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: String,
+    /// The session id, for `DELETE /token/{token_id}`.
     pub token_id: Uuid,
     /// When the access token expires, Unix milliseconds.
     pub expires_at: i64,
 }
 
 /// The user summary that register and login return.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSummary {
     pub id: Uuid,

@@ -3,13 +3,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::JsonBody;
+use super::openapi::{
+    BodyRejected, ErrorResponse, LoginResponse, RateLimited, RefreshResponse, SuccessResponse,
+};
 use super::registration::merge;
 use super::session_tokens::{self, UserSummary, REFRESH_TOKEN_TTL_MS};
 use super::AppState;
@@ -21,16 +28,19 @@ use crate::store::RefreshOutcome;
 /// Longer passwords can never match (the policy caps them), so they are refused without hashing.
 const MAX_PASSWORD_CHARS: usize = 128;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/login", post(login))
-        .route("/user/refresh", post(refresh))
-        .route("/user/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
 }
 
-#[derive(Deserialize)]
+/// Credentials. Unknown fields (`deviceInfo`...) are ignored.
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
+    #[schema(value_type = String, pattern = "\\S")]
     email: Option<String>,
+    #[schema(value_type = String, min_length = 1)]
     password: Option<String>,
 }
 
@@ -38,6 +48,21 @@ fn login_failure(code: &'static str, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+/// Log in: a new session, with an access token (JWT, 1 hour) and a refresh token (30 days).
+#[utoipa::path(
+    post,
+    path = "/user/login",
+    tag = "identity",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
+        (status = 401, description = "`USER_NOT_FOUND`, `INVALID_PASSWORD`, `USER_INACTIVE` or `NO_PASSWORD_SET`", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Login failed", body = ErrorResponse),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     body: JsonBody<LoginBody>,
@@ -130,6 +155,41 @@ struct RefreshBody {
     refresh_token_camel: Option<String>,
 }
 
+/// `refresh_token`, or else `refreshToken`: the first of the two that is not null is used, and
+/// must be a non-blank string.
+impl PartialSchema for RefreshBody {
+    fn schema() -> RefOr<Schema> {
+        let token = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("\\S"))
+        };
+        let string_or_null =
+            || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+        let snake_case = ObjectBuilder::new()
+            .property("refresh_token", token())
+            .property("refreshToken", string_or_null())
+            .required("refresh_token");
+        let camel_case = ObjectBuilder::new()
+            .property(
+                "refresh_token",
+                ObjectBuilder::new().schema_type(Type::Null),
+            )
+            .property("refreshToken", token())
+            .required("refreshToken");
+        AnyOfBuilder::new()
+            .item(snake_case)
+            .item(camel_case)
+            .description(Some(
+                "The refresh token, as `refresh_token` (the official client) or `refreshToken` \
+                 (the reference); `refresh_token` wins when both are present",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for RefreshBody {}
+
 impl RefreshBody {
     fn token(&self) -> Result<&str, ApiError> {
         self.refresh_token
@@ -141,6 +201,22 @@ impl RefreshBody {
     }
 }
 
+/// Exchange a refresh token for a new token pair. The presented refresh token is used up; using
+/// it again revokes its whole session.
+#[utoipa::path(
+    post,
+    path = "/user/refresh",
+    tag = "identity",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new token pair", body = RefreshResponse),
+        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
+        (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Failed to refresh token", body = ErrorResponse),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -189,6 +265,18 @@ async fn refresh(
 
 /// Ends the session the refresh token belongs to. Idempotent: an unknown or already revoked
 /// token also answers 200, so a client can always clear its state.
+#[utoipa::path(
+    post,
+    path = "/user/logout",
+    tag = "identity",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The session has ended (also for an unknown token)", body = SuccessResponse),
+        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Logout failed", body = ErrorResponse),
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,

@@ -1,28 +1,36 @@
 //! The caller's sessions: `GET /token` and `DELETE /token/{tokenId}`.
 
 use axum::extract::{Path, State};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::AuthUser;
+use super::openapi::{ErrorResponse, SuccessResponse, TokensResponse, Unauthorized};
 use super::AppState;
 use crate::clock::{now_ms, rfc3339};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/token", get(list_tokens))
-        .route("/token/{token_id}", delete(revoke_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_token))
 }
 
-#[derive(Serialize)]
+/// One of the caller's live sessions.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Token)]
 #[serde(rename_all = "camelCase")]
-struct TokenJson {
+pub(super) struct TokenJson {
+    /// The session id (`tokenId`).
     id: Uuid,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: String,
     /// Unix milliseconds, like every `expiresAt`.
     expires_at: i64,
@@ -30,6 +38,18 @@ struct TokenJson {
     current: bool,
 }
 
+/// The caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/token",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions", body = TokensResponse),
+        Unauthorized,
+        (status = 500, description = "Failed to fetch tokens", body = ErrorResponse),
+    )
+)]
 async fn list_tokens(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -54,6 +74,19 @@ async fn list_tokens(
 
 /// Revokes one of the caller's own sessions. Another user's session, an unknown id and a
 /// malformed id are all the same 404.
+#[utoipa::path(
+    delete,
+    path = "/token/{token_id}",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    params(("token_id" = Uuid, Path, description = "A session id (`tokenId`)")),
+    responses(
+        (status = 200, description = "The session is revoked", body = SuccessResponse),
+        Unauthorized,
+        (status = 404, description = "Token not found (unknown, or another user's)", body = ErrorResponse),
+        (status = 500, description = "Failed to revoke token", body = ErrorResponse),
+    )
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -2,27 +2,45 @@
 //! password changes, and role changes.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::openapi::{
+    org_role_value, BodyRejected, ErrorResponse, InternalError, MessageResponse, ProfileResponse,
+    RoleChangeResponse, RoleSummaryResponse, Unauthorized,
+};
 use super::org_users::{change, last_owner, parse_org_role, user_not_found};
 use super::registration::{parse_password, person_name};
 use super::AppState;
 use crate::domain::{can_manage_users, OrgRole, RoleDenied};
 use crate::store::{UserChangeOutcome, UserUpdate};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/profile", get(profile))
-        .route("/user/{user_id}", get(get_user).put(update_user))
-        .route("/user/{user_id}/role", put(change_role))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(profile))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(change_role))
 }
 
+/// The caller's profile, with their organization role.
+#[utoipa::path(
+    get,
+    path = "/user/profile",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's profile", body = ProfileResponse),
+        Unauthorized,
+        InternalError,
+    )
+)]
 async fn profile(auth: AuthUser) -> Json<Value> {
     let user = &auth.user;
     Json(json!({
@@ -54,6 +72,19 @@ fn role_summary(user_id: Uuid, role: OrgRole) -> Value {
 
 /// Any member of the organization may read another's role; other organizations' users, deleted
 /// users, unknown and malformed ids are all "User not found".
+#[utoipa::path(
+    get,
+    path = "/user/{user_id}",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    responses(
+        (status = 200, description = "The user's role summary", body = RoleSummaryResponse),
+        Unauthorized,
+        (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 500, description = "Failed to fetch user", body = ErrorResponse),
+    )
+)]
 async fn get_user(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -73,16 +104,44 @@ async fn get_user(
     ))
 }
 
-#[derive(Deserialize)]
+/// At least one field. `password` only for oneself; it ends the user's other sessions.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UpdateUserBody {
+    /// First name.
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: Option<String>,
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     last_name: Option<String>,
+    #[schema(pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
     password: Option<String>,
 }
 
 /// Names: oneself, or a manager (WORKSPACES+) of a user below them. Password: only oneself; the
 /// user's other sessions end.
+#[utoipa::path(
+    put,
+    path = "/user/{user_id}",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "The user to update")),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 200, description = "User updated successfully", body = MessageResponse),
+        (status = 400, description = "`NO_VALID_FIELDS`, `INVALID_FIELD`, `WEAK_PASSWORD`, `USER_NOT_VALIDATED` (caller deleted or not verified), malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to update user; a password can only be changed by its owner", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to update user", body = ErrorResponse),
+    )
+)]
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -164,19 +223,39 @@ async fn update_user(
     }
 }
 
-#[derive(Deserialize)]
+/// The new organization role.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RoleBody {
+struct OrgRoleBody {
+    /// 0 USER, 1 BILLING, 2 WORKSPACES, 254 ADMINISTRATORS, 255 OWNER (3..=253 are refused).
+    #[schema(schema_with = org_role_value, required = true)]
     org_role: Option<i64>,
 }
 
-/// Check order: token -> body -> caller validated -> WORKSPACES+ -> target (404) -> role rules
-/// (403) -> last OWNER (403).
+/// Change a user's organization role under the role rules. Check order: token -> body -> caller
+/// validated -> WORKSPACES+ -> target (404) -> role rules (403) -> last OWNER (403).
+#[utoipa::path(
+    put,
+    path = "/user/{user_id}/role",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    params(("user_id" = Uuid, Path, description = "The user whose role changes")),
+    request_body = OrgRoleBody,
+    responses(
+        (status = 200, description = "User role updated successfully", body = RoleChangeResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_ROLE` (Invalid role combination), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "A role rule is broken (`INSUFFICIENT_PERMISSIONS`, `LAST_OWNER`)", body = ErrorResponse),
+        (status = 404, description = "User not found", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to update user role", body = ErrorResponse),
+    )
+)]
 async fn change_role(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(user_id): Path<String>,
-    JsonBody(body): JsonBody<RoleBody>,
+    JsonBody(body): JsonBody<OrgRoleBody>,
 ) -> Result<Json<Value>, ApiError> {
     let new_role = parse_org_role(
         body.org_role

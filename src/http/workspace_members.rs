@@ -2,38 +2,45 @@
 //! and a workspace always keeps at least one active ADMIN member.
 
 use axum::extract::{Path, State};
-use axum::routing::{post, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::openapi::{
+    BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceRoleName,
+};
 use super::workspaces::visible_workspace;
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::{can_manage_workspace, WorkspaceRole};
 use crate::store::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspace/{id}/users", post(add_member))
-        .route(
-            "/workspace/{id}/users/{user_id}",
-            put(change_member_role).delete(remove_member),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_member))
+        .routes(routes!(change_member_role, remove_member))
 }
 
-#[derive(Deserialize)]
+/// A new member: an active user of the caller's organization, and their access.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AddMemberBody {
+    #[schema(value_type = Uuid)]
     user_id: Option<String>,
+    #[schema(value_type = WorkspaceRoleName)]
     role: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RoleBody {
+/// A member's new access.
+#[derive(Deserialize, ToSchema)]
+struct MemberRoleBody {
+    #[schema(value_type = WorkspaceRoleName)]
     role: Option<String>,
 }
 
@@ -78,6 +85,25 @@ async fn managed_workspace(
     Ok(access.workspace.id)
 }
 
+/// Add a member (workspace ADMIN).
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/users",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    request_body = AddMemberBody,
+    responses(
+        (status = 200, description = "Added", body = SuccessResponse),
+        (status = 400, description = "`MISSING_FIELD`, Invalid role, User not found or account is not validated, malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to manage workspace users", body = ErrorResponse),
+        (status = 404, description = "Workspace not found; Target user not found", body = ErrorResponse),
+        (status = 409, description = "User is already a member of this workspace", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to add user to workspace", body = ErrorResponse),
+    )
+)]
 async fn add_member(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -120,11 +146,32 @@ fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<Value>, ApiError> 
     }
 }
 
+/// Change a member's role (workspace ADMIN); the workspace keeps at least one ADMIN.
+#[utoipa::path(
+    put,
+    path = "/workspace/{id}/users/{user_id}",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Workspace id"),
+        ("user_id" = Uuid, Path, description = "The member's user id"),
+    ),
+    request_body = MemberRoleBody,
+    responses(
+        (status = 200, description = "Changed", body = SuccessResponse),
+        (status = 400, description = "`MISSING_FIELD`, Invalid role, Workspace must keep at least one admin, User not found or account is not validated, malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to manage workspace users", body = ErrorResponse),
+        (status = 404, description = "Workspace not found; User not found in workspace", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to update user role", body = ErrorResponse),
+    )
+)]
 async fn change_member_role(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
-    JsonBody(body): JsonBody<RoleBody>,
+    JsonBody(body): JsonBody<MemberRoleBody>,
 ) -> Result<Json<Value>, ApiError> {
     const FAILED: &str = "Failed to update user role";
     let role = parse_role(body.role.as_deref())?;
@@ -138,6 +185,25 @@ async fn change_member_role(
     change_answer(outcome)
 }
 
+/// Remove a member (workspace ADMIN); the workspace keeps at least one ADMIN.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/users/{user_id}",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Workspace id"),
+        ("user_id" = Uuid, Path, description = "The member's user id"),
+    ),
+    responses(
+        (status = 200, description = "Removed", body = SuccessResponse),
+        (status = 400, description = "Workspace must keep at least one admin; User not found or account is not validated", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to manage workspace users", body = ErrorResponse),
+        (status = 404, description = "Workspace not found; User not found in workspace", body = ErrorResponse),
+        (status = 500, description = "Failed to remove user from workspace", body = ErrorResponse),
+    )
+)]
 async fn remove_member(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -4,16 +4,22 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::openapi::{
+    BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceResponse,
+    WorkspaceWithUsersResponse, WorkspacesResponse,
+};
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::{
@@ -30,19 +36,15 @@ const MAX_PAGE: i64 = 200;
 /// Page size when only a cursor is given.
 const DEFAULT_PAGE: i64 = 50;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspace", post(create_workspace).get(list_workspaces))
-        .route(
-            "/workspace/{id}",
-            get(get_workspace)
-                .put(rename_workspace)
-                .delete(delete_workspace),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_workspace, list_workspaces))
+        .routes(routes!(get_workspace, rename_workspace, delete_workspace))
 }
 
 /// A workspace on the wire: `{"id","name","orgId"}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Workspace)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceJson {
     id: Uuid,
@@ -107,8 +109,23 @@ fn workspace_not_found() -> ApiError {
     ApiError::not_found("WORKSPACE_NOT_FOUND", "Workspace not found")
 }
 
-#[derive(Deserialize)]
-struct NameBody {
+/// A workspace name: 1 to 100 characters after trimming, no control characters, unique in the
+/// organization (compared trimmed and case-insensitively).
+#[derive(Deserialize, ToSchema)]
+struct WorkspaceNameBody {
+    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    name: Option<String>,
+}
+
+/// `PUT /workspace/{id}`: the new name; without one, nothing changes. (Documentation only: the
+/// handler reads `WorkspaceNameBody`, whose `name` is optional there.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct WorkspaceRenameBody {
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: Option<String>,
 }
 
@@ -135,12 +152,30 @@ fn name_taken() -> ApiError {
     )
 }
 
+/// Create a workspace (WORKSPACES, ADMINISTRATORS, OWNER); the creator becomes its ADMIN.
+///
 /// Check order (contract section 3): token -> body -> caller validated -> role -> name free.
 /// The token is checked by the `AuthUser` extractor, which runs before the body is read.
+#[utoipa::path(
+    post,
+    path = "/workspace",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    request_body = WorkspaceNameBody,
+    responses(
+        (status = 201, description = "The new workspace", body = WorkspaceResponse),
+        (status = 400, description = "Workspace name is required / must be at most 100 characters / contains invalid characters; User not found or account is not validated; malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to create workspaces", body = ErrorResponse),
+        (status = 409, description = "A workspace with this name already exists in the organization", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to create workspace", body = ErrorResponse),
+    )
+)]
 async fn create_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    JsonBody(body): JsonBody<NameBody>,
+    JsonBody(body): JsonBody<WorkspaceNameBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = parse_name(body.name.as_deref())?;
     auth.require_validated()?;
@@ -189,8 +224,24 @@ fn invalid_query(message: &'static str) -> ApiError {
     ApiError::bad_request("INVALID_QUERY", message)
 }
 
-/// Every workspace the caller can see, with members. With `limit` and/or `cursor`, one page and a
-/// `nextCursor` when more follow.
+/// Every workspace the caller can see, with members, by name. With `limit` and/or `cursor`, one
+/// page and a `nextCursor` when more follow.
+#[utoipa::path(
+    get,
+    path = "/workspace",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (1 to 200; 50 when only `cursor` is given)"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "The workspaces the caller can see", body = WorkspacesResponse),
+        (status = 400, description = "`INVALID_QUERY`: a bad `limit` or `cursor`", body = ErrorResponse),
+        Unauthorized,
+        (status = 500, description = "Failed to fetch workspaces", body = ErrorResponse),
+    )
+)]
 async fn list_workspaces(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -243,6 +294,20 @@ async fn list_workspaces(
     Ok(Json(answer))
 }
 
+/// One workspace with its members.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses(
+        (status = 200, description = "The workspace with its members", body = WorkspaceWithUsersResponse),
+        Unauthorized,
+        (status = 404, description = "Workspace not found or access denied", body = ErrorResponse),
+        (status = 500, description = "Failed to fetch workspace", body = ErrorResponse),
+    )
+)]
 async fn get_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -271,12 +336,32 @@ async fn get_workspace(
     ))
 }
 
+/// Rename a workspace (workspace ADMIN). An empty body changes nothing.
+///
 /// Check order: token -> body -> caller validated -> visible (404) -> ADMIN (403) -> name free.
+#[utoipa::path(
+    put,
+    path = "/workspace/{id}",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    request_body = WorkspaceRenameBody,
+    responses(
+        (status = 200, description = "The workspace (without members)", body = WorkspaceResponse),
+        (status = 400, description = "Bad name; User not found or account is not validated; malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to update workspace", body = ErrorResponse),
+        (status = 404, description = "Workspace not found", body = ErrorResponse),
+        (status = 409, description = "A workspace with this name already exists in the organization", body = ErrorResponse),
+        BodyRejected,
+        (status = 500, description = "Failed to update workspace", body = ErrorResponse),
+    )
+)]
 async fn rename_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<NameBody>,
+    JsonBody(body): JsonBody<WorkspaceNameBody>,
 ) -> Result<Json<Value>, ApiError> {
     const FAILED: &str = "Failed to update workspace";
     let name = body
@@ -316,7 +401,23 @@ async fn rename_workspace(
     ))
 }
 
-/// Soft delete: the rows stay with `deleted_at` set; the name is free again.
+/// Soft delete a workspace (workspace ADMIN): the rows stay with `deleted_at` set; the name is
+/// free again.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}",
+    tag = "workspaces",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Workspace id")),
+    responses(
+        (status = 200, description = "Deleted", body = SuccessResponse),
+        (status = 400, description = "Cannot delete workspace with existing buckets or repos; User not found or account is not validated", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "Insufficient permissions to delete workspace", body = ErrorResponse),
+        (status = 404, description = "Workspace not found", body = ErrorResponse),
+        (status = 500, description = "Failed to delete workspace", body = ErrorResponse),
+    )
+)]
 async fn delete_workspace(
     State(state): State<AppState>,
     auth: AuthUser,

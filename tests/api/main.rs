@@ -14,6 +14,7 @@ mod fake_smtp;
 mod instances;
 mod logs;
 mod mail;
+mod openapi;
 mod operations;
 mod ops;
 mod org_users;

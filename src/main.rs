@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use workspaces::app::{open_store, Application};
+use workspaces::app::{open_store, shutdown_signal, Application};
 use workspaces::cli::{Cli, Command, UserCommand};
 use workspaces::clock::now_ms;
 use workspaces::config::Config;
@@ -25,10 +25,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             let config = args.into_config(cli.database_url);
             tracing::debug!(?config, "configuration");
-            Application::build(config)
-                .await?
-                .run_until_stopped()
-                .await?;
+            // Listen for signals before the port opens, so none is missed during start-up.
+            let stop = shutdown_signal()?;
+            Application::build(config).await?.run_until(stop).await?;
         }
         Command::Migrate => {
             open_store(&Config::for_database(cli.database_url)).await?;

@@ -12,10 +12,10 @@ use clap::{Parser, ValueEnum};
              scenario for a fixed time at a fixed number of connections, reports medians"
 )]
 pub struct Args {
-    /// Backend of the server the benchmark starts: `sqlite` (a fresh file in a temporary
-    /// directory) or a `postgres://` URL (a fresh database is created on that server and dropped
-    /// at the end). With --url: the database URL of that running server, used only for
-    /// `workspaces user verify`.
+    /// Backend of the server the benchmark starts: `sqlite` (a fresh file under
+    /// target/bench-data/, removed at the end) or a `postgres://` URL (a fresh database is
+    /// created on that server, ANALYZEd after seeding, and dropped at the end). With --url: the
+    /// database URL of that running server, used for `workspaces user verify` (and ANALYZE).
     #[arg(long, default_value = "sqlite")]
     pub db: String,
 
@@ -84,8 +84,9 @@ pub struct Args {
     #[arg(long)]
     pub keep_db: bool,
 
-    /// Directory of the ceiling-fsync file. Default: the SQLite database's directory, or the
-    /// system temporary directory (on PostgreSQL: check it is the data directory's filesystem).
+    /// Directory of the ceiling-fsync file. Default: the run's directory under
+    /// target/bench-data/, where the SQLite database lives (on PostgreSQL, check that it is on
+    /// the filesystem of the data directory).
     #[arg(long)]
     pub fsync_dir: Option<PathBuf>,
 }

@@ -60,16 +60,25 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if args.connections == 0 || args.runs == 0 || args.duration.is_zero() {
         bail!("--connections, --runs and --duration must be above zero");
     }
-    let scratch = scratch_dir()?;
     let needs_server = args.scenarios.iter().any(|s| s.needs_server());
+    let bin = server::server_bin(&args);
+    if needs_server {
+        server::ensure_built(&bin, args.build).await?;
+    }
+    let scratch = scratch_dir()?;
     let mut target = None;
     if needs_server {
-        let bin = server::server_bin(&args);
-        server::ensure_built(&bin, args.build).await?;
-        target = Some(match &args.url {
-            Some(url) => server::attach(&args, bin, url)?,
-            None => server::start(&args, bin, &scratch).await?,
-        });
+        let started = match &args.url {
+            Some(url) => server::attach(&args, bin, url),
+            None => server::start(&args, bin, &scratch).await,
+        };
+        match started {
+            Ok(started) => target = Some(started),
+            Err(error) => {
+                std::fs::remove_dir_all(&scratch).ok();
+                return Err(error);
+            }
+        }
     }
     // Interrupted (Ctrl-C, SIGTERM): stop the server and clean up all the same.
     let outcome = tokio::select! {

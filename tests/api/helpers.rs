@@ -342,67 +342,56 @@ impl TestApp {
 
     /// Runs a query that returns one integer, binding UUID strings as ids.
     pub async fn count(&self, sql: &str, ids: &[&str]) -> i64 {
-        let ids: Vec<Uuid> = ids.iter().map(|id| Uuid::parse_str(id).unwrap()).collect();
-        match &self.db {
-            Db::Sqlite(pool) => {
-                let mut query = sqlx::query_scalar::<_, i64>(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.fetch_one(pool).await.unwrap()
-            }
-            Db::Postgres(pool) => {
-                let mut query = sqlx::query_scalar::<_, i64>(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.fetch_one(pool).await.unwrap()
-            }
-        }
+        on_either_pool!(self, sqlx::query_scalar::<_, i64>(sql), ids, |q, pool| q
+            .fetch_one(pool)
+            .await
+            .unwrap())
     }
 
     /// Runs a query that returns text rows, binding UUID strings as ids.
     pub async fn strings(&self, sql: &str, ids: &[&str]) -> Vec<String> {
-        let ids: Vec<Uuid> = ids.iter().map(|id| Uuid::parse_str(id).unwrap()).collect();
-        match &self.db {
-            Db::Sqlite(pool) => {
-                let mut query = sqlx::query_scalar::<_, String>(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.fetch_all(pool).await.unwrap()
-            }
-            Db::Postgres(pool) => {
-                let mut query = sqlx::query_scalar::<_, String>(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.fetch_all(pool).await.unwrap()
-            }
-        }
+        on_either_pool!(
+            self,
+            sqlx::query_scalar::<_, String>(sql),
+            ids,
+            |q, pool| q.fetch_all(pool).await.unwrap()
+        )
     }
 
     /// Runs a statement (test set-up such as back-dating a token), binding UUID strings as ids.
     pub async fn execute(&self, sql: &str, ids: &[&str]) -> u64 {
-        let ids: Vec<Uuid> = ids.iter().map(|id| Uuid::parse_str(id).unwrap()).collect();
-        match &self.db {
-            Db::Sqlite(pool) => {
-                let mut query = sqlx::query(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.execute(pool).await.unwrap().rows_affected()
-            }
-            Db::Postgres(pool) => {
-                let mut query = sqlx::query(sql);
-                for id in &ids {
-                    query = query.bind(*id);
-                }
-                query.execute(pool).await.unwrap().rows_affected()
-            }
-        }
+        on_either_pool!(self, sqlx::query(sql), ids, |q, pool| q
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected())
     }
 }
+
+/// Builds `$query` for the test's backend, binds the UUID strings `$ids` in order, and runs
+/// `$run` with the query and the pool (the two pools have different types, hence a macro).
+macro_rules! on_either_pool {
+    ($app:expr, $query:expr, $ids:expr, |$q:ident, $pool:ident| $run:expr) => {{
+        let ids: Vec<Uuid> = $ids.iter().map(|id| Uuid::parse_str(id).unwrap()).collect();
+        match &$app.db {
+            Db::Sqlite($pool) => {
+                let mut $q = $query;
+                for id in &ids {
+                    $q = $q.bind(*id);
+                }
+                $run
+            }
+            Db::Postgres($pool) => {
+                let mut $q = $query;
+                for id in &ids {
+                    $q = $q.bind(*id);
+                }
+                $run
+            }
+        }
+    }};
+}
+use on_either_pool;
 
 /// The error envelope a test expects, whole.
 pub fn error_body(message: &str, code: &str) -> Value {

@@ -45,6 +45,8 @@ pub struct Metrics {
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
     logins: Family<OutcomeLabels, Counter>,
     pool_connections: Family<PoolLabels, Gauge>,
+    write_batches: Counter,
+    writes: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -79,12 +81,26 @@ impl Metrics {
             "Database pool connections by state (idle, in_use)",
             pool_connections.clone(),
         );
+        let write_batches = Counter::default();
+        let writes = Counter::default();
+        registry.register(
+            "workspaces_sqlite_write_batches",
+            "SQLite transactions committed by the writer (group commits)",
+            write_batches.clone(),
+        );
+        registry.register(
+            "workspaces_sqlite_writes",
+            "SQLite writes committed in those transactions",
+            writes.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
             latency,
             logins,
             pool_connections,
+            write_batches,
+            writes,
         })
     }
 
@@ -145,6 +161,15 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError>
         .pool_connections
         .get_or_create(&PoolLabels { state: "in_use" })
         .set(i64::from(size.saturating_sub(idle)));
+    if let Some((batches, writes)) = state.store.write_batches() {
+        // Counters that the store keeps: catch up with its totals.
+        metrics
+            .write_batches
+            .inc_by(batches.saturating_sub(metrics.write_batches.get()));
+        metrics
+            .writes
+            .inc_by(writes.saturating_sub(metrics.writes.get()));
+    }
     let mut body = String::new();
     encode(&mut body, &metrics.registry)
         .map_err(|error| ApiError::internal("Failed to render metrics", error))?;

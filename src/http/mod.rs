@@ -2,6 +2,7 @@
 
 mod error;
 mod extract;
+mod json;
 mod limits;
 mod metrics;
 mod openapi;

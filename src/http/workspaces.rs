@@ -4,10 +4,12 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +18,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, JsonBody};
+use super::json::json_response;
 use super::openapi::{
     BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceResponse,
     WorkspaceWithUsersResponse, WorkspacesResponse,
@@ -62,25 +65,111 @@ impl From<Workspace> for WorkspaceJson {
     }
 }
 
-/// A workspace with its members: `{"id","name","orgId","users":[WorkspaceUser]}`.
-fn with_members_json(listed: WorkspaceWithMembers) -> Value {
-    let users: Vec<Value> = listed.members.into_iter().map(member_json).collect();
-    let w = listed.workspace;
-    json!({ "id": w.id, "name": w.name, "orgId": w.org_id, "users": users })
+/// A workspace with its members: `{"id","name","orgId","users":[WorkspaceUser]}`. Serialized
+/// straight from the store's rows (a listing answer holds up to hundreds of these).
+struct WithMembersJson<'a>(&'a WorkspaceWithMembers);
+
+impl Serialize for WithMembersJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let WorkspaceWithMembers {
+            workspace, members, ..
+        } = self.0;
+        let mut out = serializer.serialize_struct("Workspace", 4)?;
+        out.serialize_field("id", &workspace.id)?;
+        out.serialize_field("name", &workspace.name)?;
+        out.serialize_field("orgId", &workspace.org_id)?;
+        out.serialize_field("users", &MembersJson(members))?;
+        out.end()
+    }
 }
 
-fn member_json(m: Member) -> Value {
-    json!({
-        "userId": m.user_id,
-        "role": m.role,
-        "user": {
-            "id": m.user_id,
-            "name": m.first_name,
-            "lastName": m.last_name,
-            "email": m.email,
-            "orgRole": m.org_role,
-        },
-    })
+struct MembersJson<'a>(&'a [Member]);
+
+impl Serialize for MembersJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|m| WorkspaceUserJson {
+            user_id: m.user_id,
+            role: m.role.as_str(),
+            user: MemberUserJson {
+                id: m.user_id,
+                name: &m.first_name,
+                last_name: &m.last_name,
+                email: &m.email,
+                org_role: m.org_role,
+            },
+        }))
+    }
+}
+
+/// `{"userId","role","user":{...}}`
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceUserJson<'a> {
+    user_id: Uuid,
+    role: &'a str,
+    user: MemberUserJson<'a>,
+}
+
+/// `{"id","name","lastName","email","orgRole"}` (`name` is the first name).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberUserJson<'a> {
+    id: Uuid,
+    name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    org_role: i16,
+}
+
+/// `GET /workspace`: `{"success":true,"workspaces":[...],"nextCursor"?}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListAnswer<'a> {
+    success: bool,
+    #[serde(serialize_with = "serialize_listed")]
+    workspaces: &'a [WorkspaceWithMembers],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+fn serialize_listed<S: Serializer>(
+    listed: &&[WorkspaceWithMembers],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(listed.iter().map(WithMembersJson))
+}
+
+/// About the length of the JSON of `listed` (a little more, rather than less).
+fn answer_size(listed: &[WorkspaceWithMembers]) -> usize {
+    const MEMBER: usize = 200;
+    const WORKSPACE: usize = 120;
+    64 + listed
+        .iter()
+        .map(|w| WORKSPACE + w.workspace.name.len() + w.members.len() * MEMBER)
+        .sum::<usize>()
+}
+
+/// `GET /workspace/{id}`: `{"success":true,"workspace":{... with users}}`.
+#[derive(Serialize)]
+struct OneAnswer<'a> {
+    success: bool,
+    workspace: WithMembersJson<'a>,
+}
+
+/// `POST /workspace`, `PUT /workspace/{id}`: `{"success":true,"workspace":{"id","name","orgId"}}`.
+#[derive(Serialize)]
+struct WorkspaceAnswer {
+    success: bool,
+    workspace: WorkspaceJson,
+}
+
+impl WorkspaceAnswer {
+    fn of(workspace: Workspace) -> Json<WorkspaceAnswer> {
+        Json(WorkspaceAnswer {
+            success: true,
+            workspace: workspace.into(),
+        })
+    }
 }
 
 /// The caller's view of a workspace: it must be live, of the caller's organization, and visible
@@ -176,7 +265,7 @@ async fn create_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
     JsonBody(body): JsonBody<WorkspaceNameBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WorkspaceAnswer>), ApiError> {
     let name = parse_name(body.name.as_deref())?;
     auth.require_validated()?;
     if !auth.role.can_create_workspaces() {
@@ -199,8 +288,7 @@ async fn create_workspace(
         Err(StoreError::Conflict) => return Err(name_taken()),
         Err(error) => return Err(ApiError::internal("Failed to create workspace", error)),
     };
-    let answer = json!({ "success": true, "workspace": WorkspaceJson::from(workspace) });
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((StatusCode::CREATED, WorkspaceAnswer::of(workspace)))
 }
 
 #[derive(Deserialize)]
@@ -246,7 +334,7 @@ async fn list_workspaces(
     State(state): State<AppState>,
     auth: AuthUser,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|_| invalid_query("Invalid query string"))?;
     let paginated = params.limit.is_some() || params.cursor.is_some();
     let limit = match params.limit.as_deref() {
@@ -286,12 +374,12 @@ async fn list_workspaces(
     let next_cursor = (paginated && more)
         .then(|| listed.last().map(encode_cursor))
         .flatten();
-    let workspaces: Vec<Value> = listed.into_iter().map(with_members_json).collect();
-    let mut answer = json!({ "success": true, "workspaces": workspaces });
-    if let Some(cursor) = next_cursor {
-        answer["nextCursor"] = json!(cursor);
-    }
-    Ok(Json(answer))
+    let answer = ListAnswer {
+        success: true,
+        workspaces: &listed,
+        next_cursor,
+    };
+    Ok(json_response(StatusCode::OK, &answer, answer_size(&listed)))
 }
 
 /// One workspace with its members.
@@ -312,7 +400,7 @@ async fn get_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let not_found = || {
         ApiError::not_found(
             "WORKSPACE_NOT_FOUND",
@@ -330,10 +418,12 @@ async fn get_workspace(
         .list_workspaces(query)
         .await
         .or_500("Failed to fetch workspace")?;
-    let workspace = listed.into_iter().next().ok_or_else(not_found)?;
-    Ok(Json(
-        json!({ "success": true, "workspace": with_members_json(workspace) }),
-    ))
+    let workspace = listed.first().ok_or_else(not_found)?;
+    let answer = OneAnswer {
+        success: true,
+        workspace: WithMembersJson(workspace),
+    };
+    Ok(json_response(StatusCode::OK, &answer, answer_size(&listed)))
 }
 
 /// Rename a workspace (workspace ADMIN). An empty body changes nothing.
@@ -362,7 +452,7 @@ async fn rename_workspace(
     auth: AuthUser,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<WorkspaceNameBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkspaceAnswer>, ApiError> {
     const FAILED: &str = "Failed to update workspace";
     let name = body
         .name
@@ -379,9 +469,7 @@ async fn rename_workspace(
     }
     // An empty body changes nothing.
     let Some(name) = name else {
-        return Ok(Json(
-            json!({ "success": true, "workspace": WorkspaceJson::from(access.workspace) }),
-        ));
+        return Ok(WorkspaceAnswer::of(access.workspace));
     };
     let rename = WorkspaceRename {
         org_id: auth.user.org_id,
@@ -396,9 +484,7 @@ async fn rename_workspace(
         Err(StoreError::Conflict) => return Err(name_taken()),
         Err(error) => return Err(ApiError::internal(FAILED, error)),
     };
-    Ok(Json(
-        json!({ "success": true, "workspace": WorkspaceJson::from(workspace) }),
-    ))
+    Ok(WorkspaceAnswer::of(workspace))
 }
 
 /// Soft delete a workspace (workspace ADMIN): the rows stay with `deleted_at` set; the name is

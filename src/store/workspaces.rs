@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::domain::WorkspaceRole;
 
 /// Everything the workspace routes need from the database. Every method that names a workspace
 /// or a user is scoped by the caller's organization in SQL, so no query reaches another
@@ -108,7 +109,9 @@ pub struct WorkspaceWithMembers {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub user_id: Uuid,
-    pub role: String,
+    pub role: WorkspaceRole,
+    /// When they joined (Unix ms): members are listed in that order, then by id.
+    pub joined_at: i64,
     pub first_name: String,
     pub last_name: String,
     pub email: String,

@@ -170,6 +170,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+impl TestApp {
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite(_))
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres_cleanup.take() {

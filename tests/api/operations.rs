@@ -70,6 +70,21 @@ async fn metrics_count_requests_by_route_and_status_and_logins_by_outcome() {
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }
+    // SQLite's writer counts its group commits: the registration and the successful login each
+    // wrote (one after the other, so at most one commit each).
+    let counter = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("missing {name} in:\n{text}"))
+    };
+    if app.is_sqlite() {
+        let (batches, writes) = (
+            counter("workspaces_sqlite_write_batches_total"),
+            counter("workspaces_sqlite_writes_total"),
+        );
+        assert!(writes >= 2, "{writes} writes");
+        assert!(batches >= 1 && batches <= writes, "{batches} batches");
+    }
 }
 
 #[tokio::test]

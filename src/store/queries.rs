@@ -1,0 +1,272 @@
+//! The SQL both backends run, written once.
+//!
+//! Parameters are positional `$N` on both: PostgreSQL's own syntax, and on SQLite a named
+//! parameter that the SQLite backend binds to the N-th argument (`sqlite::exec`). Ids bind as
+//! UUIDs (native `uuid` on PostgreSQL, a 16-byte BLOB on SQLite), timestamps as `i64` Unix
+//! milliseconds, flags as booleans (0/1 on SQLite). Statements that only one backend runs (row
+//! locks, PostgreSQL's single-statement inserts) live in that backend's module.
+
+/// Columns of `User`, read from `users u JOIN organizations o`, in this order.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.org_id, u.email, u.first_name, u.last_name, u.org_role, \
+         u.validated, o.is_business, u.deleted_at"
+    };
+}
+
+/// Columns of `OrgUser`, read from `users`, in this order.
+macro_rules! org_user_columns {
+    () => {
+        "id, org_id, email, first_name, last_name, org_role, validated, deleted_at"
+    };
+}
+
+/// Columns of `Organization`, in this order.
+macro_rules! organization_columns {
+    () => {
+        "id, name, is_business, website, domain, address1, address2, city, zipcode, phone, \
+         state, country, repos_disabled, mfa_enforced, deleted_at"
+    };
+}
+
+// ---- housekeeping ----------------------------------------------------------------------------
+
+pub const INSERT_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+pub const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+
+// ---- identity --------------------------------------------------------------------------------
+
+pub const INSERT_ORGANIZATION: &str =
+    "INSERT INTO organizations (id, name, is_business, website, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+/// Binds: id, org_id, email, email_key, password_hash, first_name, last_name, org_role,
+/// validated, created_at.
+pub const INSERT_USER: &str =
+    "INSERT INTO users (id, org_id, email, email_key, password_hash, first_name, \
+     last_name, org_role, validated, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
+pub const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
+     VALUES ($1, $2, $3, $3, $4)";
+
+pub const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4)";
+
+pub const INSERT_VERIFICATION: &str =
+    "INSERT INTO email_verifications (id, user_id, token_hash, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// A user (deleted or not) and their password hash, by e-mail key.
+pub const CREDENTIALS_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", u.password_hash FROM users u JOIN organizations o ON o.id = u.org_id \
+     WHERE u.email_key = $1"
+);
+
+/// The user behind a live session ($1 session, $2 user, $3 now).
+pub const AUTHENTICATE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+     AND u.deleted_at IS NULL"
+);
+
+/// Marks a live refresh token used ($1 hash, $2 now); returns its session.
+pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING session_id";
+
+/// A refresh token's session, when and whether it was used, and its expiry.
+pub const REFRESH_TOKEN_STATE: &str =
+    "SELECT session_id, used_at, expires_at FROM refresh_tokens WHERE token_hash = $1";
+
+pub const REVOKE_SESSION: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
+/// The user of a session that is not revoked, if the user is not deleted.
+pub const SESSION_USER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
+     WHERE s.id = $1 AND s.revoked_at IS NULL AND u.deleted_at IS NULL"
+);
+
+/// Slides a session after a refresh ($2 now, $3 new expiry).
+pub const SLIDE_SESSION: &str =
+    "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1";
+
+pub const REVOKE_SESSION_BY_REFRESH_TOKEN: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND id = \
+     (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)";
+
+pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at FROM sessions \
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+     ORDER BY created_at DESC, id DESC";
+
+/// Revokes one of the user's live sessions ($1 session, $2 user, $3 now).
+pub const REVOKE_OWN_SESSION: &str = "UPDATE sessions SET revoked_at = $3 \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+pub const USER_BY_VERIFICATION_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM email_verifications v JOIN users u ON u.id = v.user_id \
+     JOIN organizations o ON o.id = u.org_id WHERE v.id = $1 AND u.deleted_at IS NULL"
+);
+
+/// Marks a live verification token used ($1 hash, $2 now); returns its user.
+pub const CLAIM_VERIFICATION: &str = "UPDATE email_verifications SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id";
+
+/// The (not deleted) user of a live verification token ($1 hash, $2 now).
+pub const LIVE_VERIFICATION_USER: &str =
+    "SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id \
+     WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Marks a user validated, setting a password when $4 is not NULL ($2 true, $3 now).
+pub const VALIDATE_USER: &str = "UPDATE users SET validated = $2, updated_at = $3, \
+     password_hash = COALESCE($4, password_hash) WHERE id = $1 AND deleted_at IS NULL";
+
+pub const VALIDATE_BY_EMAIL: &str =
+    "UPDATE users SET validated = $2, updated_at = $3 WHERE email_key = $1";
+
+// ---- workspaces ------------------------------------------------------------------------------
+
+pub const INSERT_WORKSPACE: &str =
+    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+pub const INSERT_ADMIN_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     VALUES ($1, $2, 'ADMIN', $3)";
+
+/// A live workspace of the organization with the caller's membership role ($3 user), if any.
+pub const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
+     LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = $3 \
+     WHERE w.id = $1 AND w.org_id = $2 AND w.deleted_at IS NULL";
+
+pub const RENAME_WORKSPACE: &str =
+    "UPDATE workspaces SET name = $3, name_key = $4, updated_at = $5 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL RETURNING id, org_id, name";
+
+/// The soft delete with its resource check, in one statement so they cannot be separated.
+pub const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3, updated_at = $3 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id)";
+
+pub const COUNT_LIVE_WORKSPACE: &str =
+    "SELECT COUNT(*) FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+pub const COUNT_LIVE_USER: &str =
+    "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+pub const INSERT_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, user_id) DO NOTHING";
+
+/// The role of an active member ($1 workspace, $2 user).
+pub const MEMBER_ROLE: &str =
+    "SELECT m.role FROM workspace_members m JOIN users u ON u.id = m.user_id \
+     WHERE m.workspace_id = $1 AND m.user_id = $2 AND u.deleted_at IS NULL";
+
+pub const COUNT_ACTIVE_ADMINS: &str =
+    "SELECT COUNT(*) FROM workspace_members m JOIN users u ON u.id = m.user_id \
+     WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
+
+pub const UPDATE_MEMBER_ROLE: &str =
+    "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2";
+
+pub const DELETE_MEMBER: &str =
+    "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";
+
+// ---- organizations and password resets -------------------------------------------------------
+
+pub const ORGANIZATION: &str = concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+);
+
+pub const UPDATE_ORGANIZATION: &str =
+    "UPDATE organizations SET name = $2, address1 = $3, address2 = $4, \
+     city = $5, zipcode = $6, phone = $7, state = $8, country = $9, \
+     website = $10, is_business = $11, mfa_enforced = $12, updated_at = $13 WHERE id = $1";
+
+/// Who a reset e-mail goes to: (user_id, email, first_name) of a live user by e-mail key.
+pub const RESET_RECIPIENT: &str = "SELECT id AS user_id, email, first_name FROM users \
+     WHERE email_key = $1 AND deleted_at IS NULL";
+
+pub const INSERT_PASSWORD_RESET: &str =
+    "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+pub const COUNT_LIVE_RESETS: &str =
+    "SELECT COUNT(*) FROM password_resets r JOIN users u ON u.id = r.user_id \
+     WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Marks a live reset token used ($1 hash, $2 now); returns its user.
+pub const CLAIM_RESET: &str = "UPDATE password_resets SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id";
+
+/// The (not deleted) user of a live reset token ($1 hash, $2 now).
+pub const LIVE_RESET_USER: &str =
+    "SELECT r.user_id FROM password_resets r JOIN users u ON u.id = r.user_id \
+     WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Sets the password of a live user and marks them validated ($3 true, $4 now).
+pub const SET_PASSWORD_VALIDATED: &str =
+    "UPDATE users SET password_hash = $2, validated = $3, updated_at = $4 \
+     WHERE id = $1 AND deleted_at IS NULL";
+
+/// Spends every unused reset token of a user.
+pub const SPEND_RESETS: &str =
+    "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+
+pub const REVOKE_USER_SESSIONS: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
+
+/// Revokes a user's sessions but one ($3; the nil UUID keeps none).
+pub const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND id <> $3";
+
+// ---- organization users ----------------------------------------------------------------------
+
+pub const LIST_ORG_USERS: &str = concat!(
+    "SELECT ",
+    org_user_columns!(),
+    " FROM users WHERE org_id = $1 ORDER BY created_at, id"
+);
+
+pub const ORG_USER: &str = concat!(
+    "SELECT ",
+    org_user_columns!(),
+    " FROM users WHERE id = $1 AND org_id = $2"
+);
+
+pub const ORG_USER_BY_ID: &str =
+    concat!("SELECT ", org_user_columns!(), " FROM users WHERE id = $1");
+
+/// The role of a live user of the organization ($1 user, $2 organization).
+pub const ACTOR_ROLE: &str =
+    "SELECT org_role FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+pub const COUNT_ACTIVE_WITH_ROLE: &str =
+    "SELECT COUNT(*) FROM users WHERE org_id = $1 AND org_role = $2 AND deleted_at IS NULL";
+
+/// Partial update of a user: NULL leaves a field as it is ($6 now).
+pub const UPDATE_USER: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \
+     last_name = COALESCE($3, last_name), org_role = COALESCE($4, org_role), \
+     password_hash = COALESCE($5, password_hash), updated_at = $6 WHERE id = $1";
+
+pub const SOFT_DELETE_USER: &str =
+    "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1";
+
+pub const ACTIVATE_USER: &str = "UPDATE users SET deleted_at = NULL, updated_at = $2 WHERE id = $1";

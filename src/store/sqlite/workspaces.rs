@@ -1,0 +1,319 @@
+//! [`WorkspaceStore`] on SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ToSql};
+use uuid::Uuid;
+
+use super::exec::{classify, count, execute, for_each_row, query_opt};
+use super::{rows, SqliteStore};
+use crate::domain::WorkspaceRole;
+use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder};
+use crate::store::{
+    queries, AddMemberOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember, NewWorkspace,
+    Selection, StoreResult, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename,
+    WorkspaceStore, WorkspaceWithMembers,
+};
+
+/// Workspaces read per statement when a listing is long (`GET /workspace` without a limit): each
+/// chunk runs inline, and the task yields between chunks, so a listing of a huge organization
+/// never holds a runtime thread for long. All chunks read one snapshot (one read transaction).
+const LISTING_CHUNK: i64 = 200;
+
+/// Runs a listing query, feeding the rows to `builder` as they are stepped: the workspace's
+/// columns are read only on its first row, the member's only when there is one.
+fn read_listing(
+    conn: &Connection,
+    query: &WorkspaceQuery,
+    builder: &mut ListingBuilder,
+) -> rusqlite::Result<()> {
+    let args = listing_args(query);
+    let bound: Vec<&dyn ToSql> = args
+        .iter()
+        .map(|arg| match arg {
+            ListingArg::Id(id) => id as &dyn ToSql,
+            ListingArg::Key(key) => key as &dyn ToSql,
+            ListingArg::Limit(limit) => limit as &dyn ToSql,
+        })
+        .collect();
+    for_each_row(conn, listing_sql(query), &bound, |row| {
+        let id: Uuid = row.get(0)?;
+        if !builder.select(id) {
+            builder.start(
+                Workspace {
+                    id,
+                    org_id: row.get(1)?,
+                    name: row.get(2)?,
+                },
+                row.get(3)?,
+            );
+        }
+        // NULL user columns: no member, or a deleted one.
+        let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
+            return Ok(());
+        };
+        let role = row.get_ref(5)?.as_str()?;
+        let Some(role) = WorkspaceRole::parse(role) else {
+            return Ok(());
+        };
+        builder.member(Member {
+            user_id,
+            role,
+            joined_at: row.get(6)?,
+            first_name: row.get(7)?,
+            last_name: row.get(8)?,
+            email: row.get(9)?,
+            org_role: row.get(10)?,
+        });
+        Ok(())
+    })
+}
+
+fn list_one_statement(
+    conn: &Connection,
+    query: &WorkspaceQuery,
+) -> rusqlite::Result<Vec<WorkspaceWithMembers>> {
+    let mut builder = ListingBuilder::default();
+    read_listing(conn, query, &mut builder)?;
+    Ok(builder.finish())
+}
+
+/// Checks, inside the write transaction, that `user` is an active member of the live workspace
+/// and, when `loses_admin` and they are an ADMIN, that another active ADMIN remains.
+/// `Done` when the change may proceed. (The writer holds the database's write lock, so nothing
+/// changes between this check and the write that follows it.)
+fn check_member_change(
+    conn: &Connection,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    loses_admin: bool,
+) -> rusqlite::Result<MemberChangeOutcome> {
+    let live = query_opt(
+        conn,
+        "SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL",
+        &[&workspace_id],
+        |row| row.get::<_, Uuid>(0),
+    )?;
+    if live.is_none() {
+        return Ok(MemberChangeOutcome::WorkspaceNotFound);
+    }
+    let role: Option<String> = query_opt(
+        conn,
+        queries::MEMBER_ROLE,
+        &[&workspace_id, &user_id],
+        |row| row.get(0),
+    )?;
+    Ok(match role {
+        None => MemberChangeOutcome::NotMember,
+        Some(role) if role == "ADMIN" && loses_admin => {
+            if count(conn, queries::COUNT_ACTIVE_ADMINS, &[&workspace_id])? <= 1 {
+                MemberChangeOutcome::LastAdmin
+            } else {
+                MemberChangeOutcome::Done
+            }
+        }
+        Some(_) => MemberChangeOutcome::Done,
+    })
+}
+
+#[async_trait]
+impl WorkspaceStore for SqliteStore {
+    async fn create_workspace(&self, new: NewWorkspace) -> StoreResult<Workspace> {
+        self.writer
+            .write(move |conn| {
+                execute(
+                    conn,
+                    queries::INSERT_WORKSPACE,
+                    &[
+                        &new.id,
+                        &new.org_id,
+                        &new.name,
+                        &new.name_key,
+                        &new.created_at,
+                    ],
+                )
+                .map_err(classify)?;
+                execute(
+                    conn,
+                    queries::INSERT_ADMIN_MEMBER,
+                    &[&new.id, &new.creator_id, &new.created_at],
+                )?;
+                Ok(Workspace {
+                    id: new.id,
+                    org_id: new.org_id,
+                    name: new.name,
+                })
+            })
+            .await
+    }
+
+    async fn list_workspaces(
+        &self,
+        query: WorkspaceQuery,
+    ) -> StoreResult<Vec<WorkspaceWithMembers>> {
+        let limit = match query.selection {
+            Selection::Page { limit, .. } if limit > LISTING_CHUNK => limit,
+            _ => return self.reads.run(|c| list_one_statement(c, &query)).await,
+        };
+        // A long listing: chunk by chunk, in one read transaction.
+        let lease = self.reads.lease().await?;
+        lease.conn().execute_batch("BEGIN")?;
+        let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
+        let mut after = match &query.selection {
+            Selection::Page { after, .. } => after.clone(),
+            Selection::One(_) => None,
+        };
+        loop {
+            let want = (limit - listed.len() as i64).min(LISTING_CHUNK);
+            let chunk_query = WorkspaceQuery {
+                org_id: query.org_id,
+                member: query.member,
+                selection: Selection::Page { after, limit: want },
+            };
+            let chunk = list_one_statement(lease.conn(), &chunk_query)?;
+            let full = chunk.len() as i64 == want;
+            after = chunk
+                .last()
+                .map(|last| (last.name_key.clone(), last.workspace.id));
+            listed.extend(chunk);
+            if !full || listed.len() as i64 >= limit {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        lease.conn().execute_batch("COMMIT")?;
+        Ok(listed)
+    }
+
+    async fn workspace_access(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<WorkspaceAccess>> {
+        self.reads
+            .run(|conn| {
+                query_opt(
+                    conn,
+                    queries::WORKSPACE_ACCESS,
+                    &[&workspace_id, &org_id, &user_id],
+                    |row| {
+                        Ok(WorkspaceAccess {
+                            workspace: rows::workspace(row)?,
+                            membership: row.get(3)?,
+                        })
+                    },
+                )
+            })
+            .await
+    }
+
+    async fn rename_workspace(&self, rename: WorkspaceRename) -> StoreResult<Option<Workspace>> {
+        self.writer
+            .write(move |conn| {
+                query_opt(
+                    conn,
+                    queries::RENAME_WORKSPACE,
+                    &[
+                        &rename.workspace_id,
+                        &rename.org_id,
+                        &rename.name,
+                        &rename.name_key,
+                        &rename.now,
+                    ],
+                    rows::workspace,
+                )
+                .map_err(classify)
+            })
+            .await
+    }
+
+    async fn delete_workspace(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+        now: i64,
+    ) -> StoreResult<DeleteOutcome> {
+        self.writer
+            .write(move |conn| {
+                let args: [&dyn ToSql; 3] = [&workspace_id, &org_id, &now];
+                if execute(conn, queries::DELETE_EMPTY_WORKSPACE, &args)? > 0 {
+                    return Ok(DeleteOutcome::Deleted);
+                }
+                let live = count(conn, queries::COUNT_LIVE_WORKSPACE, &args[..2])?;
+                Ok(if live == 0 {
+                    DeleteOutcome::NotFound
+                } else {
+                    DeleteOutcome::HasResources
+                })
+            })
+            .await
+    }
+
+    async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome> {
+        self.writer
+            .write(move |conn| {
+                let workspace: [&dyn ToSql; 2] = [&member.workspace_id, &member.org_id];
+                if count(conn, queries::COUNT_LIVE_WORKSPACE, &workspace)? == 0 {
+                    return Ok(AddMemberOutcome::WorkspaceNotFound);
+                }
+                let target: [&dyn ToSql; 2] = [&member.user_id, &member.org_id];
+                if count(conn, queries::COUNT_LIVE_USER, &target)? == 0 {
+                    return Ok(AddMemberOutcome::TargetNotFound);
+                }
+                let inserted = execute(
+                    conn,
+                    queries::INSERT_MEMBER,
+                    &[
+                        &member.workspace_id,
+                        &member.user_id,
+                        &member.role,
+                        &member.created_at,
+                    ],
+                )?;
+                Ok(if inserted == 0 {
+                    AddMemberOutcome::AlreadyMember
+                } else {
+                    AddMemberOutcome::Added
+                })
+            })
+            .await
+    }
+
+    async fn change_member_role(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+    ) -> StoreResult<MemberChangeOutcome> {
+        let role = role.to_owned();
+        self.writer
+            .write(move |conn| {
+                let checked = check_member_change(conn, workspace_id, user_id, role != "ADMIN")?;
+                if checked == MemberChangeOutcome::Done {
+                    execute(
+                        conn,
+                        queries::UPDATE_MEMBER_ROLE,
+                        &[&workspace_id, &user_id, &role],
+                    )?;
+                }
+                Ok(checked)
+            })
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<MemberChangeOutcome> {
+        self.writer
+            .write(move |conn| {
+                let checked = check_member_change(conn, workspace_id, user_id, true)?;
+                if checked == MemberChangeOutcome::Done {
+                    execute(conn, queries::DELETE_MEMBER, &[&workspace_id, &user_id])?;
+                }
+                Ok(checked)
+            })
+            .await
+    }
+}

@@ -54,14 +54,22 @@ impl OrgRole {
             .collect()
     }
 
+    /// The lowest role that creates workspaces: [`OrgRole::can_create_workspaces`], for queries
+    /// that check it in SQL (`org_role >= value`).
+    pub const CREATES_WORKSPACES: OrgRole = OrgRole::Workspaces;
+
+    /// The lowest role that administers every workspace of its organization:
+    /// [`OrgRole::administers_all_workspaces`], for queries that check it in SQL.
+    pub const ADMINISTERS_ALL_WORKSPACES: OrgRole = OrgRole::Administrators;
+
     /// WORKSPACES and above may create workspaces.
     pub fn can_create_workspaces(self) -> bool {
-        self >= OrgRole::Workspaces
+        self >= Self::CREATES_WORKSPACES
     }
 
     /// OWNER and ADMINISTRATORS act as ADMIN on every workspace of their organization.
     pub fn administers_all_workspaces(self) -> bool {
-        self >= OrgRole::Administrators
+        self >= Self::ADMINISTERS_ALL_WORKSPACES
     }
 }
 
@@ -76,6 +84,16 @@ mod tests {
         }
         for reserved in [3, 100, 253, 256, -1] {
             assert_eq!(OrgRole::from_value(reserved), None);
+        }
+    }
+
+    #[test]
+    fn stored_values_order_roles_as_the_enum_does() {
+        // Queries compare stored values (`org_role >= $n`) where Rust compares roles.
+        for a in OrgRole::ALL {
+            for b in OrgRole::ALL {
+                assert_eq!(a <= b, a.value() <= b.value(), "{a:?} {b:?}");
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, OrInternal};
-use super::extract::{AuthUser, JsonBody};
+use super::extract::{AuthUser, Bearer, JsonBody};
 use super::json::json_response;
 use super::openapi::{
     BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceResponse,
@@ -26,12 +26,12 @@ use super::openapi::{
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::{
-    can_manage_workspace, effective_workspace_role, WorkspaceName, WorkspaceNameError,
+    can_manage_workspace, effective_workspace_role, OrgRole, WorkspaceName, WorkspaceNameError,
     WorkspaceRole,
 };
 use crate::store::{
-    DeleteOutcome, Member, NewWorkspace, Selection, StoreError, Workspace, WorkspaceAccess,
-    WorkspaceQuery, WorkspaceRename, WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, Member, NewWorkspace, Selection, StoreError, Workspace,
+    WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
 };
 
 /// Largest page `GET /workspace?limit=` accepts.
@@ -244,7 +244,8 @@ fn name_taken() -> ApiError {
 /// Create a workspace (WORKSPACES, ADMINISTRATORS, OWNER); the creator becomes its ADMIN.
 ///
 /// Check order (contract section 3): token -> body -> caller validated -> role -> name free.
-/// The token is checked by the `AuthUser` extractor, which runs before the body is read.
+/// The token's signature and expiry are checked before anything else; its session, the caller's
+/// validation and role, and the insert, together by the store (one round trip).
 #[utoipa::path(
     post,
     path = "/workspace",
@@ -263,32 +264,42 @@ fn name_taken() -> ApiError {
 )]
 async fn create_workspace(
     State(state): State<AppState>,
-    auth: AuthUser,
-    JsonBody(body): JsonBody<WorkspaceNameBody>,
+    bearer: Bearer,
+    body: Result<JsonBody<WorkspaceNameBody>, ApiError>,
 ) -> Result<(StatusCode, Json<WorkspaceAnswer>), ApiError> {
-    let name = parse_name(body.name.as_deref())?;
-    auth.require_validated()?;
-    if !auth.role.can_create_workspaces() {
-        return Err(ApiError::forbidden(
-            "INSUFFICIENT_PERMISSIONS",
-            "Insufficient permissions to create workspaces",
-        ));
-    }
+    let name = match body.and_then(|JsonBody(body)| parse_name(body.name.as_deref())) {
+        Ok(name) => name,
+        Err(error) => return Err(bearer.or_unauthorized(&state, error).await),
+    };
     let new = NewWorkspace {
         id: Uuid::now_v7(),
-        org_id: auth.user.org_id,
         name_key: name.key(),
         name: name.into_inner(),
-        creator_id: auth.user.id,
-        created_at: now_ms(),
     };
+    let creates_from = i16::from(OrgRole::CREATES_WORKSPACES.value());
     // Uniqueness is the database's call (partial unique index), so it holds across processes.
-    let workspace = match state.store.create_workspace(new).await {
-        Ok(workspace) => workspace,
-        Err(StoreError::Conflict) => return Err(name_taken()),
-        Err(error) => return Err(ApiError::internal("Failed to create workspace", error)),
-    };
-    Ok((StatusCode::CREATED, WorkspaceAnswer::of(workspace)))
+    match state
+        .store
+        .create_workspace(bearer.claim, new, creates_from)
+        .await
+    {
+        Ok(CreateOutcome::Created(workspace)) => {
+            Ok((StatusCode::CREATED, WorkspaceAnswer::of(workspace)))
+        }
+        Ok(CreateOutcome::NotLive) => Err(ApiError::unauthorized()),
+        Ok(CreateOutcome::NotValidated) => Err(ApiError::not_validated()),
+        Ok(CreateOutcome::NotPermitted) => Err(ApiError::forbidden(
+            "INSUFFICIENT_PERMISSIONS",
+            "Insufficient permissions to create workspaces",
+        )),
+        Err(StoreError::Conflict) => Err(name_taken()),
+        Err(error) => Err(ApiError::internal("Failed to create workspace", error)),
+    }
+}
+
+/// Who sees every workspace of the organization, for the listing queries.
+fn sees_all_from() -> i16 {
+    i16::from(OrgRole::ADMINISTERS_ALL_WORKSPACES.value())
 }
 
 #[derive(Deserialize)]
@@ -332,43 +343,28 @@ fn invalid_query(message: &'static str) -> ApiError {
 )]
 async fn list_workspaces(
     State(state): State<AppState>,
-    auth: AuthUser,
+    bearer: Bearer,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|_| invalid_query("Invalid query string"))?;
-    let paginated = params.limit.is_some() || params.cursor.is_some();
-    let limit = match params.limit.as_deref() {
-        None => {
-            if paginated {
-                DEFAULT_PAGE
-            } else {
-                i64::MAX
-            }
-        }
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| invalid_query("limit must be an integer from 1 to 200"))?,
+    let Page {
+        limit,
+        after,
+        paginated,
+    } = match page_of(params) {
+        Ok(page) => page,
+        Err(error) => return Err(bearer.or_unauthorized(&state, error).await),
     };
-    let after = match params.cursor.as_deref() {
-        None => None,
-        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| invalid_query("Invalid cursor"))?),
-    };
-    let query = WorkspaceQuery {
-        org_id: auth.user.org_id,
-        member: (!auth.role.administers_all_workspaces()).then_some(auth.user.id),
-        // One more than asked tells whether another page follows.
-        selection: Selection::Page {
-            after,
-            limit: limit.saturating_add(1),
-        },
+    // One more than asked tells whether another page follows.
+    let selection = Selection::Page {
+        after,
+        limit: limit.saturating_add(1),
     };
     let mut listed = state
         .store
-        .list_workspaces(query)
+        .visible_workspaces(bearer.claim, selection, sees_all_from())
         .await
-        .or_500("Failed to fetch workspaces")?;
+        .or_500("Failed to fetch workspaces")?
+        .ok_or_else(ApiError::unauthorized)?;
     let more = listed.len() as i64 > limit;
     listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = (paginated && more)
@@ -380,6 +376,38 @@ async fn list_workspaces(
         next_cursor,
     };
     Ok(json_response(StatusCode::OK, &answer, answer_size(&listed)))
+}
+
+/// The page a listing asks for. Without `limit` and `cursor`, everything.
+struct Page {
+    limit: i64,
+    /// The keyset position (`name_key`, id) to start after.
+    after: Option<(String, Uuid)>,
+    /// Whether pages were asked for at all (then the answer may carry `nextCursor`).
+    paginated: bool,
+}
+
+fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, ApiError> {
+    let Query(params) = params.map_err(|_| invalid_query("Invalid query string"))?;
+    let paginated = params.limit.is_some() || params.cursor.is_some();
+    let limit = match params.limit.as_deref() {
+        None if paginated => DEFAULT_PAGE,
+        None => i64::MAX,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| invalid_query("limit must be an integer from 1 to 200"))?,
+    };
+    let after = match params.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| invalid_query("Invalid cursor"))?),
+    };
+    Ok(Page {
+        limit,
+        after,
+        paginated,
+    })
 }
 
 /// One workspace with its members.
@@ -398,7 +426,7 @@ async fn list_workspaces(
 )]
 async fn get_workspace(
     State(state): State<AppState>,
-    auth: AuthUser,
+    bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || {
@@ -407,17 +435,15 @@ async fn get_workspace(
             "Workspace not found or access denied",
         )
     };
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let query = WorkspaceQuery {
-        org_id: auth.user.org_id,
-        member: (!auth.role.administers_all_workspaces()).then_some(auth.user.id),
-        selection: Selection::One(id),
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Err(bearer.or_unauthorized(&state, not_found()).await);
     };
     let listed = state
         .store
-        .list_workspaces(query)
+        .visible_workspaces(bearer.claim, Selection::One(id), sees_all_from())
         .await
-        .or_500("Failed to fetch workspace")?;
+        .or_500("Failed to fetch workspace")?
+        .ok_or_else(ApiError::unauthorized)?;
     let workspace = listed.first().ok_or_else(not_found)?;
     let answer = OneAnswer {
         success: true,

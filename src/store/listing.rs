@@ -1,82 +1,83 @@
-//! The workspace listing query, shared by both backends: the SQL for a [`WorkspaceQuery`] and
-//! the assembly of its rows into workspaces with their members ([`ListingBuilder`]).
+//! The workspace listing query, shared by both backends: the SQL for a [`Selection`] seen by
+//! the user of a session, and the assembly of its rows into workspaces with their members
+//! ([`ListingBuilder`]).
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Member, Selection, Workspace, WorkspaceQuery, WorkspaceWithMembers};
-use crate::domain::WorkspaceRole;
+use super::{Member, Selection, SessionClaim, Workspace, WorkspaceWithMembers};
 
-/// The listing query for `query`: the page of workspaces (in a CTE, where the keyset order and
-/// the limit apply) joined to their active members, so a page costs one round trip whatever its
-/// size. One row per member (NULL member columns for a workspace without active members), in the
-/// column order [`ListingBuilder`] reads:
-/// id, org_id, name, name_key, user_id, role, joined_at, first_name, last_name, email, org_role.
+/// The listing query for `selection`, as seen by the user of a session, in one statement:
+/// - `me`: the session's user, if the session is live (the checks of `queries::AUTHENTICATE`);
+/// - `page`: the live workspaces of their organization they may see (all of them when their role
+///   is at least `$4`, else those they are a member of), where the keyset order and the limit
+///   apply;
+/// - one row per active member of each, NULL member columns for a workspace without active
+///   members, and a single row of NULLs when `me` sees no workspace at all; no row when the
+///   session is not live.
+///
+/// Columns, in the order [`ListingBuilder`] reads them: id, org_id, name, name_key, user_id, role,
+/// joined_at, first_name, last_name, email, org_role. Parameters are numbered in the order of
+/// [`listing_args`].
 ///
 /// There is no ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on
 /// SQLite, and [`ListingBuilder`] puts workspaces and members in order itself, whatever order
-/// the rows come in. Parameters are numbered in the order of [`listing_args`].
-pub fn listing_sql(query: &WorkspaceQuery) -> &'static str {
-    // Six shapes (member filter or not, times three selections), each a constant, so prepared
-    // statement caches keep one entry per shape.
+/// the rows come in.
+pub fn listing_sql(selection: &Selection) -> &'static str {
+    // Three shapes, each a constant, so prepared statement caches keep one entry per shape.
     macro_rules! listing {
-        ($membership:literal, $selection:literal) => {
+        ($selection:literal) => {
             concat!(
-                "WITH page AS (SELECT w.id, w.org_id, w.name, w.name_key FROM workspaces w \
-                 WHERE w.org_id = $1 AND w.deleted_at IS NULL ",
-                $membership,
-                " ",
+                "WITH me AS (SELECT u.id, u.org_id, u.org_role FROM sessions s \
+                 JOIN users u ON u.id = s.user_id \
+                 WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL \
+                 AND s.expires_at > $3 AND u.deleted_at IS NULL), \
+                 page AS (SELECT w.id, w.org_id, w.name, w.name_key \
+                 FROM me JOIN workspaces w ON w.org_id = me.org_id \
+                 WHERE w.deleted_at IS NULL AND (me.org_role >= $4 OR EXISTS \
+                 (SELECT 1 FROM workspace_members x WHERE x.workspace_id = w.id \
+                 AND x.user_id = me.id)) ",
                 $selection,
                 ") SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
                  m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
-                 FROM page p \
+                 FROM me LEFT JOIN page p ON TRUE \
                  LEFT JOIN workspace_members m ON m.workspace_id = p.id \
                  LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
             )
         };
     }
-    match (&query.member, &query.selection) {
-        (None, Selection::One(_)) => listing!("", "AND w.id = $2"),
-        (None, Selection::Page { after: None, .. }) => {
-            listing!("", "ORDER BY w.name_key, w.id LIMIT $2")
+    match selection {
+        Selection::One(_) => listing!("AND w.id = $5"),
+        Selection::Page { after: None, .. } => listing!("ORDER BY w.name_key, w.id LIMIT $5"),
+        Selection::Page { after: Some(_), .. } => {
+            listing!("AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7")
         }
-        (None, Selection::Page { after: Some(_), .. }) => listing!(
-            "",
-            "AND (w.name_key, w.id) > ($2, $3) ORDER BY w.name_key, w.id LIMIT $4"
-        ),
-        (Some(_), Selection::One(_)) => listing!(
-            "AND EXISTS (SELECT 1 FROM workspace_members me \
-             WHERE me.workspace_id = w.id AND me.user_id = $2)",
-            "AND w.id = $3"
-        ),
-        (Some(_), Selection::Page { after: None, .. }) => listing!(
-            "AND EXISTS (SELECT 1 FROM workspace_members me \
-             WHERE me.workspace_id = w.id AND me.user_id = $2)",
-            "ORDER BY w.name_key, w.id LIMIT $3"
-        ),
-        (Some(_), Selection::Page { after: Some(_), .. }) => listing!(
-            "AND EXISTS (SELECT 1 FROM workspace_members me \
-             WHERE me.workspace_id = w.id AND me.user_id = $2)",
-            "AND (w.name_key, w.id) > ($3, $4) ORDER BY w.name_key, w.id LIMIT $5"
-        ),
     }
 }
 
 /// An argument of [`listing_sql`].
 pub enum ListingArg<'a> {
     Id(Uuid),
+    Millis(i64),
+    Role(i16),
     Key(&'a str),
     Limit(i64),
 }
 
 /// The arguments of a listing query, in the order its parameters are numbered.
-pub fn listing_args(query: &WorkspaceQuery) -> Vec<ListingArg<'_>> {
-    let mut args = vec![ListingArg::Id(query.org_id)];
-    if let Some(member) = query.member {
-        args.push(ListingArg::Id(member));
-    }
-    match &query.selection {
+pub fn listing_args<'a>(
+    claim: &SessionClaim,
+    selection: &'a Selection,
+    sees_all_from: i16,
+) -> Vec<ListingArg<'a>> {
+    let mut args = vec![
+        ListingArg::Id(claim.session_id),
+        ListingArg::Id(claim.user_id),
+        ListingArg::Millis(claim.now),
+        ListingArg::Role(sees_all_from),
+    ];
+    match selection {
         Selection::One(id) => args.push(ListingArg::Id(*id)),
         Selection::Page {
             after: Some((key, id)),
@@ -156,101 +157,47 @@ impl ListingBuilder {
     }
 }
 
-/// One listing row as sqlx decodes it (PostgreSQL).
-#[derive(sqlx::FromRow)]
-pub struct ListingRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub name: String,
-    pub name_key: String,
-    pub user_id: Option<Uuid>,
-    pub role: Option<String>,
-    pub joined_at: Option<i64>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub org_role: Option<i16>,
-}
-
-impl ListingBuilder {
-    /// Adds a decoded row. A member row whose user is deleted comes back with NULL user
-    /// columns: the workspace is kept, the member skipped.
-    pub fn row(&mut self, row: ListingRow) {
-        if !self.select(row.id) {
-            self.start(
-                Workspace {
-                    id: row.id,
-                    org_id: row.org_id,
-                    name: row.name,
-                },
-                row.name_key,
-            );
-        }
-        if let (
-            Some(user_id),
-            Some(role),
-            Some(joined_at),
-            Some(first_name),
-            Some(last_name),
-            Some(email),
-            Some(org_role),
-        ) = (
-            row.user_id,
-            row.role.as_deref().and_then(WorkspaceRole::parse),
-            row.joined_at,
-            row.first_name,
-            row.last_name,
-            row.email,
-            row.org_role,
-        ) {
-            self.member(Member {
-                user_id,
-                role,
-                joined_at,
-                first_name,
-                last_name,
-                email,
-                org_role,
-            });
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use uuid::Uuid;
 
-    use super::{ListingBuilder, ListingRow};
+    use super::ListingBuilder;
+    use crate::domain::WorkspaceRole;
+    use crate::store::{Member, Workspace};
 
-    fn row(ws: u128, key: &str, user: Option<(u128, i64)>) -> ListingRow {
-        ListingRow {
-            id: Uuid::from_u128(ws),
-            org_id: Uuid::nil(),
-            name: key.to_uppercase(),
-            name_key: key.into(),
-            user_id: user.map(|(id, _)| Uuid::from_u128(id)),
-            role: user.map(|_| "READ".into()),
-            joined_at: user.map(|(_, at)| at),
-            first_name: user.map(|_| "F".into()),
-            last_name: user.map(|_| "L".into()),
-            email: user.map(|_| "e@x".into()),
-            org_role: user.map(|_| 0),
+    /// A row of workspace `ws` (name key `key`), with member `(user, joined_at)` if any.
+    fn add(builder: &mut ListingBuilder, ws: u128, key: &str, member: Option<(u128, i64)>) {
+        let id = Uuid::from_u128(ws);
+        if !builder.select(id) {
+            let workspace = Workspace {
+                id,
+                org_id: Uuid::nil(),
+                name: key.to_uppercase(),
+            };
+            builder.start(workspace, key.into());
+        }
+        if let Some((user, joined_at)) = member {
+            builder.member(Member {
+                user_id: Uuid::from_u128(user),
+                role: WorkspaceRole::Read,
+                joined_at,
+                first_name: "F".into(),
+                last_name: "L".into(),
+                email: "e@x".into(),
+                org_role: 0,
+            });
         }
     }
 
     #[test]
     fn orders_workspaces_and_members_whatever_the_row_order() {
         let mut builder = ListingBuilder::default();
-        for r in [
-            row(2, "b", Some((9, 20))),
-            row(1, "a", Some((7, 5))),
-            row(2, "b", Some((8, 20))),
-            row(3, "c", None),
-            row(2, "b", Some((6, 30))),
-            row(1, "a", Some((5, 10))),
-        ] {
-            builder.row(r);
-        }
+        add(&mut builder, 2, "b", Some((9, 20)));
+        add(&mut builder, 1, "a", Some((7, 5)));
+        add(&mut builder, 2, "b", Some((8, 20)));
+        add(&mut builder, 3, "c", None);
+        add(&mut builder, 2, "b", Some((6, 30)));
+        add(&mut builder, 1, "a", Some((5, 10)));
         let listed = builder.finish();
         let keys: Vec<&str> = listed.iter().map(|w| w.name_key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);

@@ -26,9 +26,9 @@ pub use organizations::{
 };
 pub use users::{OrgUser, UserChange, UserChangeOutcome, UserStore, UserUpdate};
 pub use workspaces::{
-    AddMemberOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember, NewWorkspace,
-    Selection, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename, WorkspaceStore,
-    WorkspaceWithMembers,
+    AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,
+    NewWorkspace, Selection, SessionClaim, Workspace, WorkspaceAccess, WorkspaceRename,
+    WorkspaceStore, WorkspaceWithMembers,
 };
 
 /// A failure of the store, classified by kind so callers never parse error text.

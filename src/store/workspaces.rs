@@ -11,16 +11,27 @@ use crate::domain::WorkspaceRole;
 /// organization's rows. All timestamps are Unix milliseconds.
 #[async_trait]
 pub trait WorkspaceStore: Send + Sync {
-    /// Creates a workspace and makes `creator` its ADMIN in one transaction. `Conflict` when a live
-    /// workspace of the organization already has the name.
-    async fn create_workspace(&self, workspace: NewWorkspace) -> StoreResult<Workspace>;
-
-    /// Live workspaces of an organization with their active members, in listing order
-    /// (`name_key`, then id). One query, whatever the page size.
-    async fn list_workspaces(
+    /// Creates a workspace in the organization of the user of a live session, who becomes its
+    /// ADMIN, when that user is validated and their role is at least `creates_from`. The session,
+    /// the checks and both inserts happen together (one statement on PostgreSQL: one round
+    /// trip). `Conflict` when a live workspace of the organization already has the name.
+    async fn create_workspace(
         &self,
-        query: WorkspaceQuery,
-    ) -> StoreResult<Vec<WorkspaceWithMembers>>;
+        claim: SessionClaim,
+        workspace: NewWorkspace,
+        creates_from: i16,
+    ) -> StoreResult<CreateOutcome>;
+
+    /// The live workspaces the user of a live session can see, with their active members, in
+    /// listing order (`name_key`, then id): all of their organization's when their role is at
+    /// least `sees_all_from`, else those they are a member of. The session is checked in the
+    /// same statement (one round trip, one snapshot); None when it is not live.
+    async fn visible_workspaces(
+        &self,
+        claim: SessionClaim,
+        selection: Selection,
+        sees_all_from: i16,
+    ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>>;
 
     /// A live workspace of the organization, with the caller's own membership role if any.
     async fn workspace_access(
@@ -60,14 +71,31 @@ pub trait WorkspaceStore: Send + Sync {
     ) -> StoreResult<MemberChangeOutcome>;
 }
 
+/// What a bearer token claims: a session of a user, to be checked live at `now` (Unix ms).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionClaim {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub now: i64,
+}
+
+/// A workspace to create; its organization and creator come from the session.
 #[derive(Debug, Clone)]
 pub struct NewWorkspace {
     pub id: Uuid,
-    pub org_id: Uuid,
     pub name: String,
     pub name_key: String,
-    pub creator_id: Uuid,
-    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created(Workspace),
+    /// The session is revoked or expired, or its user deleted.
+    NotLive,
+    /// The user has not verified their e-mail.
+    NotValidated,
+    /// The user's role is below `creates_from`.
+    NotPermitted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -75,15 +103,6 @@ pub struct Workspace {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
-}
-
-/// Which workspaces a listing returns.
-#[derive(Debug, Clone)]
-pub struct WorkspaceQuery {
-    pub org_id: Uuid,
-    /// Some(user): only workspaces this user is a member of. None: all of the organization.
-    pub member: Option<Uuid>,
-    pub selection: Selection,
 }
 
 #[derive(Debug, Clone)]

@@ -389,3 +389,32 @@ async fn thirty_two_concurrent_creates_of_one_name_give_one_201_and_31_409() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_revoked_session_answers_401_before_a_bad_body() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    app.execute(
+        "UPDATE sessions SET revoked_at = 1 WHERE user_id = $1",
+        &[&owner.user_id],
+    )
+    .await;
+
+    for body in [
+        json!({ "name": "" }),
+        json!({ "name": 5 }),
+        json!({ "name": "Fine" }),
+    ] {
+        let answer = app
+            .request(
+                Method::POST,
+                "/workspace",
+                Some(&owner.access_token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(answer.body, unauthorized_body(), "{body}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
+}

@@ -1,6 +1,7 @@
 //! GET /workspace and GET /workspace/{id} (contract section 3): who sees what, the member lists,
 //! the order, one 404 for everything invisible, and pagination.
 
+use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -355,4 +356,73 @@ async fn without_a_valid_token_listing_and_reading_answer_401() {
             assert_eq!(answer.headers["www-authenticate"], "Bearer");
         }
     }
+}
+
+#[tokio::test]
+async fn a_revoked_session_answers_401_before_a_bad_query_or_id() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    app.execute(
+        "UPDATE sessions SET revoked_at = 1 WHERE user_id = $1",
+        &[&cast.owner.user_id],
+    )
+    .await;
+
+    for path in [
+        "/workspace".to_owned(),
+        "/workspace?limit=2".to_owned(),
+        "/workspace?limit=0".to_owned(),
+        "/workspace?cursor=garbage".to_owned(),
+        cast.path(""),
+        "/workspace/not-a-uuid".to_owned(),
+    ] {
+        let answer = app.get(&path, Some(&cast.owner.access_token)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(answer.body, unauthorized_body(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_listing_longer_than_one_read_comes_whole_and_in_order() {
+    // More workspaces than the SQLite store reads per statement (200), so the listing is read in
+    // several chunks; the answer must be the same as in one.
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    let names: Vec<String> = (0..450).map(|i| format!("Bulk {i:03}")).collect();
+    let mut ids = Vec::new();
+    for batch in names.chunks(50) {
+        let created = join_all(batch.iter().map(|name| create(&app, &cast.owner, name))).await;
+        ids.extend(created);
+    }
+    // The reader is a member of every tenth of them, and of the cast's workspace.
+    for id in ids.iter().step_by(10) {
+        crate::cast::add_member(&app, &cast.owner, id, &cast.reader, "READ").await;
+    }
+
+    let everything = app.get("/workspace", Some(&cast.owner.access_token)).await;
+    assert_eq!(everything.status, StatusCode::OK);
+    let listed: Vec<&str> = everything.body["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    expected.push(cast::WORKSPACE_NAME);
+    expected.sort_by_key(|name| name.to_lowercase());
+    assert_eq!(listed, expected);
+    assert!(everything.body.get("nextCursor").is_none());
+
+    let mine = app.get("/workspace", Some(&cast.reader.access_token)).await;
+    let mine = mine.body["workspaces"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 46);
+    let bulk = mine.iter().find(|w| w["name"] == "Bulk 010").unwrap();
+    // Members in the order they joined.
+    assert_eq!(
+        bulk["users"],
+        json!([
+            member_json(&cast.owner, "ADMIN", 255),
+            member_json(&cast.reader, "READ", 0),
+        ])
+    );
 }

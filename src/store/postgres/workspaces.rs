@@ -1,25 +1,72 @@
 //! [`WorkspaceStore`] on PostgreSQL.
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use super::{classify, PgStore};
-use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder, ListingRow};
+use crate::domain::WorkspaceRole;
+use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder};
 use crate::store::{
-    queries, AddMemberOutcome, DeleteOutcome, MemberChangeOutcome, NewMember, NewWorkspace,
-    StoreResult, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename, WorkspaceStore,
-    WorkspaceWithMembers,
+    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
+    NewMember, NewWorkspace, Selection, SessionClaim, StoreError, StoreResult, Workspace,
+    WorkspaceAccess, WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
 };
 
-/// The workspace and its ADMIN membership in one statement: one round trip, atomic on its own
-/// (a statement outside a transaction commits or fails as a whole), so a workspace is never
-/// without its ADMIN. A taken name fails the first insert with a unique violation.
-const CREATE_WORKSPACE: &str = "WITH created AS ( \
-     INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id) \
-     INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
-     SELECT id, $6, 'ADMIN', $5 FROM created";
+/// Workspace creation in one statement, so in one round trip: the session's user (`me`, the
+/// checks of `queries::AUTHENTICATE`), the workspace, inserted only when they are validated and
+/// their role is at least `$7`, and its ADMIN membership. A statement outside a transaction
+/// commits or fails as a whole, so a workspace is never without its ADMIN; a taken name fails
+/// the insert with a unique violation (only ever after the checks passed). No row: the session is
+/// not live.
+const CREATE_WORKSPACE: &str = "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+     AND u.deleted_at IS NULL), \
+     created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
+     RETURNING id), \
+     admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me) \
+     SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) FROM me";
+
+/// Feeds one listing row to `builder`, by column position (`listing_sql`'s order): the
+/// workspace's columns only on its first row, the member's only when there is one (most rows
+/// repeat a workspace already read).
+fn add_listing_row(builder: &mut ListingBuilder, row: &PgRow) -> sqlx::Result<()> {
+    // NULL: the caller sees no workspace.
+    let Some(id) = row.try_get::<Option<Uuid>, _>(0)? else {
+        return Ok(());
+    };
+    if !builder.select(id) {
+        builder.start(
+            Workspace {
+                id,
+                org_id: row.try_get(1)?,
+                name: row.try_get(2)?,
+            },
+            row.try_get(3)?,
+        );
+    }
+    // NULL user columns: no member, or a deleted one.
+    let Some(user_id) = row.try_get::<Option<Uuid>, _>(4)? else {
+        return Ok(());
+    };
+    let Some(role) = WorkspaceRole::parse(row.try_get::<&str, _>(5)?) else {
+        return Ok(());
+    };
+    builder.member(Member {
+        user_id,
+        role,
+        joined_at: row.try_get(6)?,
+        first_name: row.try_get(7)?,
+        last_name: row.try_get(8)?,
+        email: row.try_get(9)?,
+        org_role: row.try_get(10)?,
+    });
+    Ok(())
+}
 
 /// Locks a live workspace's row until commit, so member changes of one workspace run one after
 /// the other, across every server process.
@@ -66,41 +113,65 @@ async fn check_member_change(
 
 #[async_trait]
 impl WorkspaceStore for PgStore {
-    async fn create_workspace(&self, new: NewWorkspace) -> StoreResult<Workspace> {
-        sqlx::query(CREATE_WORKSPACE)
+    async fn create_workspace(
+        &self,
+        claim: SessionClaim,
+        new: NewWorkspace,
+        creates_from: i16,
+    ) -> StoreResult<CreateOutcome> {
+        let me: Option<(Uuid, bool, i16, i64)> = sqlx::query_as(CREATE_WORKSPACE)
+            .bind(claim.session_id)
+            .bind(claim.user_id)
+            .bind(claim.now)
             .bind(new.id)
-            .bind(new.org_id)
             .bind(&new.name)
             .bind(&new.name_key)
-            .bind(new.created_at)
-            .bind(new.creator_id)
-            .execute(&self.pool)
+            .bind(creates_from)
+            .fetch_optional(&self.pool)
             .await
             .map_err(classify)?;
-        Ok(Workspace {
-            id: new.id,
-            org_id: new.org_id,
-            name: new.name,
+        Ok(match me {
+            None => CreateOutcome::NotLive,
+            Some((_, false, _, _)) => CreateOutcome::NotValidated,
+            Some((_, true, role, _)) if role < creates_from => CreateOutcome::NotPermitted,
+            Some((org_id, true, _, 1)) => CreateOutcome::Created(Workspace {
+                id: new.id,
+                org_id,
+                name: new.name,
+            }),
+            Some(_) => {
+                return Err(StoreError::Unavailable(
+                    "the workspace insert did not run though its checks passed",
+                ))
+            }
         })
     }
 
-    async fn list_workspaces(
+    async fn visible_workspaces(
         &self,
-        query: WorkspaceQuery,
-    ) -> StoreResult<Vec<WorkspaceWithMembers>> {
-        let mut listing = sqlx::query_as::<_, ListingRow>(listing_sql(&query));
-        for arg in listing_args(&query) {
+        claim: SessionClaim,
+        selection: Selection,
+        sees_all_from: i16,
+    ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+        let mut listing = sqlx::query(listing_sql(&selection));
+        for arg in listing_args(&claim, &selection, sees_all_from) {
             listing = match arg {
                 ListingArg::Id(id) => listing.bind(id),
+                ListingArg::Millis(ms) => listing.bind(ms),
+                ListingArg::Role(role) => listing.bind(role),
                 ListingArg::Key(key) => listing.bind(key),
                 ListingArg::Limit(limit) => listing.bind(limit),
             };
         }
-        let mut builder = ListingBuilder::default();
-        for row in listing.fetch_all(&self.pool).await? {
-            builder.row(row);
+        let rows = listing.fetch_all(&self.pool).await?;
+        if rows.is_empty() {
+            return Ok(None);
         }
-        Ok(builder.finish())
+        let mut builder = ListingBuilder::default();
+        for row in &rows {
+            add_listing_row(&mut builder, row)?;
+        }
+        Ok(Some(builder.finish()))
     }
 
     async fn workspace_access(

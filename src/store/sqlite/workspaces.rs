@@ -9,9 +9,9 @@ use super::{rows, SqliteStore};
 use crate::domain::WorkspaceRole;
 use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder};
 use crate::store::{
-    queries, AddMemberOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember, NewWorkspace,
-    Selection, StoreResult, Workspace, WorkspaceAccess, WorkspaceQuery, WorkspaceRename,
-    WorkspaceStore, WorkspaceWithMembers,
+    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
+    NewMember, NewWorkspace, Selection, SessionClaim, StoreResult, Workspace, WorkspaceAccess,
+    WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
 };
 
 /// Workspaces read per statement when a listing is long (`GET /workspace` without a limit): each
@@ -20,23 +20,33 @@ use crate::store::{
 const LISTING_CHUNK: i64 = 200;
 
 /// Runs a listing query, feeding the rows to `builder` as they are stepped: the workspace's
-/// columns are read only on its first row, the member's only when there is one.
+/// columns are read only on its first row, the member's only when there is one. False when
+/// there was no row at all: the session is not live.
 fn read_listing(
     conn: &Connection,
-    query: &WorkspaceQuery,
+    claim: &SessionClaim,
+    selection: &Selection,
+    sees_all_from: i16,
     builder: &mut ListingBuilder,
-) -> rusqlite::Result<()> {
-    let args = listing_args(query);
+) -> rusqlite::Result<bool> {
+    let args = listing_args(claim, selection, sees_all_from);
     let bound: Vec<&dyn ToSql> = args
         .iter()
         .map(|arg| match arg {
             ListingArg::Id(id) => id as &dyn ToSql,
+            ListingArg::Millis(ms) => ms as &dyn ToSql,
+            ListingArg::Role(role) => role as &dyn ToSql,
             ListingArg::Key(key) => key as &dyn ToSql,
             ListingArg::Limit(limit) => limit as &dyn ToSql,
         })
         .collect();
-    for_each_row(conn, listing_sql(query), &bound, |row| {
-        let id: Uuid = row.get(0)?;
+    let mut live = false;
+    for_each_row(conn, listing_sql(selection), &bound, |row| {
+        live = true;
+        // NULL: the caller sees no workspace.
+        let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
+            return Ok(());
+        };
         if !builder.select(id) {
             builder.start(
                 Workspace {
@@ -51,8 +61,7 @@ fn read_listing(
         let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
             return Ok(());
         };
-        let role = row.get_ref(5)?.as_str()?;
-        let Some(role) = WorkspaceRole::parse(role) else {
+        let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
             return Ok(());
         };
         builder.member(Member {
@@ -65,16 +74,20 @@ fn read_listing(
             org_role: row.get(10)?,
         });
         Ok(())
-    })
+    })?;
+    Ok(live)
 }
 
-fn list_one_statement(
+/// One listing statement: None when the session is not live.
+fn list_once(
     conn: &Connection,
-    query: &WorkspaceQuery,
-) -> rusqlite::Result<Vec<WorkspaceWithMembers>> {
+    claim: &SessionClaim,
+    selection: &Selection,
+    sees_all_from: i16,
+) -> rusqlite::Result<Option<Vec<WorkspaceWithMembers>>> {
     let mut builder = ListingBuilder::default();
-    read_listing(conn, query, &mut builder)?;
-    Ok(builder.finish())
+    let live = read_listing(conn, claim, selection, sees_all_from, &mut builder)?;
+    Ok(live.then(|| builder.finish()))
 }
 
 /// Checks, inside the write transaction, that `user` is an active member of the live workspace
@@ -117,59 +130,69 @@ fn check_member_change(
 
 #[async_trait]
 impl WorkspaceStore for SqliteStore {
-    async fn create_workspace(&self, new: NewWorkspace) -> StoreResult<Workspace> {
+    async fn create_workspace(
+        &self,
+        claim: SessionClaim,
+        new: NewWorkspace,
+        creates_from: i16,
+    ) -> StoreResult<CreateOutcome> {
         self.writer
             .write(move |conn| {
+                let args: [&dyn ToSql; 3] = [&claim.session_id, &claim.user_id, &claim.now];
+                let Some(user) = query_opt(conn, queries::AUTHENTICATE, &args, rows::user)? else {
+                    return Ok(CreateOutcome::NotLive);
+                };
+                if !user.validated {
+                    return Ok(CreateOutcome::NotValidated);
+                }
+                if user.org_role < creates_from {
+                    return Ok(CreateOutcome::NotPermitted);
+                }
                 execute(
                     conn,
                     queries::INSERT_WORKSPACE,
-                    &[
-                        &new.id,
-                        &new.org_id,
-                        &new.name,
-                        &new.name_key,
-                        &new.created_at,
-                    ],
+                    &[&new.id, &user.org_id, &new.name, &new.name_key, &claim.now],
                 )
                 .map_err(classify)?;
                 execute(
                     conn,
                     queries::INSERT_ADMIN_MEMBER,
-                    &[&new.id, &new.creator_id, &new.created_at],
+                    &[&new.id, &user.id, &claim.now],
                 )?;
-                Ok(Workspace {
+                Ok(CreateOutcome::Created(Workspace {
                     id: new.id,
-                    org_id: new.org_id,
+                    org_id: user.org_id,
                     name: new.name,
-                })
+                }))
             })
             .await
     }
 
-    async fn list_workspaces(
+    async fn visible_workspaces(
         &self,
-        query: WorkspaceQuery,
-    ) -> StoreResult<Vec<WorkspaceWithMembers>> {
-        let limit = match query.selection {
-            Selection::Page { limit, .. } if limit > LISTING_CHUNK => limit,
-            _ => return self.reads.run(|c| list_one_statement(c, &query)).await,
+        claim: SessionClaim,
+        selection: Selection,
+        sees_all_from: i16,
+    ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+        let (mut after, limit) = match selection {
+            Selection::Page { after, limit } if limit > LISTING_CHUNK => (after, limit),
+            _ => {
+                return self
+                    .reads
+                    .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
+                    .await
+            }
         };
         // A long listing: chunk by chunk, in one read transaction.
         let lease = self.reads.lease().await?;
         lease.conn().execute_batch("BEGIN")?;
         let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
-        let mut after = match &query.selection {
-            Selection::Page { after, .. } => after.clone(),
-            Selection::One(_) => None,
-        };
         loop {
             let want = (limit - listed.len() as i64).min(LISTING_CHUNK);
-            let chunk_query = WorkspaceQuery {
-                org_id: query.org_id,
-                member: query.member,
-                selection: Selection::Page { after, limit: want },
+            let chunk = Selection::Page { after, limit: want };
+            let Some(chunk) = list_once(lease.conn(), &claim, &chunk, sees_all_from)? else {
+                return Ok(None);
             };
-            let chunk = list_one_statement(lease.conn(), &chunk_query)?;
             let full = chunk.len() as i64 == want;
             after = chunk
                 .last()
@@ -181,7 +204,7 @@ impl WorkspaceStore for SqliteStore {
             tokio::task::yield_now().await;
         }
         lease.conn().execute_batch("COMMIT")?;
-        Ok(listed)
+        Ok(Some(listed))
     }
 
     async fn workspace_access(

@@ -57,7 +57,7 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
-            hasher: PasswordHasher::new().await?,
+            hasher: PasswordHasher::new(config.password_hash_threads).await?,
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
             metrics: Metrics::new(),

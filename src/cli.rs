@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "WORKSPACES_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// Threads hashing passwords (Argon2id, 19 MiB each). Default: half the cores, at least 1.
+    #[arg(long, env = "WORKSPACES_PASSWORD_HASH_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub password_hash_threads: Option<u16>,
 }
 
 impl ServeArgs {
@@ -139,6 +143,9 @@ impl ServeArgs {
                 per_account_per_minute: self.rate_limit_per_account,
                 trust_forwarded_for: self.trust_forwarded_for,
             },
+            password_hash_threads: self
+                .password_hash_threads
+                .map_or_else(crate::auth::default_hash_threads, usize::from),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     /// Origins allowed to call the API from a browser (CORS). Empty: none.
     pub cors_origins: Vec<String>,
     pub rate_limits: RateLimitConfig,
+    /// Threads hashing passwords; each holds Argon2's 19 MiB while the server runs.
+    pub password_hash_threads: usize,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
             cors_origins: Vec::new(),
             // Tests sign up and log in many times from one address; rate-limit tests turn it on.
             rate_limits: RateLimitConfig::OFF,
+            password_hash_threads: crate::auth::default_hash_threads(),
         }
     }
 }
@@ -83,6 +86,7 @@ impl fmt::Debug for Config {
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("cors_origins", &self.cors_origins)
             .field("rate_limits", &self.rate_limits)
+            .field("password_hash_threads", &self.password_hash_threads)
             .finish()
     }
 }

@@ -70,6 +70,10 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--mail-from", "WORKSPACES_MAIL_FROM"),
         ("--public-url", "WORKSPACES_PUBLIC_URL"),
         ("--shutdown-grace-secs", "WORKSPACES_SHUTDOWN_GRACE_SECS"),
+        (
+            "--password-hash-threads",
+            "WORKSPACES_PASSWORD_HASH_THREADS",
+        ),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -81,6 +85,17 @@ fn help_lists_every_flag_with_its_environment_variable() {
     for command in ["serve", "migrate", "user"] {
         assert!(top.contains(command), "{command} missing from:\n{top}");
     }
+}
+
+#[test]
+fn zero_password_hashing_threads_are_refused() {
+    let output = workspaces()
+        .args(["serve", "--password-hash-threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("--password-hash-threads"), "{error}");
 }
 
 #[test]

@@ -340,3 +340,63 @@ impl WorkspaceStore for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use crate::store::listing::listing_sql;
+    use crate::store::Selection;
+
+    /// The schema, as the migrations make it.
+    fn schema() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!(
+            "../../../migrations/sqlite/20261123000001_init.sql"
+        ))
+        .unwrap();
+        conn.execute_batch(include_str!(
+            "../../../migrations/sqlite/20261123000002_password_resets.sql"
+        ))
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn listing_pages_walk_the_name_index_without_sorting_the_organization() {
+        let conn = schema();
+        for selection in [
+            Selection::One(uuid::Uuid::nil()),
+            Selection::Page {
+                after: None,
+                limit: 51,
+            },
+            Selection::Page {
+                after: Some(("k".into(), uuid::Uuid::nil())),
+                limit: 51,
+            },
+        ] {
+            let sql = format!("EXPLAIN QUERY PLAN {}", listing_sql(&selection));
+            let mut plan = conn.prepare(&sql).unwrap();
+            // Parameters left unbound: the plan does not depend on their values.
+            let mut rows = plan.raw_query();
+            let mut steps: Vec<String> = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                steps.push(row.get(3).unwrap());
+            }
+            assert!(
+                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{selection:?} sorts:\n{}",
+                steps.join("\n")
+            );
+            assert!(
+                steps
+                    .iter()
+                    .any(|step| step.contains("workspaces_live_name_unique")
+                        || step.contains("sqlite_autoindex_workspaces_1")),
+                "{selection:?}:\n{}",
+                steps.join("\n")
+            );
+        }
+    }
+}

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,8 +23,13 @@ pub struct AccessClaims {
 }
 
 /// HS256 keys. The algorithm is pinned: a token naming any other (`none` included) is refused.
+/// Cheap to clone (the application state is cloned into every request).
 #[derive(Clone)]
 pub struct JwtKeys {
+    inner: Arc<Keys>,
+}
+
+struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -34,9 +41,11 @@ impl JwtKeys {
         validation.leeway = 30;
         validation.set_required_spec_claims(&["exp", "iat"]);
         JwtKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            inner: Arc::new(Keys {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+                validation,
+            }),
         }
     }
 
@@ -44,14 +53,18 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             claims,
-            &self.encoding,
+            &self.inner.encoding,
         )?)
     }
 
     /// The claims of a well-signed, unexpired access token; None for anything else.
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?;
+        let data = jsonwebtoken::decode::<AccessClaims>(
+            token,
+            &self.inner.decoding,
+            &self.inner.validation,
+        )
+        .ok()?;
         (data.claims.token_type == "access").then_some(data.claims)
     }
 }

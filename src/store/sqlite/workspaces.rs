@@ -359,11 +359,15 @@ mod tests {
             "../../../migrations/sqlite/20261123000002_password_resets.sql"
         ))
         .unwrap();
+        conn.execute_batch(include_str!(
+            "../../../migrations/sqlite/20261201000001_listing_index.sql"
+        ))
+        .unwrap();
         conn
     }
 
     #[test]
-    fn listing_pages_walk_the_name_index_without_sorting_the_organization() {
+    fn listing_pages_walk_the_name_index_without_sorting_and_read_members_from_an_index() {
         let conn = schema();
         for selection in [
             Selection::One(uuid::Uuid::nil()),

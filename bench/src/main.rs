@@ -131,6 +131,11 @@ async fn bench(args: &Args, target: Option<&Target>, scratch: &Path) -> anyhow::
     let mut scenarios = Vec::new();
     let mut failed = false;
     for &scenario in &args.scenarios {
+        // Fresh statistics, as autovacuum's auto-analyze would keep them (earlier scenarios
+        // added rows: the login scenario alone adds thousands of sessions).
+        if let Some(target) = target {
+            target.analyze().await?;
+        }
         let mut runs = Vec::new();
         for run in 0..args.runs {
             let figures = run_scenario(

@@ -29,10 +29,11 @@ use super::{Member, Selection, SessionClaim, Workspace, WorkspaceWithMembers};
 /// There is no ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on
 /// SQLite, and [`ListingBuilder`] puts workspaces and members in order itself, whatever order
 /// the rows come in.
-pub fn listing_sql(selection: &Selection) -> &'static str {
-    // Three shapes, each a constant, so prepared statement caches keep one entry per shape.
+pub fn listing_sql(selection: &Selection, members: MemberJoin) -> &'static str {
+    // Six shapes (three selections, two joins), each a constant, so prepared statement caches
+    // keep one entry per shape.
     macro_rules! listing {
-        ($selection:literal) => {
+        ($selection:literal, $members:expr) => {
             concat!(
                 "WITH me AS (SELECT u.id, u.org_id, u.org_role FROM sessions s \
                  JOIN users u ON u.id = s.user_id \
@@ -44,21 +45,63 @@ pub fn listing_sql(selection: &Selection) -> &'static str {
                  (SELECT 1 FROM workspace_members x WHERE x.workspace_id = w.id \
                  AND x.user_id = $2)) ",
                 $selection,
-                ") SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
-                 m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
-                 FROM me LEFT JOIN page p ON TRUE \
-                 LEFT JOIN workspace_members m ON m.workspace_id = p.id \
-                 LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
+                ") ",
+                $members
             )
         };
     }
-    match selection {
-        Selection::One(_) => listing!("AND w.id = $5"),
-        Selection::Page { after: None, .. } => listing!("ORDER BY w.name_key, w.id LIMIT $5"),
-        Selection::Page { after: Some(_), .. } => {
-            listing!("AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7")
-        }
+    macro_rules! plain {
+        () => {
+            "SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
+             m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
+             FROM me LEFT JOIN page p ON TRUE \
+             LEFT JOIN workspace_members m ON m.workspace_id = p.id \
+             LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
+        };
     }
+    macro_rules! lateral {
+        () => {
+            "SELECT p.id, p.org_id, p.name, p.name_key, a.user_id, a.role, a.joined_at, \
+             a.first_name, a.last_name, a.email, a.org_role \
+             FROM me LEFT JOIN page p ON TRUE \
+             LEFT JOIN LATERAL (SELECT u.id AS user_id, m.role, m.created_at AS joined_at, \
+             u.first_name, u.last_name, u.email, u.org_role FROM workspace_members m \
+             JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL \
+             WHERE m.workspace_id = p.id OFFSET 0) a ON TRUE"
+        };
+    }
+    match (selection, members) {
+        (Selection::One(_), MemberJoin::Plain) => listing!("AND w.id = $5", plain!()),
+        (Selection::One(_), MemberJoin::Lateral) => listing!("AND w.id = $5", lateral!()),
+        (Selection::Page { after: None, .. }, MemberJoin::Plain) => {
+            listing!("ORDER BY w.name_key, w.id LIMIT $5", plain!())
+        }
+        (Selection::Page { after: None, .. }, MemberJoin::Lateral) => {
+            listing!("ORDER BY w.name_key, w.id LIMIT $5", lateral!())
+        }
+        (Selection::Page { after: Some(_), .. }, MemberJoin::Plain) => listing!(
+            "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7",
+            plain!()
+        ),
+        (Selection::Page { after: Some(_), .. }, MemberJoin::Lateral) => listing!(
+            "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7",
+            lateral!()
+        ),
+    }
+}
+
+/// How a listing joins the members of its page.
+#[derive(Debug, Clone, Copy)]
+pub enum MemberJoin {
+    /// Plain LEFT JOINs (SQLite). SQLite's planner drives a LEFT JOIN from its left side: the
+    /// members of each workspace of the page are looked up by index.
+    Plain,
+    /// A LATERAL subquery per workspace (PostgreSQL). PostgreSQL plans a prepared statement once
+    /// for any parameters (its generic plan), so it cannot know the page is 50 workspaces; it
+    /// expected thousands and hashed the whole members table on every listing (85 ms with 700k
+    /// members, BENCHMARKS.md). `OFFSET 0` keeps the subquery from being flattened back into a
+    /// join, so the members are looked up by index per workspace whatever the estimates.
+    Lateral,
 }
 
 /// An argument of [`listing_sql`].

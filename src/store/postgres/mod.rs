@@ -30,6 +30,10 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// Connects the pool. Every connection runs with `jit = off`: the server's queries take well
+/// under a millisecond, and PostgreSQL compiled a listing whose cost it overestimated (its
+/// prepared, generic plan cannot know the page size) at 14 ms of CPU per execution
+/// (BENCHMARKS.md).
 pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgStore> {
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
@@ -43,7 +47,7 @@ pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgStore> 
                 Ok(true)
             })
         })
-        .connect_with(PgConnectOptions::from_str(url)?)
+        .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
         .await?;
     Ok(PgStore { pool })
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{classify, PgStore};
 use crate::domain::WorkspaceRole;
-use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder};
+use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder, MemberJoin};
 use crate::store::{
     queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
     NewMember, NewWorkspace, Selection, SessionClaim, StoreError, StoreResult, Workspace,
@@ -153,7 +153,7 @@ impl WorkspaceStore for PgStore {
         selection: Selection,
         sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
-        let mut listing = sqlx::query(listing_sql(&selection));
+        let mut listing = sqlx::query(listing_sql(&selection, MemberJoin::Lateral));
         for arg in listing_args(&claim, &selection, sees_all_from) {
             listing = match arg {
                 ListingArg::Id(id) => listing.bind(id),

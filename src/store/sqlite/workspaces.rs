@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::exec::{classify, count, execute, for_each_row, query_opt};
 use super::{rows, SqliteStore};
 use crate::domain::WorkspaceRole;
-use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder};
+use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder, MemberJoin};
 use crate::store::{
     queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
     NewMember, NewWorkspace, Selection, SessionClaim, StoreResult, Workspace, WorkspaceAccess,
@@ -41,40 +41,45 @@ fn read_listing(
         })
         .collect();
     let mut live = false;
-    for_each_row(conn, listing_sql(selection), &bound, |row| {
-        live = true;
-        // NULL: the caller sees no workspace.
-        let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
-            return Ok(());
-        };
-        if !builder.select(id) {
-            builder.start(
-                Workspace {
-                    id,
-                    org_id: row.get(1)?,
-                    name: row.get(2)?,
-                },
-                row.get(3)?,
-            );
-        }
-        // NULL user columns: no member, or a deleted one.
-        let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
-            return Ok(());
-        };
-        let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
-            return Ok(());
-        };
-        builder.member(Member {
-            user_id,
-            role,
-            joined_at: row.get(6)?,
-            first_name: row.get(7)?,
-            last_name: row.get(8)?,
-            email: row.get(9)?,
-            org_role: row.get(10)?,
-        });
-        Ok(())
-    })?;
+    for_each_row(
+        conn,
+        listing_sql(selection, MemberJoin::Plain),
+        &bound,
+        |row| {
+            live = true;
+            // NULL: the caller sees no workspace.
+            let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
+                return Ok(());
+            };
+            if !builder.select(id) {
+                builder.start(
+                    Workspace {
+                        id,
+                        org_id: row.get(1)?,
+                        name: row.get(2)?,
+                    },
+                    row.get(3)?,
+                );
+            }
+            // NULL user columns: no member, or a deleted one.
+            let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
+                return Ok(());
+            };
+            let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
+                return Ok(());
+            };
+            builder.member(Member {
+                user_id,
+                role,
+                joined_at: row.get(6)?,
+                first_name: row.get(7)?,
+                last_name: row.get(8)?,
+                email: row.get(9)?,
+                org_role: row.get(10)?,
+            });
+            Ok(())
+        },
+    )?;
     Ok(live)
 }
 
@@ -345,7 +350,7 @@ impl WorkspaceStore for SqliteStore {
 mod tests {
     use rusqlite::Connection;
 
-    use crate::store::listing::listing_sql;
+    use crate::store::listing::{listing_sql, MemberJoin};
     use crate::store::Selection;
 
     /// The schema, as the migrations make it.
@@ -380,7 +385,10 @@ mod tests {
                 limit: 51,
             },
         ] {
-            let sql = format!("EXPLAIN QUERY PLAN {}", listing_sql(&selection));
+            let sql = format!(
+                "EXPLAIN QUERY PLAN {}",
+                listing_sql(&selection, MemberJoin::Plain)
+            );
             let mut plan = conn.prepare(&sql).unwrap();
             // Parameters left unbound: the plan does not depend on their values.
             let mut rows = plan.raw_query();

@@ -21,19 +21,24 @@ use super::{Member, Selection, SessionClaim, Workspace, WorkspaceWithMembers};
 /// joined_at, first_name, last_name, email, org_role. Parameters are numbered in the order of
 /// [`listing_args`].
 ///
-/// `page` reads `me` through scalar subqueries, not a join, so that the organization is a
-/// constant of its index scan whatever the planner: the `(org_id, name_key)` index is then walked
-/// in order up to the limit. (With a join, SQLite 3.40 sorted the whole organization for every
-/// page; the bundled 3.46 does not, but nothing should depend on that.)
-///
-/// There is no ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on
-/// SQLite, and [`ListingBuilder`] puts workspaces and members in order itself, whatever order
-/// the rows come in.
-pub fn listing_sql(selection: &Selection, members: MemberJoin) -> &'static str {
-    // Six shapes (three selections, two joins), each a constant, so prepared statement caches
-    // keep one entry per shape.
+/// Three choices keep the plans right on both backends, whatever the parameters:
+/// - The page's LIMIT is a literal, the requested limit rounded up to one of [`PAGE_LIMITS`]
+///   (the caller keeps the first `limit` workspaces: [`ListingBuilder::finish`]). PostgreSQL
+///   plans a prepared statement once for any parameters (its generic plan); with `LIMIT $n` it
+///   cannot know the page is 51 workspaces, expected thousands, and then either hashed the whole
+///   members table for every listing (85 ms at 700k members) or re-planned every execution
+///   (twice the cost of a page). With the literal it plans index lookups once.
+/// - `page` reads `me` through scalar subqueries, not a join, so that the organization is a
+///   constant of its index scan: the `(org_id, name_key)` index is walked in order up to the
+///   limit. (With a join, SQLite 3.40 sorted the whole organization for every page; the bundled
+///   3.46 does not, but nothing should depend on that.)
+/// - No ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on SQLite,
+///   and [`ListingBuilder`] puts workspaces and members in order itself, whatever order the rows
+///   come in.
+pub fn listing_sql(selection: &Selection) -> &'static str {
+    // Each shape is a constant, so prepared statement caches keep one entry per shape.
     macro_rules! listing {
-        ($selection:literal, $members:expr) => {
+        ($selection:expr) => {
             concat!(
                 "WITH me AS (SELECT u.id, u.org_id, u.org_role FROM sessions s \
                  JOIN users u ON u.id = s.user_id \
@@ -45,63 +50,81 @@ pub fn listing_sql(selection: &Selection, members: MemberJoin) -> &'static str {
                  (SELECT 1 FROM workspace_members x WHERE x.workspace_id = w.id \
                  AND x.user_id = $2)) ",
                 $selection,
-                ") ",
-                $members
+                ") SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
+                 m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
+                 FROM me LEFT JOIN page p ON TRUE \
+                 LEFT JOIN workspace_members m ON m.workspace_id = p.id \
+                 LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
             )
         };
     }
-    macro_rules! plain {
-        () => {
-            "SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
-             m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
-             FROM me LEFT JOIN page p ON TRUE \
-             LEFT JOIN workspace_members m ON m.workspace_id = p.id \
-             LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
+    macro_rules! first {
+        ($limit:literal) => {
+            listing!(concat!("ORDER BY w.name_key, w.id LIMIT ", $limit))
         };
     }
-    macro_rules! lateral {
-        () => {
-            "SELECT p.id, p.org_id, p.name, p.name_key, a.user_id, a.role, a.joined_at, \
-             a.first_name, a.last_name, a.email, a.org_role \
-             FROM me LEFT JOIN page p ON TRUE \
-             LEFT JOIN LATERAL (SELECT u.id AS user_id, m.role, m.created_at AS joined_at, \
-             u.first_name, u.last_name, u.email, u.org_role FROM workspace_members m \
-             JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL \
-             WHERE m.workspace_id = p.id OFFSET 0) a ON TRUE"
+    macro_rules! after {
+        ($limit:literal) => {
+            listing!(concat!(
+                "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT ",
+                $limit
+            ))
         };
     }
-    match (selection, members) {
-        (Selection::One(_), MemberJoin::Plain) => listing!("AND w.id = $5", plain!()),
-        (Selection::One(_), MemberJoin::Lateral) => listing!("AND w.id = $5", lateral!()),
-        (Selection::Page { after: None, .. }, MemberJoin::Plain) => {
-            listing!("ORDER BY w.name_key, w.id LIMIT $5", plain!())
-        }
-        (Selection::Page { after: None, .. }, MemberJoin::Lateral) => {
-            listing!("ORDER BY w.name_key, w.id LIMIT $5", lateral!())
-        }
-        (Selection::Page { after: Some(_), .. }, MemberJoin::Plain) => listing!(
-            "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7",
-            plain!()
-        ),
-        (Selection::Page { after: Some(_), .. }, MemberJoin::Lateral) => listing!(
-            "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT $7",
-            lateral!()
-        ),
+    match selection {
+        Selection::One(_) => listing!("AND w.id = $5"),
+        Selection::Page { after: None, limit } => match page_limit(*limit) {
+            Some(11) => first!("11"),
+            Some(51) => first!("51"),
+            Some(101) => first!("101"),
+            Some(_) => first!("201"),
+            None => listing!("ORDER BY w.name_key, w.id"),
+        },
+        Selection::Page {
+            after: Some(_),
+            limit,
+        } => match page_limit(*limit) {
+            Some(11) => after!("11"),
+            Some(51) => after!("51"),
+            Some(101) => after!("101"),
+            Some(_) => after!("201"),
+            None => listing!("AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id"),
+        },
     }
 }
 
-/// How a listing joins the members of its page.
-#[derive(Debug, Clone, Copy)]
-pub enum MemberJoin {
-    /// Plain LEFT JOINs (SQLite). SQLite's planner drives a LEFT JOIN from its left side: the
-    /// members of each workspace of the page are looked up by index.
-    Plain,
-    /// A LATERAL subquery per workspace (PostgreSQL). PostgreSQL plans a prepared statement once
-    /// for any parameters (its generic plan), so it cannot know the page is 50 workspaces; it
-    /// expected thousands and hashed the whole members table on every listing (85 ms with 700k
-    /// members, BENCHMARKS.md). `OFFSET 0` keeps the subquery from being flattened back into a
-    /// join, so the members are looked up by index per workspace whatever the estimates.
-    Lateral,
+/// The page limits the listing statements are written with.
+pub const PAGE_LIMITS: [i64; 4] = [11, 51, 101, 201];
+
+/// Workspaces read per statement by a listing longer than the largest page (`GET /workspace`
+/// without `limit`): such a listing is read in chunks, within one snapshot, so that each
+/// statement has a bounded plan and a bounded cost whatever the organization's size.
+pub const LISTING_CHUNK: i64 = 200;
+
+/// The page after `after` (or the first), `want` workspaces long at most.
+pub fn chunk(after: Option<(String, Uuid)>, want: i64) -> Selection {
+    Selection::Page {
+        after,
+        limit: want.min(LISTING_CHUNK),
+    }
+}
+
+/// Whether a selection is read in chunks ([`LISTING_CHUNK`]): more than the largest page.
+pub fn is_long(selection: &Selection) -> bool {
+    matches!(selection, Selection::Page { limit, .. } if page_limit(*limit).is_none())
+}
+
+/// Where the listing continues after `listed`.
+pub fn position_after(listed: &[WorkspaceWithMembers]) -> Option<(String, Uuid)> {
+    listed
+        .last()
+        .map(|last| (last.name_key.clone(), last.workspace.id))
+}
+
+/// The statement's limit for a requested one: the smallest of [`PAGE_LIMITS`] that holds it;
+/// None (no limit) above them all.
+fn page_limit(limit: i64) -> Option<i64> {
+    PAGE_LIMITS.into_iter().find(|&page| limit <= page)
 }
 
 /// An argument of [`listing_sql`].
@@ -110,7 +133,6 @@ pub enum ListingArg<'a> {
     Millis(i64),
     Role(i16),
     Key(&'a str),
-    Limit(i64),
 }
 
 /// The arguments of a listing query, in the order its parameters are numbered.
@@ -129,13 +151,12 @@ pub fn listing_args<'a>(
         Selection::One(id) => args.push(ListingArg::Id(*id)),
         Selection::Page {
             after: Some((key, id)),
-            limit,
+            ..
         } => {
             args.push(ListingArg::Key(key));
             args.push(ListingArg::Id(*id));
-            args.push(ListingArg::Limit(*limit));
         }
-        Selection::Page { after: None, limit } => args.push(ListingArg::Limit(*limit)),
+        Selection::Page { after: None, .. } => {}
     }
     args
 }
@@ -188,13 +209,18 @@ impl ListingBuilder {
         }
     }
 
-    pub fn finish(mut self) -> Vec<WorkspaceWithMembers> {
+    /// The workspaces in order, at most `limit` of them (the statement may have read more).
+    pub fn finish(mut self, limit: Option<i64>) -> Vec<WorkspaceWithMembers> {
         let listing_order = |w: &WorkspaceWithMembers| (w.name_key.clone(), w.workspace.id);
         if !self
             .workspaces
             .is_sorted_by(|a, b| (&a.name_key, a.workspace.id) <= (&b.name_key, b.workspace.id))
         {
             self.workspaces.sort_by_cached_key(listing_order);
+        }
+        if let Some(limit) = limit {
+            self.workspaces
+                .truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
         for listed in &mut self.workspaces {
             listed
@@ -246,7 +272,7 @@ mod tests {
         add(&mut builder, 3, "c", None);
         add(&mut builder, 2, "b", Some((6, 30)));
         add(&mut builder, 1, "a", Some((5, 10)));
-        let listed = builder.finish();
+        let listed = builder.finish(None);
         let keys: Vec<&str> = listed.iter().map(|w| w.name_key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
         let members = |at: usize| -> Vec<u128> {
@@ -261,5 +287,31 @@ mod tests {
         assert_eq!(members(1), [8, 9, 6]);
         assert!(members(2).is_empty());
         assert_eq!(listed[1].workspace.name, "B");
+    }
+
+    #[test]
+    fn keeps_the_first_workspaces_up_to_the_limit() {
+        let mut builder = ListingBuilder::default();
+        for (ws, key) in [(3, "c"), (1, "a"), (2, "b")] {
+            add(&mut builder, ws, key, None);
+        }
+        let kept: Vec<String> = builder
+            .finish(Some(2))
+            .into_iter()
+            .map(|w| w.name_key)
+            .collect();
+        assert_eq!(kept, ["a", "b"]);
+    }
+
+    #[test]
+    fn page_limits_round_up_and_vanish_above_the_largest() {
+        use super::page_limit;
+        assert_eq!(page_limit(1), Some(11));
+        assert_eq!(page_limit(11), Some(11));
+        assert_eq!(page_limit(12), Some(51));
+        assert_eq!(page_limit(51), Some(51));
+        assert_eq!(page_limit(201), Some(201));
+        assert_eq!(page_limit(202), None);
+        assert_eq!(page_limit(i64::MAX), None);
     }
 }

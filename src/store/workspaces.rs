@@ -116,6 +116,16 @@ pub enum Selection {
     },
 }
 
+impl Selection {
+    /// The most workspaces it selects; None for one by id.
+    pub fn limit(&self) -> Option<i64> {
+        match self {
+            Selection::One(_) => None,
+            Selection::Page { limit, .. } => Some(*limit),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceWithMembers {
     pub workspace: Workspace,

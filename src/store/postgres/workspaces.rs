@@ -2,12 +2,14 @@
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row as _};
+use sqlx::{Acquire as _, PgConnection, Row as _};
 use uuid::Uuid;
 
 use super::{classify, PgStore};
 use crate::domain::WorkspaceRole;
-use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder, MemberJoin};
+use crate::store::listing::{
+    chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+};
 use crate::store::{
     queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
     NewMember, NewWorkspace, Selection, SessionClaim, StoreError, StoreResult, Workspace,
@@ -30,6 +32,33 @@ const CREATE_WORKSPACE: &str = "WITH me AS (SELECT u.id, u.org_id, u.org_role, u
      admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
      SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me) \
      SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) FROM me";
+
+/// One listing statement: None when the session is not live.
+async fn list_once(
+    conn: &mut PgConnection,
+    claim: &SessionClaim,
+    selection: &Selection,
+    sees_all_from: i16,
+) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+    let mut listing = sqlx::query(listing_sql(selection));
+    for arg in listing_args(claim, selection, sees_all_from) {
+        listing = match arg {
+            ListingArg::Id(id) => listing.bind(id),
+            ListingArg::Millis(ms) => listing.bind(ms),
+            ListingArg::Role(role) => listing.bind(role),
+            ListingArg::Key(key) => listing.bind(key),
+        };
+    }
+    let rows = listing.fetch_all(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = ListingBuilder::default();
+    for row in &rows {
+        add_listing_row(&mut builder, row)?;
+    }
+    Ok(Some(builder.finish(selection.limit())))
+}
 
 /// Feeds one listing row to `builder`, by column position (`listing_sql`'s order): the
 /// workspace's columns only on its first row, the member's only when there is one (most rows
@@ -153,25 +182,44 @@ impl WorkspaceStore for PgStore {
         selection: Selection,
         sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
-        let mut listing = sqlx::query(listing_sql(&selection, MemberJoin::Lateral));
-        for arg in listing_args(&claim, &selection, sees_all_from) {
-            listing = match arg {
-                ListingArg::Id(id) => listing.bind(id),
-                ListingArg::Millis(ms) => listing.bind(ms),
-                ListingArg::Role(role) => listing.bind(role),
-                ListingArg::Key(key) => listing.bind(key),
-                ListingArg::Limit(limit) => listing.bind(limit),
-            };
+        let mut conn = self.pool.acquire().await?;
+        let Selection::Page { after, limit } = selection else {
+            return list_once(&mut conn, &claim, &selection, sees_all_from).await;
+        };
+        if !is_long(&Selection::Page { after: None, limit }) {
+            let selection = Selection::Page { after, limit };
+            return list_once(&mut conn, &claim, &selection, sees_all_from).await;
         }
-        let rows = listing.fetch_all(&self.pool).await?;
-        if rows.is_empty() {
+        // A long listing: chunk by chunk. When the first chunk is the whole answer, that is one
+        // statement, as for a page...
+        let first = chunk(after.clone(), limit);
+        let Some(listed) = list_once(&mut conn, &claim, &first, sees_all_from).await? else {
             return Ok(None);
+        };
+        if Some(listed.len() as i64) < first.limit() {
+            return Ok(Some(listed));
         }
-        let mut builder = ListingBuilder::default();
-        for row in &rows {
-            add_listing_row(&mut builder, row)?;
+        // ...else it is read again from the start, chunk after chunk, in one snapshot.
+        let mut tx = conn.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let mut after = after;
+        let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
+        loop {
+            let selection = chunk(after, limit - listed.len() as i64);
+            let Some(chunk) = list_once(&mut tx, &claim, &selection, sees_all_from).await? else {
+                return Ok(None);
+            };
+            let full = Some(chunk.len() as i64) == selection.limit();
+            after = position_after(&chunk);
+            listed.extend(chunk);
+            if !full || listed.len() as i64 >= limit {
+                break;
+            }
         }
-        Ok(Some(builder.finish()))
+        tx.commit().await?;
+        Ok(Some(listed))
     }
 
     async fn workspace_access(

@@ -7,17 +7,14 @@ use uuid::Uuid;
 use super::exec::{classify, count, execute, for_each_row, query_opt};
 use super::{rows, SqliteStore};
 use crate::domain::WorkspaceRole;
-use crate::store::listing::{listing_args, listing_sql, ListingArg, ListingBuilder, MemberJoin};
+use crate::store::listing::{
+    chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+};
 use crate::store::{
     queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
     NewMember, NewWorkspace, Selection, SessionClaim, StoreResult, Workspace, WorkspaceAccess,
     WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
 };
-
-/// Workspaces read per statement when a listing is long (`GET /workspace` without a limit): each
-/// chunk runs inline, and the task yields between chunks, so a listing of a huge organization
-/// never holds a runtime thread for long. All chunks read one snapshot (one read transaction).
-const LISTING_CHUNK: i64 = 200;
 
 /// Runs a listing query, feeding the rows to `builder` as they are stepped: the workspace's
 /// columns are read only on its first row, the member's only when there is one. False when
@@ -37,49 +34,43 @@ fn read_listing(
             ListingArg::Millis(ms) => ms as &dyn ToSql,
             ListingArg::Role(role) => role as &dyn ToSql,
             ListingArg::Key(key) => key as &dyn ToSql,
-            ListingArg::Limit(limit) => limit as &dyn ToSql,
         })
         .collect();
     let mut live = false;
-    for_each_row(
-        conn,
-        listing_sql(selection, MemberJoin::Plain),
-        &bound,
-        |row| {
-            live = true;
-            // NULL: the caller sees no workspace.
-            let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
-                return Ok(());
-            };
-            if !builder.select(id) {
-                builder.start(
-                    Workspace {
-                        id,
-                        org_id: row.get(1)?,
-                        name: row.get(2)?,
-                    },
-                    row.get(3)?,
-                );
-            }
-            // NULL user columns: no member, or a deleted one.
-            let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
-                return Ok(());
-            };
-            let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
-                return Ok(());
-            };
-            builder.member(Member {
-                user_id,
-                role,
-                joined_at: row.get(6)?,
-                first_name: row.get(7)?,
-                last_name: row.get(8)?,
-                email: row.get(9)?,
-                org_role: row.get(10)?,
-            });
-            Ok(())
-        },
-    )?;
+    for_each_row(conn, listing_sql(selection), &bound, |row| {
+        live = true;
+        // NULL: the caller sees no workspace.
+        let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
+            return Ok(());
+        };
+        if !builder.select(id) {
+            builder.start(
+                Workspace {
+                    id,
+                    org_id: row.get(1)?,
+                    name: row.get(2)?,
+                },
+                row.get(3)?,
+            );
+        }
+        // NULL user columns: no member, or a deleted one.
+        let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
+            return Ok(());
+        };
+        let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
+            return Ok(());
+        };
+        builder.member(Member {
+            user_id,
+            role,
+            joined_at: row.get(6)?,
+            first_name: row.get(7)?,
+            last_name: row.get(8)?,
+            email: row.get(9)?,
+            org_role: row.get(10)?,
+        });
+        Ok(())
+    })?;
     Ok(live)
 }
 
@@ -92,7 +83,7 @@ fn list_once(
 ) -> rusqlite::Result<Option<Vec<WorkspaceWithMembers>>> {
     let mut builder = ListingBuilder::default();
     let live = read_listing(conn, claim, selection, sees_all_from, &mut builder)?;
-    Ok(live.then(|| builder.finish()))
+    Ok(live.then(|| builder.finish(selection.limit())))
 }
 
 /// Checks, inside the write transaction, that `user` is an active member of the live workspace
@@ -179,29 +170,33 @@ impl WorkspaceStore for SqliteStore {
         selection: Selection,
         sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
-        let (mut after, limit) = match selection {
-            Selection::Page { after, limit } if limit > LISTING_CHUNK => (after, limit),
-            _ => {
-                return self
-                    .reads
-                    .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
-                    .await
-            }
+        let Selection::Page { mut after, limit } = selection else {
+            return self
+                .reads
+                .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
+                .await;
         };
-        // A long listing: chunk by chunk, in one read transaction.
+        if !is_long(&Selection::Page { after: None, limit }) {
+            let selection = Selection::Page { after, limit };
+            return self
+                .reads
+                .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
+                .await;
+        }
+        // A long listing: chunk by chunk, each run inline, yielding between them so that even a
+        // huge organization's listing never holds a runtime thread for long; all in one read
+        // transaction, so one snapshot.
         let lease = self.reads.lease().await?;
         lease.conn().execute_batch("BEGIN")?;
         let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
         loop {
-            let want = (limit - listed.len() as i64).min(LISTING_CHUNK);
-            let chunk = Selection::Page { after, limit: want };
-            let Some(chunk) = list_once(lease.conn(), &claim, &chunk, sees_all_from)? else {
+            let want = limit - listed.len() as i64;
+            let selection = chunk(after, want);
+            let Some(chunk) = list_once(lease.conn(), &claim, &selection, sees_all_from)? else {
                 return Ok(None);
             };
-            let full = chunk.len() as i64 == want;
-            after = chunk
-                .last()
-                .map(|last| (last.name_key.clone(), last.workspace.id));
+            let full = Some(chunk.len() as i64) == selection.limit();
+            after = position_after(&chunk);
             listed.extend(chunk);
             if !full || listed.len() as i64 >= limit {
                 break;
@@ -350,7 +345,7 @@ impl WorkspaceStore for SqliteStore {
 mod tests {
     use rusqlite::Connection;
 
-    use crate::store::listing::{listing_sql, MemberJoin};
+    use crate::store::listing::listing_sql;
     use crate::store::Selection;
 
     /// The schema, as the migrations make it.
@@ -374,21 +369,14 @@ mod tests {
     #[test]
     fn listing_pages_walk_the_name_index_without_sorting_and_read_members_from_an_index() {
         let conn = schema();
-        for selection in [
-            Selection::One(uuid::Uuid::nil()),
-            Selection::Page {
-                after: None,
-                limit: 51,
-            },
-            Selection::Page {
-                after: Some(("k".into(), uuid::Uuid::nil())),
-                limit: 51,
-            },
-        ] {
-            let sql = format!(
-                "EXPLAIN QUERY PLAN {}",
-                listing_sql(&selection, MemberJoin::Plain)
-            );
+        let mut selections = vec![Selection::One(uuid::Uuid::nil())];
+        for limit in [2, 51, 101, 201, i64::MAX] {
+            selections.push(Selection::Page { after: None, limit });
+            let after = Some(("k".to_owned(), uuid::Uuid::nil()));
+            selections.push(Selection::Page { after, limit });
+        }
+        for selection in selections {
+            let sql = format!("EXPLAIN QUERY PLAN {}", listing_sql(&selection));
             let mut plan = conn.prepare(&sql).unwrap();
             // Parameters left unbound: the plan does not depend on their values.
             let mut rows = plan.raw_query();

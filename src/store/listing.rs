@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{Member, Selection, SessionClaim, Workspace, WorkspaceWithMembers};
+use crate::domain::WorkspaceRole;
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
 /// - `me`: the session's user, if the session is live (the checks of `queries::AUTHENTICATE`);
@@ -161,6 +162,18 @@ pub fn listing_args<'a>(
     args
 }
 
+/// One row of a listing as a backend reads it: a column by position (`listing_sql`'s order).
+pub trait ListingColumns {
+    type Error;
+    fn optional_id(&self, at: usize) -> Result<Option<Uuid>, Self::Error>;
+    fn id(&self, at: usize) -> Result<Uuid, Self::Error>;
+    fn text(&self, at: usize) -> Result<String, Self::Error>;
+    /// A role column, read without copying it; None for an unknown string.
+    fn role(&self, at: usize) -> Result<Option<WorkspaceRole>, Self::Error>;
+    fn millis(&self, at: usize) -> Result<i64, Self::Error>;
+    fn small_int(&self, at: usize) -> Result<i16, Self::Error>;
+}
+
 /// Assembles listing rows, in whatever order they come, into workspaces in listing order
 /// (`name_key`, then id), each with its members in joining order (then by user id).
 #[derive(Default)]
@@ -172,10 +185,42 @@ pub struct ListingBuilder {
 }
 
 impl ListingBuilder {
-    /// Makes the row's workspace the current one. Returns false when it is new: the caller then
-    /// gives its columns with [`ListingBuilder::start`] (so rows of a known workspace cost no
-    /// copies of its name).
-    pub fn select(&mut self, id: Uuid) -> bool {
+    /// Adds one listing row: the workspace's columns are read only on its first row (most rows
+    /// repeat a workspace already read), the member's only when there is one. NULL workspace
+    /// columns: the caller sees no workspace; NULL user columns: no member, or a deleted one.
+    pub fn add<R: ListingColumns>(&mut self, row: &R) -> Result<(), R::Error> {
+        let Some(id) = row.optional_id(0)? else {
+            return Ok(());
+        };
+        if !self.select(id) {
+            let workspace = Workspace {
+                id,
+                org_id: row.id(1)?,
+                name: row.text(2)?,
+            };
+            self.start(workspace, row.text(3)?);
+        }
+        let Some(user_id) = row.optional_id(4)? else {
+            return Ok(());
+        };
+        let Some(role) = row.role(5)? else {
+            return Ok(());
+        };
+        self.member(Member {
+            user_id,
+            role,
+            joined_at: row.millis(6)?,
+            first_name: row.text(7)?,
+            last_name: row.text(8)?,
+            email: row.text(9)?,
+            org_role: row.small_int(10)?,
+        });
+        Ok(())
+    }
+
+    /// Makes the row's workspace the current one. Returns false when it is new: its columns
+    /// then go to [`ListingBuilder::start`].
+    fn select(&mut self, id: Uuid) -> bool {
         if self
             .current
             .is_some_and(|at| self.workspaces[at].workspace.id == id)
@@ -192,7 +237,7 @@ impl ListingBuilder {
     }
 
     /// A workspace not seen before; it becomes the current one.
-    pub fn start(&mut self, workspace: Workspace, name_key: String) {
+    fn start(&mut self, workspace: Workspace, name_key: String) {
         self.seen.insert(workspace.id, self.workspaces.len());
         self.current = Some(self.workspaces.len());
         self.workspaces.push(WorkspaceWithMembers {
@@ -203,7 +248,7 @@ impl ListingBuilder {
     }
 
     /// A member of the current workspace.
-    pub fn member(&mut self, member: Member) {
+    fn member(&mut self, member: Member) {
         if let Some(at) = self.current {
             self.workspaces[at].members.push(member);
         }

@@ -5,7 +5,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{classify, PgStore};
-use crate::domain::{check_user_change, OrgRole, RoleDenied};
+use crate::domain::OrgRole;
+use crate::store::users::actor_and_target;
 use crate::store::{
     queries, NewUser, NewVerification, OrgUser, StoreResult, UserChange, UserChangeOutcome,
     UserStore, UserUpdate,
@@ -36,13 +37,7 @@ async fn lock_and_load(
         .bind(change.org_id)
         .fetch_optional(&mut *tx)
         .await?;
-    Ok(
-        match (actor.and_then(|r| OrgRole::from_value(r.into())), target) {
-            (None, _) => Err(UserChangeOutcome::Denied(RoleDenied::CannotManage)),
-            (Some(_), None) => Err(UserChangeOutcome::NotFound),
-            (Some(actor), Some(target)) => Ok((actor, target)),
-        },
-    )
+    Ok(actor_and_target(actor, target))
 }
 
 /// True when `target` is an OWNER and no other active OWNER exists.
@@ -57,17 +52,6 @@ async fn is_last_owner(tx: &mut PgConnection, target: &OrgUser) -> StoreResult<b
         .fetch_one(&mut *tx)
         .await?;
     Ok(owners <= 1)
-}
-
-fn role_of(user: &OrgUser) -> OrgRole {
-    OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User)
-}
-
-fn done(before: OrgUser, after: OrgUser) -> UserChangeOutcome {
-    UserChangeOutcome::Done {
-        before: Box::new(before),
-        after: Box::new(after),
-    }
 }
 
 #[async_trait]
@@ -108,18 +92,10 @@ impl UserStore for PgStore {
             Ok(loaded) => loaded,
             Err(outcome) => return Ok(outcome),
         };
-        if before.deleted_at.is_some() {
-            return Ok(UserChangeOutcome::NotFound);
+        if let Some(refused) = update.refusal(actor, &before) {
+            return Ok(refused);
         }
-        // Anyone may change their own names and password; everything else follows the rules.
-        let own_profile = change.actor_id == change.target_id && update.org_role.is_none();
-        if !own_profile {
-            if let Err(denied) = check_user_change(actor, role_of(&before), update.org_role) {
-                return Ok(UserChangeOutcome::Denied(denied));
-            }
-        }
-        let loses_owner = update.org_role.is_some_and(|r| r != OrgRole::Owner);
-        if loses_owner && is_last_owner(&mut tx, &before).await? {
+        if update.may_remove_owner() && is_last_owner(&mut tx, &before).await? {
             return Ok(UserChangeOutcome::LastOwner);
         }
         sqlx::query(queries::UPDATE_USER)
@@ -145,7 +121,7 @@ impl UserStore for PgStore {
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(done(before, after))
+        Ok(UserChangeOutcome::done(before, after))
     }
 
     async fn delete_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
@@ -154,11 +130,8 @@ impl UserStore for PgStore {
             Ok(loaded) => loaded,
             Err(outcome) => return Ok(outcome),
         };
-        if before.deleted_at.is_some() {
-            return Ok(UserChangeOutcome::NotFound);
-        }
-        if let Err(denied) = check_user_change(actor, role_of(&before), None) {
-            return Ok(UserChangeOutcome::Denied(denied));
+        if let Some(refused) = change.delete_refusal(actor, &before) {
+            return Ok(refused);
         }
         if is_last_owner(&mut tx, &before).await? {
             return Ok(UserChangeOutcome::LastOwner);
@@ -179,7 +152,7 @@ impl UserStore for PgStore {
             deleted_at: Some(change.now),
             ..before.clone()
         };
-        Ok(done(before, after))
+        Ok(UserChangeOutcome::done(before, after))
     }
 
     async fn activate_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
@@ -188,12 +161,8 @@ impl UserStore for PgStore {
             Ok(loaded) => loaded,
             Err(outcome) => return Ok(outcome),
         };
-        // Permission first, so only those allowed learn whether the user is deleted.
-        if let Err(denied) = check_user_change(actor, role_of(&before), None) {
-            return Ok(UserChangeOutcome::Denied(denied));
-        }
-        if before.deleted_at.is_none() {
-            return Ok(UserChangeOutcome::NotDeleted);
+        if let Some(refused) = change.activate_refusal(actor, &before) {
+            return Ok(refused);
         }
         sqlx::query(queries::ACTIVATE_USER)
             .bind(change.target_id)
@@ -205,6 +174,6 @@ impl UserStore for PgStore {
             deleted_at: None,
             ..before.clone()
         };
-        Ok(done(before, after))
+        Ok(UserChangeOutcome::done(before, after))
     }
 }

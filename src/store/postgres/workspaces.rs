@@ -9,11 +9,12 @@ use super::{classify, PgStore};
 use crate::domain::WorkspaceRole;
 use crate::store::listing::{
     chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+    ListingColumns,
 };
 use crate::store::{
-    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
-    NewMember, NewWorkspace, Selection, SessionClaim, StoreError, StoreResult, Workspace,
-    WorkspaceAccess, WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
+    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, MemberChangeOutcome, NewMember,
+    NewWorkspace, Selection, SessionClaim, StoreError, StoreResult, Workspace, WorkspaceAccess,
+    WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
 };
 
 /// Workspace creation in one statement, so in one round trip: the session's user (`me`, the
@@ -55,46 +56,37 @@ async fn list_once(
     }
     let mut builder = ListingBuilder::default();
     for row in &rows {
-        add_listing_row(&mut builder, row)?;
+        builder.add(row)?;
     }
     Ok(Some(builder.finish(selection.limit())))
 }
 
-/// Feeds one listing row to `builder`, by column position (`listing_sql`'s order): the
-/// workspace's columns only on its first row, the member's only when there is one (most rows
-/// repeat a workspace already read).
-fn add_listing_row(builder: &mut ListingBuilder, row: &PgRow) -> sqlx::Result<()> {
-    // NULL: the caller sees no workspace.
-    let Some(id) = row.try_get::<Option<Uuid>, _>(0)? else {
-        return Ok(());
-    };
-    if !builder.select(id) {
-        builder.start(
-            Workspace {
-                id,
-                org_id: row.try_get(1)?,
-                name: row.try_get(2)?,
-            },
-            row.try_get(3)?,
-        );
+impl ListingColumns for PgRow {
+    type Error = sqlx::Error;
+
+    fn optional_id(&self, at: usize) -> sqlx::Result<Option<Uuid>> {
+        self.try_get(at)
     }
-    // NULL user columns: no member, or a deleted one.
-    let Some(user_id) = row.try_get::<Option<Uuid>, _>(4)? else {
-        return Ok(());
-    };
-    let Some(role) = WorkspaceRole::parse(row.try_get::<&str, _>(5)?) else {
-        return Ok(());
-    };
-    builder.member(Member {
-        user_id,
-        role,
-        joined_at: row.try_get(6)?,
-        first_name: row.try_get(7)?,
-        last_name: row.try_get(8)?,
-        email: row.try_get(9)?,
-        org_role: row.try_get(10)?,
-    });
-    Ok(())
+
+    fn id(&self, at: usize) -> sqlx::Result<Uuid> {
+        self.try_get(at)
+    }
+
+    fn text(&self, at: usize) -> sqlx::Result<String> {
+        self.try_get(at)
+    }
+
+    fn role(&self, at: usize) -> sqlx::Result<Option<WorkspaceRole>> {
+        Ok(WorkspaceRole::parse(self.try_get::<&str, _>(at)?))
+    }
+
+    fn millis(&self, at: usize) -> sqlx::Result<i64> {
+        self.try_get(at)
+    }
+
+    fn small_int(&self, at: usize) -> sqlx::Result<i16> {
+        self.try_get(at)
+    }
 }
 
 /// Locks a live workspace's row until commit, so member changes of one workspace run one after

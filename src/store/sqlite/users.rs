@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::exec::{count, execute, query_all, query_opt};
 use super::identity::{insert_user, insert_verification};
 use super::{rows, SqliteStore};
-use crate::domain::{check_user_change, OrgRole, RoleDenied};
+use crate::domain::OrgRole;
+use crate::store::users::actor_and_target;
 use crate::store::{
     queries, NewUser, NewVerification, OrgUser, StoreResult, UserChange, UserChangeOutcome,
     UserStore, UserUpdate,
@@ -31,13 +32,7 @@ fn load(
         &[&change.target_id, &change.org_id],
         rows::org_user,
     )?;
-    Ok(
-        match (actor.and_then(|r| OrgRole::from_value(r.into())), target) {
-            (None, _) => Err(UserChangeOutcome::Denied(RoleDenied::CannotManage)),
-            (Some(_), None) => Err(UserChangeOutcome::NotFound),
-            (Some(actor), Some(target)) => Ok((actor, target)),
-        },
-    )
+    Ok(actor_and_target(actor, target))
 }
 
 /// True when `target` is an OWNER and no other active OWNER exists.
@@ -52,17 +47,6 @@ fn is_last_owner(conn: &Connection, target: &OrgUser) -> rusqlite::Result<bool> 
         &[&target.org_id, &owner],
     )?;
     Ok(owners <= 1)
-}
-
-fn role_of(user: &OrgUser) -> OrgRole {
-    OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User)
-}
-
-fn done(before: OrgUser, after: OrgUser) -> UserChangeOutcome {
-    UserChangeOutcome::Done {
-        before: Box::new(before),
-        after: Box::new(after),
-    }
 }
 
 #[async_trait]
@@ -110,20 +94,10 @@ impl UserStore for SqliteStore {
                     Ok(loaded) => loaded,
                     Err(outcome) => return Ok(outcome),
                 };
-                if before.deleted_at.is_some() {
-                    return Ok(UserChangeOutcome::NotFound);
+                if let Some(refused) = update.refusal(actor, &before) {
+                    return Ok(refused);
                 }
-                // Anyone may change their own names and password; everything else follows the
-                // rules.
-                let own_profile = change.actor_id == change.target_id && update.org_role.is_none();
-                if !own_profile {
-                    if let Err(denied) = check_user_change(actor, role_of(&before), update.org_role)
-                    {
-                        return Ok(UserChangeOutcome::Denied(denied));
-                    }
-                }
-                let loses_owner = update.org_role.is_some_and(|r| r != OrgRole::Owner);
-                if loses_owner && is_last_owner(conn, &before)? {
+                if update.may_remove_owner() && is_last_owner(conn, &before)? {
                     return Ok(UserChangeOutcome::LastOwner);
                 }
                 execute(
@@ -157,7 +131,7 @@ impl UserStore for SqliteStore {
                     rows::org_user,
                 )?
                 .unwrap_or_else(|| before.clone());
-                Ok(done(before, after))
+                Ok(UserChangeOutcome::done(before, after))
             })
             .await
     }
@@ -169,11 +143,8 @@ impl UserStore for SqliteStore {
                     Ok(loaded) => loaded,
                     Err(outcome) => return Ok(outcome),
                 };
-                if before.deleted_at.is_some() {
-                    return Ok(UserChangeOutcome::NotFound);
-                }
-                if let Err(denied) = check_user_change(actor, role_of(&before), None) {
-                    return Ok(UserChangeOutcome::Denied(denied));
+                if let Some(refused) = change.delete_refusal(actor, &before) {
+                    return Ok(refused);
                 }
                 if is_last_owner(conn, &before)? {
                     return Ok(UserChangeOutcome::LastOwner);
@@ -193,7 +164,7 @@ impl UserStore for SqliteStore {
                     deleted_at: Some(change.now),
                     ..before.clone()
                 };
-                Ok(done(before, after))
+                Ok(UserChangeOutcome::done(before, after))
             })
             .await
     }
@@ -205,12 +176,8 @@ impl UserStore for SqliteStore {
                     Ok(loaded) => loaded,
                     Err(outcome) => return Ok(outcome),
                 };
-                // Permission first, so only those allowed learn whether the user is deleted.
-                if let Err(denied) = check_user_change(actor, role_of(&before), None) {
-                    return Ok(UserChangeOutcome::Denied(denied));
-                }
-                if before.deleted_at.is_none() {
-                    return Ok(UserChangeOutcome::NotDeleted);
+                if let Some(refused) = change.activate_refusal(actor, &before) {
+                    return Ok(refused);
                 }
                 execute(
                     conn,
@@ -221,7 +188,7 @@ impl UserStore for SqliteStore {
                     deleted_at: None,
                     ..before.clone()
                 };
-                Ok(done(before, after))
+                Ok(UserChangeOutcome::done(before, after))
             })
             .await
     }

@@ -9,16 +9,16 @@ use super::{rows, SqliteStore};
 use crate::domain::WorkspaceRole;
 use crate::store::listing::{
     chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+    ListingColumns,
 };
 use crate::store::{
-    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome,
-    NewMember, NewWorkspace, Selection, SessionClaim, StoreResult, Workspace, WorkspaceAccess,
+    queries, AddMemberOutcome, CreateOutcome, DeleteOutcome, MemberChangeOutcome, NewMember,
+    NewWorkspace, Selection, SessionClaim, StoreResult, Workspace, WorkspaceAccess,
     WorkspaceRename, WorkspaceStore, WorkspaceWithMembers,
 };
 
-/// Runs a listing query, feeding the rows to `builder` as they are stepped: the workspace's
-/// columns are read only on its first row, the member's only when there is one. False when
-/// there was no row at all: the session is not live.
+/// Runs a listing query, feeding the rows to `builder` as they are stepped. False when there
+/// was no row at all: the session is not live.
 fn read_listing(
     conn: &Connection,
     claim: &SessionClaim,
@@ -39,39 +39,37 @@ fn read_listing(
     let mut live = false;
     for_each_row(conn, listing_sql(selection), &bound, |row| {
         live = true;
-        // NULL: the caller sees no workspace.
-        let Some(id) = row.get::<_, Option<Uuid>>(0)? else {
-            return Ok(());
-        };
-        if !builder.select(id) {
-            builder.start(
-                Workspace {
-                    id,
-                    org_id: row.get(1)?,
-                    name: row.get(2)?,
-                },
-                row.get(3)?,
-            );
-        }
-        // NULL user columns: no member, or a deleted one.
-        let Some(user_id) = row.get::<_, Option<Uuid>>(4)? else {
-            return Ok(());
-        };
-        let Some(role) = WorkspaceRole::parse(row.get_ref(5)?.as_str()?) else {
-            return Ok(());
-        };
-        builder.member(Member {
-            user_id,
-            role,
-            joined_at: row.get(6)?,
-            first_name: row.get(7)?,
-            last_name: row.get(8)?,
-            email: row.get(9)?,
-            org_role: row.get(10)?,
-        });
-        Ok(())
+        builder.add(row)
     })?;
     Ok(live)
+}
+
+impl ListingColumns for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn optional_id(&self, at: usize) -> rusqlite::Result<Option<Uuid>> {
+        self.get(at)
+    }
+
+    fn id(&self, at: usize) -> rusqlite::Result<Uuid> {
+        self.get(at)
+    }
+
+    fn text(&self, at: usize) -> rusqlite::Result<String> {
+        self.get(at)
+    }
+
+    fn role(&self, at: usize) -> rusqlite::Result<Option<WorkspaceRole>> {
+        Ok(WorkspaceRole::parse(self.get_ref(at)?.as_str()?))
+    }
+
+    fn millis(&self, at: usize) -> rusqlite::Result<i64> {
+        self.get(at)
+    }
+
+    fn small_int(&self, at: usize) -> rusqlite::Result<i16> {
+        self.get(at)
+    }
 }
 
 /// One listing statement: None when the session is not live.

@@ -109,8 +109,7 @@ impl Bearer {
             .await
             .map_err(|error| ApiError::internal("Internal server error", error))?
             .ok_or_else(ApiError::unauthorized)?;
-        // A role outside the defined set cannot be stored (CHECK constraint); treat it as USER.
-        let role = OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User);
+        let role = user.role();
         Ok(AuthUser {
             user,
             session_id: self.claim.session_id,

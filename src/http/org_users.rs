@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// `OrgUser` on the wire.
 pub fn org_user_json(user: &OrgUser) -> Value {
-    let role = OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User);
+    let role = user.role();
     json!({
         "id": user.id,
         "email": user.email,

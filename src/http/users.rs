@@ -98,7 +98,7 @@ async fn get_user(
         .or_500("Failed to fetch user")?
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(user_not_found)?;
-    let role = OrgRole::from_value(user.org_role.into()).unwrap_or(OrgRole::User);
+    let role = user.role();
     Ok(Json(
         json!({ "success": true, "data": role_summary(user.id, role) }),
     ))

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::domain::OrgRole;
 
 /// Everything identity needs from the database. All timestamps are Unix milliseconds.
 #[async_trait]
@@ -90,6 +91,14 @@ pub struct User {
     pub validated: bool,
     pub is_business: bool,
     pub deleted_at: Option<i64>,
+}
+
+impl User {
+    /// Their role; a value outside the defined set cannot be stored (CHECK constraint) and
+    /// reads as USER.
+    pub fn role(&self) -> OrgRole {
+        OrgRole::from_value(self.org_role.into()).unwrap_or(OrgRole::User)
+    }
 }
 
 /// A user as login sees them: with the password hash, which nothing else reads.

@@ -110,9 +110,13 @@ pub fn chunk(after: Option<(String, Uuid)>, want: i64) -> Selection {
     }
 }
 
-/// Whether a selection is read in chunks ([`LISTING_CHUNK`]): more than the largest page.
-pub fn is_long(selection: &Selection) -> bool {
-    matches!(selection, Selection::Page { limit, .. } if page_limit(*limit).is_none())
+/// A selection longer than the largest page, read in chunks ([`LISTING_CHUNK`]): `Ok((after,
+/// limit))`; any other is read in one statement: `Err(selection)`.
+pub fn long_selection(selection: Selection) -> Result<(Option<(String, Uuid)>, i64), Selection> {
+    match selection {
+        Selection::Page { after, limit } if page_limit(limit).is_none() => Ok((after, limit)),
+        other => Err(other),
+    }
 }
 
 /// Where the listing continues after `listed`.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{classify, PgStore};
 use crate::domain::WorkspaceRole;
 use crate::store::listing::{
-    chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+    chunk, listing_args, listing_sql, long_selection, position_after, ListingArg, ListingBuilder,
     ListingColumns,
 };
 use crate::store::{
@@ -175,13 +175,10 @@ impl WorkspaceStore for PgStore {
         sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
         let mut conn = self.pool.acquire().await?;
-        let Selection::Page { after, limit } = selection else {
-            return list_once(&mut conn, &claim, &selection, sees_all_from).await;
+        let (after, limit) = match long_selection(selection) {
+            Ok(long) => long,
+            Err(selection) => return list_once(&mut conn, &claim, &selection, sees_all_from).await,
         };
-        if !is_long(&Selection::Page { after: None, limit }) {
-            let selection = Selection::Page { after, limit };
-            return list_once(&mut conn, &claim, &selection, sees_all_from).await;
-        }
         // A long listing: chunk by chunk. When the first chunk is the whole answer, that is one
         // statement, as for a page...
         let first = chunk(after.clone(), limit);

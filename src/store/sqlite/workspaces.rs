@@ -8,7 +8,7 @@ use super::exec::{classify, count, execute, for_each_row, query_opt};
 use super::{rows, SqliteStore};
 use crate::domain::WorkspaceRole;
 use crate::store::listing::{
-    chunk, is_long, listing_args, listing_sql, position_after, ListingArg, ListingBuilder,
+    chunk, listing_args, listing_sql, long_selection, position_after, ListingArg, ListingBuilder,
     ListingColumns,
 };
 use crate::store::{
@@ -168,19 +168,15 @@ impl WorkspaceStore for SqliteStore {
         selection: Selection,
         sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
-        let Selection::Page { mut after, limit } = selection else {
-            return self
-                .reads
-                .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
-                .await;
+        let (mut after, limit) = match long_selection(selection) {
+            Ok(long) => long,
+            Err(selection) => {
+                return self
+                    .reads
+                    .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
+                    .await
+            }
         };
-        if !is_long(&Selection::Page { after: None, limit }) {
-            let selection = Selection::Page { after, limit };
-            return self
-                .reads
-                .run(|conn| list_once(conn, &claim, &selection, sees_all_from))
-                .await;
-        }
         // A long listing: chunk by chunk, each run inline, yielding between them so that even a
         // huge organization's listing never holds a runtime thread for long; all in one read
         // transaction, so one snapshot.

@@ -418,3 +418,24 @@ async fn a_revoked_session_answers_401_before_a_bad_body() {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }
+
+#[tokio::test]
+async fn a_database_failure_answers_500_and_writes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    // The membership insert now fails: the workspace insert before it must not stay.
+    app.execute(
+        "ALTER TABLE workspace_members RENAME TO workspace_members_gone",
+        &[],
+    )
+    .await;
+
+    let answer = app.create_workspace(&owner.access_token, "Doomed").await;
+
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        answer.body,
+        error_body("Failed to create workspace", "INTERNAL_ERROR")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
+}

@@ -426,3 +426,28 @@ async fn a_listing_longer_than_one_read_comes_whole_and_in_order() {
         ])
     );
 }
+
+#[tokio::test]
+async fn a_database_failure_answers_the_routes_documented_500() {
+    let app = spawn_app().await;
+    let cast = Cast::seed(&app).await;
+    app.execute(
+        "ALTER TABLE workspace_members RENAME TO workspace_members_gone",
+        &[],
+    )
+    .await;
+    let token = Some(cast.owner.access_token.as_str());
+
+    for (path, message) in [
+        ("/workspace".to_owned(), "Failed to fetch workspaces"),
+        (
+            "/workspace?limit=2".to_owned(),
+            "Failed to fetch workspaces",
+        ),
+        (cast.path(""), "Failed to fetch workspace"),
+    ] {
+        let answer = app.get(&path, token).await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(answer.body, error_body(message, "INTERNAL_ERROR"), "{path}");
+    }
+}

@@ -58,7 +58,8 @@ pub enum UserCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
+    /// Address and port to listen on (port 0: any free port). The bound address is printed on
+    /// standard output as `listening on http://ADDR`.
     #[arg(long, env = "WORKSPACES_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 

@@ -25,6 +25,15 @@ async fn main() -> ExitCode {
     }
 }
 
+/// One line on standard output once the port is bound, so whoever started the server (a script,
+/// a test, `--listen 127.0.0.1:0`) learns the address it actually got. Logs go to standard error;
+/// a closed standard output must not stop the server, so write errors are ignored.
+fn announce(addr: std::net::SocketAddr) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{addr}").and_then(|()| stdout.flush());
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
@@ -32,7 +41,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::debug!(?config, "configuration");
             // Listen for signals before the port opens, so none is missed during start-up.
             let stop = shutdown_signal()?;
-            Application::build(config).await?.run_until(stop).await?;
+            let app = Application::build(config).await?;
+            announce(app.local_addr()?);
+            app.run_until(stop).await?;
         }
         Command::Migrate => {
             open_store(&Config::for_database(cli.database_url)).await?;

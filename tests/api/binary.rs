@@ -1,7 +1,9 @@
 //! Running the `workspaces` binary itself, for the tests that need a real process.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 /// The binary, with a clean environment (no database URL from the caller) and quiet logs.
 pub fn workspaces() -> Command {
@@ -12,31 +14,48 @@ pub fn workspaces() -> Command {
     command
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `workspaces --database-url URL serve --listen 127.0.0.1:PORT EXTRA...` from `command`
-/// (whose stdout and stderr the caller may have set) and waits until it accepts connections.
-pub fn serve(mut command: Command, database_url: &str, port: u16, extra: &[&str]) -> Child {
-    let listen = format!("127.0.0.1:{port}");
-    let child = command
-        .args(["--database-url", database_url, "serve", "--listen", &listen])
+/// Starts `workspaces --database-url URL serve --listen 127.0.0.1:0 EXTRA...` from `command`
+/// (whose stderr the caller may have set) and waits for the line the server prints once it
+/// listens. Answers the child and the port it got.
+///
+/// The port is the server's own choice: a port picked here and handed over would be free only
+/// until someone else took it, and the suite runs many servers and connections at once (a
+/// listener that lost that race could leave a test talking to another test's server).
+pub fn serve(mut command: Command, database_url: &str, extra: &[&str]) -> (Child, u16) {
+    let mut child = command
+        .args([
+            "--database-url",
+            database_url,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    let stdout = child.stdout.take().unwrap();
+    let (port_tx, port_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Reads to the end, so the server never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                let port = addr.rsplit(':').next().and_then(|port| port.parse().ok());
+                let _ = port_tx.send(port.expect("the announced address has a port"));
+            }
+        }
+    });
+    match port_rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(port) => (child, port),
+        Err(RecvTimeoutError::Disconnected) => {
+            panic!(
+                "the server exited before listening: {}",
+                child.wait().unwrap()
+            )
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            let _ = child.kill();
+            panic!("the server did not listen within 20 s")
+        }
     }
-    child
 }

@@ -1,11 +1,12 @@
 //! The binary itself: its commands, its help, and graceful shutdown on SIGTERM.
 
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::binary::{free_port, serve, workspaces};
+use crate::binary::{serve, workspaces};
 use crate::helpers::{spawn_app, PASSWORD};
 
 #[tokio::test]
@@ -130,10 +131,17 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
     assert!(status.success());
     assert!(dir.path().join("cli.db").exists());
 
-    let port = free_port();
     let mut quiet = workspaces();
     quiet.stderr(Stdio::null());
-    let mut server = serve(quiet, &url, port, &[]);
+    // `serve` reads the port from the line the server prints: it must answer there.
+    let (mut server, port) = serve(quiet, &url, &[]);
+    let mut health = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     let kill = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

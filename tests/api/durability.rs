@@ -8,21 +8,21 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::binary::{free_port, serve, workspaces};
+use crate::binary::{serve, workspaces};
 use crate::helpers::spawn_app;
 
-fn start_server(database_url: &str, port: u16) -> Child {
+/// The server, and its port.
+fn start_server(database_url: &str) -> (Child, u16) {
     let mut quiet = workspaces();
     quiet.stderr(Stdio::null());
-    serve(quiet, database_url, port, &[])
+    serve(quiet, database_url, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let port = free_port();
-    let mut server = start_server(&app.database_url, port);
+    let (mut server, port) = start_server(&app.database_url);
     let url = format!("http://127.0.0.1:{port}/workspace");
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -48,7 +48,11 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
                         Ok(response) if response.status() == StatusCode::CREATED => {
                             acknowledged.lock().unwrap().push(name)
                         }
-                        Ok(response) => panic!("unexpected {}", response.status()),
+                        Ok(response) => panic!(
+                            "writer {writer} got {} {}",
+                            response.status(),
+                            response.text().await.unwrap_or_default()
+                        ),
                         Err(_) => break, // the server is gone
                     }
                 }
@@ -59,7 +63,9 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     server.kill().unwrap(); // SIGKILL, mid-flight
     server.wait().unwrap();
     for writer in writers {
-        writer.await.unwrap();
+        writer
+            .await
+            .expect("every writer saw only 201s until the server was gone");
     }
 
     let acknowledged = acknowledged.lock().unwrap().clone();
@@ -90,24 +96,29 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     assert_eq!(orphans, 0, "every workspace has its ADMIN");
 
     // It restarts on the same database without repair, and the data is there.
-    let port = free_port();
-    let mut server = start_server(&app.database_url, port);
+    let (mut server, port) = start_server(&app.database_url);
     let ready = app
         .client
         .get(format!("http://127.0.0.1:{port}/ready"))
         .send()
         .await
-        .unwrap();
-    assert_eq!(ready.status(), StatusCode::OK);
+        .expect("the restarted server answers /ready");
+    assert_eq!(ready.status(), StatusCode::OK, "{:?}", ready.text().await);
     let listed = app
         .client
         .get(format!("http://127.0.0.1:{port}/workspace"))
         .bearer_auth(&owner.access_token)
         .send()
         .await
-        .unwrap();
-    let listed: serde_json::Value = listed.json().await.unwrap();
-    assert_eq!(listed["workspaces"].as_array().unwrap().len(), stored.len());
+        .expect("the restarted server answers the listing");
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: serde_json::Value = listed.json().await.expect("the listing is JSON");
+    let listed = listed["workspaces"].as_array().expect("a workspaces array");
+    assert_eq!(
+        listed.len(),
+        stored.len(),
+        "the listing shows every stored workspace"
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::binary::{free_port, serve, workspaces};
+use crate::binary::{serve, workspaces};
 use crate::fake_smtp::FakeSmtp;
 use crate::helpers::TestApp;
 
@@ -26,7 +26,6 @@ impl Drop for Server {
 }
 
 fn start(database_url: &str, smtp_url: &str, log: File) -> Server {
-    let port = free_port();
     let mut command = workspaces();
     command
         .env("RUST_LOG", "debug")
@@ -35,10 +34,9 @@ fn start(database_url: &str, smtp_url: &str, log: File) -> Server {
         .stderr(Stdio::from(log));
     let flags = ["--smtp-url", smtp_url, "--jwt-secret", JWT_SECRET];
     let unlimited = ["--rate-limit-per-ip", "0", "--rate-limit-per-account", "0"];
-    let child = serve(
+    let (child, port) = serve(
         command,
         database_url,
-        port,
         &[&flags[..], &unlimited[..]].concat(),
     );
     Server {

@@ -1,6 +1,6 @@
 //! Running it in public: metrics, overload and timeout answers, rate limits, CORS.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::channel::mpsc;
 use futures::future::join_all;
@@ -27,8 +27,6 @@ async fn stalled_login(
         .header(CONTENT_TYPE, "application/json")
         .body(reqwest::Body::wrap_stream(receiver));
     let pending = tokio::spawn(async move { request.send().await.unwrap() });
-    // Let the server take the request in.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     (sender, pending)
 }
 
@@ -92,7 +90,16 @@ async fn beyond_the_concurrency_cap_requests_get_503_at_once() {
     let app = spawn_app_with(|config| config.max_concurrent_requests = 1).await;
     let (sender, pending) = stalled_login(&app).await;
 
-    let answer = app.get("/health", None).await;
+    // Once the server has taken the stalled login in (no fixed wait: the machine may be slow),
+    // every other request is refused until it ends.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let answer = app.get("/health", None).await;
+        if answer.status != StatusCode::OK || Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         answer.body,

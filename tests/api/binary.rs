@@ -1,6 +1,7 @@
 //! Running the `workspaces` binary itself, for the tests that need a real process.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -40,8 +41,8 @@ pub fn serve(mut command: Command, database_url: &str, extra: &[&str]) -> (Child
         // Reads to the end, so the server never blocks on a full pipe.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(addr) = line.strip_prefix("listening on http://") {
-                let port = addr.rsplit(':').next().and_then(|port| port.parse().ok());
-                let _ = port_tx.send(port.expect("the announced address has a port"));
+                let addr: SocketAddr = addr.parse().expect("the announced address parses");
+                let _ = port_tx.send(addr.port());
             }
         }
     });

@@ -1,6 +1,7 @@
 //! Values parsed once at the edge, and the permission rules, as plain functions with unit tests.
 
 mod email;
+mod ids;
 mod names;
 mod org_role;
 mod org_rules;
@@ -9,6 +10,7 @@ mod workspace_name;
 mod workspace_role;
 
 pub use email::Email;
+pub use ids::{OrgId, SessionId, UserId, WorkspaceId};
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};

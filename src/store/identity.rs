@@ -1,86 +1,355 @@
 //! Accounts, sessions and verifications: the identity half of the store.
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::tx::{args, Row, Tx};
+use super::{queries, Store, StoreResult};
 use crate::domain::OrgRole;
 
-/// Everything identity needs from the database. All timestamps are Unix milliseconds.
-#[async_trait]
-pub trait IdentityStore: Send + Sync {
+impl Store {
     /// Creates an organization, its first user, a first session with its refresh token and an
     /// e-mail verification, atomically. `Conflict` when the e-mail is taken.
-    async fn register(
+    pub async fn register(
         &self,
         org: NewOrganization,
         user: NewUser,
         session: NewSession,
         refresh: NewRefreshToken,
         verification: NewVerification,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    queries::INSERT_ORGANIZATION,
+                    args![
+                        org.id,
+                        &org.name,
+                        org.is_business,
+                        &org.website,
+                        org.created_at
+                    ],
+                )
+                .await?;
+                insert_user(tx, &user).await?;
+                insert_session(tx, &session, &refresh).await?;
+                insert_verification(tx, &verification).await
+            })
+        })
+        .await
+    }
 
     /// The user with this e-mail key (deleted or not) and their password hash.
-    async fn credentials_by_email(&self, email_key: &str) -> StoreResult<Option<Credentials>>;
+    pub async fn credentials_by_email(&self, email_key: &str) -> StoreResult<Option<Credentials>> {
+        let email_key = email_key.to_owned();
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(queries::CREDENTIALS_BY_EMAIL, args![&email_key], |row| {
+                    Ok(Credentials {
+                        user: User::from_row(row)?,
+                        password_hash: row.get("password_hash")?,
+                    })
+                })
+                .await
+            })
+        })
+        .await
+    }
 
     /// Starts a session (login).
-    async fn create_session(
+    pub async fn create_session(
         &self,
         session: NewSession,
         refresh: NewRefreshToken,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.write(move |tx| Box::pin(async move { insert_session(tx, &session, &refresh).await }))
+            .await
+    }
 
     /// The user behind a live session: not revoked, not expired, user not deleted.
-    async fn authenticate(
+    pub async fn authenticate(
         &self,
         session_id: Uuid,
         user_id: Uuid,
         now: i64,
-    ) -> StoreResult<Option<User>>;
+    ) -> StoreResult<Option<User>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(
+                    queries::AUTHENTICATE,
+                    args![session_id, user_id, now],
+                    User::from_row,
+                )
+                .await
+            })
+        })
+        .await
+    }
 
     /// Exchanges a refresh token for a new one (rotation): the presented token is marked used and
     /// `next_hash` becomes the session's token until `next_expires_at`, which the session slides
     /// to. A token that was already used revokes its whole session.
-    async fn rotate_refresh_token(
+    pub async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
         next_hash: &[u8],
         now: i64,
         next_expires_at: i64,
-    ) -> StoreResult<RefreshOutcome>;
+    ) -> StoreResult<RefreshOutcome> {
+        let (presented, next) = (presented_hash.to_vec(), next_hash.to_vec());
+        self.write(move |tx| {
+            Box::pin(async move {
+                // The claim comes first: of several concurrent presenters of one token, only one
+                // can win this update (on PostgreSQL the others wait for its row lock, then see it
+                // used).
+                let claimed: Option<Uuid> = tx
+                    .query_opt(
+                        queries::CLAIM_REFRESH_TOKEN,
+                        args![&presented, now],
+                        |row| row.get("session_id"),
+                    )
+                    .await?;
+                let Some(session_id) = claimed else {
+                    let used = tx
+                        .query_opt(queries::REFRESH_TOKEN_STATE, args![&presented], |row| {
+                            Ok((
+                                row.get::<Uuid>("session_id")?,
+                                row.get::<Option<i64>>("used_at")?,
+                            ))
+                        })
+                        .await?;
+                    return match used {
+                        Some((session_id, Some(_))) => {
+                            // Theft detection: a rotated token came back. End the whole session.
+                            tx.execute(queries::REVOKE_SESSION, args![session_id, now])
+                                .await?;
+                            Ok(RefreshOutcome::Reused)
+                        }
+                        _ => Ok(RefreshOutcome::Invalid),
+                    };
+                };
+                let user = tx
+                    .query_opt(queries::SESSION_USER, args![session_id], User::from_row)
+                    .await?;
+                let Some(user) = user else {
+                    // Only when the user was deleted between the two statements.
+                    return Ok(RefreshOutcome::Invalid);
+                };
+                tx.execute(
+                    queries::INSERT_REFRESH_TOKEN,
+                    args![&next, session_id, now, next_expires_at],
+                )
+                .await?;
+                tx.execute(
+                    queries::SLIDE_SESSION,
+                    args![session_id, now, next_expires_at],
+                )
+                .await?;
+                Ok(RefreshOutcome::Rotated { user, session_id })
+            })
+        })
+        .await
+    }
 
     /// Revokes the session a refresh token (current or already rotated) belongs to.
-    async fn revoke_session_by_refresh_token(
+    pub async fn revoke_session_by_refresh_token(
         &self,
         token_hash: &[u8],
         now: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let token_hash = token_hash.to_vec();
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                let revoked = tx
+                    .execute(
+                        queries::REVOKE_SESSION_BY_REFRESH_TOKEN,
+                        args![&token_hash, now],
+                    )
+                    .await?;
+                Ok(revoked > 0)
+            })
+        })
+        .await
+    }
 
     /// The user's live sessions, newest first.
-    async fn list_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    pub async fn list_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_all(queries::LIST_SESSIONS, args![user_id, now], |row| {
+                    Ok(SessionInfo {
+                        id: row.get("id")?,
+                        created_at: row.get("created_at")?,
+                        last_used_at: row.get("last_used_at")?,
+                        expires_at: row.get("expires_at")?,
+                    })
+                })
+                .await
+            })
+        })
+        .await
+    }
 
     /// Revokes one of the user's own live sessions; false when there is no such session.
-    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: i64) -> StoreResult<bool>;
+    pub async fn revoke_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                let revoked = tx
+                    .execute(queries::REVOKE_OWN_SESSION, args![session_id, user_id, now])
+                    .await?;
+                Ok(revoked > 0)
+            })
+        })
+        .await
+    }
 
-    async fn create_verification(&self, verification: NewVerification) -> StoreResult<()>;
+    pub async fn create_verification(&self, verification: NewVerification) -> StoreResult<()> {
+        self.write_single(move |tx| {
+            Box::pin(async move { insert_verification(tx, &verification).await })
+        })
+        .await
+    }
 
     /// The (not deleted) user a verification was issued to, for a resend.
-    async fn user_by_verification_id(&self, verification_id: Uuid) -> StoreResult<Option<User>>;
+    pub async fn user_by_verification_id(
+        &self,
+        verification_id: Uuid,
+    ) -> StoreResult<Option<User>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(
+                    queries::USER_BY_VERIFICATION_ID,
+                    args![verification_id],
+                    User::from_row,
+                )
+                .await
+            })
+        })
+        .await
+    }
 
     /// Uses a verification token once: marks the user validated and, when given, sets a password.
-    /// Returns the user's id, or None for an unknown, used or expired token.
-    async fn consume_verification(
+    /// Returns the user's id, or None for an unknown, used or expired token, or a deleted user.
+    pub async fn consume_verification(
         &self,
         token_hash: &[u8],
         now: i64,
         new_password_hash: Option<String>,
-    ) -> StoreResult<Option<Uuid>>;
+    ) -> StoreResult<Option<Uuid>> {
+        let token_hash = token_hash.to_vec();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let live: Option<Uuid> = tx
+                    .query_opt(
+                        queries::LIVE_VERIFICATION_USER,
+                        args![&token_hash, now],
+                        |row| row.get("user_id"),
+                    )
+                    .await?;
+                if live.is_none() {
+                    return Ok(None);
+                }
+                // Of two concurrent uses, one claims the token; the other finds it used.
+                let claimed: Option<Uuid> = tx
+                    .query_opt(
+                        queries::CLAIM_VERIFICATION,
+                        args![&token_hash, now],
+                        |row| row.get("user_id"),
+                    )
+                    .await?;
+                let Some(user_id) = claimed else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    queries::VALIDATE_USER,
+                    args![user_id, true, now, &new_password_hash],
+                )
+                .await?;
+                Ok(Some(user_id))
+            })
+        })
+        .await
+    }
 
     /// Marks the account with this e-mail key validated (operator command). False if unknown.
-    async fn mark_validated_by_email(&self, email_key: &str, now: i64) -> StoreResult<bool>;
+    pub async fn mark_validated_by_email(&self, email_key: &str, now: i64) -> StoreResult<bool> {
+        let email_key = email_key.to_owned();
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                let changed = tx
+                    .execute(queries::VALIDATE_BY_EMAIL, args![&email_key, true, now])
+                    .await?;
+                Ok(changed > 0)
+            })
+        })
+        .await
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// Inserts a user; a taken e-mail is [`StoreError::Conflict`](super::StoreError::Conflict).
+pub(super) async fn insert_user(tx: &mut Tx<'_>, user: &NewUser) -> StoreResult<()> {
+    tx.execute(
+        queries::INSERT_USER,
+        args![
+            user.id,
+            user.org_id,
+            &user.email,
+            &user.email_key,
+            &user.password_hash,
+            &user.first_name,
+            &user.last_name,
+            user.org_role,
+            false,
+            user.created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a session with its first refresh token.
+async fn insert_session(
+    tx: &mut Tx<'_>,
+    session: &NewSession,
+    refresh: &NewRefreshToken,
+) -> StoreResult<()> {
+    tx.execute(
+        queries::INSERT_SESSION,
+        args![
+            session.id,
+            session.user_id,
+            session.created_at,
+            session.expires_at
+        ],
+    )
+    .await?;
+    tx.execute(
+        queries::INSERT_REFRESH_TOKEN,
+        args![
+            &refresh.token_hash,
+            refresh.session_id,
+            refresh.created_at,
+            refresh.expires_at
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_verification(tx: &mut Tx<'_>, v: &NewVerification) -> StoreResult<()> {
+    tx.execute(
+        queries::INSERT_VERIFICATION,
+        args![v.id, v.user_id, &v.token_hash, v.created_at, v.expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -94,6 +363,21 @@ pub struct User {
 }
 
 impl User {
+    /// Reads the columns of `queries::user_columns!`.
+    pub(super) fn from_row(row: &Row<'_>) -> StoreResult<User> {
+        Ok(User {
+            id: row.get("id")?,
+            org_id: row.get("org_id")?,
+            email: row.get("email")?,
+            first_name: row.get("first_name")?,
+            last_name: row.get("last_name")?,
+            org_role: row.get("org_role")?,
+            validated: row.get("validated")?,
+            is_business: row.get("is_business")?,
+            deleted_at: row.get("deleted_at")?,
+        })
+    }
+
     /// Their role; a value outside the defined set cannot be stored (CHECK constraint) and
     /// reads as USER.
     pub fn role(&self) -> OrgRole {
@@ -102,9 +386,8 @@ impl User {
 }
 
 /// A user as login sees them: with the password hash, which nothing else reads.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Credentials {
-    #[sqlx(flatten)]
     pub user: User,
     pub password_hash: Option<String>,
 }
@@ -167,7 +450,7 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub id: Uuid,
     pub created_at: i64,

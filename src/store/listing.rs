@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Member, Selection, SessionClaim, Workspace, WorkspaceWithMembers};
+use super::tx::{Arg, Row};
+use super::{Member, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers};
 use crate::domain::WorkspaceRole;
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
@@ -18,9 +19,8 @@ use crate::domain::WorkspaceRole;
 ///   members, and a single row of NULLs when `me` sees no workspace at all; no row when the
 ///   session is not live.
 ///
-/// Columns, in the order [`ListingBuilder`] reads them: id, org_id, name, name_key, user_id, role,
-/// joined_at, first_name, last_name, email, org_role. Parameters are numbered in the order of
-/// [`listing_args`].
+/// Columns: id, org_id, name, name_key, user_id, role, joined_at, first_name, last_name, email,
+/// org_role. Parameters are numbered in the order of [`listing_args`].
 ///
 /// Three choices keep the plans right on both backends, whatever the parameters:
 /// - The page's LIMIT is a literal, the requested limit rounded up to one of [`PAGE_LIMITS`]
@@ -132,56 +132,71 @@ fn page_limit(limit: i64) -> Option<i64> {
     PAGE_LIMITS.into_iter().find(|&page| limit <= page)
 }
 
-/// An argument of [`listing_sql`].
-pub enum ListingArg<'a> {
-    Id(Uuid),
-    Millis(i64),
-    Role(i16),
-    Key(&'a str),
-}
-
 /// The arguments of a listing query, in the order its parameters are numbered.
 pub fn listing_args<'a>(
     claim: &SessionClaim,
     selection: &'a Selection,
     sees_all_from: i16,
-) -> Vec<ListingArg<'a>> {
+) -> Vec<Arg<'a>> {
     let mut args = vec![
-        ListingArg::Id(claim.session_id),
-        ListingArg::Id(claim.user_id),
-        ListingArg::Millis(claim.now),
-        ListingArg::Role(sees_all_from),
+        Arg::from(claim.session_id),
+        Arg::from(claim.user_id),
+        Arg::from(claim.now),
+        Arg::from(sees_all_from),
     ];
     match selection {
-        Selection::One(id) => args.push(ListingArg::Id(*id)),
+        Selection::One(id) => args.push(Arg::from(*id)),
         Selection::Page {
             after: Some((key, id)),
             ..
         } => {
-            args.push(ListingArg::Key(key));
-            args.push(ListingArg::Id(*id));
+            args.push(Arg::from(key));
+            args.push(Arg::from(*id));
         }
         Selection::Page { after: None, .. } => {}
     }
     args
 }
 
-/// One row of a listing as a backend reads it: a column by position (`listing_sql`'s order).
-pub trait ListingColumns {
-    type Error;
-    fn optional_id(&self, at: usize) -> Result<Option<Uuid>, Self::Error>;
-    fn id(&self, at: usize) -> Result<Uuid, Self::Error>;
-    fn text(&self, at: usize) -> Result<String, Self::Error>;
-    /// A role column, read without copying it; None for an unknown string.
-    fn role(&self, at: usize) -> Result<Option<WorkspaceRole>, Self::Error>;
-    fn millis(&self, at: usize) -> Result<i64, Self::Error>;
-    fn small_int(&self, at: usize) -> Result<i16, Self::Error>;
+/// Where each column of a listing row is, looked up by name once per statement: a listing reads
+/// hundreds of rows, and a lookup per value was a measurable share of its cost.
+struct ListingColumns {
+    id: usize,
+    org_id: usize,
+    name: usize,
+    name_key: usize,
+    user_id: usize,
+    role: usize,
+    joined_at: usize,
+    first_name: usize,
+    last_name: usize,
+    email: usize,
+    org_role: usize,
+}
+
+impl ListingColumns {
+    fn of(row: &Row<'_>) -> StoreResult<ListingColumns> {
+        Ok(ListingColumns {
+            id: row.index_of("id")?,
+            org_id: row.index_of("org_id")?,
+            name: row.index_of("name")?,
+            name_key: row.index_of("name_key")?,
+            user_id: row.index_of("user_id")?,
+            role: row.index_of("role")?,
+            joined_at: row.index_of("joined_at")?,
+            first_name: row.index_of("first_name")?,
+            last_name: row.index_of("last_name")?,
+            email: row.index_of("email")?,
+            org_role: row.index_of("org_role")?,
+        })
+    }
 }
 
 /// Assembles listing rows, in whatever order they come, into workspaces in listing order
 /// (`name_key`, then id), each with its members in joining order (then by user id).
 #[derive(Default)]
 pub struct ListingBuilder {
+    columns: Option<ListingColumns>,
     workspaces: Vec<WorkspaceWithMembers>,
     /// Position of each workspace in `workspaces`, for rows that do not come grouped.
     seen: HashMap<Uuid, usize>,
@@ -192,32 +207,46 @@ impl ListingBuilder {
     /// Adds one listing row: the workspace's columns are read only on its first row (most rows
     /// repeat a workspace already read), the member's only when there is one. NULL workspace
     /// columns: the caller sees no workspace; NULL user columns: no member, or a deleted one.
-    pub fn add<R: ListingColumns>(&mut self, row: &R) -> Result<(), R::Error> {
-        let Some(id) = row.optional_id(0)? else {
+    pub fn add(&mut self, row: &Row<'_>) -> StoreResult<()> {
+        let at = match &self.columns {
+            Some(columns) => columns,
+            None => self.columns.insert(ListingColumns::of(row)?),
+        };
+        let Some(id) = row.get_at::<Option<Uuid>>(at.id)? else {
             return Ok(());
         };
+        let (org_id, name, name_key, user_id, role) =
+            (at.org_id, at.name, at.name_key, at.user_id, at.role);
+        let member_at = (
+            at.joined_at,
+            at.first_name,
+            at.last_name,
+            at.email,
+            at.org_role,
+        );
         if !self.select(id) {
             let workspace = Workspace {
                 id,
-                org_id: row.id(1)?,
-                name: row.text(2)?,
+                org_id: row.get_at(org_id)?,
+                name: row.get_at(name)?,
             };
-            self.start(workspace, row.text(3)?);
+            self.start(workspace, row.get_at(name_key)?);
         }
-        let Some(user_id) = row.optional_id(4)? else {
+        let Some(user_id) = row.get_at::<Option<Uuid>>(user_id)? else {
             return Ok(());
         };
-        let Some(role) = row.role(5)? else {
+        let Some(role) = row.get_at::<Option<WorkspaceRole>>(role)? else {
             return Ok(());
         };
+        let (joined_at, first_name, last_name, email, org_role) = member_at;
         self.member(Member {
             user_id,
             role,
-            joined_at: row.millis(6)?,
-            first_name: row.text(7)?,
-            last_name: row.text(8)?,
-            email: row.text(9)?,
-            org_role: row.small_int(10)?,
+            joined_at: row.get_at(joined_at)?,
+            first_name: row.get_at(first_name)?,
+            last_name: row.get_at(last_name)?,
+            email: row.get_at(email)?,
+            org_role: row.get_at(org_role)?,
         });
         Ok(())
     }
@@ -362,5 +391,66 @@ mod tests {
         assert_eq!(page_limit(201), Some(201));
         assert_eq!(page_limit(202), None);
         assert_eq!(page_limit(i64::MAX), None);
+    }
+}
+
+/// The plans SQLite makes for the listing statements (PostgreSQL's are checked by the bench).
+#[cfg(test)]
+mod plan_tests {
+    use rusqlite::Connection;
+
+    use super::listing_sql;
+    use crate::store::Selection;
+
+    /// The schema, as the migrations make it.
+    fn schema() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!(
+            "../../migrations/sqlite/20261123000001_init.sql"
+        ))
+        .unwrap();
+        conn.execute_batch(include_str!(
+            "../../migrations/sqlite/20261123000002_password_resets.sql"
+        ))
+        .unwrap();
+        conn.execute_batch(include_str!(
+            "../../migrations/sqlite/20261201000001_listing_index.sql"
+        ))
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn listing_pages_walk_the_name_index_without_sorting_and_read_members_from_an_index() {
+        let conn = schema();
+        let mut selections = vec![Selection::One(uuid::Uuid::nil())];
+        for limit in [2, 51, 101, 201, i64::MAX] {
+            selections.push(Selection::Page { after: None, limit });
+            let after = Some(("k".to_owned(), uuid::Uuid::nil()));
+            selections.push(Selection::Page { after, limit });
+        }
+        for selection in selections {
+            let sql = format!("EXPLAIN QUERY PLAN {}", listing_sql(&selection));
+            let mut plan = conn.prepare(&sql).unwrap();
+            // Parameters left unbound: the plan does not depend on their values.
+            let mut rows = plan.raw_query();
+            let mut steps: Vec<String> = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                steps.push(row.get(3).unwrap());
+            }
+            assert!(
+                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{selection:?} sorts:\n{}",
+                steps.join("\n")
+            );
+            assert!(
+                steps
+                    .iter()
+                    .any(|step| step.contains("workspaces_live_name_unique")
+                        || step.contains("sqlite_autoindex_workspaces_1")),
+                "{selection:?}:\n{}",
+                steps.join("\n")
+            );
+        }
     }
 }

@@ -1,7 +1,16 @@
-//! Persistence. One [`Store`] trait, implemented for SQLite (embedded, [`sqlite`]) and PostgreSQL
-//! (scaled out, [`postgres`]), which run the same SQL text ([`queries`]). Every rule that must
-//! hold across processes (unique names, unique e-mails, a workspace always created with its
-//! ADMIN) is enforced by constraints and transactions.
+//! Persistence: one [`Store`] over SQLite (embedded, [`sqlite`]) or PostgreSQL (scaled out,
+//! [`postgres`]).
+//!
+//! Every operation is written once, as an async function over [`Tx`] in the module of its
+//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`]), running the SQL text of
+//! [`queries`]. The backend folders hold only what genuinely differs: connecting, transactions,
+//! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
+//! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
+//! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the
+//! write they guard.
+//!
+//! An operation decides before it writes: every refusal returns before its first write, so that
+//! `Ok` always means "commit" and any error means "roll back" on both backends.
 
 mod identity;
 mod listing;
@@ -9,27 +18,28 @@ mod organizations;
 mod postgres;
 mod queries;
 mod sqlite;
+pub(crate) mod tx;
 mod users;
 mod workspaces;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-
 pub use identity::{
-    Credentials, IdentityStore, NewOrganization, NewRefreshToken, NewSession, NewUser,
-    NewVerification, RefreshOutcome, SessionInfo, User,
+    Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
+    RefreshOutcome, SessionInfo, User,
 };
-pub use organizations::{
-    NewPasswordReset, Organization, OrganizationPatch, OrganizationStore, ResetRecipient,
-};
-pub use users::{OrgUser, UserChange, UserChangeOutcome, UserStore, UserUpdate};
+pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
+pub use users::{OrgUser, UserChange, UserChangeOutcome, UserUpdate};
 pub use workspaces::{
     AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,
     NewWorkspace, Selection, SessionClaim, Workspace, WorkspaceAccess, WorkspaceRename,
-    WorkspaceStore, WorkspaceWithMembers,
+    WorkspaceWithMembers,
 };
+
+use self::tx::{args, Tx};
 
 /// A failure of the store, classified by kind so callers never parse error text.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +47,10 @@ pub enum StoreError {
     /// A unique constraint refused the write (taken name, taken e-mail).
     #[error("unique constraint violated")]
     Conflict,
-    /// Anything else: connection lost, pool timed out, a bug in a query.
+    /// Anything else PostgreSQL or its driver reported: connection lost, pool timed out, a bug
+    /// in a query.
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Postgres(#[from] sqlx::Error),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// A SQLite group commit failed: none of its writes happened.
@@ -47,6 +58,9 @@ pub enum StoreError {
     Commit(Arc<rusqlite::Error>),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database URL or options are not usable.
+    #[error("{0}")]
+    Configuration(String),
     /// The store cannot serve (its writer thread stopped, a write panicked).
     #[error("store unavailable: {0}")]
     Unavailable(&'static str),
@@ -54,36 +68,22 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The whole store: housekeeping here, the rest in the traits it extends, one per concern.
-#[async_trait]
-pub trait Store:
-    IdentityStore + WorkspaceStore + OrganizationStore + UserStore + Send + Sync + 'static
-{
-    /// The backend's name, for logs: `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    /// Applies pending migrations (idempotent; safe to run from several instances at once).
-    async fn migrate(&self) -> StoreResult<()>;
-
-    /// Pooled connections: (open, idle). On SQLite, the read pool and the one writer together.
-    fn pool_connections(&self) -> (u32, u32);
-
-    /// SQLite only: (transactions committed by the writer, writes in them). Their ratio is the
-    /// average group-commit size.
-    fn write_batches(&self) -> Option<(u64, u64)> {
-        None
-    }
-
-    /// Succeeds when the database answers a trivial query.
-    async fn ping(&self) -> StoreResult<()>;
-
-    /// Returns the stored value of `key`, storing `candidate` first if there is none. Concurrent
-    /// callers (several instances starting at once) all get the same winning value.
-    async fn setting_or_insert(&self, key: &str, candidate: &str) -> StoreResult<String>;
-}
+/// The future of an operation running on a [`Tx`] it borrows.
+pub(crate) type TxFuture<'t, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 't>>;
 
 /// The store as the application holds it.
-pub type SharedStore = Arc<dyn Store>;
+pub type SharedStore = Arc<Store>;
+
+/// The database, whichever backend it is. Its operations are the `impl Store` blocks of the
+/// concern modules.
+pub struct Store {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(sqlite::SqliteDb),
+    Postgres(postgres::PgDb),
+}
 
 /// Connection settings that do not come from the URL.
 #[derive(Debug, Clone)]
@@ -105,13 +105,127 @@ impl Default for StoreOptions {
 
 /// Opens the database named by `url`: `sqlite:` (file created if missing) or `postgres:`.
 pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<SharedStore> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::connect(url, options)?))
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite(sqlite::connect(url, options)?)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::connect(url, options).await?))
+        Backend::Postgres(postgres::connect(url, options).await?)
     } else {
-        Err(StoreError::Database(sqlx::Error::Configuration(
+        return Err(StoreError::Configuration(
             "database URL must start with sqlite: or postgres:".into(),
-        )))
+        ));
+    };
+    Ok(Arc::new(Store { backend }))
+}
+
+impl Store {
+    /// The backend's name, for logs: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations (idempotent; safe to run from several instances at once).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.migrate().await,
+            Backend::Postgres(db) => db.migrate().await,
+        }
+    }
+
+    /// Pooled connections: (open, idle). On SQLite, the read pool and the one writer together.
+    pub fn pool_connections(&self) -> (u32, u32) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.connections(),
+            Backend::Postgres(db) => db.connections(),
+        }
+    }
+
+    /// SQLite only: (transactions committed by the writer, writes in them). Their ratio is the
+    /// average group-commit size.
+    pub fn write_batches(&self) -> Option<(u64, u64)> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db.write_batches()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Succeeds when the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|tx| {
+            Box::pin(async move { tx.for_each("SELECT 1 AS one", args![], |_| Ok(())).await })
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Returns the stored value of `key`, storing `candidate` first if there is none. Concurrent
+    /// callers (several instances starting at once) all get the same winning value.
+    pub async fn setting_or_insert(&self, key: &str, candidate: &str) -> StoreResult<String> {
+        let (key, candidate) = (key.to_owned(), candidate.to_owned());
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                tx.execute(queries::INSERT_SETTING, args![&key, &candidate])
+                    .await?;
+                let value = tx
+                    .query_opt(queries::SETTING, args![&key], |row| row.get("value"))
+                    .await?;
+                value.ok_or(StoreError::Unavailable("the setting vanished"))
+            })
+        })
+        .await
+    }
+
+    /// Runs a read. SQLite: on a pooled read-only connection, inline in the calling task (every
+    /// read is a few indexed statements; handing it to another thread cost more than the read).
+    /// PostgreSQL: on a pooled connection, each statement on its own.
+    pub(crate) async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.read(op).await,
+            Backend::Postgres(db) => db.read(op).await,
+        }
+    }
+
+    /// Runs several reads in one snapshot (a read-only transaction).
+    pub(crate) async fn read_snapshot<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.read_snapshot(op).await,
+            Backend::Postgres(db) => db.read_snapshot(op).await,
+        }
+    }
+
+    /// Runs a write in a transaction, answering once it is committed: `Ok` commits, an error
+    /// rolls back everything the operation wrote. SQLite: a job of the writer thread (group
+    /// commit, a savepoint per operation). PostgreSQL: BEGIN ... COMMIT on a pooled connection.
+    pub(crate) async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(op).await,
+            Backend::Postgres(db) => db.write(op).await,
+        }
+    }
+
+    /// A write whose statements need no transaction around them on PostgreSQL: one statement,
+    /// atomic by itself, perhaps followed by reads that only explain its outcome. It saves the
+    /// BEGIN and COMMIT round trips. SQLite runs it as [`Store::write`].
+    pub(crate) async fn write_single<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(op).await,
+            Backend::Postgres(db) => db.read(op).await,
+        }
     }
 }

@@ -1,51 +1,173 @@
 //! Organizations and password resets.
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::tx::{args, Row};
+use super::{queries, Store, StoreResult};
 
-/// Organization records and password-reset tokens. All timestamps are Unix milliseconds.
-#[async_trait]
-pub trait OrganizationStore: Send + Sync {
+impl Store {
     /// The organization, unless it is deleted or unknown.
-    async fn organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>>;
+    pub async fn organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(queries::ORGANIZATION, args![org_id], Organization::from_row)
+                    .await
+            })
+        })
+        .await
+    }
 
     /// Applies `patch` to a live organization in one write transaction that locks its row first,
     /// so two concurrent partial updates of different fields both survive. None when the
     /// organization is deleted or unknown.
-    async fn update_organization(
+    pub async fn update_organization(
         &self,
         org_id: Uuid,
         patch: OrganizationPatch,
         now: i64,
-    ) -> StoreResult<Option<Organization>>;
+    ) -> StoreResult<Option<Organization>> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Read-modify-write under the row lock: a concurrent update of other fields
+                // waits for this commit and then reads the row with this change in it.
+                let locked = queries::LOCK_ORGANIZATION_ROW.sql(tx.dialect());
+                let current = tx
+                    .query_opt(locked, args![org_id], Organization::from_row)
+                    .await?;
+                let Some(mut org) = current else {
+                    return Ok(None);
+                };
+                patch.apply_to(&mut org);
+                tx.execute(
+                    queries::UPDATE_ORGANIZATION,
+                    args![
+                        org.id,
+                        &org.name,
+                        &org.address1,
+                        &org.address2,
+                        &org.city,
+                        &org.zipcode,
+                        &org.phone,
+                        &org.state,
+                        &org.country,
+                        &org.website,
+                        org.is_business,
+                        org.mfa_enforced,
+                        now,
+                    ],
+                )
+                .await?;
+                Ok(Some(org))
+            })
+        })
+        .await
+    }
 
     /// Stores a reset token for the live account with this e-mail key and returns where to send
     /// it; None (and nothing stored) when there is no such account.
-    async fn create_password_reset(
+    pub async fn create_password_reset(
         &self,
         email_key: &str,
         reset: NewPasswordReset,
-    ) -> StoreResult<Option<ResetRecipient>>;
+    ) -> StoreResult<Option<ResetRecipient>> {
+        let email_key = email_key.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let recipient = tx
+                    .query_opt(queries::RESET_RECIPIENT, args![&email_key], |row| {
+                        Ok(ResetRecipient {
+                            user_id: row.get("user_id")?,
+                            email: row.get("email")?,
+                            first_name: row.get("first_name")?,
+                        })
+                    })
+                    .await?;
+                let Some(recipient) = recipient else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    queries::INSERT_PASSWORD_RESET,
+                    args![
+                        reset.id,
+                        recipient.user_id,
+                        &reset.token_hash,
+                        reset.created_at,
+                        reset.expires_at
+                    ],
+                )
+                .await?;
+                Ok(Some(recipient))
+            })
+        })
+        .await
+    }
 
     /// True when the token is unused, unexpired and its account live. A cheap pre-check, so an
     /// invalid token is refused before the password is hashed; `reset_password` decides.
-    async fn password_reset_is_live(&self, token_hash: &[u8], now: i64) -> StoreResult<bool>;
+    pub async fn password_reset_is_live(&self, token_hash: &[u8], now: i64) -> StoreResult<bool> {
+        let token_hash = token_hash.to_vec();
+        self.read(|tx| {
+            Box::pin(async move {
+                let live = tx
+                    .count(queries::COUNT_LIVE_RESETS, args![&token_hash, now])
+                    .await?;
+                Ok(live > 0)
+            })
+        })
+        .await
+    }
 
     /// Uses a reset token once, in one write transaction: sets the password hash, marks the
     /// account validated, spends every outstanding reset token of the account and revokes all its
     /// sessions. False for an unknown, used or expired token, or a deleted account.
-    async fn reset_password(
+    pub async fn reset_password(
         &self,
         token_hash: &[u8],
         password_hash: &str,
         now: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let (token_hash, password_hash) = (token_hash.to_vec(), password_hash.to_owned());
+        self.write(move |tx| {
+            Box::pin(async move {
+                // A deleted account's token is refused like an unknown one.
+                let live: Option<Uuid> = tx
+                    .query_opt(queries::LIVE_RESET_USER, args![&token_hash, now], |row| {
+                        row.get("user_id")
+                    })
+                    .await?;
+                if live.is_none() {
+                    return Ok(false);
+                }
+                // Of several concurrent presenters only one claims the token.
+                let claimed: Option<Uuid> = tx
+                    .query_opt(queries::CLAIM_RESET, args![&token_hash, now], |row| {
+                        row.get("user_id")
+                    })
+                    .await?;
+                let Some(user_id) = claimed else {
+                    return Ok(false);
+                };
+                // Receiving the e-mail proves the address, hence `validated`.
+                tx.execute(
+                    queries::SET_PASSWORD_VALIDATED,
+                    args![user_id, &password_hash, true, now],
+                )
+                .await?;
+                // Older reset e-mails must not reset the new password again.
+                tx.execute(queries::SPEND_RESETS, args![user_id, now])
+                    .await?;
+                // Whoever knew the old password loses access at once.
+                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
 }
 
 /// An organization as the wire shows it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
@@ -79,6 +201,29 @@ pub struct OrganizationPatch {
     pub website: Option<Option<String>>,
     pub is_business: Option<bool>,
     pub mfa_enforced: Option<bool>,
+}
+
+impl Organization {
+    /// Reads the columns of `queries::organization_columns!`.
+    fn from_row(row: &Row<'_>) -> StoreResult<Organization> {
+        Ok(Organization {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            is_business: row.get("is_business")?,
+            website: row.get("website")?,
+            domain: row.get("domain")?,
+            address1: row.get("address1")?,
+            address2: row.get("address2")?,
+            city: row.get("city")?,
+            zipcode: row.get("zipcode")?,
+            phone: row.get("phone")?,
+            state: row.get("state")?,
+            country: row.get("country")?,
+            repos_disabled: row.get("repos_disabled")?,
+            mfa_enforced: row.get("mfa_enforced")?,
+            deleted_at: row.get("deleted_at")?,
+        })
+    }
 }
 
 impl OrganizationPatch {
@@ -117,7 +262,7 @@ pub struct NewPasswordReset {
 }
 
 /// Where a reset e-mail goes.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ResetRecipient {
     pub user_id: Uuid,
     pub email: String,

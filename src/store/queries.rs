@@ -1,10 +1,15 @@
-//! The SQL both backends run, written once.
+//! The SQL of the store, written once for both backends.
 //!
 //! Parameters are positional `$N` on both: PostgreSQL's own syntax, and on SQLite a named
 //! parameter that the SQLite backend binds to the N-th argument (`sqlite::exec`). Ids bind as
 //! UUIDs (native `uuid` on PostgreSQL, a 16-byte BLOB on SQLite), timestamps as `i64` Unix
-//! milliseconds, flags as booleans (0/1 on SQLite). Statements that only one backend runs (row
-//! locks, PostgreSQL's single-statement inserts) live in that backend's module.
+//! milliseconds, flags as booleans (0/1 on SQLite). Rows are read by column name, so every
+//! selected expression that is not a plain column has an alias (`COUNT(*) AS n`).
+//!
+//! The few statements one dialect runs in place of others say so in their name and comment:
+//! row locks ([`locking!`], PostgreSQL only) and PostgreSQL's single-statement create.
+
+use super::tx::{locking, Locking};
 
 /// Columns of `User`, read from `users u JOIN organizations o`, in this order.
 macro_rules! user_columns {
@@ -78,12 +83,15 @@ pub const AUTHENTICATE: &str = concat!(
 );
 
 /// Marks a live refresh token used ($1 hash, $2 now); returns its session.
+/// Only a token of a session that is not revoked and whose user is not deleted is claimed.
 pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
-     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING session_id";
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id IN \
+     (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.revoked_at IS NULL AND u.deleted_at IS NULL) RETURNING session_id";
 
 /// A refresh token's session, when and whether it was used, and its expiry.
 pub const REFRESH_TOKEN_STATE: &str =
-    "SELECT session_id, used_at, expires_at FROM refresh_tokens WHERE token_hash = $1";
+    "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = $1";
 
 pub const REVOKE_SESSION: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
@@ -146,6 +154,26 @@ pub const INSERT_ADMIN_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
      VALUES ($1, $2, 'ADMIN', $3)";
 
+/// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
+/// `AUTHENTICATE` and the two inserts, which cost no round trips there): the session's user
+/// (`me`, the checks of `AUTHENTICATE`), the workspace, inserted only when they are validated and
+/// their role is at least `$7`, and its ADMIN membership. A statement outside a transaction
+/// commits or fails as a whole, so a workspace is never without its ADMIN; a taken name fails the
+/// insert with a unique violation (only ever after the checks passed). No row: the session is not
+/// live.
+pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str =
+    "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+     AND u.deleted_at IS NULL), \
+     created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
+     RETURNING id), \
+     admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me) \
+     SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
+     FROM me";
+
 /// A live workspace of the organization with the caller's membership role ($3 user), if any.
 pub const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
      LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = $3 \
@@ -161,10 +189,15 @@ pub const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3,
      (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id)";
 
 pub const COUNT_LIVE_WORKSPACE: &str =
-    "SELECT COUNT(*) FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+    "SELECT COUNT(*) AS n FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
 
 pub const COUNT_LIVE_USER: &str =
-    "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+    "SELECT COUNT(*) AS n FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+/// A live workspace, locked until commit on PostgreSQL, so that member changes of one workspace
+/// run one after the other across every server process.
+pub const LOCK_LIVE_WORKSPACE: Locking =
+    locking!("SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL");
 
 pub const INSERT_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
@@ -176,7 +209,7 @@ pub const MEMBER_ROLE: &str =
      WHERE m.workspace_id = $1 AND m.user_id = $2 AND u.deleted_at IS NULL";
 
 pub const COUNT_ACTIVE_ADMINS: &str =
-    "SELECT COUNT(*) FROM workspace_members m JOIN users u ON u.id = m.user_id \
+    "SELECT COUNT(*) AS n FROM workspace_members m JOIN users u ON u.id = m.user_id \
      WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
 
 pub const UPDATE_MEMBER_ROLE: &str =
@@ -193,6 +226,13 @@ pub const ORGANIZATION: &str = concat!(
     " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
 );
 
+/// `ORGANIZATION`, locked until commit on PostgreSQL: a read-modify-write of the row.
+pub const LOCK_ORGANIZATION_ROW: Locking = locking!(concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+));
+
 pub const UPDATE_ORGANIZATION: &str =
     "UPDATE organizations SET name = $2, address1 = $3, address2 = $4, \
      city = $5, zipcode = $6, phone = $7, state = $8, country = $9, \
@@ -207,7 +247,7 @@ pub const INSERT_PASSWORD_RESET: &str =
      VALUES ($1, $2, $3, $4, $5)";
 
 pub const COUNT_LIVE_RESETS: &str =
-    "SELECT COUNT(*) FROM password_resets r JOIN users u ON u.id = r.user_id \
+    "SELECT COUNT(*) AS n FROM password_resets r JOIN users u ON u.id = r.user_id \
      WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
      AND u.deleted_at IS NULL";
 
@@ -254,12 +294,17 @@ pub const ORG_USER: &str = concat!(
 pub const ORG_USER_BY_ID: &str =
     concat!("SELECT ", org_user_columns!(), " FROM users WHERE id = $1");
 
+/// PostgreSQL only: locks the organization row until commit, so changes of one organization's
+/// users run one after the other across every server process. (On SQLite the writer holds the
+/// database's write lock already.)
+pub const LOCK_ORGANIZATION: &str = "SELECT id FROM organizations WHERE id = $1 FOR UPDATE";
+
 /// The role of a live user of the organization ($1 user, $2 organization).
 pub const ACTOR_ROLE: &str =
     "SELECT org_role FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
 
 pub const COUNT_ACTIVE_WITH_ROLE: &str =
-    "SELECT COUNT(*) FROM users WHERE org_id = $1 AND org_role = $2 AND deleted_at IS NULL";
+    "SELECT COUNT(*) AS n FROM users WHERE org_id = $1 AND org_role = $2 AND deleted_at IS NULL";
 
 /// Partial update of a user: NULL leaves a field as it is ($6 now).
 pub const UPDATE_USER: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \

@@ -1,41 +1,210 @@
 //! Organization users and their roles.
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{NewUser, NewVerification, StoreResult};
+use super::identity::{insert_user, insert_verification};
+use super::tx::{args, Dialect, Row, Tx};
+use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult};
 use crate::domain::{check_user_change, OrgRole, RoleDenied};
 
 /// Managing the users of an organization. Every query is scoped by the organization; every change
 /// of one user by another re-reads both users' roles under a lock of the organization row, so the
 /// role rules and "the last active OWNER stays" hold under concurrency and across processes.
-#[async_trait]
-pub trait UserStore: Send + Sync {
+impl Store {
     /// All users of the organization, deleted ones included (they can be re-activated), oldest first.
-    async fn list_org_users(&self, org_id: Uuid) -> StoreResult<Vec<OrgUser>>;
+    pub async fn list_org_users(&self, org_id: Uuid) -> StoreResult<Vec<OrgUser>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_all(queries::LIST_ORG_USERS, args![org_id], OrgUser::from_row)
+                    .await
+            })
+        })
+        .await
+    }
 
     /// One user of the organization, deleted or not.
-    async fn org_user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<Option<OrgUser>>;
+    pub async fn org_user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<Option<OrgUser>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(queries::ORG_USER, args![user_id, org_id], OrgUser::from_row)
+                    .await
+            })
+        })
+        .await
+    }
 
     /// Creates a user (with a verification when an invitation is sent). `Conflict`: e-mail taken.
-    async fn create_org_user(
+    pub async fn create_org_user(
         &self,
         user: NewUser,
         verification: Option<NewVerification>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                insert_user(tx, &user).await?;
+                if let Some(verification) = &verification {
+                    insert_verification(tx, verification).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
 
     /// Changes names, role and/or password of a live user, checking the role rules.
-    async fn update_user(&self, update: UserUpdate) -> StoreResult<UserChangeOutcome>;
+    pub async fn update_user(&self, update: UserUpdate) -> StoreResult<UserChangeOutcome> {
+        self.write(move |tx| Box::pin(update_user(tx, update)))
+            .await
+    }
 
     /// Soft-deletes a live user and revokes their sessions, checking the role rules.
-    async fn delete_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome>;
+    pub async fn delete_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
+        self.write(move |tx| Box::pin(delete_org_user(tx, change)))
+            .await
+    }
 
     /// Restores a deleted user, checking the role rules.
-    async fn activate_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome>;
+    pub async fn activate_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
+        self.write(move |tx| Box::pin(activate_org_user(tx, change)))
+            .await
+    }
+}
+
+async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserChangeOutcome> {
+    let change = update.change;
+    let (actor, before) = match lock_and_load(tx, &change).await? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Some(refused) = update.refusal(actor, &before) {
+        return Ok(refused);
+    }
+    if update.may_remove_owner() && is_last_owner(tx, &before).await? {
+        return Ok(UserChangeOutcome::LastOwner);
+    }
+    tx.execute(
+        queries::UPDATE_USER,
+        args![
+            change.target_id,
+            update.first_name.as_deref(),
+            update.last_name.as_deref(),
+            update.org_role.map(|r| i16::from(r.value())),
+            update.password_hash.as_deref(),
+            change.now,
+        ],
+    )
+    .await?;
+    if update.password_hash.is_some() {
+        // A new password ends every other session: whoever knew the old one is out.
+        tx.execute(
+            queries::REVOKE_OTHER_SESSIONS,
+            args![
+                change.target_id,
+                change.now,
+                update.keep_session.unwrap_or(Uuid::nil())
+            ],
+        )
+        .await?;
+    }
+    let after = tx
+        .query_opt(
+            queries::ORG_USER_BY_ID,
+            args![change.target_id],
+            OrgUser::from_row,
+        )
+        .await?
+        .ok_or(StoreError::Unavailable("an updated user vanished"))?;
+    Ok(UserChangeOutcome::done(before, after))
+}
+
+async fn delete_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<UserChangeOutcome> {
+    let (actor, before) = match lock_and_load(tx, &change).await? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Some(refused) = change.delete_refusal(actor, &before) {
+        return Ok(refused);
+    }
+    if is_last_owner(tx, &before).await? {
+        return Ok(UserChangeOutcome::LastOwner);
+    }
+    tx.execute(
+        queries::SOFT_DELETE_USER,
+        args![change.target_id, change.now],
+    )
+    .await?;
+    // Their tokens stop working at once, not at expiry.
+    tx.execute(
+        queries::REVOKE_USER_SESSIONS,
+        args![change.target_id, change.now],
+    )
+    .await?;
+    let after = OrgUser {
+        deleted_at: Some(change.now),
+        ..before.clone()
+    };
+    Ok(UserChangeOutcome::done(before, after))
+}
+
+async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<UserChangeOutcome> {
+    let (actor, before) = match lock_and_load(tx, &change).await? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Some(refused) = change.activate_refusal(actor, &before) {
+        return Ok(refused);
+    }
+    tx.execute(queries::ACTIVATE_USER, args![change.target_id, change.now])
+        .await?;
+    let after = OrgUser {
+        deleted_at: None,
+        ..before.clone()
+    };
+    Ok(UserChangeOutcome::done(before, after))
+}
+
+/// Inside the transaction: locks the organization (PostgreSQL; SQLite's writer already holds the
+/// write lock) and reads the acting user's current role and the target user. An actor who is
+/// gone or deleted meanwhile is refused; a target who does not exist is `NotFound`.
+async fn lock_and_load(
+    tx: &mut Tx<'_>,
+    change: &UserChange,
+) -> StoreResult<Result<(OrgRole, OrgUser), UserChangeOutcome>> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.execute(queries::LOCK_ORGANIZATION, args![change.org_id])
+            .await?;
+    }
+    let actor: Option<i16> = tx
+        .query_opt(
+            queries::ACTOR_ROLE,
+            args![change.actor_id, change.org_id],
+            |row| row.get("org_role"),
+        )
+        .await?;
+    let target = tx
+        .query_opt(
+            queries::ORG_USER,
+            args![change.target_id, change.org_id],
+            OrgUser::from_row,
+        )
+        .await?;
+    Ok(actor_and_target(actor, target))
+}
+
+/// True when `target` is an OWNER and no other active OWNER exists.
+async fn is_last_owner(tx: &mut Tx<'_>, target: &OrgUser) -> StoreResult<bool> {
+    let owner = i16::from(OrgRole::Owner.value());
+    if target.org_role != owner {
+        return Ok(false);
+    }
+    let owners = tx
+        .count(queries::COUNT_ACTIVE_WITH_ROLE, args![target.org_id, owner])
+        .await?;
+    Ok(owners <= 1)
 }
 
 /// A user as the organization routes show them.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgUser {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -69,6 +238,20 @@ pub struct UserUpdate {
 }
 
 impl OrgUser {
+    /// Reads the columns of `queries::org_user_columns!`.
+    fn from_row(row: &Row<'_>) -> StoreResult<OrgUser> {
+        Ok(OrgUser {
+            id: row.get("id")?,
+            org_id: row.get("org_id")?,
+            email: row.get("email")?,
+            first_name: row.get("first_name")?,
+            last_name: row.get("last_name")?,
+            org_role: row.get("org_role")?,
+            validated: row.get("validated")?,
+            deleted_at: row.get("deleted_at")?,
+        })
+    }
+
     /// Their role; a value outside the defined set cannot be stored (CHECK constraint) and
     /// reads as USER.
     pub fn role(&self) -> OrgRole {

@@ -1,78 +1,399 @@
 //! Workspaces and their members: the workspace half of the store.
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::listing::{
+    chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
+};
+use super::tx::{args, Dialect, Row, Tx};
+use super::{queries, Store, StoreError, StoreResult, User};
 use crate::domain::WorkspaceRole;
 
 /// Everything the workspace routes need from the database. Every method that names a workspace
 /// or a user is scoped by the caller's organization in SQL, so no query reaches another
 /// organization's rows. All timestamps are Unix milliseconds.
-#[async_trait]
-pub trait WorkspaceStore: Send + Sync {
+impl Store {
     /// Creates a workspace in the organization of the user of a live session, who becomes its
     /// ADMIN, when that user is validated and their role is at least `creates_from`. The session,
     /// the checks and both inserts happen together (one statement on PostgreSQL: one round
     /// trip). `Conflict` when a live workspace of the organization already has the name.
-    async fn create_workspace(
+    pub async fn create_workspace(
         &self,
         claim: SessionClaim,
         workspace: NewWorkspace,
         creates_from: i16,
-    ) -> StoreResult<CreateOutcome>;
+    ) -> StoreResult<CreateOutcome> {
+        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace, creates_from)))
+            .await
+    }
 
     /// The live workspaces the user of a live session can see, with their active members, in
     /// listing order (`name_key`, then id): all of their organization's when their role is at
     /// least `sees_all_from`, else those they are a member of. The session is checked in the
     /// same statement (one round trip, one snapshot); None when it is not live.
-    async fn visible_workspaces(
+    pub async fn visible_workspaces(
         &self,
         claim: SessionClaim,
         selection: Selection,
         sees_all_from: i16,
-    ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>>;
+    ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+        let (after, limit) = match long_selection(selection) {
+            Ok(long) => long,
+            Err(selection) => {
+                return self
+                    .read(|tx| Box::pin(list_once(tx, claim, selection, sees_all_from)))
+                    .await
+            }
+        };
+        // A long listing: chunk by chunk. When the first chunk is the whole answer, that is one
+        // statement, as for a page...
+        let first = chunk(after.clone(), limit);
+        let first_limit = first.limit();
+        let Some(listed) = self
+            .read(|tx| Box::pin(list_once(tx, claim, first, sees_all_from)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if Some(listed.len() as i64) < first_limit {
+            return Ok(Some(listed));
+        }
+        // ...else it is read again from the start, chunk after chunk, in one snapshot.
+        self.read_snapshot(|tx| Box::pin(list_in_chunks(tx, claim, after, limit, sees_all_from)))
+            .await
+    }
 
     /// A live workspace of the organization, with the caller's own membership role if any.
-    async fn workspace_access(
+    pub async fn workspace_access(
         &self,
         org_id: Uuid,
         workspace_id: Uuid,
         user_id: Uuid,
-    ) -> StoreResult<Option<WorkspaceAccess>>;
+    ) -> StoreResult<Option<WorkspaceAccess>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                tx.query_opt(
+                    queries::WORKSPACE_ACCESS,
+                    args![workspace_id, org_id, user_id],
+                    |row| {
+                        Ok(WorkspaceAccess {
+                            workspace: Workspace::from_row(row)?,
+                            membership: row.get("role")?,
+                        })
+                    },
+                )
+                .await
+            })
+        })
+        .await
+    }
 
     /// Renames a live workspace; None when there is none; `Conflict` when the name is taken.
-    async fn rename_workspace(&self, rename: WorkspaceRename) -> StoreResult<Option<Workspace>>;
+    pub async fn rename_workspace(
+        &self,
+        rename: WorkspaceRename,
+    ) -> StoreResult<Option<Workspace>> {
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                tx.query_opt(
+                    queries::RENAME_WORKSPACE,
+                    args![
+                        rename.workspace_id,
+                        rename.org_id,
+                        &rename.name,
+                        &rename.name_key,
+                        rename.now
+                    ],
+                    Workspace::from_row,
+                )
+                .await
+            })
+        })
+        .await
+    }
 
     /// Soft-deletes a live workspace that holds no resources, checked in the same statement.
-    async fn delete_workspace(
+    pub async fn delete_workspace(
         &self,
         org_id: Uuid,
         workspace_id: Uuid,
         now: i64,
-    ) -> StoreResult<DeleteOutcome>;
+    ) -> StoreResult<DeleteOutcome> {
+        self.write_single(move |tx| {
+            Box::pin(async move {
+                let deleted = tx
+                    .execute(
+                        queries::DELETE_EMPTY_WORKSPACE,
+                        args![workspace_id, org_id, now],
+                    )
+                    .await?;
+                if deleted > 0 {
+                    return Ok(DeleteOutcome::Deleted);
+                }
+                // Only explains the outcome: nothing was written.
+                let live = tx
+                    .count(queries::COUNT_LIVE_WORKSPACE, args![workspace_id, org_id])
+                    .await?;
+                Ok(if live == 0 {
+                    DeleteOutcome::NotFound
+                } else {
+                    DeleteOutcome::HasResources
+                })
+            })
+        })
+        .await
+    }
 
     /// Adds an active user of the organization to a live workspace.
-    async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome>;
+    pub async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome> {
+        self.write(move |tx| Box::pin(add_member(tx, member))).await
+    }
 
     /// Changes an active member's role; refuses to demote the last ADMIN.
-    async fn change_member_role(
+    pub async fn change_member_role(
         &self,
         workspace_id: Uuid,
         user_id: Uuid,
         role: &str,
-    ) -> StoreResult<MemberChangeOutcome>;
+    ) -> StoreResult<MemberChangeOutcome> {
+        let role = role.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let loses_admin = role != "ADMIN";
+                let checked = check_member_change(tx, workspace_id, user_id, loses_admin).await?;
+                if checked == MemberChangeOutcome::Done {
+                    tx.execute(
+                        queries::UPDATE_MEMBER_ROLE,
+                        args![workspace_id, user_id, &role],
+                    )
+                    .await?;
+                }
+                Ok(checked)
+            })
+        })
+        .await
+    }
 
     /// Removes an active member; refuses to remove the last ADMIN.
-    async fn remove_member(
+    pub async fn remove_member(
         &self,
         workspace_id: Uuid,
         user_id: Uuid,
-    ) -> StoreResult<MemberChangeOutcome>;
+    ) -> StoreResult<MemberChangeOutcome> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                let checked = check_member_change(tx, workspace_id, user_id, true).await?;
+                if checked == MemberChangeOutcome::Done {
+                    tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
+                        .await?;
+                }
+                Ok(checked)
+            })
+        })
+        .await
+    }
+}
+
+async fn create_workspace(
+    tx: &mut Tx<'_>,
+    claim: SessionClaim,
+    new: NewWorkspace,
+    creates_from: i16,
+) -> StoreResult<CreateOutcome> {
+    let SessionClaim {
+        session_id,
+        user_id,
+        now,
+    } = claim;
+    if tx.dialect() == Dialect::Postgres {
+        // One round trip instead of four (see the statement's comment).
+        let me = tx
+            .query_opt(
+                queries::CREATE_WORKSPACE_IN_ONE_STATEMENT,
+                args![
+                    session_id,
+                    user_id,
+                    now,
+                    new.id,
+                    &new.name,
+                    &new.name_key,
+                    creates_from
+                ],
+                |row| {
+                    Ok((
+                        row.get::<Uuid>("org_id")?,
+                        row.get::<bool>("validated")?,
+                        row.get::<i16>("org_role")?,
+                        row.get::<i64>("created")?,
+                    ))
+                },
+            )
+            .await?;
+        return Ok(match me {
+            None => CreateOutcome::NotLive,
+            Some((_, false, _, _)) => CreateOutcome::NotValidated,
+            Some((_, true, role, _)) if role < creates_from => CreateOutcome::NotPermitted,
+            Some((org_id, true, _, 1)) => CreateOutcome::Created(Workspace {
+                id: new.id,
+                org_id,
+                name: new.name,
+            }),
+            Some(_) => {
+                return Err(StoreError::Unavailable(
+                    "the workspace insert did not run though its checks passed",
+                ))
+            }
+        });
+    }
+    let me = tx
+        .query_opt(
+            queries::AUTHENTICATE,
+            args![session_id, user_id, now],
+            User::from_row,
+        )
+        .await?;
+    let Some(me) = me else {
+        return Ok(CreateOutcome::NotLive);
+    };
+    if !me.validated {
+        return Ok(CreateOutcome::NotValidated);
+    }
+    if me.org_role < creates_from {
+        return Ok(CreateOutcome::NotPermitted);
+    }
+    tx.execute(
+        queries::INSERT_WORKSPACE,
+        args![new.id, me.org_id, &new.name, &new.name_key, now],
+    )
+    .await?;
+    tx.execute(queries::INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
+        .await?;
+    Ok(CreateOutcome::Created(Workspace {
+        id: new.id,
+        org_id: me.org_id,
+        name: new.name,
+    }))
+}
+
+/// One listing statement: None when the session is not live.
+async fn list_once(
+    tx: &mut Tx<'_>,
+    claim: SessionClaim,
+    selection: Selection,
+    sees_all_from: i16,
+) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+    let mut builder = ListingBuilder::default();
+    let args = listing_args(&claim, &selection, sees_all_from);
+    let live = tx
+        .for_each(listing_sql(&selection), &args, |row| builder.add(row))
+        .await?;
+    Ok(live.then(|| builder.finish(selection.limit())))
+}
+
+/// A long listing, chunk after chunk (in the caller's snapshot).
+async fn list_in_chunks(
+    tx: &mut Tx<'_>,
+    claim: SessionClaim,
+    mut after: Option<(String, Uuid)>,
+    limit: i64,
+    sees_all_from: i16,
+) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
+    let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
+    loop {
+        let selection = chunk(after, limit - listed.len() as i64);
+        let want = selection.limit();
+        let Some(chunk) = list_once(tx, claim, selection, sees_all_from).await? else {
+            return Ok(None);
+        };
+        let full = Some(chunk.len() as i64) == want;
+        after = position_after(&chunk);
+        listed.extend(chunk);
+        if !full || listed.len() as i64 >= limit {
+            return Ok(Some(listed));
+        }
+        // SQLite reads run inline: let other tasks of this runtime thread in between chunks.
+        if tx.dialect() == Dialect::Sqlite {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMemberOutcome> {
+    let live = tx
+        .count(
+            queries::COUNT_LIVE_WORKSPACE,
+            args![member.workspace_id, member.org_id],
+        )
+        .await?;
+    if live == 0 {
+        return Ok(AddMemberOutcome::WorkspaceNotFound);
+    }
+    let target = tx
+        .count(
+            queries::COUNT_LIVE_USER,
+            args![member.user_id, member.org_id],
+        )
+        .await?;
+    if target == 0 {
+        return Ok(AddMemberOutcome::TargetNotFound);
+    }
+    let inserted = tx
+        .execute(
+            queries::INSERT_MEMBER,
+            args![
+                member.workspace_id,
+                member.user_id,
+                &member.role,
+                member.created_at
+            ],
+        )
+        .await?;
+    Ok(if inserted == 0 {
+        AddMemberOutcome::AlreadyMember
+    } else {
+        AddMemberOutcome::Added
+    })
+}
+
+/// Inside the transaction: locks the live workspace's row (PostgreSQL), then checks that `user`
+/// is an active member and, when `loses_admin` and they are an ADMIN, that another active ADMIN
+/// remains. `Done` when the change may proceed.
+async fn check_member_change(
+    tx: &mut Tx<'_>,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    loses_admin: bool,
+) -> StoreResult<MemberChangeOutcome> {
+    let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
+    let live: Option<Uuid> = tx
+        .query_opt(lock, args![workspace_id], |row| row.get("id"))
+        .await?;
+    if live.is_none() {
+        return Ok(MemberChangeOutcome::WorkspaceNotFound);
+    }
+    let role: Option<String> = tx
+        .query_opt(queries::MEMBER_ROLE, args![workspace_id, user_id], |row| {
+            row.get("role")
+        })
+        .await?;
+    Ok(match role {
+        None => MemberChangeOutcome::NotMember,
+        Some(role) if role == "ADMIN" && loses_admin => {
+            let admins = tx
+                .count(queries::COUNT_ACTIVE_ADMINS, args![workspace_id])
+                .await?;
+            if admins <= 1 {
+                MemberChangeOutcome::LastAdmin
+            } else {
+                MemberChangeOutcome::Done
+            }
+        }
+        Some(_) => MemberChangeOutcome::Done,
+    })
 }
 
 /// What a bearer token claims: a session of a user, to be checked live at `now` (Unix ms).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionClaim {
     pub session_id: Uuid,
     pub user_id: Uuid,
@@ -98,14 +419,25 @@ pub enum CreateOutcome {
     NotPermitted,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone)]
+impl Workspace {
+    /// Reads the columns id, org_id, name.
+    fn from_row(row: &Row<'_>) -> StoreResult<Workspace> {
+        Ok(Workspace {
+            id: row.get("id")?,
+            org_id: row.get("org_id")?,
+            name: row.get("name")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// One workspace by id.
     One(Uuid),

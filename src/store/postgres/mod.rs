@@ -8,25 +8,20 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection as _, PgPool};
+use sqlx::{Acquire as _, Connection as _, PgPool};
 
-use super::{queries, Store, StoreError, StoreOptions, StoreResult};
+use super::tx::{args, Tx};
+use super::{StoreOptions, StoreResult, TxFuture};
 
-#[macro_use]
-mod inserts;
-mod identity;
-mod organizations;
-mod users;
-mod workspaces;
+pub(super) mod exec;
 
 /// A pooled connection that sat idle this long is pinged before use, so one that the server
 /// closed meanwhile is replaced instead of failing a request. Busy connections are not pinged:
 /// a ping before every query would cost a round trip per query.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
 
-pub struct PgStore {
+pub struct PgDb {
     pool: PgPool,
 }
 
@@ -34,7 +29,7 @@ pub struct PgStore {
 /// under a millisecond, and PostgreSQL compiled a listing whose cost it overestimated (its
 /// prepared, generic plan cannot know the page size) at 14 ms of CPU per execution
 /// (BENCHMARKS.md).
-pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgStore> {
+pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgDb> {
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
@@ -49,49 +44,57 @@ pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgStore> 
         })
         .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
         .await?;
-    Ok(PgStore { pool })
+    Ok(PgDb { pool })
 }
 
-/// Turns a unique-constraint violation into [`StoreError::Conflict`].
-pub(crate) fn classify(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(error),
-    }
-}
-
-#[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
+impl PgDb {
+    pub async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/postgres")
             .run(&self.pool)
             .await?;
         Ok(())
     }
 
-    fn pool_connections(&self) -> (u32, u32) {
+    pub fn connections(&self) -> (u32, u32) {
         (self.pool.size(), self.pool.num_idle() as u32)
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+    /// Statements on a pooled connection, each committed on its own.
+    pub async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        let mut conn = self.pool.acquire().await?;
+        op(&mut Tx::Postgres(&mut conn)).await
     }
 
-    async fn setting_or_insert(&self, key: &str, candidate: &str) -> StoreResult<String> {
-        sqlx::query(queries::INSERT_SETTING)
-            .bind(key)
-            .bind(candidate)
-            .execute(&self.pool)
+    /// A read-only REPEATABLE READ transaction: one snapshot for every statement of `op`.
+    pub async fn read_snapshot<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let mut inner = Tx::Postgres(&mut tx);
+        inner
+            .execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                args![],
+            )
             .await?;
-        let value = sqlx::query_scalar(queries::SETTING)
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(value)
+        let out = op(&mut inner).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A transaction: committed when `op` succeeds, rolled back (dropped) when it fails.
+    pub async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        let mut tx = self.pool.begin().await?;
+        let out = op(&mut Tx::Postgres(&mut tx)).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 }

@@ -1,12 +1,10 @@
-//! Running the shared `$N` SQL text on a rusqlite connection: binding by parameter number,
-//! cached prepared statements, and the few result shapes the store needs.
+//! [`Tx`](crate::store::tx::Tx) on a rusqlite connection: binding by parameter number, cached
+//! prepared statements, rows read by column name.
 
-use rusqlite::{CachedStatement, Connection, Row, ToSql};
+use rusqlite::{CachedStatement, Connection};
 
-use crate::store::StoreError;
-
-/// Arguments of a statement: `args[N - 1]` binds to `$N`.
-pub type Args<'a> = &'a [&'a dyn ToSql];
+use crate::store::tx::{Arg, Row};
+use crate::store::{StoreError, StoreResult};
 
 /// Prepares `sql` (from the connection's statement cache) and binds each `$N` to `args[N - 1]`.
 /// SQLite numbers named parameters in order of first appearance, not by their digits, so
@@ -14,7 +12,7 @@ pub type Args<'a> = &'a [&'a dyn ToSql];
 fn prepare<'c>(
     conn: &'c Connection,
     sql: &str,
-    args: Args<'_>,
+    args: &[Arg<'_>],
 ) -> rusqlite::Result<CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(sql)?;
     for index in 1..=statement.parameter_count() {
@@ -31,64 +29,70 @@ fn prepare<'c>(
     Ok(statement)
 }
 
-/// The first row, mapped; None when there is none.
+pub fn execute(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+    let changed = prepare(conn, sql, args)
+        .and_then(|mut statement| statement.raw_execute())
+        .map_err(classify)?;
+    Ok(changed as u64)
+}
+
 pub fn query_opt<T>(
     conn: &Connection,
     sql: &str,
-    args: Args<'_>,
-    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Option<T>> {
-    let mut statement = prepare(conn, sql, args)?;
-    let mut rows = statement.raw_query();
-    match rows.next()? {
-        Some(row) => Ok(Some(map(row)?)),
-        None => Ok(None),
-    }
+    args: &[Arg<'_>],
+    decode: impl FnOnce(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut decode = Some(decode);
+    let mut found = None;
+    for_each_until(conn, sql, args, |row| {
+        if let Some(decode) = decode.take() {
+            found = Some(decode(row)?);
+        }
+        Ok(false)
+    })?;
+    Ok(found)
 }
 
-/// Every row, mapped.
-pub fn query_all<T>(
+pub fn for_each(
     conn: &Connection,
     sql: &str,
-    args: Args<'_>,
-    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
-    let mut statement = prepare(conn, sql, args)?;
-    let mut rows = statement.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(map(row)?);
-    }
-    Ok(out)
-}
-
-/// Calls `each` on every row, as it is stepped.
-pub fn for_each_row(
-    conn: &Connection,
-    sql: &str,
-    args: Args<'_>,
-    mut each: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    let mut statement = prepare(conn, sql, args)?;
-    let mut rows = statement.raw_query();
-    while let Some(row) = rows.next()? {
+    args: &[Arg<'_>],
+    mut each: impl FnMut(&Row<'_>) -> StoreResult<()>,
+) -> StoreResult<bool> {
+    let mut any = false;
+    for_each_until(conn, sql, args, |row| {
+        any = true;
         each(row)?;
+        Ok(true)
+    })?;
+    Ok(any)
+}
+
+/// Steps the statement, handing each row to `each` until it answers false.
+fn for_each_until(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut each: impl FnMut(&Row<'_>) -> StoreResult<bool>,
+) -> StoreResult<()> {
+    let mut statement = prepare(conn, sql, args).map_err(classify)?;
+    // Owned copies: the names borrow the statement, which stepping borrows mutably.
+    let owned: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next().map_err(classify)? {
+        if !each(&Row::Sqlite { row, names: &names })? {
+            break;
+        }
     }
     Ok(())
 }
 
-/// A `SELECT COUNT(*)`.
-pub fn count(conn: &Connection, sql: &str, args: Args<'_>) -> rusqlite::Result<i64> {
-    Ok(query_opt(conn, sql, args, |row| row.get(0))?.unwrap_or(0))
-}
-
-/// A statement without result rows; the number of rows it changed.
-pub fn execute(conn: &Connection, sql: &str, args: Args<'_>) -> rusqlite::Result<usize> {
-    prepare(conn, sql, args)?.raw_execute()
-}
-
-/// Turns a unique-constraint violation into [`StoreError::Conflict`] (used where a conflict has a
-/// meaning for the caller: a taken name or e-mail).
+/// Turns a unique-constraint violation into [`StoreError::Conflict`].
 pub fn classify(error: rusqlite::Error) -> StoreError {
     use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
     match &error {
@@ -106,7 +110,8 @@ pub fn classify(error: rusqlite::Error) -> StoreError {
 mod tests {
     use rusqlite::Connection;
 
-    use super::{classify, execute, query_all, query_opt};
+    use super::{execute, for_each, query_opt};
+    use crate::store::tx::args;
     use crate::store::StoreError;
 
     #[test]
@@ -114,24 +119,40 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT UNIQUE)")
             .unwrap();
-        let changed = execute(&conn, "INSERT INTO t (b, a) VALUES ($2, $1)", &[&7, &"x"]).unwrap();
-        assert_eq!(changed, 1);
-        let row = query_opt(&conn, "SELECT a, b FROM t WHERE b = $1", &[&"x"], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })
+        let changed = execute(
+            &conn,
+            "INSERT INTO t (b, a) VALUES ($2, $1)",
+            args![7i64, "x"],
+        );
+        assert_eq!(changed.unwrap(), 1);
+        let row = query_opt(
+            &conn,
+            "SELECT a, b FROM t WHERE b = $1",
+            args!["x"],
+            |row| Ok((row.get::<i64>("a")?, row.get::<String>("b")?)),
+        )
         .unwrap();
         assert_eq!(row, Some((7, "x".to_owned())));
-        let all = query_all(&conn, "SELECT a FROM t WHERE a > $1", &[&100], |row| {
-            row.get::<_, i64>(0)
-        })
-        .unwrap();
-        assert!(all.is_empty());
+        let any = for_each(&conn, "SELECT a FROM t WHERE a > $1", args![100i64], |_| {
+            Ok(())
+        });
+        assert!(!any.unwrap());
     }
 
     #[test]
     fn a_missing_argument_is_an_error_not_a_null() {
         let conn = Connection::open_in_memory().unwrap();
-        assert!(query_opt(&conn, "SELECT $2", &[&1], |row| row.get::<_, i64>(0)).is_err());
+        let read = query_opt(&conn, "SELECT $2 AS v", args![1i64], |row| {
+            row.get::<i64>("v")
+        });
+        assert!(read.is_err());
+    }
+
+    #[test]
+    fn an_unknown_column_is_an_error() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = query_opt(&conn, "SELECT 1 AS v", args![], |row| row.get::<i64>("w"));
+        assert!(read.is_err());
     }
 
     #[test]
@@ -139,10 +160,10 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (b TEXT UNIQUE)")
             .unwrap();
-        execute(&conn, "INSERT INTO t (b) VALUES ($1)", &[&"x"]).unwrap();
-        let error = execute(&conn, "INSERT INTO t (b) VALUES ($1)", &[&"x"]).unwrap_err();
-        assert!(matches!(classify(error), StoreError::Conflict));
-        let other = execute(&conn, "INSERT INTO nowhere VALUES ($1)", &[&1]).unwrap_err();
-        assert!(matches!(classify(other), StoreError::Sqlite(_)));
+        execute(&conn, "INSERT INTO t (b) VALUES ($1)", args!["x"]).unwrap();
+        let again = execute(&conn, "INSERT INTO t (b) VALUES ($1)", args!["x"]);
+        assert!(matches!(again, Err(StoreError::Conflict)));
+        let other = execute(&conn, "INSERT INTO nowhere VALUES ($1)", args![1i64]);
+        assert!(matches!(other, Err(StoreError::Sqlite(_))));
     }
 }

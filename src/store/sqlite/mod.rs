@@ -7,41 +7,38 @@
 //! Migrations go through sqlx's migrator, as on PostgreSQL, so both backends keep their history
 //! in the same `_sqlx_migrations` table and databases made by earlier versions open unchanged.
 
-mod exec;
-mod identity;
-mod organizations;
+pub(super) mod exec;
 mod pool;
-mod rows;
-mod users;
-mod workspaces;
 mod writer;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use self::exec::{execute, query_opt};
 use self::pool::ReadPool;
 use self::writer::Writer;
-use super::{queries, Store, StoreError, StoreOptions, StoreResult};
+use super::tx::Tx;
+use super::{StoreError, StoreOptions, StoreResult, TxFuture};
 
 /// How long a connection waits for a lock held by another process (e.g. `workspaces user
 /// verify` writing while the server runs) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub struct SqliteStore {
+pub struct SqliteDb {
     url: String,
     reads: ReadPool,
     writer: Writer,
 }
 
 /// Opens the database file of `url` (created if missing), in WAL mode.
-pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteStore> {
+pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteDb> {
     let path = database_path(url)?;
     let conn = open_connection(&path, false)?;
     // Persistent in the file: readers never block the writer nor the writer the readers.
@@ -51,7 +48,7 @@ pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteStore> {
             "SQLite refused WAL mode for this database",
         ));
     }
-    Ok(SqliteStore {
+    Ok(SqliteDb {
         url: url.to_owned(),
         reads: ReadPool::new(path, options.max_connections),
         writer: Writer::start(conn)
@@ -67,10 +64,10 @@ fn database_path(url: &str) -> StoreResult<PathBuf> {
     let path = options.get_filename().to_path_buf();
     let name = path.to_string_lossy();
     if name.is_empty() || name.contains(":memory:") || url.contains("mode=memory") {
-        return Err(StoreError::Database(sqlx::Error::Configuration(
+        return Err(StoreError::Configuration(
             "in-memory SQLite databases are not supported: name a file, e.g. sqlite://workspaces.db"
                 .into(),
-        )));
+        ));
     }
     Ok(path)
 }
@@ -94,13 +91,8 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     Ok(conn)
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
+impl SqliteDb {
+    pub async fn migrate(&self) -> StoreResult<()> {
         let options = SqliteConnectOptions::from_str(&self.url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -116,35 +108,62 @@ impl Store for SqliteStore {
         Ok(migrated?)
     }
 
-    fn pool_connections(&self) -> (u32, u32) {
+    pub fn connections(&self) -> (u32, u32) {
         let (open, idle) = self.reads.connections();
         let writer_idle = u32::from(!self.writer.is_busy());
         (open + 1, idle + writer_idle)
     }
 
-    fn write_batches(&self) -> Option<(u64, u64)> {
+    pub fn write_batches(&self) -> (u64, u64) {
         let stats = self.writer.stats();
-        Some((
+        (
             stats.batches.load(Ordering::Relaxed),
             stats.jobs.load(Ordering::Relaxed),
-        ))
+        )
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        self.reads
-            .run(|conn| query_opt(conn, "SELECT 1", &[], |row| row.get::<_, i64>(0)))
-            .await?;
-        Ok(())
+    /// Reads run inline: see [`pool`].
+    pub async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        let mut lease = self.reads.lease().await?;
+        op(&mut Tx::Sqlite(lease.conn_mut())).await
     }
 
-    async fn setting_or_insert(&self, key: &str, candidate: &str) -> StoreResult<String> {
-        let (key, candidate) = (key.to_owned(), candidate.to_owned());
+    /// A read transaction: one snapshot for every statement of `op`. (A lease dropped halfway
+    /// rolls its transaction back.)
+    pub async fn read_snapshot<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send,
+    {
+        let mut lease = self.reads.lease().await?;
+        lease.conn_mut().execute_batch("BEGIN")?;
+        let out = op(&mut Tx::Sqlite(lease.conn_mut())).await?;
+        lease.conn_mut().execute_batch("COMMIT")?;
+        Ok(out)
+    }
+
+    /// A job of the writer thread, which drives `op` to completion there: every call of a
+    /// SQLite [`Tx`] returns at once, so the future is ready on its first poll.
+    pub async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, T> + Send + 'static,
+    {
         self.writer
-            .write(move |conn| {
-                execute(conn, queries::INSERT_SETTING, &[&key, &candidate])?;
-                let value = query_opt(conn, queries::SETTING, &[&key], |row| row.get(0))?;
-                value.ok_or(StoreError::Unavailable("the setting vanished"))
-            })
+            .write(move |conn| run_ready(op(&mut Tx::Sqlite(conn))))
             .await
+    }
+}
+
+/// Polls a future that never waits once, without a runtime.
+fn run_ready<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let future = pin!(future);
+    match future.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(StoreError::Unavailable(
+            "a SQLite write waited on something other than SQLite",
+        )),
     }
 }

@@ -35,17 +35,7 @@ impl ReadPool {
         }
     }
 
-    /// Runs `read` on a pooled connection, opening one when none is idle.
-    pub async fn run<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
-        let lease = self.lease().await?;
-        Ok(read(lease.conn())?)
-    }
-
-    /// A connection for several reads (e.g. one read transaction over several statements), held
-    /// until the lease is dropped.
+    /// A pooled connection (one is opened when none is idle), held until the lease is dropped.
     pub async fn lease(&self) -> StoreResult<Lease<'_>> {
         let permit = self
             .permits
@@ -85,8 +75,8 @@ pub struct Lease<'p> {
 }
 
 impl Lease<'_> {
-    pub fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("held until dropped")
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("held until dropped")
     }
 }
 

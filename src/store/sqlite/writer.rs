@@ -54,7 +54,7 @@ impl Writer {
     pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
@@ -83,7 +83,7 @@ impl Writer {
 /// A write waiting for its batch, type-erased.
 trait Job: Send {
     /// Runs inside the batch's transaction; true when its changes are to be kept.
-    fn run(&mut self, conn: &Connection) -> bool;
+    fn run(&mut self, conn: &mut Connection) -> bool;
     /// Answers, once the batch is committed (`Ok`) or has failed.
     fn finish(self: Box<Self>, batch: Result<(), &Arc<rusqlite::Error>>);
 }
@@ -97,9 +97,9 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    F: FnOnce(&mut Connection) -> StoreResult<T> + Send,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
+    fn run(&mut self, conn: &mut Connection) -> bool {
         let Some(work) = self.work.take() else {
             return false;
         };
@@ -123,7 +123,7 @@ where
     }
 }
 
-fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, stats: &WriterStats) {
+fn run(mut conn: Connection, queue: Receiver<Box<dyn Job>>, stats: &WriterStats) {
     while let Ok(first) = queue.recv() {
         stats.busy.store(true, Ordering::Relaxed);
         let mut batch = vec![first];
@@ -133,7 +133,7 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, stats: &WriterStats) {
                 Err(_) => break,
             }
         }
-        let outcome = run_batch(&conn, &mut batch).map_err(Arc::new);
+        let outcome = run_batch(&mut conn, &mut batch).map_err(Arc::new);
         if let Err(error) = &outcome {
             tracing::error!(%error, jobs = batch.len(), "SQLite write batch failed");
             if !conn.is_autocommit() {
@@ -150,7 +150,7 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, stats: &WriterStats) {
 }
 
 /// One transaction for the whole batch, a savepoint per job, one commit.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
     // IMMEDIATE takes the write lock now, so another process writing (the `user verify` command)
     // makes this wait (busy timeout) rather than fail halfway.
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;

@@ -1,0 +1,404 @@
+//! The one interface every store operation is written against: [`Tx`], a connection or
+//! transaction of either backend, running the shared `$N` SQL text with typed [`Arg`]s and
+//! handing back [`Row`]s that are read by column name.
+//!
+//! An operation is an `async fn(&mut Tx<'_>, ...)` in the module of its concern
+//! (`store/workspaces.rs`, ...). On PostgreSQL it awaits the database; on SQLite every call
+//! returns at once (rusqlite never waits), which is what lets the SQLite writer thread run the
+//! same async function to completion without a runtime (`sqlite::writer`).
+//!
+//! Where the dialects really differ, the operation branches on [`Tx::dialect`] in plain sight.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use sqlx::postgres::PgRow;
+use sqlx::{ColumnIndex, PgConnection, Row as _};
+use uuid::Uuid;
+
+use crate::domain::{OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole};
+
+use super::{postgres, sqlite, StoreError, StoreResult};
+
+/// Which SQL dialect a [`Tx`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection of either backend, usually inside a transaction the store opened for the
+/// operation (see `Store::write`).
+pub enum Tx<'c> {
+    /// A SQLite connection: the writer's (inside its batch transaction, a savepoint per
+    /// operation) or a pooled read-only one.
+    Sqlite(&'c mut rusqlite::Connection),
+    /// A PostgreSQL connection or transaction.
+    Postgres(&'c mut PgConnection),
+}
+
+/// A statement argument. `$N` binds `args[N - 1]`. Ids bind as UUIDs (native on PostgreSQL, a
+/// 16-byte BLOB on SQLite), timestamps as `i64` Unix milliseconds, flags as booleans.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Uuid(Option<Uuid>),
+    BigInt(Option<i64>),
+    SmallInt(Option<i16>),
+    Bool(Option<bool>),
+    Text(Option<&'a str>),
+    Bytes(Option<&'a [u8]>),
+}
+
+/// `args![a, b, c]`: the arguments of a statement, each converted with [`Arg::from`].
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => {
+        &[$($crate::store::tx::Arg::from($arg)),*]
+    };
+}
+pub(crate) use args;
+
+macro_rules! arg_from {
+    ($variant:ident, $t:ty) => {
+        impl From<$t> for Arg<'_> {
+            fn from(value: $t) -> Self {
+                Arg::$variant(Some(value))
+            }
+        }
+        impl From<Option<$t>> for Arg<'_> {
+            fn from(value: Option<$t>) -> Self {
+                Arg::$variant(value)
+            }
+        }
+    };
+}
+arg_from!(Uuid, Uuid);
+arg_from!(BigInt, i64);
+arg_from!(SmallInt, i16);
+arg_from!(Bool, bool);
+
+/// Ids bind as the UUIDs they are.
+macro_rules! id_arg_and_column {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Arg<'_> {
+            fn from(id: $id) -> Self {
+                Arg::Uuid(Some(id.uuid()))
+            }
+        }
+        impl From<Option<$id>> for Arg<'_> {
+            fn from(id: Option<$id>) -> Self {
+                Arg::Uuid(id.map(<$id>::uuid))
+            }
+        }
+        impl Column for $id {
+            fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                Uuid::from_sqlite(row, at).map(<$id>::from_uuid)
+            }
+            fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                Uuid::from_postgres(row, at).map(<$id>::from_uuid)
+            }
+        }
+        impl Column for Option<$id> {
+            fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                Option::<Uuid>::from_sqlite(row, at).map(|id| id.map(<$id>::from_uuid))
+            }
+            fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                Option::<Uuid>::from_postgres(row, at).map(|id| id.map(<$id>::from_uuid))
+            }
+        }
+    )*};
+}
+id_arg_and_column!(UserId, OrgId, WorkspaceId, SessionId);
+
+/// Roles bind as what the database stores: the number for an organization role, the wire string
+/// for a workspace role.
+impl From<OrgRole> for Arg<'_> {
+    fn from(role: OrgRole) -> Self {
+        Arg::SmallInt(Some(i16::from(role.value())))
+    }
+}
+
+impl From<Option<OrgRole>> for Arg<'_> {
+    fn from(role: Option<OrgRole>) -> Self {
+        Arg::SmallInt(role.map(|role| i16::from(role.value())))
+    }
+}
+
+impl From<WorkspaceRole> for Arg<'_> {
+    fn from(role: WorkspaceRole) -> Self {
+        Arg::Text(Some(role.as_str()))
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(value: &'a str) -> Self {
+        Arg::Text(Some(value))
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(value: &'a String) -> Self {
+        Arg::Text(Some(value))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        Arg::Text(value)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Arg<'a> {
+    fn from(value: &'a Option<String>) -> Self {
+        Arg::Text(value.as_deref())
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(value: &'a [u8]) -> Self {
+        Arg::Bytes(Some(value))
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(value: &'a Vec<u8>) -> Self {
+        Arg::Bytes(Some(value))
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let value = match self {
+            Arg::Uuid(Some(id)) => ValueRef::Blob(id.as_bytes()),
+            Arg::BigInt(Some(n)) => ValueRef::Integer(*n),
+            Arg::SmallInt(Some(n)) => ValueRef::Integer(i64::from(*n)),
+            Arg::Bool(Some(flag)) => ValueRef::Integer(i64::from(*flag)),
+            Arg::Text(Some(text)) => ValueRef::Text(text.as_bytes()),
+            Arg::Bytes(Some(bytes)) => ValueRef::Blob(bytes),
+            _ => ValueRef::Null,
+        };
+        Ok(ToSqlOutput::Borrowed(value))
+    }
+}
+
+/// A row of a result, read by column name.
+pub enum Row<'r> {
+    /// A SQLite row and its statement's column names (looked up once per statement, not per
+    /// read: rusqlite's own lookup by name asks SQLite for every column name on every read).
+    Sqlite {
+        row: &'r rusqlite::Row<'r>,
+        names: &'r [&'r str],
+    },
+    Postgres(&'r PgRow),
+}
+
+impl Row<'_> {
+    /// The column `name`, decoded.
+    pub fn get<T: Column>(&self, name: &str) -> StoreResult<T> {
+        let at = self.index_of(name)?;
+        self.get_at(at)
+    }
+
+    /// The position of column `name`, for readers of many rows of one statement that look each
+    /// name up once (the listing).
+    pub fn index_of(&self, name: &str) -> StoreResult<usize> {
+        match self {
+            Row::Sqlite { names, .. } => names
+                .iter()
+                .position(|column| *column == name)
+                .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::InvalidColumnName(name.into()))),
+            Row::Postgres(row) => Ok(name.index(*row)?),
+        }
+    }
+
+    /// The column at `at`, as found by [`Row::index_of`].
+    pub fn get_at<T: Column>(&self, at: usize) -> StoreResult<T> {
+        match self {
+            Row::Sqlite { row, .. } => Ok(T::from_sqlite(row, at)?),
+            Row::Postgres(row) => Ok(T::from_postgres(row, at)?),
+        }
+    }
+}
+
+/// A value a column decodes into, on both backends.
+pub trait Column: Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self>;
+    fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self>;
+}
+
+macro_rules! native_column {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                row.get(at)
+            }
+            fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                row.try_get(at)
+            }
+        }
+        impl Column for Option<$t> {
+            fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                row.get(at)
+            }
+            fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                row.try_get(at)
+            }
+        }
+    )*};
+}
+native_column!(Uuid, i64, i16, bool, String, Vec<u8>);
+
+/// A statement that takes row locks on PostgreSQL (`FOR UPDATE`), where several processes
+/// share the database. SQLite has no row locks and needs none: its one writer holds the
+/// database's write lock for the whole transaction, so a check and the write after it cannot be
+/// separated by another writer.
+pub struct Locking {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// `locking!("SELECT ... WHERE id = $1")`: the statement, and on PostgreSQL `... FOR UPDATE`.
+macro_rules! locking {
+    ($sql:expr) => {
+        $crate::store::tx::Locking::new($sql, concat!($sql, " FOR UPDATE"))
+    };
+}
+pub(crate) use locking;
+
+impl Locking {
+    pub const fn new(sqlite: &'static str, postgres: &'static str) -> Locking {
+        Locking { sqlite, postgres }
+    }
+
+    pub fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+impl Tx<'_> {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement without result rows; the number of rows it changed. A unique violation
+    /// is [`StoreError::Conflict`].
+    pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        match self {
+            Tx::Sqlite(conn) => sqlite::exec::execute(conn, sql, args),
+            Tx::Postgres(conn) => postgres::exec::execute(conn, sql, args).await,
+        }
+    }
+
+    /// The first row, decoded; None when there is none.
+    pub async fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        decode: impl FnOnce(&Row<'_>) -> StoreResult<T> + Send,
+    ) -> StoreResult<Option<T>> {
+        match self {
+            Tx::Sqlite(conn) => sqlite::exec::query_opt(conn, sql, args, decode),
+            Tx::Postgres(conn) => postgres::exec::query_opt(conn, sql, args, decode).await,
+        }
+    }
+
+    /// Every row, decoded.
+    pub async fn query_all<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut decode: impl FnMut(&Row<'_>) -> StoreResult<T> + Send,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        self.for_each(sql, args, |row| {
+            out.push(decode(row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Calls `each` on every row; false when there was none.
+    pub async fn for_each(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: impl FnMut(&Row<'_>) -> StoreResult<()> + Send,
+    ) -> StoreResult<bool> {
+        match self {
+            Tx::Sqlite(conn) => sqlite::exec::for_each(conn, sql, args, each),
+            Tx::Postgres(conn) => postgres::exec::for_each(conn, sql, args, each).await,
+        }
+    }
+
+    /// The `n` of a `SELECT COUNT(*) AS n ...`.
+    pub async fn count(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<i64> {
+        let n = self.query_opt(sql, args, |row| row.get("n")).await?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+/// An organization role column. The CHECK constraint admits only the defined values; anything
+/// else is a decoding error.
+impl Column for OrgRole {
+    fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let value = i16::from_sqlite(row, at)?;
+        OrgRole::from_value(value.into()).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                at,
+                rusqlite::types::Type::Integer,
+                "not an organization role".into(),
+            )
+        })
+    }
+
+    fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        let value = i16::from_postgres(row, at)?;
+        OrgRole::from_value(value.into())
+            .ok_or_else(|| sqlx::Error::Decode("not an organization role".into()))
+    }
+}
+
+/// A workspace role column, read without copying the text. The CHECK constraint admits only the
+/// three wire strings; anything else is a decoding error.
+impl Column for Option<WorkspaceRole> {
+    fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let Some(text) = row.get_ref(at)?.as_str_or_null()? else {
+            return Ok(None);
+        };
+        WorkspaceRole::parse(text).map(Some).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                at,
+                rusqlite::types::Type::Text,
+                "not a workspace role".into(),
+            )
+        })
+    }
+
+    fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        let Some(text) = row.try_get::<Option<&str>, _>(at)? else {
+            return Ok(None);
+        };
+        WorkspaceRole::parse(text)
+            .map(Some)
+            .ok_or_else(|| sqlx::Error::Decode("not a workspace role".into()))
+    }
+}
+
+impl Column for WorkspaceRole {
+    fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        Option::<WorkspaceRole>::from_sqlite(row, at)?.ok_or(rusqlite::Error::InvalidColumnType(
+            at,
+            "role".into(),
+            rusqlite::types::Type::Null,
+        ))
+    }
+
+    fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        Option::<WorkspaceRole>::from_postgres(row, at)?
+            .ok_or_else(|| sqlx::Error::Decode("a NULL workspace role".into()))
+    }
+}

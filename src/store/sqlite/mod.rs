@@ -8,6 +8,7 @@
 //! in the same `_sqlx_migrations` table and databases made by earlier versions open unchanged.
 
 pub(super) mod exec;
+mod migrate;
 mod pool;
 mod writer;
 

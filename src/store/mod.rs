@@ -58,6 +58,8 @@ pub enum StoreError {
     Commit(Arc<rusqlite::Error>),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    SqliteMigration(#[from] sqlite::MigrateError),
     /// The database URL or options are not usable.
     #[error("{0}")]
     Configuration(String),
@@ -148,6 +150,31 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => Some(db.write_batches()),
             Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The settings a commit's durability rests on, read from the server's own connections:
+    /// SQLite's `synchronous` and `journal_mode` (of the writer), PostgreSQL's
+    /// `synchronous_commit`.
+    pub async fn durability_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.durability_settings().await,
+            Backend::Postgres(_) => {
+                self.read(|tx| {
+                    Box::pin(async move {
+                        let value: Option<String> = tx
+                            .query_opt("SHOW synchronous_commit", args![], |row| {
+                                row.get("synchronous_commit")
+                            })
+                            .await?;
+                        Ok(vec![(
+                            "synchronous_commit".to_owned(),
+                            value.unwrap_or_default(),
+                        )])
+                    })
+                })
+                .await
+            }
         }
     }
 

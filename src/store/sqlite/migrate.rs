@@ -10,9 +10,6 @@
 //! the book is read again under it, so two processes starting at once apply each migration once
 //! (the second waits on the lock, for the connection's busy timeout, then finds it applied).
 
-// Wired into `SqliteStore::migrate` with the store rewrite; until then only the tests call it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 

@@ -4,8 +4,8 @@
 //! connection on a thread of its own that commits them in groups ([`writer`]). The SQL is the
 //! text shared with PostgreSQL (`store::queries`), bound by parameter number ([`exec`]).
 //!
-//! Migrations go through sqlx's migrator, as on PostgreSQL, so both backends keep their history
-//! in the same `_sqlx_migrations` table and databases made by earlier versions open unchanged.
+//! Migrations run through rusqlite too ([`migrate`]), booked in sqlx's `_sqlx_migrations` table as
+//! on PostgreSQL, so databases made by earlier versions open unchanged.
 
 pub(super) mod exec;
 mod migrate;
@@ -15,14 +15,13 @@ mod writer;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
+pub use self::migrate::MigrateError;
 use self::pool::ReadPool;
 use self::writer::Writer;
 use super::tx::Tx;
@@ -33,7 +32,7 @@ use super::{StoreError, StoreOptions, StoreResult, TxFuture};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteDb {
-    url: String,
+    path: PathBuf,
     reads: ReadPool,
     writer: Writer,
 }
@@ -50,27 +49,49 @@ pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteDb> {
         ));
     }
     Ok(SqliteDb {
-        url: url.to_owned(),
+        path: path.clone(),
         reads: ReadPool::new(path, options.max_connections),
         writer: Writer::start(conn)
             .map_err(|_| StoreError::Unavailable("cannot start a thread"))?,
     })
 }
 
-/// The file a `sqlite:` URL names, parsed as sqlx parses it (for the migrator). In-memory
-/// databases are refused: the writer and the readers are separate connections, which would each
-/// see a database of their own.
+/// The file a `sqlite:` URL names: `sqlite://FILE` or `sqlite:FILE` (`sqlite:///abs/path` for an
+/// absolute one), percent-decoded, any `?query` ignored. In-memory databases are refused: the
+/// writer and the readers are separate connections, which would each see a database of their own.
 fn database_path(url: &str) -> StoreResult<PathBuf> {
-    let options = SqliteConnectOptions::from_str(url)?;
-    let path = options.get_filename().to_path_buf();
-    let name = path.to_string_lossy();
-    if name.is_empty() || name.contains(":memory:") || url.contains("mode=memory") {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::Configuration("a SQLite URL starts with sqlite:".into()))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = percent_decode(path)?;
+    if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
         return Err(StoreError::Configuration(
             "in-memory SQLite databases are not supported: name a file, e.g. sqlite://workspaces.db"
                 .into(),
         ));
     }
-    Ok(path)
+    Ok(PathBuf::from(path))
+}
+
+/// `%XX` escapes of a URL path, decoded.
+fn percent_decode(text: &str) -> StoreResult<String> {
+    let bad = || StoreError::Configuration(format!("bad escape in the SQLite URL path {text:?}"));
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail.get(..2).ok_or_else(bad)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+            bytes.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
 }
 
 /// A connection with the settings every connection of the store has. `synchronous = FULL`: a
@@ -93,20 +114,36 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 }
 
 impl SqliteDb {
+    /// Applies pending migrations on a connection of its own (see [`migrate`]).
     pub async fn migrate(&self) -> StoreResult<()> {
-        let options = SqliteConnectOptions::from_str(&self.url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        // A pool of one: the migrator takes an executor it can hold across its own awaits.
-        let migrator = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        let migrated = sqlx::migrate!("migrations/sqlite").run(&migrator).await;
-        migrator.close().await;
-        Ok(migrated?)
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = open_connection(&path, false)?;
+            Ok(migrate::run(&mut conn)?)
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable("the migration thread panicked"))?
+    }
+
+    /// `synchronous` and `journal_mode` as the writer's connection has them: what a commit's
+    /// durability rests on.
+    pub async fn durability_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        self.writer
+            .write(|conn| {
+                let mut settings = Vec::new();
+                for pragma in ["synchronous", "journal_mode"] {
+                    let value: rusqlite::types::Value =
+                        conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))?;
+                    let text = match value {
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Text(text) => text,
+                        other => format!("{other:?}"),
+                    };
+                    settings.push((pragma.to_owned(), text));
+                }
+                Ok(settings)
+            })
+            .await
     }
 
     pub fn connections(&self) -> (u32, u32) {
@@ -166,5 +203,33 @@ fn run_ready<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> 
         Poll::Pending => Err(StoreError::Unavailable(
             "a SQLite write waited on something other than SQLite",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::database_path;
+
+    #[test]
+    fn urls_name_files_relative_absolute_and_escaped_and_never_memory() {
+        let path = |url: &str| database_path(url).ok();
+        assert_eq!(
+            path("sqlite://workspaces.db"),
+            Some(PathBuf::from("workspaces.db"))
+        );
+        assert_eq!(
+            path("sqlite:workspaces.db?mode=rwc"),
+            Some(PathBuf::from("workspaces.db"))
+        );
+        assert_eq!(
+            path("sqlite:///tmp/a%20b.db"),
+            Some(PathBuf::from("/tmp/a b.db"))
+        );
+        assert_eq!(path("sqlite::memory:"), None);
+        assert_eq!(path("sqlite://x.db?mode=memory"), None);
+        assert_eq!(path("sqlite://"), None);
+        assert_eq!(path("sqlite://bad%2"), None);
     }
 }

@@ -34,7 +34,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/user/verify-email", PUBLIC),
     (
         "POST",
-        "/user/resend-verification/{verification_token_id}",
+        "/user/resend-verification/{verificationTokenId}",
         PUBLIC,
     ),
     // sessions.rs
@@ -46,25 +46,25 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/user/reset-password", PUBLIC),
     // tokens.rs
     ("GET", "/token", PROTECTED),
-    ("DELETE", "/token/{token_id}", PROTECTED),
+    ("DELETE", "/token/{tokenId}", PROTECTED),
     // users.rs
     ("GET", "/user/profile", PROTECTED),
-    ("GET", "/user/{user_id}", PROTECTED),
-    ("PUT", "/user/{user_id}", PROTECTED),
-    ("PUT", "/user/{user_id}/role", PROTECTED),
+    ("GET", "/user/{userId}", PROTECTED),
+    ("PUT", "/user/{userId}", PROTECTED),
+    ("PUT", "/user/{userId}/role", PROTECTED),
     // organizations.rs
-    ("GET", "/organization/{org_id}", PROTECTED),
-    ("PUT", "/organization/{org_id}", PROTECTED),
+    ("GET", "/organization/{orgId}", PROTECTED),
+    ("PUT", "/organization/{orgId}", PROTECTED),
     // org_users.rs
     ("GET", "/organization/users", PROTECTED),
     ("POST", "/organization/users", PROTECTED),
-    ("GET", "/organization/users/{user_id}", PROTECTED),
-    ("PUT", "/organization/users/{user_id}", PROTECTED),
-    ("DELETE", "/organization/users/{user_id}", PROTECTED),
-    ("POST", "/organization/users/{user_id}/activate", PROTECTED),
+    ("GET", "/organization/users/{userId}", PROTECTED),
+    ("PUT", "/organization/users/{userId}", PROTECTED),
+    ("DELETE", "/organization/users/{userId}", PROTECTED),
+    ("POST", "/organization/users/{userId}/activate", PROTECTED),
     (
         "POST",
-        "/organization/users/{user_id}/resend-invitation",
+        "/organization/users/{userId}/resend-invitation",
         PROTECTED,
     ),
     // workspaces.rs
@@ -75,8 +75,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("DELETE", "/workspace/{id}", PROTECTED),
     // workspace_members.rs
     ("POST", "/workspace/{id}/users", PROTECTED),
-    ("PUT", "/workspace/{id}/users/{user_id}", PROTECTED),
-    ("DELETE", "/workspace/{id}/users/{user_id}", PROTECTED),
+    ("PUT", "/workspace/{id}/users/{userId}", PROTECTED),
+    ("DELETE", "/workspace/{id}/users/{userId}", PROTECTED),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

@@ -8,7 +8,7 @@ use futures::SinkExt;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use workspaces::http::RateLimitConfig;
+use workspaces::config::RateLimitConfig;
 
 use crate::helpers::{error_body, spawn_app, spawn_app_with, TestApp, PASSWORD};
 

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -110,6 +111,38 @@ impl<'de> Deserialize<'de> for PathId {
         let raw = String::deserialize(deserializer)?;
         Ok(PathId(Uuid::parse_str(&raw).ok()))
     }
+}
+
+/// The path of `/workspace/{id}` and the routes below it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkspacePath {
+    /// Workspace id
+    #[param(value_type = Uuid)]
+    pub id: PathId,
+}
+
+/// The path of the routes about one user (`/user/{userId}`, `/organization/users/{userId}`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPath {
+    /// A user of the caller's organization
+    #[param(value_type = Uuid)]
+    pub user_id: PathId,
+}
+
+/// The path of `/workspace/{id}/users/{userId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPath {
+    /// Workspace id
+    #[param(value_type = Uuid)]
+    pub id: PathId,
+    /// The member's user id
+    #[param(value_type = Uuid)]
+    pub user_id: PathId,
 }
 
 /// A well-signed, unexpired access token (or 401), whose session is not checked yet. The hot

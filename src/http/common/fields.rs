@@ -57,9 +57,26 @@ pub fn required_name(value: &Option<String>, field: &str) -> Result<String, ApiE
     person_name(required(value, field)?, field)
 }
 
-/// An optional first or last name.
-pub fn optional_name(value: Option<&str>, field: &str) -> Result<Option<String>, ApiError> {
-    value.map(|name| person_name(name, field)).transpose()
+/// The names a body asks to change (`name`, `lastName`), each read like a person's name.
+pub struct NameChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+impl NameChange {
+    pub fn parse(name: Option<&str>, last_name: Option<&str>) -> Result<NameChange, ApiError> {
+        let optional =
+            |value: Option<&str>, field| value.map(|v| person_name(v, field)).transpose();
+        Ok(NameChange {
+            first_name: optional(name, "name")?,
+            last_name: optional(last_name, "lastName")?,
+        })
+    }
+
+    /// Whether neither name changes.
+    pub fn is_empty(&self) -> bool {
+        self.first_name.is_none() && self.last_name.is_none()
+    }
 }
 
 /// An `orgRole` wire value; reserved and unknown values are refused (contract section 2).

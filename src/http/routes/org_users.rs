@@ -22,8 +22,8 @@ use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, new_verification, send_verification};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
-use crate::http::common::extract::{AuthUser, JsonBody, PathId};
-use crate::http::common::fields;
+use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
+use crate::http::common::fields::{self, NameChange};
 use crate::http::common::rules::{last_owner, require_manager, user_change, user_not_found};
 use crate::http::AppState;
 use crate::store::{NewUser, OrgUser, StoreError, UserChangeOutcome, UserUpdate};
@@ -168,7 +168,7 @@ async fn create_user(
     operation_id = "get_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "The user, without envelope", body = OrgUserJson),
         Unauthorized,
@@ -180,7 +180,7 @@ async fn create_user(
 async fn get_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<OrgUserJson>, ApiError> {
     require_manager(&auth, "Insufficient permissions to view users")?;
     let user = state
@@ -212,7 +212,7 @@ struct UpdateOrgUserBody {
     operation_id = "update_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     request_body = UpdateOrgUserBody,
     responses(
         (status = 200, description = "User updated successfully", body = OrgUserResponse),
@@ -228,23 +228,22 @@ struct UpdateOrgUserBody {
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
     body: Result<JsonBody<UpdateOrgUserBody>, ApiError>,
 ) -> Result<Json<OrgUserResponse>, ShapedError<ErrorWithEmptyData>> {
     const DENIED: &str = "Insufficient permissions to update users";
     let JsonBody(body) = body?;
-    let first_name = fields::optional_name(body.name.as_deref(), "name")?;
-    let last_name = fields::optional_name(body.last_name.as_deref(), "lastName")?;
+    let names = NameChange::parse(body.name.as_deref(), body.last_name.as_deref())?;
     let org_role = body.org_role.map(fields::org_role).transpose()?;
-    if first_name.is_none() && last_name.is_none() && org_role.is_none() {
+    if names.is_empty() && org_role.is_none() {
         return Err(fields::no_valid_fields().into());
     }
     auth.require_validated()?;
     require_manager(&auth, DENIED)?;
     let update = UserUpdate {
         change: user_change(&auth, user_id.or(user_not_found)?),
-        first_name,
-        last_name,
+        first_name: names.first_name,
+        last_name: names.last_name,
         org_role,
         password_hash: None,
         keep_session: None,
@@ -272,7 +271,7 @@ async fn update_user(
     operation_id = "delete_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "User deleted successfully", body = MessageResponse),
         (status = 400, description = "Cannot delete yourself; `USER_NOT_VALIDATED`", body = ErrorResponse),
@@ -285,7 +284,7 @@ async fn update_user(
 async fn delete_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const DENIED: &str = "Insufficient permissions to delete users";
     auth.require_validated()?;
@@ -319,7 +318,7 @@ async fn delete_user(
     operation_id = "activate_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A deleted user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "User activated successfully", body = MessageResponse),
         (status = 400, description = "User is not deleted; `USER_NOT_VALIDATED`", body = ErrorResponse),
@@ -332,7 +331,7 @@ async fn delete_user(
 async fn activate_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const DENIED: &str = "Insufficient permissions to activate users";
     auth.require_validated()?;
@@ -363,7 +362,7 @@ async fn activate_user(
     operation_id = "resend_org_user_invitation",
     tag = "organization",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "Invitation sent successfully", body = MessageResponse),
         (status = 400, description = "User is already validated; `USER_NOT_VALIDATED`", body = ErrorResponse),
@@ -376,7 +375,7 @@ async fn activate_user(
 async fn resend_invitation(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const FAILED: &str = "Failed to resend invitation";
     auth.require_validated()?;

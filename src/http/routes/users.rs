@@ -16,8 +16,8 @@ use crate::http::bodies::responses::{BodyRejected, InternalError, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::hash_password;
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AuthUser, JsonBody, PathId};
-use crate::http::common::fields;
+use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
+use crate::http::common::fields::{self, NameChange};
 use crate::http::common::rules::{last_owner, require_manager, user_change, user_not_found};
 use crate::http::AppState;
 use crate::store::{UserChangeOutcome, UserUpdate};
@@ -52,7 +52,7 @@ async fn profile(auth: AuthUser) -> Json<ProfileResponse> {
     path = "/user/{userId}",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "The user's role summary", body = RoleSummaryResponse),
         Unauthorized,
@@ -63,7 +63,7 @@ async fn profile(auth: AuthUser) -> Json<ProfileResponse> {
 async fn get_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<RoleSummaryResponse>, ApiError> {
     let user = state
         .store
@@ -95,7 +95,7 @@ struct UpdateUserBody {
     path = "/user/{userId}",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "The user to update")),
+    params(UserPath),
     request_body = UpdateUserBody,
     responses(
         (status = 200, description = "User updated successfully", body = MessageResponse),
@@ -110,15 +110,14 @@ struct UpdateUserBody {
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const DENIED: &str = "Insufficient permissions to update user";
     const FAILED: &str = "Failed to update user";
-    let first_name = fields::optional_name(body.name.as_deref(), "name")?;
-    let last_name = fields::optional_name(body.last_name.as_deref(), "lastName")?;
+    let names = NameChange::parse(body.name.as_deref(), body.last_name.as_deref())?;
     let password = body.password.as_deref().map(fields::password).transpose()?;
-    if first_name.is_none() && last_name.is_none() && password.is_none() {
+    if names.is_empty() && password.is_none() {
         return Err(fields::no_valid_fields());
     }
     auth.require_validated()?;
@@ -144,8 +143,8 @@ async fn update_user(
     }
     let update = UserUpdate {
         change: user_change(&auth, target),
-        first_name,
-        last_name,
+        first_name: names.first_name,
+        last_name: names.last_name,
         org_role: None,
         password_hash: hash_password(&state, password, FAILED).await?,
         keep_session: Some(auth.session_id),
@@ -177,7 +176,7 @@ struct OrgRoleBody {
     path = "/user/{userId}/role",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("userId" = Uuid, Path, description = "The user whose role changes")),
+    params(UserPath),
     request_body = OrgRoleBody,
     responses(
         (status = 200, description = "User role updated successfully", body = RoleChangeResponse),
@@ -192,7 +191,7 @@ struct OrgRoleBody {
 async fn change_role(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<PathId>,
+    Path(UserPath { user_id }): Path<UserPath>,
     JsonBody(body): JsonBody<OrgRoleBody>,
 ) -> Result<Json<RoleChangeResponse>, ApiError> {
     let raw_role = body

@@ -16,7 +16,7 @@ use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::workspaces::WorkspaceRoleName;
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AuthUser, JsonBody, PathId};
+use crate::http::common::extract::{AuthUser, JsonBody, MemberPath, WorkspacePath};
 use crate::http::common::rules::{managed_workspace, workspace_not_found, WorkspaceRoute};
 use crate::http::AppState;
 use crate::store::{AddMemberOutcome, MemberChangeOutcome, NewMember};
@@ -72,7 +72,7 @@ fn target_not_found() -> ApiError {
     path = "/workspace/{id}/users",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     request_body = AddMemberBody,
     responses(
         (status = 200, description = "Added", body = SuccessResponse),
@@ -88,7 +88,7 @@ fn target_not_found() -> ApiError {
 async fn add_member(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<PathId>,
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
     JsonBody(body): JsonBody<AddMemberBody>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     let route = route("Failed to add user to workspace");
@@ -137,10 +137,7 @@ fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<SuccessResponse>, 
     path = "/workspace/{id}/users/{userId}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(
-        ("id" = Uuid, Path, description = "Workspace id"),
-        ("userId" = Uuid, Path, description = "The member's user id"),
-    ),
+    params(MemberPath),
     request_body = MemberRoleBody,
     responses(
         (status = 200, description = "Changed", body = SuccessResponse),
@@ -155,7 +152,7 @@ fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<SuccessResponse>, 
 async fn change_member_role(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user_id)): Path<(PathId, PathId)>,
+    Path(MemberPath { id, user_id }): Path<MemberPath>,
     JsonBody(body): JsonBody<MemberRoleBody>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     let route = route("Failed to update user role");
@@ -177,10 +174,7 @@ async fn change_member_role(
     path = "/workspace/{id}/users/{userId}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(
-        ("id" = Uuid, Path, description = "Workspace id"),
-        ("userId" = Uuid, Path, description = "The member's user id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "Removed", body = SuccessResponse),
         (status = 400, description = "Workspace must keep at least one admin; User not found or account is not validated", body = ErrorResponse),
@@ -193,7 +187,7 @@ async fn change_member_role(
 async fn remove_member(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user_id)): Path<(PathId, PathId)>,
+    Path(MemberPath { id, user_id }): Path<MemberPath>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     let route = route("Failed to remove user from workspace");
     let workspace = managed_workspace(&state, &auth, id, &route)

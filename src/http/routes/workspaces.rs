@@ -23,7 +23,7 @@ use crate::http::bodies::workspaces::{
 };
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AuthUser, Bearer, JsonBody, PathId};
+use crate::http::common::extract::{AuthUser, Bearer, JsonBody, WorkspacePath};
 use crate::http::common::json::SizedJson;
 use crate::http::common::rules::{managed_workspace, workspace_not_found, WorkspaceRoute};
 use crate::http::AppState;
@@ -251,7 +251,7 @@ fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, Ap
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     responses(
         (status = 200, description = "The workspace with its members", body = WorkspaceWithUsersResponse),
         Unauthorized,
@@ -262,7 +262,7 @@ fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, Ap
 async fn get_workspace(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<PathId>,
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
 ) -> Result<SizedJson<WorkspaceWithUsersResponse>, ApiError> {
     let not_found = || {
         ApiError::not_found(
@@ -293,7 +293,7 @@ async fn get_workspace(
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     request_body = RenameWorkspaceBody,
     responses(
         (status = 200, description = "The workspace (without members)", body = WorkspaceResponse),
@@ -309,7 +309,7 @@ async fn get_workspace(
 async fn rename_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<PathId>,
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
     JsonBody(body): JsonBody<RenameWorkspaceBody>,
 ) -> Result<Json<WorkspaceResponse>, ApiError> {
     const ROUTE: WorkspaceRoute = WorkspaceRoute {
@@ -349,7 +349,7 @@ async fn rename_workspace(
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     responses(
         (status = 200, description = "Deleted", body = SuccessResponse),
         (status = 400, description = "Cannot delete workspace with existing buckets or repos; User not found or account is not validated", body = ErrorResponse),
@@ -362,7 +362,7 @@ async fn rename_workspace(
 async fn delete_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<PathId>,
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     const ROUTE: WorkspaceRoute = WorkspaceRoute {
         denied: "Insufficient permissions to delete workspace",

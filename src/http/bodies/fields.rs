@@ -1,6 +1,7 @@
 //! Schemas of request fields that several request bodies share, built from the rules the
 //! handlers apply (`domain`), so the document states each rule once. Used as
-//! `#[schema(schema_with = ...)]` on request body fields.
+//! `#[schema(schema_with = ...)]` on request body fields; the `optional_` ones also admit `null`,
+//! which those fields read as absent (or, on an organization, as "clear").
 
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
@@ -15,6 +16,11 @@ pub const MAX_WEBSITE_CHARS: usize = 2048;
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// `schema` for a string that may also be `null`.
+fn or_null(schema: ObjectBuilder) -> ObjectBuilder {
+    schema.schema_type(SchemaType::from_iter([Type::String, Type::Null]))
 }
 
 /// Text that must not be blank: trimmed, 1 to `max` characters, no control characters.
@@ -36,9 +42,19 @@ pub fn person_name() -> ObjectBuilder {
     non_blank_text(MAX_NAME_CHARS)
 }
 
+/// A first or last name that may be left out.
+pub fn optional_person_name() -> ObjectBuilder {
+    or_null(person_name())
+}
+
 /// A workspace name, unique in the organization (compared trimmed and case-insensitively).
 pub fn workspace_name() -> ObjectBuilder {
     non_blank_text(MAX_NAME_CHARS)
+}
+
+/// A workspace's new name, if it changes.
+pub fn optional_workspace_name() -> ObjectBuilder {
+    or_null(workspace_name())
 }
 
 /// An organization's name.
@@ -48,12 +64,12 @@ pub fn organization_name() -> ObjectBuilder {
 
 /// An organization's optional text field (address, city...); `null` or blank clears it.
 pub fn organization_text() -> ObjectBuilder {
-    text(MAX_ORG_TEXT_CHARS)
+    or_null(text(MAX_ORG_TEXT_CHARS))
 }
 
 /// An organization's website; `null` or blank clears it.
 pub fn website() -> ObjectBuilder {
-    text(MAX_WEBSITE_CHARS)
+    or_null(text(MAX_WEBSITE_CHARS))
 }
 
 /// A new password: the policy of `domain::Password`.
@@ -64,6 +80,11 @@ pub fn password() -> ObjectBuilder {
             "At least 8 characters (at most 128) with an upper-case letter, a lower-case letter \
              and a digit",
         ))
+}
+
+/// A password that may be left out.
+pub fn optional_password() -> ObjectBuilder {
+    or_null(password())
 }
 
 /// A token or an e-mail address as presented: any non-blank string.

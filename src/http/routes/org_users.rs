@@ -71,7 +71,7 @@ struct CreateOrgUserBody {
     #[schema(schema_with = schema::email, required = true)]
     email: Option<String>,
     /// Without one, the user chooses it when verifying their e-mail.
-    #[schema(schema_with = schema::password)]
+    #[schema(schema_with = schema::optional_password)]
     password: Option<String>,
     #[schema(schema_with = schema::person_name, required = true)]
     first_name: Option<String>,
@@ -197,9 +197,9 @@ async fn get_user(
 #[serde(rename_all = "camelCase")]
 struct UpdateOrgUserBody {
     /// First name.
-    #[schema(schema_with = schema::person_name)]
+    #[schema(schema_with = schema::optional_person_name)]
     name: Option<String>,
-    #[schema(schema_with = schema::person_name)]
+    #[schema(schema_with = schema::optional_person_name)]
     last_name: Option<String>,
     #[schema(schema_with = schema::optional_org_role)]
     org_role: Option<i64>,

@@ -171,7 +171,7 @@ struct VerifyBody {
     #[schema(schema_with = schema::non_blank, required = true)]
     token: Option<String>,
     /// Sets the account's password (same policy as at registration).
-    #[schema(schema_with = schema::password)]
+    #[schema(schema_with = schema::optional_password)]
     password: Option<String>,
 }
 

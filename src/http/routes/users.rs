@@ -80,11 +80,11 @@ async fn get_user(
 #[serde(rename_all = "camelCase")]
 struct UpdateUserBody {
     /// First name.
-    #[schema(schema_with = schema::person_name)]
+    #[schema(schema_with = schema::optional_person_name)]
     name: Option<String>,
-    #[schema(schema_with = schema::person_name)]
+    #[schema(schema_with = schema::optional_person_name)]
     last_name: Option<String>,
-    #[schema(schema_with = schema::password)]
+    #[schema(schema_with = schema::optional_password)]
     password: Option<String>,
 }
 

@@ -54,7 +54,7 @@ struct CreateWorkspaceBody {
 /// `PUT /workspace/{id}`: the new name; without one, nothing changes.
 #[derive(Deserialize, ToSchema)]
 struct RenameWorkspaceBody {
-    #[schema(schema_with = schema::workspace_name)]
+    #[schema(schema_with = schema::optional_workspace_name)]
     name: Option<String>,
 }
 

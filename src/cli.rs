@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
-use crate::http::RateLimitConfig;
+use crate::config::{Config, RateLimitConfig};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]

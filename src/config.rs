@@ -5,8 +5,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::http::RateLimitConfig;
-
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -30,6 +28,24 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Threads hashing passwords; each holds Argon2's 19 MiB while the server runs.
     pub password_hash_threads: usize,
+}
+
+/// Requests per minute allowed on the credential routes; 0 turns a limit off. Read by the rate
+/// limiter (`http::limits`); it lives here so that configuration depends on nothing above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub per_ip_per_minute: u32,
+    pub per_account_per_minute: u32,
+    /// Take the client address from the first `X-Forwarded-For` entry (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl RateLimitConfig {
+    pub const OFF: RateLimitConfig = RateLimitConfig {
+        per_ip_per_minute: 0,
+        per_account_per_minute: 0,
+        trust_forwarded_for: false,
+    };
 }
 
 impl Config {

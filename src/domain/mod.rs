@@ -6,6 +6,7 @@ mod names;
 mod org_role;
 mod org_rules;
 mod password;
+mod text;
 mod workspace_name;
 mod workspace_role;
 
@@ -15,5 +16,6 @@ pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};
 pub use password::{Password, PasswordError};
+pub use text::{has_control_chars, no_control_pattern, non_blank_no_control_pattern};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
 pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

@@ -8,7 +8,7 @@ impl PersonName {
     pub fn parse(raw: &str) -> Option<PersonName> {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
-        if chars == 0 || chars > MAX_CHARS || trimmed.chars().any(char::is_control) {
+        if chars == 0 || chars > MAX_CHARS || super::has_control_chars(trimmed) {
             return None;
         }
         Some(PersonName(trimmed.to_owned()))

@@ -21,7 +21,7 @@ impl WorkspaceName {
         if trimmed.chars().count() > MAX_CHARS {
             return Err(WorkspaceNameError::TooLong);
         }
-        if trimmed.chars().any(char::is_control) {
+        if super::has_control_chars(trimmed) {
             return Err(WorkspaceNameError::InvalidCharacters);
         }
         Ok(WorkspaceName(trimmed.to_owned()))

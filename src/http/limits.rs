@@ -21,25 +21,10 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower::BoxError;
 
-use super::error::ApiError;
+use super::bodies::errors::ErrorCode;
+use super::common::error::ApiError;
 use super::MAX_BODY_BYTES;
-
-/// Requests per minute allowed on the credential routes; 0 turns a limit off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimitConfig {
-    pub per_ip_per_minute: u32,
-    pub per_account_per_minute: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
-}
-
-impl RateLimitConfig {
-    pub const OFF: RateLimitConfig = RateLimitConfig {
-        per_ip_per_minute: 0,
-        per_account_per_minute: 0,
-        trust_forwarded_for: false,
-    };
-}
+use crate::config::RateLimitConfig;
 
 /// The routes that are limited: they check passwords or tokens, or send e-mail.
 fn is_limited(path: &str) -> bool {
@@ -109,7 +94,7 @@ impl RateLimits {
 fn too_many(wait: Duration) -> Response {
     let mut response = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        ErrorCode::RateLimited,
         "Too many requests, try again later",
     )
     .into_response();
@@ -170,7 +155,7 @@ pub async fn rate_limit(
     // Read the (small, bounded) body to find the account, then hand it on unchanged.
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return super::extract::payload_too_large().into_response();
+        return ApiError::payload_too_large().into_response();
     };
     if let Some(key) = account_key(parts.uri.path(), &bytes) {
         if let Err(not_until) = limiter.check_key(&key) {
@@ -186,7 +171,7 @@ pub async fn overloaded(error: BoxError) -> Response {
     if error.is::<tower::load_shed::error::Overloaded>() {
         let mut response = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "OVERLOADED",
+            ErrorCode::Overloaded,
             "Server is busy, try again shortly",
         )
         .into_response();

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -17,14 +16,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::error::ApiError;
-use super::openapi::InternalError;
-use super::AppState;
+use crate::store::SharedStore;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: String,
-    /// The route template (`/workspace/{id}`), never the raw path: ids would explode cardinality.
+    /// The route template (`/workspace/{id}/users/{userId}`), never the raw path: ids would explode cardinality.
     route: String,
     status: u16,
 }
@@ -133,50 +130,25 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// Prometheus metrics in the OpenMetrics text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "operations",
-    responses(
-        (
-            status = 200,
-            description = "Requests by method, route and status, their latency, database pool \
-                use, logins",
-            content_type = "application/openmetrics-text",
-            body = String,
-        ),
-        InternalError,
-    )
-)]
-pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let (size, idle) = state.store.pool_connections();
-    let metrics = &state.metrics;
-    metrics
-        .pool_connections
-        .get_or_create(&PoolLabels { state: "idle" })
-        .set(idle.into());
-    metrics
-        .pool_connections
-        .get_or_create(&PoolLabels { state: "in_use" })
-        .set(i64::from(size.saturating_sub(idle)));
-    if let Some((batches, writes)) = state.store.write_batches() {
-        // Counters that the store keeps: catch up with its totals.
-        metrics
-            .write_batches
-            .inc_by(batches.saturating_sub(metrics.write_batches.get()));
-        metrics
-            .writes
-            .inc_by(writes.saturating_sub(metrics.writes.get()));
+impl Metrics {
+    /// Every metric in the OpenMetrics text format, the pool and writer gauges read from `store`
+    /// first.
+    pub fn encode(&self, store: &SharedStore) -> Result<String, std::fmt::Error> {
+        let (size, idle) = store.pool_connections();
+        self.pool_connections
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(idle.into());
+        self.pool_connections
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(i64::from(size.saturating_sub(idle)));
+        if let Some((batches, writes)) = store.write_batches() {
+            // Counters that the store keeps: catch up with its totals.
+            self.write_batches
+                .inc_by(batches.saturating_sub(self.write_batches.get()));
+            self.writes.inc_by(writes.saturating_sub(self.writes.get()));
+        }
+        let mut body = String::new();
+        encode(&mut body, &self.registry)?;
+        Ok(body)
     }
-    let mut body = String::new();
-    encode(&mut body, &metrics.registry)
-        .map_err(|error| ApiError::internal("Failed to render metrics", error))?;
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    Ok(response)
 }

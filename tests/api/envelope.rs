@@ -30,15 +30,12 @@ async fn a_wrong_method_answers_405_in_the_envelope_with_allow() {
 #[tokio::test]
 async fn malformed_json_answers_400() {
     let app = spawn_app().await;
-    let response = app
+    let request = app
         .client
         .post(app.url("/user/login"))
         .header(CONTENT_TYPE, "application/json")
-        .body("{\"email\": ")
-        .send()
-        .await
-        .unwrap();
-    let answer = TestApp::read(response).await;
+        .body("{\"email\": ");
+    let answer = TestApp::send(request).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         answer.body,
@@ -73,15 +70,12 @@ async fn a_field_of_the_wrong_type_is_named() {
 #[tokio::test]
 async fn a_body_that_is_not_json_by_content_type_answers_415() {
     let app = spawn_app().await;
-    let response = app
+    let request = app
         .client
         .post(app.url("/user/login"))
         .header(CONTENT_TYPE, "text/plain")
-        .body("{\"email\":\"a@example.com\",\"password\":\"Secret123\"}")
-        .send()
-        .await
-        .unwrap();
-    let answer = TestApp::read(response).await;
+        .body("{\"email\":\"a@example.com\",\"password\":\"Secret123\"}");
+    let answer = TestApp::send(request).await;
     assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(
         answer.body,
@@ -95,15 +89,12 @@ async fn a_body_that_is_not_json_by_content_type_answers_415() {
 #[tokio::test]
 async fn a_json_content_type_with_parameters_is_accepted() {
     let app = spawn_app().await;
-    let response = app
+    let request = app
         .client
         .post(app.url("/user/login"))
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
-        .body("{\"email\":\"nobody@example.com\",\"password\":\"Secret123\"}")
-        .send()
-        .await
-        .unwrap();
-    let answer = TestApp::read(response).await;
+        .body("{\"email\":\"nobody@example.com\",\"password\":\"Secret123\"}");
+    let answer = TestApp::send(request).await;
     assert_eq!(
         answer.status,
         StatusCode::UNAUTHORIZED,

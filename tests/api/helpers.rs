@@ -16,6 +16,8 @@ use workspaces::app::Application;
 use workspaces::config::Config;
 use workspaces::mail::{Mailer, OutgoingEmail};
 
+use crate::schema;
+
 pub const PASSWORD: &str = "Secret123";
 
 /// Keeps every e-mail the server sends, so tests can read verification tokens.
@@ -252,12 +254,24 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        Self::read(request.send().await.expect("request sent")).await
+        Self::send(request).await
     }
 
-    pub async fn read(response: reqwest::Response) -> Answer {
+    /// Sends a request built by hand (any server, any headers) and reads its answer.
+    pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+        let (client, request) = request.build_split();
+        let request = request.expect("the request builds");
+        let method = request.method().clone();
+        let response = client.execute(request).await.expect("request sent");
+        Self::read(&method, response).await
+    }
+
+    /// Reads the answer to a `method` request: it must be JSON, and what the OpenAPI document
+    /// says that route answers with that status (`schema::check`).
+    pub async fn read(method: &Method, response: reqwest::Response) -> Answer {
         let status = response.status();
         let headers = response.headers().clone();
+        let path = response.url().path().to_owned();
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned())
@@ -269,6 +283,7 @@ impl TestApp {
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
+        schema::check(method, &path, status, &body);
         Answer {
             status,
             headers,

@@ -7,7 +7,7 @@ use serde_json::json;
 use workspaces::app::Application;
 use workspaces::config::Config;
 
-use crate::helpers::{spawn_app, CapturingMailer};
+use crate::helpers::{spawn_app, CapturingMailer, TestApp};
 
 #[tokio::test]
 async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() {
@@ -23,15 +23,14 @@ async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() 
     let second_address = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until(std::future::pending()));
 
-    let answer = app
-        .client
-        .post(format!("{second_address}/workspace"))
-        .bearer_auth(&owner.access_token)
-        .json(&json!({ "name": "Made elsewhere" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::CREATED);
+    let answer = TestApp::send(
+        app.client
+            .post(format!("{second_address}/workspace"))
+            .bearer_auth(&owner.access_token)
+            .json(&json!({ "name": "Made elsewhere" })),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
 
     // The name is taken for the first instance too: uniqueness lives in the database.
     let again = app
@@ -40,14 +39,13 @@ async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() 
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     // Logging out through the second instance ends the session on the first at once.
-    let logout = app
-        .client
-        .post(format!("{second_address}/user/logout"))
-        .json(&json!({ "refreshToken": owner.refresh_token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), StatusCode::OK);
+    let logout = TestApp::send(
+        app.client
+            .post(format!("{second_address}/user/logout"))
+            .json(&json!({ "refreshToken": owner.refresh_token })),
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::OK);
     let profile = app.get("/user/profile", Some(&owner.access_token)).await;
     assert_eq!(profile.status, StatusCode::UNAUTHORIZED);
 }

@@ -55,12 +55,8 @@ async fn post(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.unwrap();
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let answer = TestApp::read(response).await;
+    let answer = TestApp::send(request).await;
+    let request_id = answer.headers["x-request-id"].to_str().unwrap().to_owned();
     (answer.status, answer.body, request_id)
 }
 

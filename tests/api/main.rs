@@ -22,6 +22,7 @@ mod organizations;
 mod password_reset;
 mod profile;
 mod registration;
+mod schema;
 mod sessions;
 mod tokens;
 mod user_roles;

@@ -8,16 +8,16 @@ use futures::SinkExt;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use workspaces::http::RateLimitConfig;
+use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{error_body, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{error_body, spawn_app, spawn_app_with, Answer, TestApp, PASSWORD};
 
 /// Starts a login whose body never finishes while `sender` lives: it holds a request slot.
 async fn stalled_login(
     app: &TestApp,
 ) -> (
     mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
-    tokio::task::JoinHandle<reqwest::Response>,
+    tokio::task::JoinHandle<Answer>,
 ) {
     let (mut sender, receiver) = mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     sender.send(Ok(b"{\"email\":".to_vec())).await.unwrap();
@@ -26,7 +26,7 @@ async fn stalled_login(
         .post(app.url("/user/login"))
         .header(CONTENT_TYPE, "application/json")
         .body(reqwest::Body::wrap_stream(receiver));
-    let pending = tokio::spawn(async move { request.send().await.unwrap() });
+    let pending = tokio::spawn(TestApp::send(request));
     (sender, pending)
 }
 
@@ -108,7 +108,7 @@ async fn beyond_the_concurrency_cap_requests_get_503_at_once() {
     assert_eq!(answer.headers[RETRY_AFTER], "1");
 
     drop(sender);
-    let stalled = TestApp::read(pending.await.unwrap()).await;
+    let stalled = pending.await.unwrap();
     assert_eq!(stalled.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         app.get("/health", None).await.status,
@@ -122,7 +122,7 @@ async fn a_request_running_past_the_timeout_answers_408() {
     let app = spawn_app_with(|config| config.request_timeout = Duration::from_secs(1)).await;
     let (_sender, pending) = stalled_login(&app).await;
 
-    let answer = TestApp::read(pending.await.unwrap()).await;
+    let answer = pending.await.unwrap();
 
     assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT);
     assert_eq!(
@@ -189,24 +189,19 @@ async fn logins_for_one_account_beyond_the_limit_get_429_while_other_accounts_pa
 async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
     let app = spawn_app_with(|config| config.rate_limits = limits(1, 0, true)).await;
     let login = |ip: &'static str| {
-        app.client
-            .post(app.url("/user/login"))
-            .header("x-forwarded-for", ip)
-            .json(&json!({ "email": "a@example.com", "password": PASSWORD }))
-            .send()
+        TestApp::send(
+            app.client
+                .post(app.url("/user/login"))
+                .header("x-forwarded-for", ip)
+                .json(&json!({ "email": "a@example.com", "password": PASSWORD })),
+        )
     };
+    assert_eq!(login("203.0.113.1").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        login("203.0.113.1").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login("203.0.113.1").await.unwrap().status(),
+        login("203.0.113.1").await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_eq!(
-        login("203.0.113.2").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(login("203.0.113.2").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

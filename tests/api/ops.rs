@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, TestApp};
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -30,14 +30,13 @@ async fn ready_answers_ok_when_the_database_answers() {
 #[tokio::test]
 async fn requests_get_a_request_id_and_keep_the_one_they_send() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
-    assert!(response.headers().get("x-request-id").is_some());
-    let response = app
-        .client
-        .get(app.url("/health"))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.headers()["x-request-id"], "abc-123");
+    let answer = TestApp::send(app.client.get(app.url("/health"))).await;
+    assert!(answer.headers.get("x-request-id").is_some());
+    let answer = TestApp::send(
+        app.client
+            .get(app.url("/health"))
+            .header("x-request-id", "abc-123"),
+    )
+    .await;
+    assert_eq!(answer.headers["x-request-id"], "abc-123");
 }

@@ -420,17 +420,14 @@ async fn a_bad_value_answers_400_naming_its_field_and_changes_nothing() {
 async fn a_malformed_or_non_json_body_answers_with_null_data() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let response = app
+    let request = app
         .client
         .put(app.url(&format!("/organization/{}", owner.org_id)))
         .bearer_auth(&owner.access_token)
         .header("content-type", "application/json")
-        .body("{\"city\": ")
-        .send()
-        .await
-        .unwrap();
+        .body("{\"city\": ");
 
-    let answer = TestApp::read(response).await;
+    let answer = TestApp::send(request).await;
 
     assert_answer(
         &answer,
@@ -438,16 +435,13 @@ async fn a_malformed_or_non_json_body_answers_with_null_data() {
         org_error("Request body is not valid JSON", "INVALID_JSON"),
     );
 
-    let response = app
+    let request = app
         .client
         .put(app.url(&format!("/organization/{}", owner.org_id)))
         .bearer_auth(&owner.access_token)
         .header("content-type", "text/plain")
-        .body("city=Paris")
-        .send()
-        .await
-        .unwrap();
-    let answer = TestApp::read(response).await;
+        .body("city=Paris");
+    let answer = TestApp::send(request).await;
     assert_answer(
         &answer,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,34 +4,32 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{json, Value};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, OrInternal};
-use super::extract::{AuthUser, Bearer, JsonBody};
-use super::json::json_response;
-use super::openapi::{
-    BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceResponse,
-    WorkspaceWithUsersResponse, WorkspacesResponse,
-};
-use super::AppState;
 use crate::clock::now_ms;
-use crate::domain::{
-    can_manage_workspace, effective_workspace_role, OrgRole, WorkspaceName, WorkspaceNameError,
-    WorkspaceRole,
+use crate::domain::{OrgRole, WorkspaceName, WorkspaceNameError};
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::fields as schema;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
+use crate::http::bodies::workspaces::{
+    WorkspaceResponse, WorkspaceWithUsersResponse, WorkspacesResponse,
 };
+use crate::http::bodies::SuccessResponse;
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{AuthUser, Bearer, JsonBody, WorkspacePath};
+use crate::http::common::json::SizedJson;
+use crate::http::common::rules::{managed_workspace, workspace_not_found, WorkspaceRoute};
+use crate::http::AppState;
 use crate::store::{
-    CreateOutcome, DeleteOutcome, Member, NewWorkspace, Selection, StoreError, Workspace,
-    WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, NewWorkspace, Selection, StoreError, WorkspaceRename,
+    WorkspaceWithMembers,
 };
 
 /// Largest page `GET /workspace?limit=` accepts.
@@ -45,190 +43,33 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_workspace, rename_workspace, delete_workspace))
 }
 
-/// A workspace on the wire: `{"id","name","orgId"}`.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Workspace)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkspaceJson {
-    id: Uuid,
-    name: String,
-    org_id: Uuid,
-}
-
-impl From<Workspace> for WorkspaceJson {
-    fn from(w: Workspace) -> Self {
-        WorkspaceJson {
-            id: w.id,
-            name: w.name,
-            org_id: w.org_id,
-        }
-    }
-}
-
-/// A workspace with its members: `{"id","name","orgId","users":[WorkspaceUser]}`. Serialized
-/// straight from the store's rows (a listing answer holds up to hundreds of these).
-struct WithMembersJson<'a>(&'a WorkspaceWithMembers);
-
-impl Serialize for WithMembersJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let WorkspaceWithMembers {
-            workspace, members, ..
-        } = self.0;
-        let mut out = serializer.serialize_struct("Workspace", 4)?;
-        out.serialize_field("id", &workspace.id)?;
-        out.serialize_field("name", &workspace.name)?;
-        out.serialize_field("orgId", &workspace.org_id)?;
-        out.serialize_field("users", &MembersJson(members))?;
-        out.end()
-    }
-}
-
-struct MembersJson<'a>(&'a [Member]);
-
-impl Serialize for MembersJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|m| WorkspaceUserJson {
-            user_id: m.user_id,
-            role: m.role.as_str(),
-            user: MemberUserJson {
-                id: m.user_id,
-                name: &m.first_name,
-                last_name: &m.last_name,
-                email: &m.email,
-                org_role: m.org_role,
-            },
-        }))
-    }
-}
-
-/// `{"userId","role","user":{...}}`
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WorkspaceUserJson<'a> {
-    user_id: Uuid,
-    role: &'a str,
-    user: MemberUserJson<'a>,
-}
-
-/// `{"id","name","lastName","email","orgRole"}` (`name` is the first name).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MemberUserJson<'a> {
-    id: Uuid,
-    name: &'a str,
-    last_name: &'a str,
-    email: &'a str,
-    org_role: i16,
-}
-
-/// `GET /workspace`: `{"success":true,"workspaces":[...],"nextCursor"?}`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListAnswer<'a> {
-    success: bool,
-    #[serde(serialize_with = "serialize_listed")]
-    workspaces: &'a [WorkspaceWithMembers],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
-
-fn serialize_listed<S: Serializer>(
-    listed: &&[WorkspaceWithMembers],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(listed.iter().map(WithMembersJson))
-}
-
-/// About the length of the JSON of `listed` (a little more, rather than less).
-fn answer_size(listed: &[WorkspaceWithMembers]) -> usize {
-    const MEMBER: usize = 200;
-    const WORKSPACE: usize = 120;
-    64 + listed
-        .iter()
-        .map(|w| WORKSPACE + w.workspace.name.len() + w.members.len() * MEMBER)
-        .sum::<usize>()
-}
-
-/// `GET /workspace/{id}`: `{"success":true,"workspace":{... with users}}`.
-#[derive(Serialize)]
-struct OneAnswer<'a> {
-    success: bool,
-    workspace: WithMembersJson<'a>,
-}
-
-/// `POST /workspace`, `PUT /workspace/{id}`: `{"success":true,"workspace":{"id","name","orgId"}}`.
-#[derive(Serialize)]
-struct WorkspaceAnswer {
-    success: bool,
-    workspace: WorkspaceJson,
-}
-
-impl WorkspaceAnswer {
-    fn of(workspace: Workspace) -> Json<WorkspaceAnswer> {
-        Json(WorkspaceAnswer {
-            success: true,
-            workspace: workspace.into(),
-        })
-    }
-}
-
-/// The caller's view of a workspace: it must be live, of the caller's organization, and visible
-/// to them (member, or organization OWNER/ADMINISTRATORS). Anything else, a malformed id
-/// included, is `not_found`, so nothing reveals another organization's workspaces.
-pub async fn visible_workspace(
-    state: &AppState,
-    auth: &AuthUser,
-    raw_id: &str,
-    not_found: fn() -> ApiError,
-    failure: &'static str,
-) -> Result<(WorkspaceAccess, WorkspaceRole), ApiError> {
-    let id = Uuid::parse_str(raw_id).map_err(|_| not_found())?;
-    let access = state
-        .store
-        .workspace_access(auth.user.org_id, id, auth.user.id)
-        .await
-        .or_500(failure)?
-        .ok_or_else(not_found)?;
-    let membership = access.membership.as_deref().and_then(WorkspaceRole::parse);
-    let role = effective_workspace_role(auth.role, membership).ok_or_else(not_found)?;
-    Ok((access, role))
-}
-
-fn workspace_not_found() -> ApiError {
-    ApiError::not_found("WORKSPACE_NOT_FOUND", "Workspace not found")
-}
-
-/// A workspace name: 1 to 100 characters after trimming, no control characters, unique in the
-/// organization (compared trimmed and case-insensitively).
+/// A new workspace's name: 1 to 100 characters after trimming, no control characters, unique in
+/// the organization (compared trimmed and case-insensitively).
 #[derive(Deserialize, ToSchema)]
-struct WorkspaceNameBody {
-    #[schema(value_type = String, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+struct CreateWorkspaceBody {
+    #[schema(schema_with = schema::workspace_name, required = true)]
     name: Option<String>,
 }
 
-/// `PUT /workspace/{id}`: the new name; without one, nothing changes. (Documentation only: the
-/// handler reads `WorkspaceNameBody`, whose `name` is optional there.)
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct WorkspaceRenameBody {
-    #[schema(
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
+/// `PUT /workspace/{id}`: the new name; without one, nothing changes.
+#[derive(Deserialize, ToSchema)]
+struct RenameWorkspaceBody {
+    #[schema(schema_with = schema::optional_workspace_name)]
     name: Option<String>,
 }
 
 fn parse_name(raw: Option<&str>) -> Result<WorkspaceName, ApiError> {
     WorkspaceName::parse(raw.unwrap_or_default()).map_err(|error| match error {
-        WorkspaceNameError::Missing => {
-            ApiError::bad_request("WORKSPACE_NAME_REQUIRED", "Workspace name is required")
-        }
+        WorkspaceNameError::Missing => ApiError::bad_request(
+            ErrorCode::WorkspaceNameRequired,
+            "Workspace name is required",
+        ),
         WorkspaceNameError::TooLong => ApiError::bad_request(
-            "WORKSPACE_NAME_TOO_LONG",
+            ErrorCode::WorkspaceNameTooLong,
             "Workspace name must be at most 100 characters",
         ),
         WorkspaceNameError::InvalidCharacters => ApiError::bad_request(
-            "WORKSPACE_NAME_INVALID",
+            ErrorCode::WorkspaceNameInvalid,
             "Workspace name contains invalid characters",
         ),
     })
@@ -236,7 +77,7 @@ fn parse_name(raw: Option<&str>) -> Result<WorkspaceName, ApiError> {
 
 fn name_taken() -> ApiError {
     ApiError::conflict(
-        "WORKSPACE_NAME_TAKEN",
+        ErrorCode::WorkspaceNameTaken,
         "A workspace with this name already exists in the organization",
     )
 }
@@ -251,7 +92,7 @@ fn name_taken() -> ApiError {
     path = "/workspace",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    request_body = WorkspaceNameBody,
+    request_body = CreateWorkspaceBody,
     responses(
         (status = 201, description = "The new workspace", body = WorkspaceResponse),
         (status = 400, description = "Workspace name is required / must be at most 100 characters / contains invalid characters; User not found or account is not validated; malformed JSON", body = ErrorResponse),
@@ -265,8 +106,8 @@ fn name_taken() -> ApiError {
 async fn create_workspace(
     State(state): State<AppState>,
     bearer: Bearer,
-    body: Result<JsonBody<WorkspaceNameBody>, ApiError>,
-) -> Result<(StatusCode, Json<WorkspaceAnswer>), ApiError> {
+    body: Result<JsonBody<CreateWorkspaceBody>, ApiError>,
+) -> Result<(StatusCode, Json<WorkspaceResponse>), ApiError> {
     let name = match body.and_then(|JsonBody(body)| parse_name(body.name.as_deref())) {
         Ok(name) => name,
         Err(error) => return Err(bearer.or_unauthorized(&state, error).await),
@@ -283,13 +124,10 @@ async fn create_workspace(
         .create_workspace(bearer.claim, new, creates_from)
         .await
     {
-        Ok(CreateOutcome::Created(workspace)) => {
-            Ok((StatusCode::CREATED, WorkspaceAnswer::of(workspace)))
-        }
+        Ok(CreateOutcome::Created(workspace)) => Ok((StatusCode::CREATED, Json(workspace.into()))),
         Ok(CreateOutcome::NotLive) => Err(ApiError::unauthorized()),
         Ok(CreateOutcome::NotValidated) => Err(ApiError::not_validated()),
-        Ok(CreateOutcome::NotPermitted) => Err(ApiError::forbidden(
-            "INSUFFICIENT_PERMISSIONS",
+        Ok(CreateOutcome::NotPermitted) => Err(ApiError::insufficient_permissions(
             "Insufficient permissions to create workspaces",
         )),
         Err(StoreError::Conflict) => Err(name_taken()),
@@ -320,7 +158,7 @@ fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
 }
 
 fn invalid_query(message: &'static str) -> ApiError {
-    ApiError::bad_request("INVALID_QUERY", message)
+    ApiError::bad_request(ErrorCode::InvalidQuery, message)
 }
 
 /// Every workspace the caller can see, with members, by name. With `limit` and/or `cursor`, one
@@ -345,7 +183,7 @@ async fn list_workspaces(
     State(state): State<AppState>,
     bearer: Bearer,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<SizedJson<WorkspacesResponse>, ApiError> {
     let Page {
         limit,
         after,
@@ -370,12 +208,9 @@ async fn list_workspaces(
     let next_cursor = (paginated && more)
         .then(|| listed.last().map(encode_cursor))
         .flatten();
-    let answer = ListAnswer {
-        success: true,
-        workspaces: &listed,
-        next_cursor,
-    };
-    Ok(json_response(StatusCode::OK, &answer, answer_size(&listed)))
+    let body = WorkspacesResponse::new(listed, next_cursor);
+    let size_hint = body.size_hint();
+    Ok(SizedJson { body, size_hint })
 }
 
 /// The page a listing asks for. Without `limit` and `cursor`, everything.
@@ -416,7 +251,7 @@ fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, Ap
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     responses(
         (status = 200, description = "The workspace with its members", body = WorkspaceWithUsersResponse),
         Unauthorized,
@@ -427,15 +262,15 @@ fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, Ap
 async fn get_workspace(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
+) -> Result<SizedJson<WorkspaceWithUsersResponse>, ApiError> {
     let not_found = || {
         ApiError::not_found(
-            "WORKSPACE_NOT_FOUND",
+            ErrorCode::WorkspaceNotFound,
             "Workspace not found or access denied",
         )
     };
-    let Ok(id) = Uuid::parse_str(&id) else {
+    let Some(id) = id.uuid() else {
         return Err(bearer.or_unauthorized(&state, not_found()).await);
     };
     let listed = state
@@ -444,12 +279,10 @@ async fn get_workspace(
         .await
         .or_500("Failed to fetch workspace")?
         .ok_or_else(ApiError::unauthorized)?;
-    let workspace = listed.first().ok_or_else(not_found)?;
-    let answer = OneAnswer {
-        success: true,
-        workspace: WithMembersJson(workspace),
-    };
-    Ok(json_response(StatusCode::OK, &answer, answer_size(&listed)))
+    let workspace = listed.into_iter().next().ok_or_else(not_found)?;
+    let body = WorkspaceWithUsersResponse::new(workspace);
+    let size_hint = body.size_hint();
+    Ok(SizedJson { body, size_hint })
 }
 
 /// Rename a workspace (workspace ADMIN). An empty body changes nothing.
@@ -460,8 +293,8 @@ async fn get_workspace(
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
-    request_body = WorkspaceRenameBody,
+    params(WorkspacePath),
+    request_body = RenameWorkspaceBody,
     responses(
         (status = 200, description = "The workspace (without members)", body = WorkspaceResponse),
         (status = 400, description = "Bad name; User not found or account is not validated; malformed JSON", body = ErrorResponse),
@@ -476,26 +309,22 @@ async fn get_workspace(
 async fn rename_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<WorkspaceNameBody>,
-) -> Result<Json<WorkspaceAnswer>, ApiError> {
-    const FAILED: &str = "Failed to update workspace";
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
+    JsonBody(body): JsonBody<RenameWorkspaceBody>,
+) -> Result<Json<WorkspaceResponse>, ApiError> {
+    const ROUTE: WorkspaceRoute = WorkspaceRoute {
+        denied: "Insufficient permissions to update workspace",
+        failed: "Failed to update workspace",
+    };
     let name = body
         .name
         .as_deref()
         .map(|raw| parse_name(Some(raw)))
         .transpose()?;
-    auth.require_validated()?;
-    let (access, role) = visible_workspace(&state, &auth, &id, workspace_not_found, FAILED).await?;
-    if !can_manage_workspace(role) {
-        return Err(ApiError::forbidden(
-            "INSUFFICIENT_PERMISSIONS",
-            "Insufficient permissions to update workspace",
-        ));
-    }
+    let access = managed_workspace(&state, &auth, id, &ROUTE).await?;
     // An empty body changes nothing.
     let Some(name) = name else {
-        return Ok(WorkspaceAnswer::of(access.workspace));
+        return Ok(Json(access.workspace.into()));
     };
     let rename = WorkspaceRename {
         org_id: auth.user.org_id,
@@ -508,9 +337,9 @@ async fn rename_workspace(
         Ok(Some(workspace)) => workspace,
         Ok(None) => return Err(workspace_not_found()),
         Err(StoreError::Conflict) => return Err(name_taken()),
-        Err(error) => return Err(ApiError::internal(FAILED, error)),
+        Err(error) => return Err(ApiError::internal(ROUTE.failed, error)),
     };
-    Ok(WorkspaceAnswer::of(workspace))
+    Ok(Json(workspace.into()))
 }
 
 /// Soft delete a workspace (workspace ADMIN): the rows stay with `deleted_at` set; the name is
@@ -520,7 +349,7 @@ async fn rename_workspace(
     path = "/workspace/{id}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     responses(
         (status = 200, description = "Deleted", body = SuccessResponse),
         (status = 400, description = "Cannot delete workspace with existing buckets or repos; User not found or account is not validated", body = ErrorResponse),
@@ -533,27 +362,23 @@ async fn rename_workspace(
 async fn delete_workspace(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    const FAILED: &str = "Failed to delete workspace";
-    auth.require_validated()?;
-    let (access, role) = visible_workspace(&state, &auth, &id, workspace_not_found, FAILED).await?;
-    if !can_manage_workspace(role) {
-        return Err(ApiError::forbidden(
-            "INSUFFICIENT_PERMISSIONS",
-            "Insufficient permissions to delete workspace",
-        ));
-    }
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
+) -> Result<Json<SuccessResponse>, ApiError> {
+    const ROUTE: WorkspaceRoute = WorkspaceRoute {
+        denied: "Insufficient permissions to delete workspace",
+        failed: "Failed to delete workspace",
+    };
+    let access = managed_workspace(&state, &auth, id, &ROUTE).await?;
     let outcome = state
         .store
         .delete_workspace(auth.user.org_id, access.workspace.id, now_ms())
         .await
-        .or_500(FAILED)?;
+        .or_500(ROUTE.failed)?;
     match outcome {
-        DeleteOutcome::Deleted => Ok(Json(json!({ "success": true }))),
+        DeleteOutcome::Deleted => Ok(Json(SuccessResponse::default())),
         DeleteOutcome::NotFound => Err(workspace_not_found()),
         DeleteOutcome::HasResources => Err(ApiError::bad_request(
-            "WORKSPACE_NOT_EMPTY",
+            ErrorCode::WorkspaceNotEmpty,
             "Cannot delete workspace with existing buckets or repos",
         )),
     }

@@ -5,24 +5,24 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, OrInternal};
-use super::extract::JsonBody;
-use super::openapi::{
-    BodyRejected, ErrorResponse, LoginResponse, RateLimited, RefreshResponse, SuccessResponse,
-};
-use super::registration::merge;
-use super::session_tokens::{self, UserSummary, REFRESH_TOKEN_TTL_MS};
-use super::AppState;
 use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::Email;
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::fields as schema;
+use crate::http::bodies::identity::{LoginResponse, RefreshResponse, UserSummary};
+use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::SuccessResponse;
+use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::JsonBody;
+use crate::http::AppState;
 use crate::store::RefreshOutcome;
 
 /// Longer passwords can never match (the policy caps them), so they are refused without hashing.
@@ -38,13 +38,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Credentials. Unknown fields (`deviceInfo`...) are ignored.
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
-    #[schema(value_type = String, pattern = "\\S")]
+    #[schema(schema_with = schema::non_blank, required = true)]
     email: Option<String>,
     #[schema(value_type = String, min_length = 1)]
     password: Option<String>,
 }
 
-fn login_failure(code: &'static str, message: &'static str) -> ApiError {
+fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -66,7 +66,7 @@ fn login_failure(code: &'static str, message: &'static str) -> ApiError {
 async fn login(
     State(state): State<AppState>,
     body: JsonBody<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LoginResponse>, ApiError> {
     let result = attempt_login(&state, body).await;
     // Refused credentials count as failures; malformed requests are not login attempts.
     match &result {
@@ -74,19 +74,21 @@ async fn login(
         Err(error) if error.status == StatusCode::UNAUTHORIZED => state.metrics.login(false),
         Err(_) => {}
     }
-    result
+    result.map(Json)
 }
 
 async fn attempt_login(
     state: &AppState,
     JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<LoginResponse, ApiError> {
+    const FAILED: &str = "Login failed";
     let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
     let email = raw_email.ok_or_else(|| ApiError::missing_field("email"))?;
     let password = body.password.as_deref().filter(|p| !p.is_empty());
     let password = password.ok_or_else(|| ApiError::missing_field("password"))?;
+    let wrong_password = || login_failure(ErrorCode::InvalidPassword, "Invalid password");
     if password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(login_failure("INVALID_PASSWORD", "Invalid password"));
+        return Err(wrong_password());
     }
 
     let credentials = match Email::parse(email) {
@@ -94,7 +96,7 @@ async fn attempt_login(
             .store
             .credentials_by_email(&email.key())
             .await
-            .or_500("Login failed")?,
+            .or_500(FAILED)?,
         None => None,
     };
     // Always one Argon2 verification, against a dummy hash when there is no real one, so the
@@ -106,45 +108,42 @@ async fn attempt_login(
         .hasher
         .verify(password, stored_hash)
         .await
-        .or_500("Login failed")?;
+        .or_500(FAILED)?;
     let Some(credentials) = credentials else {
-        return Err(login_failure("USER_NOT_FOUND", "User not found"));
+        return Err(login_failure(ErrorCode::UserNotFound, "User not found"));
     };
     if credentials.password_hash.is_none() {
         return Err(login_failure(
-            "NO_PASSWORD_SET",
+            ErrorCode::NoPasswordSet,
             "No password set for this account",
         ));
     }
     if !matches {
-        return Err(login_failure("INVALID_PASSWORD", "Invalid password"));
+        return Err(wrong_password());
     }
     let user = credentials.user;
     if user.deleted_at.is_some() {
-        return Err(login_failure("USER_INACTIVE", "User account is inactive"));
+        return Err(login_failure(
+            ErrorCode::UserInactive,
+            "User account is inactive",
+        ));
     }
 
     let now = now_ms();
-    let (session, refresh, refresh_plain) = session_tokens::new_session(user.id, now);
-    let session_id = session.id;
+    let (session, refresh, refresh_plain) = credentials::new_session(user.id, now);
+    let subject = TokenSubject {
+        user_id: user.id,
+        email: &user.email,
+        org_id: user.org_id,
+        session_id: session.id,
+    };
     state
         .store
         .create_session(session, refresh)
         .await
-        .or_500("Login failed")?;
-    let tokens = session_tokens::issue(
-        state,
-        user.id,
-        &user.email,
-        user.org_id,
-        session_id,
-        refresh_plain,
-        now,
-    )
-    .or_500("Login failed")?;
-    let mut answer = json!({ "success": true, "user": UserSummary::from(&user) });
-    merge(&mut answer, json!(tokens));
-    Ok(Json(answer))
+        .or_500(FAILED)?;
+    let tokens = credentials::issue(state, subject, refresh_plain, now).or_500(FAILED)?;
+    Ok(LoginResponse::new(tokens, UserSummary::from(&user)))
 }
 
 /// The official client sends `refresh_token`; the reference documents `refreshToken`.
@@ -159,15 +158,10 @@ struct RefreshBody {
 /// must be a non-blank string.
 impl PartialSchema for RefreshBody {
     fn schema() -> RefOr<Schema> {
-        let token = || {
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("\\S"))
-        };
         let string_or_null =
             || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
         let snake_case = ObjectBuilder::new()
-            .property("refresh_token", token())
+            .property("refresh_token", schema::non_blank())
             .property("refreshToken", string_or_null())
             .required("refresh_token");
         let camel_case = ObjectBuilder::new()
@@ -175,7 +169,7 @@ impl PartialSchema for RefreshBody {
                 "refresh_token",
                 ObjectBuilder::new().schema_type(Type::Null),
             )
-            .property("refreshToken", token())
+            .property("refreshToken", schema::non_blank())
             .required("refreshToken");
         AnyOfBuilder::new()
             .item(snake_case)
@@ -220,7 +214,8 @@ impl RefreshBody {
 async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RefreshResponse>, ApiError> {
+    const FAILED: &str = "Failed to refresh token";
     let presented = hash_token(body.token()?);
     let now = now_ms();
     let next_plain = new_token();
@@ -231,35 +226,26 @@ async fn refresh(
         .rotate_refresh_token(&presented, &next_hash, now, next_expires_at);
     match rotated.await {
         Ok(RefreshOutcome::Rotated { user, session_id }) => {
-            let tokens = session_tokens::issue(
-                &state,
-                user.id,
-                &user.email,
-                user.org_id,
+            let subject = TokenSubject {
+                user_id: user.id,
+                email: &user.email,
+                org_id: user.org_id,
                 session_id,
-                next_plain,
-                now,
-            )
-            .or_500("Failed to refresh token")?;
-            Ok(Json(json!({
-                "success": true,
-                "token": tokens.access_token,
-                "accessToken": tokens.access_token,
-                "refreshToken": tokens.refresh_token,
-                "expiresAt": tokens.expires_at,
-            })))
+            };
+            let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
+            Ok(Json(RefreshResponse::from(tokens)))
         }
         Ok(RefreshOutcome::Reused) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "REFRESH_TOKEN_REUSED",
+            ErrorCode::RefreshTokenReused,
             "Refresh token was already used; the session has been revoked",
         )),
         Ok(RefreshOutcome::Invalid) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "INVALID_REFRESH_TOKEN",
+            ErrorCode::InvalidRefreshToken,
             "Invalid or expired refresh token",
         )),
-        Err(error) => Err(ApiError::internal("Failed to refresh token", error)),
+        Err(error) => Err(ApiError::internal(FAILED, error)),
     }
 }
 
@@ -280,12 +266,12 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SuccessResponse>, ApiError> {
     let presented = hash_token(body.token()?);
     state
         .store
         .revoke_session_by_refresh_token(&presented, now_ms())
         .await
         .or_500("Logout failed")?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(SuccessResponse::default()))
 }

@@ -5,21 +5,23 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use tracing::Instrument as _;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, OrInternal};
-use super::extract::JsonBody;
-use super::openapi::{BodyRejected, ErrorResponse, MessageResponse, RateLimited};
-use super::registration::parse_password;
-use super::AppState;
 use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::Email;
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::fields as schema;
+use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::MessageResponse;
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::JsonBody;
+use crate::http::common::fields;
+use crate::http::AppState;
 use crate::mail::password_reset_email;
 use crate::store::NewPasswordReset;
 
@@ -35,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The account's e-mail address.
 #[derive(Deserialize, ToSchema)]
 struct RequestResetBody {
-    #[schema(value_type = String, pattern = "\\S")]
+    #[schema(schema_with = schema::non_blank, required = true)]
     email: Option<String>,
 }
 
@@ -56,7 +58,7 @@ struct RequestResetBody {
 async fn request_reset(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RequestResetBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageResponse>, ApiError> {
     let raw = body
         .email
         .filter(|email| !email.trim().is_empty())
@@ -68,10 +70,9 @@ async fn request_reset(
         // its log lines carry the request id.
         tokio::spawn(send_reset(state, email.key()).instrument(tracing::Span::current()));
     }
-    Ok(Json(json!({
-        "success": true,
-        "message": "If an account exists for this email, a password reset email has been sent",
-    })))
+    Ok(Json(MessageResponse::new(
+        "If an account exists for this email, a password reset email has been sent",
+    )))
 }
 
 /// Issues a token for the live account with `email_key`, if any, and mails it. Failures are
@@ -108,16 +109,14 @@ async fn send_reset(state: AppState, email_key: String) {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ResetBody {
-    #[schema(value_type = String, pattern = "\\S")]
+    #[schema(schema_with = schema::non_blank, required = true)]
     token: Option<String>,
-    /// At least 8 characters (at most 128) with an upper-case letter, a lower-case letter and a
-    /// digit.
-    #[schema(value_type = String, pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
+    #[schema(schema_with = schema::password, required = true)]
     new_password: Option<String>,
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::bad_request("INVALID_TOKEN", "Invalid or expired reset token")
+    ApiError::bad_request(ErrorCode::InvalidToken, "Invalid or expired reset token")
 }
 
 /// Set a new password with a reset token: marks the account verified and ends every session.
@@ -137,7 +136,8 @@ fn invalid_token() -> ApiError {
 async fn reset_password(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ResetBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageResponse>, ApiError> {
+    const FAILED: &str = "Failed to reset password";
     let token = body
         .token
         .as_deref()
@@ -149,7 +149,7 @@ async fn reset_password(
         .as_deref()
         .filter(|password| !password.is_empty())
         .ok_or_else(|| ApiError::missing_field("newPassword"))?;
-    let password = parse_password(raw_password)?;
+    let password = fields::password(raw_password)?;
     let token_hash = hash_token(token);
     let now = now_ms();
     // Refuse a dead token before spending an Argon2 hash on it; the transaction below re-checks.
@@ -157,26 +157,19 @@ async fn reset_password(
         .store
         .password_reset_is_live(&token_hash, now)
         .await
-        .or_500("Failed to reset password")?
+        .or_500(FAILED)?
     {
         return Err(invalid_token());
     }
     // Hashed before the transaction, so the write lock is never held across Argon2.
-    let password_hash = state
-        .hasher
-        .hash(password.expose())
-        .await
-        .or_500("Failed to reset password")?;
+    let password_hash = state.hasher.hash(password.expose()).await.or_500(FAILED)?;
     let reset = state
         .store
         .reset_password(&token_hash, &password_hash, now_ms())
         .await
-        .or_500("Failed to reset password")?;
+        .or_500(FAILED)?;
     if !reset {
         return Err(invalid_token());
     }
-    Ok(Json(json!({
-        "success": true,
-        "message": "Password reset successfully",
-    })))
+    Ok(Json(MessageResponse::new("Password reset successfully")))
 }

@@ -1,16 +1,20 @@
-//! Extractors whose rejections are [`ApiError`]s: a JSON body and the authenticated caller.
+//! Extractors whose rejections are [`ApiError`]s: a JSON body, an id from the path, and the
+//! authenticated caller.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::OrgRole;
+use crate::http::bodies::errors::ErrorCode;
+use crate::http::AppState;
 use crate::store::{SessionClaim, User};
 
 /// A JSON request body. An empty body (the official client sends none when it has nothing to
@@ -24,16 +28,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let json_content = is_json_content_type(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                payload_too_large()
+                ApiError::payload_too_large()
             } else {
-                ApiError::bad_request("INVALID_BODY", "Could not read the request body")
+                ApiError::bad_request(ErrorCode::InvalidBody, "Could not read the request body")
             }
         })?;
         let empty = bytes.iter().all(u8::is_ascii_whitespace);
         if !empty && !json_content {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 "Content-Type must be application/json",
             ));
         }
@@ -44,33 +48,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
         {
             return Err(ApiError::bad_request(
-                "INVALID_BODY",
+                ErrorCode::InvalidBody,
                 "Request body must be a JSON object",
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let invalid_json =
+            || ApiError::bad_request(ErrorCode::InvalidJson, "Request body is not valid JSON");
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON")
+                invalid_json()
             } else {
-                ApiError::bad_request("INVALID_FIELD", format!("Invalid value for field '{path}'"))
+                ApiError::invalid_field(format!("Invalid value for field '{path}'"))
             }
         })?;
-        deserializer
-            .end()
-            .map_err(|_| ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON"))?;
+        deserializer.end().map_err(|_| invalid_json())?;
         Ok(JsonBody(value))
     }
-}
-
-pub fn payload_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-        "Request body is too large",
-    )
 }
 
 /// `application/json` or any `application/*+json`, parameters (`; charset=utf-8`) ignored.
@@ -89,6 +85,64 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// An id from the path (`Path<PathId>`, or a tuple of them). It never rejects: a segment that is
+/// not a UUID names nothing, so it reads as "no such id" and the route answers its own 404 at the
+/// point of its documented check order where it looks the id up (after the token, and after the
+/// body where the body comes first).
+#[derive(Debug, Clone, Copy)]
+pub struct PathId(Option<Uuid>);
+
+impl PathId {
+    /// The id, or `not_found` when the segment was not a UUID.
+    pub fn or(self, not_found: fn() -> ApiError) -> Result<Uuid, ApiError> {
+        self.0.ok_or_else(not_found)
+    }
+
+    /// The id, if the segment was a UUID.
+    pub fn uuid(self) -> Option<Uuid> {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PathId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Ok(PathId(Uuid::parse_str(&raw).ok()))
+    }
+}
+
+/// The path of `/workspace/{id}` and the routes below it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkspacePath {
+    /// Workspace id
+    #[param(value_type = Uuid)]
+    pub id: PathId,
+}
+
+/// The path of the routes about one user (`/user/{userId}`, `/organization/users/{userId}`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPath {
+    /// A user of the caller's organization
+    #[param(value_type = Uuid)]
+    pub user_id: PathId,
+}
+
+/// The path of `/workspace/{id}/users/{userId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPath {
+    /// Workspace id
+    #[param(value_type = Uuid)]
+    pub id: PathId,
+    /// The member's user id
+    #[param(value_type = Uuid)]
+    pub user_id: PathId,
 }
 
 /// A well-signed, unexpired access token (or 401), whose session is not checked yet. The hot

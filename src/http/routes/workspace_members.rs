@@ -4,21 +4,21 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, OrInternal};
-use super::extract::{AuthUser, JsonBody};
-use super::openapi::{
-    BodyRejected, ErrorResponse, SuccessResponse, Unauthorized, WorkspaceRoleName,
-};
-use super::workspaces::visible_workspace;
-use super::AppState;
 use crate::clock::now_ms;
-use crate::domain::{can_manage_workspace, WorkspaceRole};
+use crate::domain::WorkspaceRole;
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
+use crate::http::bodies::workspaces::WorkspaceRoleName;
+use crate::http::bodies::SuccessResponse;
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{AuthUser, JsonBody, MemberPath, WorkspacePath};
+use crate::http::common::rules::{managed_workspace, workspace_not_found, WorkspaceRoute};
+use crate::http::AppState;
 use crate::store::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,45 +44,26 @@ struct MemberRoleBody {
     role: Option<String>,
 }
 
-fn parse_role(raw: Option<&str>) -> Result<WorkspaceRole, ApiError> {
-    let raw = raw.ok_or_else(|| ApiError::missing_field("role"))?;
-    WorkspaceRole::parse(raw).ok_or_else(|| ApiError::bad_request("INVALID_ROLE", "Invalid role"))
+/// Every member route answers these for its shared checks.
+fn route(failed: &'static str) -> WorkspaceRoute {
+    WorkspaceRoute {
+        denied: "Insufficient permissions to manage workspace users",
+        failed,
+    }
 }
 
-fn workspace_not_found() -> ApiError {
-    ApiError::not_found("WORKSPACE_NOT_FOUND", "Workspace not found")
+fn parse_role(raw: Option<&str>) -> Result<WorkspaceRole, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::missing_field("role"))?;
+    WorkspaceRole::parse(raw)
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRole, "Invalid role"))
 }
 
 fn member_not_found() -> ApiError {
-    ApiError::not_found("MEMBER_NOT_FOUND", "User not found in workspace")
+    ApiError::not_found(ErrorCode::MemberNotFound, "User not found in workspace")
 }
 
-fn cannot_manage() -> ApiError {
-    ApiError::forbidden(
-        "INSUFFICIENT_PERMISSIONS",
-        "Insufficient permissions to manage workspace users",
-    )
-}
-
-fn last_admin() -> ApiError {
-    ApiError::bad_request("LAST_ADMIN", "Workspace must keep at least one admin")
-}
-
-/// The checks every member route shares after its body: caller validated -> workspace visible
-/// (404) -> caller is its ADMIN (403). Returns the workspace id.
-async fn managed_workspace(
-    state: &AppState,
-    auth: &AuthUser,
-    raw_id: &str,
-    failure: &'static str,
-) -> Result<Uuid, ApiError> {
-    auth.require_validated()?;
-    let (access, role) =
-        visible_workspace(state, auth, raw_id, workspace_not_found, failure).await?;
-    if !can_manage_workspace(role) {
-        return Err(cannot_manage());
-    }
-    Ok(access.workspace.id)
+fn target_not_found() -> ApiError {
+    ApiError::not_found(ErrorCode::TargetUserNotFound, "Target user not found")
 }
 
 /// Add a member (workspace ADMIN).
@@ -91,7 +72,7 @@ async fn managed_workspace(
     path = "/workspace/{id}/users",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(("id" = Uuid, Path, description = "Workspace id")),
+    params(WorkspacePath),
     request_body = AddMemberBody,
     responses(
         (status = 200, description = "Added", body = SuccessResponse),
@@ -107,55 +88,56 @@ async fn managed_workspace(
 async fn add_member(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    Path(WorkspacePath { id }): Path<WorkspacePath>,
     JsonBody(body): JsonBody<AddMemberBody>,
-) -> Result<Json<Value>, ApiError> {
-    const FAILED: &str = "Failed to add user to workspace";
+) -> Result<Json<SuccessResponse>, ApiError> {
+    let route = route("Failed to add user to workspace");
     let target = body
         .user_id
         .as_deref()
         .ok_or_else(|| ApiError::missing_field("userId"))?;
     let role = parse_role(body.role.as_deref())?;
-    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
-    let target_not_found = || ApiError::not_found("TARGET_USER_NOT_FOUND", "Target user not found");
+    let workspace = managed_workspace(&state, &auth, id, &route)
+        .await?
+        .workspace;
     let user_id = Uuid::parse_str(target).map_err(|_| target_not_found())?;
     let member = NewMember {
         org_id: auth.user.org_id,
-        workspace_id,
+        workspace_id: workspace.id,
         user_id,
         role: role.as_str().to_owned(),
         created_at: now_ms(),
     };
-    match state.store.add_member(member).await.or_500(FAILED)? {
-        AddMemberOutcome::Added => Ok(Json(json!({ "success": true }))),
+    match state.store.add_member(member).await.or_500(route.failed)? {
+        AddMemberOutcome::Added => Ok(Json(SuccessResponse::default())),
         AddMemberOutcome::WorkspaceNotFound => Err(workspace_not_found()),
         AddMemberOutcome::TargetNotFound => Err(target_not_found()),
         AddMemberOutcome::AlreadyMember => Err(ApiError::conflict(
-            "ALREADY_MEMBER",
+            ErrorCode::AlreadyMember,
             "User is already a member of this workspace",
         )),
     }
 }
 
-fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<Value>, ApiError> {
+fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<SuccessResponse>, ApiError> {
     match outcome {
-        MemberChangeOutcome::Done => Ok(Json(json!({ "success": true }))),
+        MemberChangeOutcome::Done => Ok(Json(SuccessResponse::default())),
         MemberChangeOutcome::WorkspaceNotFound => Err(workspace_not_found()),
         MemberChangeOutcome::NotMember => Err(member_not_found()),
-        MemberChangeOutcome::LastAdmin => Err(last_admin()),
+        MemberChangeOutcome::LastAdmin => Err(ApiError::bad_request(
+            ErrorCode::LastAdmin,
+            "Workspace must keep at least one admin",
+        )),
     }
 }
 
 /// Change a member's role (workspace ADMIN); the workspace keeps at least one ADMIN.
 #[utoipa::path(
     put,
-    path = "/workspace/{id}/users/{user_id}",
+    path = "/workspace/{id}/users/{userId}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(
-        ("id" = Uuid, Path, description = "Workspace id"),
-        ("user_id" = Uuid, Path, description = "The member's user id"),
-    ),
+    params(MemberPath),
     request_body = MemberRoleBody,
     responses(
         (status = 200, description = "Changed", body = SuccessResponse),
@@ -170,31 +152,29 @@ fn change_answer(outcome: MemberChangeOutcome) -> Result<Json<Value>, ApiError> 
 async fn change_member_role(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user_id)): Path<(String, String)>,
+    Path(MemberPath { id, user_id }): Path<MemberPath>,
     JsonBody(body): JsonBody<MemberRoleBody>,
-) -> Result<Json<Value>, ApiError> {
-    const FAILED: &str = "Failed to update user role";
+) -> Result<Json<SuccessResponse>, ApiError> {
+    let route = route("Failed to update user role");
     let role = parse_role(body.role.as_deref())?;
-    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
-    let user_id = Uuid::parse_str(&user_id).map_err(|_| member_not_found())?;
+    let workspace = managed_workspace(&state, &auth, id, &route)
+        .await?
+        .workspace;
     let outcome = state
         .store
-        .change_member_role(workspace_id, user_id, role.as_str())
+        .change_member_role(workspace.id, user_id.or(member_not_found)?, role.as_str())
         .await
-        .or_500(FAILED)?;
+        .or_500(route.failed)?;
     change_answer(outcome)
 }
 
 /// Remove a member (workspace ADMIN); the workspace keeps at least one ADMIN.
 #[utoipa::path(
     delete,
-    path = "/workspace/{id}/users/{user_id}",
+    path = "/workspace/{id}/users/{userId}",
     tag = "workspaces",
     security(("bearerAuth" = [])),
-    params(
-        ("id" = Uuid, Path, description = "Workspace id"),
-        ("user_id" = Uuid, Path, description = "The member's user id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "Removed", body = SuccessResponse),
         (status = 400, description = "Workspace must keep at least one admin; User not found or account is not validated", body = ErrorResponse),
@@ -207,15 +187,16 @@ async fn change_member_role(
 async fn remove_member(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    const FAILED: &str = "Failed to remove user from workspace";
-    let workspace_id = managed_workspace(&state, &auth, &id, FAILED).await?;
-    let user_id = Uuid::parse_str(&user_id).map_err(|_| member_not_found())?;
+    Path(MemberPath { id, user_id }): Path<MemberPath>,
+) -> Result<Json<SuccessResponse>, ApiError> {
+    let route = route("Failed to remove user from workspace");
+    let workspace = managed_workspace(&state, &auth, id, &route)
+        .await?
+        .workspace;
     let outcome = state
         .store
-        .remove_member(workspace_id, user_id)
+        .remove_member(workspace.id, user_id.or(member_not_found)?)
         .await
-        .or_500(FAILED)?;
+        .or_500(route.failed)?;
     change_answer(outcome)
 }

@@ -4,22 +4,22 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::error::{ApiError, OrInternal};
-use super::extract::{AuthUser, JsonBody};
-use super::openapi::{
-    org_role_value, BodyRejected, ErrorResponse, InternalError, MessageResponse, ProfileResponse,
-    RoleChangeResponse, RoleSummaryResponse, Unauthorized,
-};
-use super::org_users::{change, last_owner, parse_org_role, user_not_found};
-use super::registration::{parse_password, person_name};
-use super::AppState;
-use crate::domain::{can_manage_users, OrgRole, RoleDenied};
+use crate::domain::{can_manage_users, RoleDenied};
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::fields as schema;
+use crate::http::bodies::identity::{ProfileResponse, RoleChangeResponse, RoleSummaryResponse};
+use crate::http::bodies::responses::{BodyRejected, InternalError, Unauthorized};
+use crate::http::bodies::MessageResponse;
+use crate::http::common::credentials::hash_password;
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
+use crate::http::common::fields::{self, NameChange};
+use crate::http::common::rules::{last_owner, require_manager, user_change, user_not_found};
+use crate::http::AppState;
 use crate::store::{UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,43 +41,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         InternalError,
     )
 )]
-async fn profile(auth: AuthUser) -> Json<Value> {
-    let user = &auth.user;
-    Json(json!({
-        "success": true,
-        "data": {
-            "id": user.id,
-            "name": user.first_name,
-            "lastName": user.last_name,
-            "email": user.email,
-            "orgId": user.org_id,
-            "orgRole": user.org_role,
-            "orgRoleDescription": auth.role.description(),
-            "orgRoles": auth.role.inherited_values(),
-            "validated": user.validated,
-            "mfaRequired": false,
-            "isBusiness": user.is_business,
-        }
-    }))
-}
-
-fn role_summary(user_id: Uuid, role: OrgRole) -> Value {
-    json!({
-        "userId": user_id,
-        "orgRole": role.value(),
-        "orgRoleDescription": role.description(),
-        "orgRoles": role.inherited_values(),
-    })
+async fn profile(auth: AuthUser) -> Json<ProfileResponse> {
+    Json(ProfileResponse::new(auth.user, auth.role))
 }
 
 /// Any member of the organization may read another's role; other organizations' users, deleted
 /// users, unknown and malformed ids are all "User not found".
 #[utoipa::path(
     get,
-    path = "/user/{user_id}",
+    path = "/user/{userId}",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("user_id" = Uuid, Path, description = "A user of the caller's organization")),
+    params(UserPath),
     responses(
         (status = 200, description = "The user's role summary", body = RoleSummaryResponse),
         Unauthorized,
@@ -88,20 +63,16 @@ fn role_summary(user_id: Uuid, role: OrgRole) -> Value {
 async fn get_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = Uuid::parse_str(&user_id).map_err(|_| user_not_found())?;
+    Path(UserPath { user_id }): Path<UserPath>,
+) -> Result<Json<RoleSummaryResponse>, ApiError> {
     let user = state
         .store
-        .org_user(auth.user.org_id, id)
+        .org_user(auth.user.org_id, user_id.or(user_not_found)?)
         .await
         .or_500("Failed to fetch user")?
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(user_not_found)?;
-    let role = user.role();
-    Ok(Json(
-        json!({ "success": true, "data": role_summary(user.id, role) }),
-    ))
+    Ok(Json(RoleSummaryResponse::new(user.id, user.role())))
 }
 
 /// At least one field. `password` only for oneself; it ends the user's other sessions.
@@ -109,17 +80,11 @@ async fn get_user(
 #[serde(rename_all = "camelCase")]
 struct UpdateUserBody {
     /// First name.
-    #[schema(
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = schema::optional_person_name)]
     name: Option<String>,
-    #[schema(
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = schema::optional_person_name)]
     last_name: Option<String>,
-    #[schema(pattern = "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,128}$")]
+    #[schema(schema_with = schema::optional_password)]
     password: Option<String>,
 }
 
@@ -127,10 +92,10 @@ struct UpdateUserBody {
 /// user's other sessions end.
 #[utoipa::path(
     put,
-    path = "/user/{user_id}",
+    path = "/user/{userId}",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("user_id" = Uuid, Path, description = "The user to update")),
+    params(UserPath),
     request_body = UpdateUserBody,
     responses(
         (status = 200, description = "User updated successfully", body = MessageResponse),
@@ -145,78 +110,50 @@ struct UpdateUserBody {
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<String>,
+    Path(UserPath { user_id }): Path<UserPath>,
     JsonBody(body): JsonBody<UpdateUserBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageResponse>, ApiError> {
     const DENIED: &str = "Insufficient permissions to update user";
-    let first_name = body
-        .name
-        .as_deref()
-        .map(|n| person_name(n, "name"))
-        .transpose()?;
-    let last_name = body
-        .last_name
-        .as_deref()
-        .map(|n| person_name(n, "lastName"))
-        .transpose()?;
-    let password = body.password.as_deref().map(parse_password).transpose()?;
-    if first_name.is_none() && last_name.is_none() && password.is_none() {
-        return Err(ApiError::bad_request(
-            "NO_VALID_FIELDS",
-            "No valid fields to update",
-        ));
+    const FAILED: &str = "Failed to update user";
+    let names = NameChange::parse(body.name.as_deref(), body.last_name.as_deref())?;
+    let password = body.password.as_deref().map(fields::password).transpose()?;
+    if names.is_empty() && password.is_none() {
+        return Err(fields::no_valid_fields());
     }
     auth.require_validated()?;
-    let target = Uuid::parse_str(&user_id).map_err(|_| user_not_found())?;
+    let target = user_id.or(user_not_found)?;
     let oneself = target == auth.user.id;
     if !oneself && !can_manage_users(auth.role) {
-        return Err(ApiError::forbidden("INSUFFICIENT_PERMISSIONS", DENIED));
+        return Err(ApiError::insufficient_permissions(DENIED));
     }
     if !oneself && password.is_some() {
         // Another organization's users and unknown ids stay "User not found", as everywhere.
         let target_user = state.store.org_user(auth.user.org_id, target).await;
         if target_user
-            .or_500("Failed to update user")?
+            .or_500(FAILED)?
             .filter(|u| u.deleted_at.is_none())
             .is_none()
         {
             return Err(user_not_found());
         }
         return Err(ApiError::forbidden(
-            "PASSWORD_SELF_ONLY",
+            ErrorCode::PasswordSelfOnly,
             "A password can only be changed by its owner",
         ));
     }
-    let password_hash = match password {
-        Some(password) => Some(
-            state
-                .hasher
-                .hash(password.expose())
-                .await
-                .or_500("Failed to update user")?,
-        ),
-        None => None,
-    };
     let update = UserUpdate {
-        change: change(&auth, target),
-        first_name,
-        last_name,
+        change: user_change(&auth, target),
+        first_name: names.first_name,
+        last_name: names.last_name,
         org_role: None,
-        password_hash,
+        password_hash: hash_password(&state, password, FAILED).await?,
         keep_session: Some(auth.session_id),
     };
-    match state
-        .store
-        .update_user(update)
-        .await
-        .or_500("Failed to update user")?
-    {
-        UserChangeOutcome::Done { .. } => Ok(Json(
-            json!({ "success": true, "message": "User updated successfully" }),
-        )),
-        UserChangeOutcome::Denied(_) => {
-            Err(ApiError::forbidden("INSUFFICIENT_PERMISSIONS", DENIED))
+    match state.store.update_user(update).await.or_500(FAILED)? {
+        UserChangeOutcome::Done { .. } => {
+            Ok(Json(MessageResponse::new("User updated successfully")))
         }
+        UserChangeOutcome::Denied(_) => Err(ApiError::insufficient_permissions(DENIED)),
         UserChangeOutcome::LastOwner
         | UserChangeOutcome::NotFound
         | UserChangeOutcome::NotDeleted => Err(user_not_found()),
@@ -228,7 +165,7 @@ async fn update_user(
 #[serde(rename_all = "camelCase")]
 struct OrgRoleBody {
     /// 0 USER, 1 BILLING, 2 WORKSPACES, 254 ADMINISTRATORS, 255 OWNER (3..=253 are refused).
-    #[schema(schema_with = org_role_value, required = true)]
+    #[schema(schema_with = schema::org_role, required = true)]
     org_role: Option<i64>,
 }
 
@@ -236,10 +173,10 @@ struct OrgRoleBody {
 /// validated -> WORKSPACES+ -> target (404) -> role rules (403) -> last OWNER (403).
 #[utoipa::path(
     put,
-    path = "/user/{user_id}/role",
+    path = "/user/{userId}/role",
     tag = "identity",
     security(("bearerAuth" = [])),
-    params(("user_id" = Uuid, Path, description = "The user whose role changes")),
+    params(UserPath),
     request_body = OrgRoleBody,
     responses(
         (status = 200, description = "User role updated successfully", body = RoleChangeResponse),
@@ -254,21 +191,18 @@ struct OrgRoleBody {
 async fn change_role(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(user_id): Path<String>,
+    Path(UserPath { user_id }): Path<UserPath>,
     JsonBody(body): JsonBody<OrgRoleBody>,
-) -> Result<Json<Value>, ApiError> {
-    let new_role = parse_org_role(
-        body.org_role
-            .ok_or_else(|| ApiError::missing_field("orgRole"))?,
-    )?;
+) -> Result<Json<RoleChangeResponse>, ApiError> {
+    let raw_role = body
+        .org_role
+        .ok_or_else(|| ApiError::missing_field("orgRole"))?;
+    let new_role = fields::org_role(raw_role)?;
     auth.require_validated()?;
-    let denied = |message| ApiError::forbidden("INSUFFICIENT_PERMISSIONS", message);
-    if !can_manage_users(auth.role) {
-        return Err(denied("Insufficient permissions to change user roles"));
-    }
-    let target = Uuid::parse_str(&user_id).map_err(|_| user_not_found())?;
+    require_manager(&auth, "Insufficient permissions to change user roles")?;
+    let target = user_id.or(user_not_found)?;
     let update = UserUpdate {
-        change: change(&auth, target),
+        change: user_change(&auth, target),
         first_name: None,
         last_name: None,
         org_role: Some(new_role),
@@ -281,21 +215,19 @@ async fn change_role(
         .await
         .or_500("Failed to update user role")?
     {
-        UserChangeOutcome::Done { before, .. } => Ok(Json(json!({
-            "success": true,
-            "data": {
-                "userId": target,
-                "previousRole": before.org_role,
-                "newRole": new_role.value(),
-                "message": "User role updated successfully",
-            }
-        }))),
-        UserChangeOutcome::Denied(RoleDenied::CannotManage) => Err(denied(
-            "Insufficient permissions to change this user's role",
-        )),
-        UserChangeOutcome::Denied(RoleDenied::AboveOwnRole) => {
-            Err(denied("Cannot assign a role above your own"))
+        UserChangeOutcome::Done { before, .. } => Ok(Json(RoleChangeResponse::new(
+            target,
+            before.org_role,
+            new_role,
+        ))),
+        UserChangeOutcome::Denied(RoleDenied::CannotManage) => {
+            Err(ApiError::insufficient_permissions(
+                "Insufficient permissions to change this user's role",
+            ))
         }
+        UserChangeOutcome::Denied(RoleDenied::AboveOwnRole) => Err(
+            ApiError::insufficient_permissions("Cannot assign a role above your own"),
+        ),
         UserChangeOutcome::LastOwner => Err(last_owner()),
         UserChangeOutcome::NotFound | UserChangeOutcome::NotDeleted => Err(user_not_found()),
     }

@@ -1,0 +1,104 @@
+//! Issuing credentials: a new session with its token set (login, registration, refresh),
+//! verification tokens and their e-mail (registration, invitations, resends), password hashes.
+
+use uuid::Uuid;
+
+use super::error::{ApiError, OrInternal};
+use crate::auth::{hash_token, new_token, AccessClaims, ACCESS_TOKEN_TTL_MS};
+use crate::domain::Password;
+use crate::http::bodies::identity::IssuedTokens;
+use crate::http::AppState;
+use crate::mail::verification_email;
+use crate::store::{NewRefreshToken, NewSession, NewVerification};
+
+/// Refresh tokens (and so sessions, which slide with them) live 30 days.
+pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Verification tokens live 24 hours.
+const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A new session for `user_id`, with its first refresh token (plain text for the client, hash for
+/// the store).
+pub fn new_session(user_id: Uuid, now: i64) -> (NewSession, NewRefreshToken, String) {
+    let session = NewSession {
+        id: Uuid::now_v7(),
+        user_id,
+        created_at: now,
+        expires_at: now + REFRESH_TOKEN_TTL_MS,
+    };
+    let plain = new_token();
+    let refresh = NewRefreshToken {
+        token_hash: hash_token(&plain),
+        session_id: session.id,
+        created_at: now,
+        expires_at: session.expires_at,
+    };
+    (session, refresh, plain)
+}
+
+/// Who an access token is for.
+pub struct TokenSubject<'a> {
+    pub user_id: Uuid,
+    pub email: &'a str,
+    pub org_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// Signs an access token for `subject` and bundles it with the refresh token.
+pub fn issue(
+    state: &AppState,
+    subject: TokenSubject<'_>,
+    refresh_token: String,
+    now: i64,
+) -> anyhow::Result<IssuedTokens> {
+    let expires_at = now + ACCESS_TOKEN_TTL_MS;
+    let claims = AccessClaims {
+        user_id: subject.user_id,
+        email: subject.email.to_owned(),
+        org_id: subject.org_id,
+        token_type: "access".to_owned(),
+        sid: subject.session_id,
+        iat: now / 1000,
+        exp: expires_at / 1000,
+    };
+    Ok(IssuedTokens {
+        access_token: state.keys.issue(&claims)?,
+        refresh_token,
+        token_id: subject.session_id,
+        expires_at,
+    })
+}
+
+/// A verification token for `user_id`: the row to store and the plain token for the e-mail.
+pub fn new_verification(user_id: Uuid, now: i64) -> (NewVerification, String) {
+    let token = new_token();
+    let verification = NewVerification {
+        id: Uuid::now_v7(),
+        user_id,
+        token_hash: hash_token(&token),
+        created_at: now,
+        expires_at: now + VERIFICATION_TTL_MS,
+    };
+    (verification, token)
+}
+
+/// A failed send is logged, not returned: the account exists and the user can ask for a resend.
+pub async fn send_verification(state: &AppState, to: &str, first_name: &str, token: &str) {
+    let email = verification_email(to, first_name, token, state.public_url.as_deref());
+    if let Err(error) = state.mailer.send(email).await {
+        tracing::error!(%error, "sending the verification e-mail failed");
+    }
+}
+
+/// The hash of `password`, if one is given; a hashing failure is the route's 500 (`failed`).
+pub async fn hash_password(
+    state: &AppState,
+    password: Option<Password>,
+    failed: &'static str,
+) -> Result<Option<String>, ApiError> {
+    match password {
+        Some(password) => Ok(Some(
+            state.hasher.hash(password.expose()).await.or_500(failed)?,
+        )),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,262 @@
+//! Sign-up and e-mail verification: `POST /user/register`, `POST /user/verify-email`,
+//! `POST /user/resend-verification/{verificationTokenId}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::hash_token;
+use crate::clock::now_ms;
+use crate::domain::{has_control_chars, OrgRole};
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
+use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
+use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
+use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::MessageResponse;
+use crate::http::common::credentials::{
+    self, hash_password, new_verification, send_verification, TokenSubject,
+};
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{JsonBody, PathId};
+use crate::http::common::fields;
+use crate::http::AppState;
+use crate::store::{NewOrganization, NewUser, StoreError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+}
+
+/// A new account: its organization (named `companyName`, or after the person) and its OWNER.
+/// Unknown fields (`deviceInfo`...) are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RegisterBody {
+    #[schema(schema_with = schema::email, required = true)]
+    email: Option<String>,
+    #[schema(schema_with = schema::password, required = true)]
+    password: Option<String>,
+    #[schema(schema_with = schema::person_name, required = true)]
+    first_name: Option<String>,
+    #[schema(schema_with = schema::person_name, required = true)]
+    last_name: Option<String>,
+    /// The organization's name; a personal account's organization is named after the person.
+    #[schema(max_length = 200)]
+    company_name: Option<String>,
+    is_business: Option<bool>,
+    #[schema(max_length = 2048)]
+    company_website: Option<String>,
+}
+
+/// The organization's name: `companyName`, or for a personal account the person's name.
+fn company_name(
+    body: &RegisterBody,
+    first_name: &str,
+    last_name: &str,
+) -> Result<String, ApiError> {
+    let name = match body.company_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => format!("{first_name} {last_name}"),
+    };
+    if name.chars().count() > MAX_ORG_TEXT_CHARS || has_control_chars(&name) {
+        return Err(ApiError::invalid_field(
+            "companyName must be at most 200 characters without control characters",
+        ));
+    }
+    Ok(name)
+}
+
+fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let website = raw.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
+    if website
+        .as_ref()
+        .is_some_and(|w| w.chars().count() > MAX_WEBSITE_CHARS)
+    {
+        return Err(ApiError::invalid_field("companyWebsite is too long"));
+    }
+    Ok(website)
+}
+
+/// Register: creates the organization and its OWNER (not yet verified), starts a session and
+/// sends the verification e-mail.
+#[utoipa::path(
+    post,
+    path = "/user/register",
+    tag = "identity",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered; the account is not verified yet", body = RegisterResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Registration failed", body = ErrorResponse),
+    )
+)]
+async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    const FAILED: &str = "Registration failed";
+    let email = fields::email(&body.email)?;
+    let password = fields::password(fields::required(&body.password, "password")?)?;
+    let first_name = fields::required_name(&body.first_name, "firstName")?;
+    let last_name = fields::required_name(&body.last_name, "lastName")?;
+    let company_name = company_name(&body, &first_name, &last_name)?;
+    let website = website(body.company_website)?;
+
+    let password_hash = hash_password(&state, Some(password), FAILED).await?;
+    let now = now_ms();
+    let org = NewOrganization {
+        id: Uuid::now_v7(),
+        name: company_name,
+        is_business: body.is_business.unwrap_or(false),
+        website,
+        created_at: now,
+    };
+    let user = NewUser {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        email: email.as_str().to_owned(),
+        email_key: email.key(),
+        password_hash,
+        first_name,
+        last_name,
+        org_role: OrgRole::Owner.value().into(),
+        created_at: now,
+    };
+    let (session, refresh, refresh_plain) = credentials::new_session(user.id, now);
+    let (verification, verification_token) = new_verification(user.id, now);
+    let session_id = session.id;
+    let verification_id = verification.id;
+    let summary = UserSummary {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.first_name.clone(),
+        org_id: org.id,
+        org_role: user.org_role,
+    };
+
+    match state
+        .store
+        .register(org, user, session, refresh, verification)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Err(fields::email_taken()),
+        Err(error) => return Err(ApiError::internal(FAILED, error)),
+    }
+    send_verification(&state, &summary.email, &summary.name, &verification_token).await;
+
+    let subject = TokenSubject {
+        user_id: summary.id,
+        email: &summary.email,
+        org_id: summary.org_id,
+        session_id,
+    };
+    let tokens = credentials::issue(&state, subject, refresh_plain, now).or_500(FAILED)?;
+    let answer = RegisterResponse::new(tokens, verification_id, summary);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// The token of the verification e-mail; an invited user may set their password with it.
+#[derive(Deserialize, ToSchema)]
+struct VerifyBody {
+    #[schema(schema_with = schema::non_blank, required = true)]
+    token: Option<String>,
+    /// Sets the account's password (same policy as at registration).
+    #[schema(schema_with = schema::optional_password)]
+    password: Option<String>,
+}
+
+/// Verify an e-mail address (tokens live 24 hours, single use).
+#[utoipa::path(
+    post,
+    path = "/user/verify-email",
+    tag = "identity",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Email verified successfully", body = MessageResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
+        BodyRejected,
+        RateLimited,
+        (status = 500, description = "Failed to verify email", body = ErrorResponse),
+    )
+)]
+async fn verify_email(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    const FAILED: &str = "Failed to verify email";
+    let token = fields::required(&body.token, "token")?;
+    // An invited user may choose their password while verifying.
+    let password = body.password.as_deref().map(fields::password).transpose()?;
+    let new_password_hash = hash_password(&state, password, FAILED).await?;
+    state
+        .store
+        .consume_verification(&hash_token(token.trim()), now_ms(), new_password_hash)
+        .await
+        .or_500(FAILED)?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::InvalidToken,
+                "Invalid or expired verification token",
+            )
+        })?;
+    Ok(Json(MessageResponse::new("Email verified successfully")))
+}
+
+fn verification_not_found() -> ApiError {
+    ApiError::not_found(
+        ErrorCode::VerificationNotFound,
+        "Verification token not found",
+    )
+}
+
+/// Send a fresh verification e-mail.
+#[utoipa::path(
+    post,
+    path = "/user/resend-verification/{verificationTokenId}",
+    tag = "identity",
+    params(("verificationTokenId" = Uuid, Path, description = "`verificationTokenId` of register (or of an earlier resend)")),
+    responses(
+        (status = 200, description = "Verification email sent", body = ResendVerificationResponse),
+        (status = 400, description = "Email is already verified", body = ErrorResponse),
+        (status = 404, description = "Verification token not found", body = ErrorResponse),
+        RateLimited,
+        (status = 500, description = "Failed to resend verification email", body = ErrorResponse),
+    )
+)]
+async fn resend_verification(
+    State(state): State<AppState>,
+    Path(id): Path<PathId>,
+) -> Result<Json<ResendVerificationResponse>, ApiError> {
+    const FAILED: &str = "Failed to resend verification email";
+    let user = state
+        .store
+        .user_by_verification_id(id.or(verification_not_found)?)
+        .await
+        .or_500(FAILED)?
+        .ok_or_else(verification_not_found)?;
+    if user.validated {
+        return Err(ApiError::bad_request(
+            ErrorCode::AlreadyVerified,
+            "Email is already verified",
+        ));
+    }
+    let (verification, token) = new_verification(user.id, now_ms());
+    let new_id = verification.id;
+    state
+        .store
+        .create_verification(verification)
+        .await
+        .or_500(FAILED)?;
+    send_verification(&state, &user.email, &user.first_name, &token).await;
+    Ok(Json(ResendVerificationResponse::new(new_id)))
+}

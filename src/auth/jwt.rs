@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::domain::{OrgId, SessionId, UserId};
 
 /// Access tokens live one hour (contract section 4).
 pub const ACCESS_TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
@@ -12,12 +13,12 @@ pub const ACCESS_TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessClaims {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     #[serde(rename = "type")]
     pub token_type: String,
-    pub sid: Uuid,
+    pub sid: SessionId,
     pub iat: i64,
     pub exp: i64,
 }
@@ -72,15 +73,15 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::{AccessClaims, JwtKeys};
-    use uuid::Uuid;
+    use crate::domain::{OrgId, SessionId, UserId};
 
     fn claims(exp: i64) -> AccessClaims {
         AccessClaims {
-            user_id: Uuid::now_v7(),
+            user_id: UserId::new(),
             email: "a@example.com".into(),
-            org_id: Uuid::now_v7(),
+            org_id: OrgId::new(),
             token_type: "access".into(),
-            sid: Uuid::now_v7(),
+            sid: SessionId::new(),
             iat: 0,
             exp,
         }

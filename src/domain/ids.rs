@@ -6,6 +6,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What every id type can do, for code generic over the kind of id (a path segment's parser).
+pub trait Id: Copy {
+    /// Parses the text form of a UUID; None for anything else.
+    fn parse(text: &str) -> Option<Self>;
+}
+
+impl Id for Uuid {
+    fn parse(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok()
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -52,6 +64,12 @@ macro_rules! id_type {
         impl From<$name> for Uuid {
             fn from(id: $name) -> Uuid {
                 id.0
+            }
+        }
+
+        impl Id for $name {
+            fn parse(text: &str) -> Option<Self> {
+                $name::parse(text)
             }
         }
     };

@@ -11,7 +11,7 @@ mod workspace_name;
 mod workspace_role;
 
 pub use email::Email;
-pub use ids::{OrgId, SessionId, UserId, WorkspaceId};
+pub use ids::{Id, OrgId, SessionId, UserId, WorkspaceId};
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::tx::{args, Row, Tx};
 use super::{queries, Store, StoreResult};
-use crate::domain::OrgRole;
+use crate::domain::{OrgId, OrgRole, SessionId, UserId};
 
 impl Store {
     /// Creates an organization, its first user, a first session with its refresh token and an
@@ -68,8 +68,8 @@ impl Store {
     /// The user behind a live session: not revoked, not expired, user not deleted.
     pub async fn authenticate(
         &self,
-        session_id: Uuid,
-        user_id: Uuid,
+        session_id: SessionId,
+        user_id: UserId,
         now: i64,
     ) -> StoreResult<Option<User>> {
         self.read(|tx| {
@@ -101,7 +101,7 @@ impl Store {
                 // The claim comes first: of several concurrent presenters of one token, only one
                 // can win this update (on PostgreSQL the others wait for its row lock, then see it
                 // used).
-                let claimed: Option<Uuid> = tx
+                let claimed: Option<SessionId> = tx
                     .query_opt(
                         queries::CLAIM_REFRESH_TOKEN,
                         args![&presented, now],
@@ -112,7 +112,7 @@ impl Store {
                     let used = tx
                         .query_opt(queries::REFRESH_TOKEN_STATE, args![&presented], |row| {
                             Ok((
-                                row.get::<Uuid>("session_id")?,
+                                row.get::<SessionId>("session_id")?,
                                 row.get::<Option<i64>>("used_at")?,
                             ))
                         })
@@ -172,7 +172,7 @@ impl Store {
     }
 
     /// The user's live sessions, newest first.
-    pub async fn list_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>> {
+    pub async fn list_sessions(&self, user_id: UserId, now: i64) -> StoreResult<Vec<SessionInfo>> {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_all(queries::LIST_SESSIONS, args![user_id, now], |row| {
@@ -192,8 +192,8 @@ impl Store {
     /// Revokes one of the user's own live sessions; false when there is no such session.
     pub async fn revoke_session(
         &self,
-        user_id: Uuid,
-        session_id: Uuid,
+        user_id: UserId,
+        session_id: SessionId,
         now: i64,
     ) -> StoreResult<bool> {
         self.write_single(move |tx| {
@@ -239,11 +239,11 @@ impl Store {
         token_hash: &[u8],
         now: i64,
         new_password_hash: Option<String>,
-    ) -> StoreResult<Option<Uuid>> {
+    ) -> StoreResult<Option<UserId>> {
         let token_hash = token_hash.to_vec();
         self.write(move |tx| {
             Box::pin(async move {
-                let live: Option<Uuid> = tx
+                let live: Option<UserId> = tx
                     .query_opt(
                         queries::LIVE_VERIFICATION_USER,
                         args![&token_hash, now],
@@ -254,7 +254,7 @@ impl Store {
                     return Ok(None);
                 }
                 // Of two concurrent uses, one claims the token; the other finds it used.
-                let claimed: Option<Uuid> = tx
+                let claimed: Option<UserId> = tx
                     .query_opt(
                         queries::CLAIM_VERIFICATION,
                         args![&token_hash, now],
@@ -351,12 +351,12 @@ pub(super) async fn insert_verification(tx: &mut Tx<'_>, v: &NewVerification) ->
 
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub org_role: i16,
+    pub org_role: OrgRole,
     pub validated: bool,
     pub is_business: bool,
     pub deleted_at: Option<i64>,
@@ -377,12 +377,6 @@ impl User {
             deleted_at: row.get("deleted_at")?,
         })
     }
-
-    /// Their role; a value outside the defined set cannot be stored (CHECK constraint) and
-    /// reads as USER.
-    pub fn role(&self) -> OrgRole {
-        OrgRole::from_value(self.org_role.into()).unwrap_or(OrgRole::User)
-    }
 }
 
 /// A user as login sees them: with the password hash, which nothing else reads.
@@ -394,7 +388,7 @@ pub struct Credentials {
 
 #[derive(Debug, Clone)]
 pub struct NewOrganization {
-    pub id: Uuid,
+    pub id: OrgId,
     pub name: String,
     pub is_business: bool,
     pub website: Option<String>,
@@ -403,21 +397,21 @@ pub struct NewOrganization {
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub email_key: String,
     pub password_hash: Option<String>,
     pub first_name: String,
     pub last_name: String,
-    pub org_role: i16,
+    pub org_role: OrgRole,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -425,15 +419,16 @@ pub struct NewSession {
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
     pub token_hash: Vec<u8>,
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewVerification {
+    /// Its public id (`verificationTokenId`), for resends.
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub token_hash: Vec<u8>,
     pub created_at: i64,
     pub expires_at: i64,
@@ -443,7 +438,7 @@ pub struct NewVerification {
 #[derive(Debug, Clone)]
 pub enum RefreshOutcome {
     /// The token was live; `next` is now the session's token.
-    Rotated { user: User, session_id: Uuid },
+    Rotated { user: User, session_id: SessionId },
     /// The token had been used before: the session is now revoked.
     Reused,
     /// Unknown, expired, or its session is gone.
@@ -452,7 +447,7 @@ pub enum RefreshOutcome {
 
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
-    pub id: Uuid,
+    pub id: SessionId,
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,

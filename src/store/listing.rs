@@ -4,16 +4,14 @@
 
 use std::collections::HashMap;
 
-use uuid::Uuid;
-
 use super::tx::{Arg, Row};
 use super::{Member, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers};
-use crate::domain::WorkspaceRole;
+use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
 /// - `me`: the session's user, if the session is live (the checks of `queries::AUTHENTICATE`);
 /// - `page`: the live workspaces of their organization they may see (all of them when their role
-///   is at least `$4`, else those they are a member of), where the keyset order and the limit
+///   is at least `$4`, `OrgRole::ADMINISTERS_ALL_WORKSPACES`, else those they are a member of), where the keyset order and the limit
 ///   apply;
 /// - one row per active member of each, NULL member columns for a workspace without active
 ///   members, and a single row of NULLs when `me` sees no workspace at all; no row when the
@@ -103,7 +101,7 @@ pub const PAGE_LIMITS: [i64; 4] = [11, 51, 101, 201];
 pub const LISTING_CHUNK: i64 = 200;
 
 /// The page after `after` (or the first), `want` workspaces long at most.
-pub fn chunk(after: Option<(String, Uuid)>, want: i64) -> Selection {
+pub fn chunk(after: Option<(String, WorkspaceId)>, want: i64) -> Selection {
     Selection::Page {
         after,
         limit: want.min(LISTING_CHUNK),
@@ -112,7 +110,9 @@ pub fn chunk(after: Option<(String, Uuid)>, want: i64) -> Selection {
 
 /// A selection longer than the largest page, read in chunks ([`LISTING_CHUNK`]): `Ok((after,
 /// limit))`; any other is read in one statement: `Err(selection)`.
-pub fn long_selection(selection: Selection) -> Result<(Option<(String, Uuid)>, i64), Selection> {
+pub fn long_selection(
+    selection: Selection,
+) -> Result<(Option<(String, WorkspaceId)>, i64), Selection> {
     match selection {
         Selection::Page { after, limit } if page_limit(limit).is_none() => Ok((after, limit)),
         other => Err(other),
@@ -120,7 +120,7 @@ pub fn long_selection(selection: Selection) -> Result<(Option<(String, Uuid)>, i
 }
 
 /// Where the listing continues after `listed`.
-pub fn position_after(listed: &[WorkspaceWithMembers]) -> Option<(String, Uuid)> {
+pub fn position_after(listed: &[WorkspaceWithMembers]) -> Option<(String, WorkspaceId)> {
     listed
         .last()
         .map(|last| (last.name_key.clone(), last.workspace.id))
@@ -133,16 +133,12 @@ fn page_limit(limit: i64) -> Option<i64> {
 }
 
 /// The arguments of a listing query, in the order its parameters are numbered.
-pub fn listing_args<'a>(
-    claim: &SessionClaim,
-    selection: &'a Selection,
-    sees_all_from: i16,
-) -> Vec<Arg<'a>> {
+pub fn listing_args<'a>(claim: &SessionClaim, selection: &'a Selection) -> Vec<Arg<'a>> {
     let mut args = vec![
         Arg::from(claim.session_id),
         Arg::from(claim.user_id),
         Arg::from(claim.now),
-        Arg::from(sees_all_from),
+        Arg::from(OrgRole::ADMINISTERS_ALL_WORKSPACES),
     ];
     match selection {
         Selection::One(id) => args.push(Arg::from(*id)),
@@ -199,7 +195,7 @@ pub struct ListingBuilder {
     columns: Option<ListingColumns>,
     workspaces: Vec<WorkspaceWithMembers>,
     /// Position of each workspace in `workspaces`, for rows that do not come grouped.
-    seen: HashMap<Uuid, usize>,
+    seen: HashMap<WorkspaceId, usize>,
     current: Option<usize>,
 }
 
@@ -212,7 +208,7 @@ impl ListingBuilder {
             Some(columns) => columns,
             None => self.columns.insert(ListingColumns::of(row)?),
         };
-        let Some(id) = row.get_at::<Option<Uuid>>(at.id)? else {
+        let Some(id) = row.get_at::<Option<WorkspaceId>>(at.id)? else {
             return Ok(());
         };
         let (org_id, name, name_key, user_id, role) =
@@ -232,7 +228,7 @@ impl ListingBuilder {
             };
             self.start(workspace, row.get_at(name_key)?);
         }
-        let Some(user_id) = row.get_at::<Option<Uuid>>(user_id)? else {
+        let Some(user_id) = row.get_at::<Option<UserId>>(user_id)? else {
             return Ok(());
         };
         let Some(role) = row.get_at::<Option<WorkspaceRole>>(role)? else {
@@ -253,7 +249,7 @@ impl ListingBuilder {
 
     /// Makes the row's workspace the current one. Returns false when it is new: its columns
     /// then go to [`ListingBuilder::start`].
-    fn select(&mut self, id: Uuid) -> bool {
+    fn select(&mut self, id: WorkspaceId) -> bool {
         if self
             .current
             .is_some_and(|at| self.workspaces[at].workspace.id == id)
@@ -314,29 +310,29 @@ mod tests {
     use uuid::Uuid;
 
     use super::ListingBuilder;
-    use crate::domain::WorkspaceRole;
+    use crate::domain::{OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
     use crate::store::{Member, Workspace};
 
     /// A row of workspace `ws` (name key `key`), with member `(user, joined_at)` if any.
     fn add(builder: &mut ListingBuilder, ws: u128, key: &str, member: Option<(u128, i64)>) {
-        let id = Uuid::from_u128(ws);
+        let id = WorkspaceId::from_uuid(Uuid::from_u128(ws));
         if !builder.select(id) {
             let workspace = Workspace {
                 id,
-                org_id: Uuid::nil(),
+                org_id: OrgId::from_uuid(Uuid::nil()),
                 name: key.to_uppercase(),
             };
             builder.start(workspace, key.into());
         }
         if let Some((user, joined_at)) = member {
             builder.member(Member {
-                user_id: Uuid::from_u128(user),
+                user_id: UserId::from_uuid(Uuid::from_u128(user)),
                 role: WorkspaceRole::Read,
                 joined_at,
                 first_name: "F".into(),
                 last_name: "L".into(),
                 email: "e@x".into(),
-                org_role: 0,
+                org_role: OrgRole::User,
             });
         }
     }
@@ -357,7 +353,7 @@ mod tests {
             listed[at]
                 .members
                 .iter()
-                .map(|m| m.user_id.as_u128())
+                .map(|m| m.user_id.uuid().as_u128())
                 .collect()
         };
         assert_eq!(members(0), [7, 5]);
@@ -400,6 +396,7 @@ mod plan_tests {
     use rusqlite::Connection;
 
     use super::listing_sql;
+    use crate::domain::WorkspaceId;
     use crate::store::Selection;
 
     /// The schema, as the migrations make it.
@@ -423,10 +420,10 @@ mod plan_tests {
     #[test]
     fn listing_pages_walk_the_name_index_without_sorting_and_read_members_from_an_index() {
         let conn = schema();
-        let mut selections = vec![Selection::One(uuid::Uuid::nil())];
+        let mut selections = vec![Selection::One(WorkspaceId::from_uuid(uuid::Uuid::nil()))];
         for limit in [2, 51, 101, 201, i64::MAX] {
             selections.push(Selection::Page { after: None, limit });
-            let after = Some(("k".to_owned(), uuid::Uuid::nil()));
+            let after = Some(("k".to_owned(), WorkspaceId::from_uuid(uuid::Uuid::nil())));
             selections.push(Selection::Page { after, limit });
         }
         for selection in selections {

@@ -4,10 +4,11 @@ use uuid::Uuid;
 
 use super::tx::{args, Row};
 use super::{queries, Store, StoreResult};
+use crate::domain::{OrgId, UserId};
 
 impl Store {
     /// The organization, unless it is deleted or unknown.
-    pub async fn organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>> {
+    pub async fn organization(&self, org_id: OrgId) -> StoreResult<Option<Organization>> {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(queries::ORGANIZATION, args![org_id], Organization::from_row)
@@ -22,7 +23,7 @@ impl Store {
     /// organization is deleted or unknown.
     pub async fn update_organization(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         patch: OrganizationPatch,
         now: i64,
     ) -> StoreResult<Option<Organization>> {
@@ -130,7 +131,7 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 // A deleted account's token is refused like an unknown one.
-                let live: Option<Uuid> = tx
+                let live: Option<UserId> = tx
                     .query_opt(queries::LIVE_RESET_USER, args![&token_hash, now], |row| {
                         row.get("user_id")
                     })
@@ -139,7 +140,7 @@ impl Store {
                     return Ok(false);
                 }
                 // Of several concurrent presenters only one claims the token.
-                let claimed: Option<Uuid> = tx
+                let claimed: Option<UserId> = tx
                     .query_opt(queries::CLAIM_RESET, args![&token_hash, now], |row| {
                         row.get("user_id")
                     })
@@ -169,7 +170,7 @@ impl Store {
 /// An organization as the wire shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: Uuid,
+    pub id: OrgId,
     pub name: String,
     pub is_business: bool,
     pub website: Option<String>,
@@ -264,20 +265,19 @@ pub struct NewPasswordReset {
 /// Where a reset e-mail goes.
 #[derive(Debug, Clone)]
 pub struct ResetRecipient {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub first_name: String,
 }
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::{Organization, OrganizationPatch};
+    use crate::domain::OrgId;
 
     fn acme() -> Organization {
         Organization {
-            id: Uuid::nil(),
+            id: OrgId::from_uuid(uuid::Uuid::nil()),
             name: "Acme".into(),
             is_business: true,
             website: Some("https://acme.example".into()),

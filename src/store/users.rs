@@ -5,14 +5,14 @@ use uuid::Uuid;
 use super::identity::{insert_user, insert_verification};
 use super::tx::{args, Dialect, Row, Tx};
 use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult};
-use crate::domain::{check_user_change, OrgRole, RoleDenied};
+use crate::domain::{check_user_change, OrgId, OrgRole, RoleDenied, SessionId, UserId};
 
 /// Managing the users of an organization. Every query is scoped by the organization; every change
 /// of one user by another re-reads both users' roles under a lock of the organization row, so the
 /// role rules and "the last active OWNER stays" hold under concurrency and across processes.
 impl Store {
     /// All users of the organization, deleted ones included (they can be re-activated), oldest first.
-    pub async fn list_org_users(&self, org_id: Uuid) -> StoreResult<Vec<OrgUser>> {
+    pub async fn list_org_users(&self, org_id: OrgId) -> StoreResult<Vec<OrgUser>> {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_all(queries::LIST_ORG_USERS, args![org_id], OrgUser::from_row)
@@ -23,7 +23,7 @@ impl Store {
     }
 
     /// One user of the organization, deleted or not.
-    pub async fn org_user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<Option<OrgUser>> {
+    pub async fn org_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Option<OrgUser>> {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(queries::ORG_USER, args![user_id, org_id], OrgUser::from_row)
@@ -88,7 +88,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
             change.target_id,
             update.first_name.as_deref(),
             update.last_name.as_deref(),
-            update.org_role.map(|r| i16::from(r.value())),
+            update.org_role,
             update.password_hash.as_deref(),
             change.now,
         ],
@@ -101,7 +101,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
             args![
                 change.target_id,
                 change.now,
-                update.keep_session.unwrap_or(Uuid::nil())
+                update.keep_session.map_or(Uuid::nil(), SessionId::uuid)
             ],
         )
         .await?;
@@ -174,7 +174,7 @@ async fn lock_and_load(
         tx.execute(queries::LOCK_ORGANIZATION, args![change.org_id])
             .await?;
     }
-    let actor: Option<i16> = tx
+    let actor: Option<OrgRole> = tx
         .query_opt(
             queries::ACTOR_ROLE,
             args![change.actor_id, change.org_id],
@@ -193,12 +193,14 @@ async fn lock_and_load(
 
 /// True when `target` is an OWNER and no other active OWNER exists.
 async fn is_last_owner(tx: &mut Tx<'_>, target: &OrgUser) -> StoreResult<bool> {
-    let owner = i16::from(OrgRole::Owner.value());
-    if target.org_role != owner {
+    if target.org_role != OrgRole::Owner {
         return Ok(false);
     }
     let owners = tx
-        .count(queries::COUNT_ACTIVE_WITH_ROLE, args![target.org_id, owner])
+        .count(
+            queries::COUNT_ACTIVE_WITH_ROLE,
+            args![target.org_id, OrgRole::Owner],
+        )
         .await?;
     Ok(owners <= 1)
 }
@@ -206,12 +208,12 @@ async fn is_last_owner(tx: &mut Tx<'_>, target: &OrgUser) -> StoreResult<bool> {
 /// A user as the organization routes show them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgUser {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub org_role: i16,
+    pub org_role: OrgRole,
     pub validated: bool,
     pub deleted_at: Option<i64>,
 }
@@ -219,9 +221,9 @@ pub struct OrgUser {
 /// One user acting on another of the same organization.
 #[derive(Debug, Clone, Copy)]
 pub struct UserChange {
-    pub org_id: Uuid,
-    pub actor_id: Uuid,
-    pub target_id: Uuid,
+    pub org_id: OrgId,
+    pub actor_id: UserId,
+    pub target_id: UserId,
     pub now: i64,
 }
 
@@ -234,7 +236,7 @@ pub struct UserUpdate {
     /// A new password hash: only ever for oneself. The user's other sessions are revoked.
     pub password_hash: Option<String>,
     /// The session to keep when the password changes (the caller's own).
-    pub keep_session: Option<Uuid>,
+    pub keep_session: Option<SessionId>,
 }
 
 impl OrgUser {
@@ -251,12 +253,6 @@ impl OrgUser {
             deleted_at: row.get("deleted_at")?,
         })
     }
-
-    /// Their role; a value outside the defined set cannot be stored (CHECK constraint) and
-    /// reads as USER.
-    pub fn role(&self) -> OrgRole {
-        OrgRole::from_value(self.org_role.into()).unwrap_or(OrgRole::User)
-    }
 }
 
 impl UserUpdate {
@@ -270,7 +266,7 @@ impl UserUpdate {
         if own_profile {
             return None;
         }
-        check_user_change(actor, before.role(), self.org_role)
+        check_user_change(actor, before.org_role, self.org_role)
             .err()
             .map(UserChangeOutcome::Denied)
     }
@@ -293,7 +289,7 @@ impl UserChange {
         if before.deleted_at.is_some() {
             return Some(UserChangeOutcome::NotFound);
         }
-        check_user_change(actor, before.role(), None)
+        check_user_change(actor, before.org_role, None)
             .err()
             .map(UserChangeOutcome::Denied)
     }
@@ -305,7 +301,7 @@ impl UserChange {
         actor: OrgRole,
         before: &OrgUser,
     ) -> Option<UserChangeOutcome> {
-        if let Err(denied) = check_user_change(actor, before.role(), None) {
+        if let Err(denied) = check_user_change(actor, before.org_role, None) {
             return Some(UserChangeOutcome::Denied(denied));
         }
         before
@@ -318,13 +314,10 @@ impl UserChange {
 /// What a user change found, read inside its transaction: the acting user's role (None when they
 /// are gone or deleted) and the target. The actor must still be there; the target must exist.
 pub(crate) fn actor_and_target(
-    actor_role: Option<i16>,
+    actor_role: Option<OrgRole>,
     target: Option<OrgUser>,
 ) -> Result<(OrgRole, OrgUser), UserChangeOutcome> {
-    match (
-        actor_role.and_then(|r| OrgRole::from_value(r.into())),
-        target,
-    ) {
+    match (actor_role, target) {
         (None, _) => Err(UserChangeOutcome::Denied(RoleDenied::CannotManage)),
         (Some(_), None) => Err(UserChangeOutcome::NotFound),
         (Some(actor), Some(target)) => Ok((actor, target)),
@@ -361,16 +354,16 @@ mod tests {
     use uuid::Uuid;
 
     use super::{actor_and_target, OrgUser, UserChange, UserChangeOutcome, UserUpdate};
-    use crate::domain::{OrgRole, RoleDenied};
+    use crate::domain::{OrgId, OrgRole, RoleDenied, UserId};
 
     fn user(id: u128, role: OrgRole, deleted: bool) -> OrgUser {
         OrgUser {
-            id: Uuid::from_u128(id),
-            org_id: Uuid::nil(),
+            id: UserId::from_uuid(Uuid::from_u128(id)),
+            org_id: OrgId::from_uuid(Uuid::nil()),
             email: format!("{id}@example.com"),
             first_name: "F".into(),
             last_name: "L".into(),
-            org_role: role.value().into(),
+            org_role: role,
             validated: true,
             deleted_at: deleted.then_some(1),
         }
@@ -378,9 +371,9 @@ mod tests {
 
     fn change(actor: u128, target: u128) -> UserChange {
         UserChange {
-            org_id: Uuid::nil(),
-            actor_id: Uuid::from_u128(actor),
-            target_id: Uuid::from_u128(target),
+            org_id: OrgId::from_uuid(Uuid::nil()),
+            actor_id: UserId::from_uuid(Uuid::from_u128(actor)),
+            target_id: UserId::from_uuid(Uuid::from_u128(target)),
             now: 0,
         }
     }
@@ -404,11 +397,11 @@ mod tests {
             Err(UserChangeOutcome::Denied(RoleDenied::CannotManage))
         );
         assert_eq!(
-            actor_and_target(Some(255), None),
+            actor_and_target(Some(OrgRole::Owner), None),
             Err(UserChangeOutcome::NotFound)
         );
         assert_eq!(
-            actor_and_target(Some(255), Some(target.clone())),
+            actor_and_target(Some(OrgRole::Owner), Some(target.clone())),
             Ok((OrgRole::Owner, target))
         );
     }

@@ -1,47 +1,43 @@
 //! Workspaces and their members: the workspace half of the store.
 
-use uuid::Uuid;
-
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
 use super::tx::{args, Dialect, Row, Tx};
 use super::{queries, Store, StoreError, StoreResult, User};
-use crate::domain::WorkspaceRole;
+use crate::domain::{OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole};
 
 /// Everything the workspace routes need from the database. Every method that names a workspace
 /// or a user is scoped by the caller's organization in SQL, so no query reaches another
 /// organization's rows. All timestamps are Unix milliseconds.
 impl Store {
     /// Creates a workspace in the organization of the user of a live session, who becomes its
-    /// ADMIN, when that user is validated and their role is at least `creates_from`. The session,
+    /// ADMIN, when that user is validated and their role may create workspaces. The session,
     /// the checks and both inserts happen together (one statement on PostgreSQL: one round
     /// trip). `Conflict` when a live workspace of the organization already has the name.
     pub async fn create_workspace(
         &self,
         claim: SessionClaim,
         workspace: NewWorkspace,
-        creates_from: i16,
     ) -> StoreResult<CreateOutcome> {
-        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace, creates_from)))
+        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace)))
             .await
     }
 
     /// The live workspaces the user of a live session can see, with their active members, in
-    /// listing order (`name_key`, then id): all of their organization's when their role is at
-    /// least `sees_all_from`, else those they are a member of. The session is checked in the
+    /// listing order (`name_key`, then id): all of their organization's when their role
+    /// administers every workspace, else those they are a member of. The session is checked in the
     /// same statement (one round trip, one snapshot); None when it is not live.
     pub async fn visible_workspaces(
         &self,
         claim: SessionClaim,
         selection: Selection,
-        sees_all_from: i16,
     ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
         let (after, limit) = match long_selection(selection) {
             Ok(long) => long,
             Err(selection) => {
                 return self
-                    .read(|tx| Box::pin(list_once(tx, claim, selection, sees_all_from)))
+                    .read(|tx| Box::pin(list_once(tx, claim, selection)))
                     .await
             }
         };
@@ -50,7 +46,7 @@ impl Store {
         let first = chunk(after.clone(), limit);
         let first_limit = first.limit();
         let Some(listed) = self
-            .read(|tx| Box::pin(list_once(tx, claim, first, sees_all_from)))
+            .read(|tx| Box::pin(list_once(tx, claim, first)))
             .await?
         else {
             return Ok(None);
@@ -59,16 +55,16 @@ impl Store {
             return Ok(Some(listed));
         }
         // ...else it is read again from the start, chunk after chunk, in one snapshot.
-        self.read_snapshot(|tx| Box::pin(list_in_chunks(tx, claim, after, limit, sees_all_from)))
+        self.read_snapshot(|tx| Box::pin(list_in_chunks(tx, claim, after, limit)))
             .await
     }
 
     /// A live workspace of the organization, with the caller's own membership role if any.
     pub async fn workspace_access(
         &self,
-        org_id: Uuid,
-        workspace_id: Uuid,
-        user_id: Uuid,
+        org_id: OrgId,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
     ) -> StoreResult<Option<WorkspaceAccess>> {
         self.read(|tx| {
             Box::pin(async move {
@@ -115,8 +111,8 @@ impl Store {
     /// Soft-deletes a live workspace that holds no resources, checked in the same statement.
     pub async fn delete_workspace(
         &self,
-        org_id: Uuid,
-        workspace_id: Uuid,
+        org_id: OrgId,
+        workspace_id: WorkspaceId,
         now: i64,
     ) -> StoreResult<DeleteOutcome> {
         self.write_single(move |tx| {
@@ -152,19 +148,18 @@ impl Store {
     /// Changes an active member's role; refuses to demote the last ADMIN.
     pub async fn change_member_role(
         &self,
-        workspace_id: Uuid,
-        user_id: Uuid,
-        role: &str,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: WorkspaceRole,
     ) -> StoreResult<MemberChangeOutcome> {
-        let role = role.to_owned();
         self.write(move |tx| {
             Box::pin(async move {
-                let loses_admin = role != "ADMIN";
+                let loses_admin = role != WorkspaceRole::Admin;
                 let checked = check_member_change(tx, workspace_id, user_id, loses_admin).await?;
                 if checked == MemberChangeOutcome::Done {
                     tx.execute(
                         queries::UPDATE_MEMBER_ROLE,
-                        args![workspace_id, user_id, &role],
+                        args![workspace_id, user_id, role],
                     )
                     .await?;
                 }
@@ -177,8 +172,8 @@ impl Store {
     /// Removes an active member; refuses to remove the last ADMIN.
     pub async fn remove_member(
         &self,
-        workspace_id: Uuid,
-        user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
     ) -> StoreResult<MemberChangeOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
@@ -198,7 +193,6 @@ async fn create_workspace(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
     new: NewWorkspace,
-    creates_from: i16,
 ) -> StoreResult<CreateOutcome> {
     let SessionClaim {
         session_id,
@@ -217,13 +211,13 @@ async fn create_workspace(
                     new.id,
                     &new.name,
                     &new.name_key,
-                    creates_from
+                    OrgRole::CREATES_WORKSPACES
                 ],
                 |row| {
                     Ok((
-                        row.get::<Uuid>("org_id")?,
+                        row.get::<OrgId>("org_id")?,
                         row.get::<bool>("validated")?,
-                        row.get::<i16>("org_role")?,
+                        row.get::<OrgRole>("org_role")?,
                         row.get::<i64>("created")?,
                     ))
                 },
@@ -232,7 +226,9 @@ async fn create_workspace(
         return Ok(match me {
             None => CreateOutcome::NotLive,
             Some((_, false, _, _)) => CreateOutcome::NotValidated,
-            Some((_, true, role, _)) if role < creates_from => CreateOutcome::NotPermitted,
+            Some((_, true, role, _)) if !role.can_create_workspaces() => {
+                CreateOutcome::NotPermitted
+            }
             Some((org_id, true, _, 1)) => CreateOutcome::Created(Workspace {
                 id: new.id,
                 org_id,
@@ -258,7 +254,7 @@ async fn create_workspace(
     if !me.validated {
         return Ok(CreateOutcome::NotValidated);
     }
-    if me.org_role < creates_from {
+    if !me.org_role.can_create_workspaces() {
         return Ok(CreateOutcome::NotPermitted);
     }
     tx.execute(
@@ -280,10 +276,9 @@ async fn list_once(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
     selection: Selection,
-    sees_all_from: i16,
 ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
     let mut builder = ListingBuilder::default();
-    let args = listing_args(&claim, &selection, sees_all_from);
+    let args = listing_args(&claim, &selection);
     let live = tx
         .for_each(listing_sql(&selection), &args, |row| builder.add(row))
         .await?;
@@ -294,15 +289,14 @@ async fn list_once(
 async fn list_in_chunks(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
-    mut after: Option<(String, Uuid)>,
+    mut after: Option<(String, WorkspaceId)>,
     limit: i64,
-    sees_all_from: i16,
 ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
     let mut listed: Vec<WorkspaceWithMembers> = Vec::new();
     loop {
         let selection = chunk(after, limit - listed.len() as i64);
         let want = selection.limit();
-        let Some(chunk) = list_once(tx, claim, selection, sees_all_from).await? else {
+        let Some(chunk) = list_once(tx, claim, selection).await? else {
             return Ok(None);
         };
         let full = Some(chunk.len() as i64) == want;
@@ -343,7 +337,7 @@ async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMember
             args![
                 member.workspace_id,
                 member.user_id,
-                &member.role,
+                member.role,
                 member.created_at
             ],
         )
@@ -360,12 +354,12 @@ async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMember
 /// remains. `Done` when the change may proceed.
 async fn check_member_change(
     tx: &mut Tx<'_>,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     loses_admin: bool,
 ) -> StoreResult<MemberChangeOutcome> {
     let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
-    let live: Option<Uuid> = tx
+    let live: Option<WorkspaceId> = tx
         .query_opt(lock, args![workspace_id], |row| row.get("id"))
         .await?;
     if live.is_none() {
@@ -395,15 +389,15 @@ async fn check_member_change(
 /// What a bearer token claims: a session of a user, to be checked live at `now` (Unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionClaim {
-    pub session_id: Uuid,
-    pub user_id: Uuid,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     pub now: i64,
 }
 
 /// A workspace to create; its organization and creator come from the session.
 #[derive(Debug, Clone)]
 pub struct NewWorkspace {
-    pub id: Uuid,
+    pub id: WorkspaceId,
     pub name: String,
     pub name_key: String,
 }
@@ -421,8 +415,8 @@ pub enum CreateOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: WorkspaceId,
+    pub org_id: OrgId,
     pub name: String,
 }
 
@@ -440,10 +434,10 @@ impl Workspace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// One workspace by id.
-    One(Uuid),
+    One(WorkspaceId),
     /// Up to `limit` workspaces after the keyset position `after` (`name_key`, id), if any.
     Page {
-        after: Option<(String, Uuid)>,
+        after: Option<(String, WorkspaceId)>,
         limit: i64,
     },
 }
@@ -469,27 +463,27 @@ pub struct WorkspaceWithMembers {
 /// An active member of a workspace with the user fields the wire shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: WorkspaceRole,
     /// When they joined (Unix ms): members are listed in that order, then by id.
     pub joined_at: i64,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    pub org_role: i16,
+    pub org_role: OrgRole,
 }
 
 #[derive(Debug, Clone)]
 pub struct WorkspaceAccess {
     pub workspace: Workspace,
-    /// The caller's membership role string, None when not a member.
-    pub membership: Option<String>,
+    /// The caller's membership role, None when not a member.
+    pub membership: Option<WorkspaceRole>,
 }
 
 #[derive(Debug, Clone)]
 pub struct WorkspaceRename {
-    pub org_id: Uuid,
-    pub workspace_id: Uuid,
+    pub org_id: OrgId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub name_key: String,
     pub now: i64,
@@ -504,10 +498,10 @@ pub enum DeleteOutcome {
 
 #[derive(Debug, Clone)]
 pub struct NewMember {
-    pub org_id: Uuid,
-    pub workspace_id: Uuid,
-    pub user_id: Uuid,
-    pub role: String,
+    pub org_id: OrgId,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: WorkspaceRole,
     pub created_at: i64,
 }
 

@@ -5,6 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::{OrgId, SessionId, UserId};
+
 use super::constants::SuccessTrue;
 use crate::clock::rfc3339;
 use crate::domain::OrgRole;
@@ -17,7 +19,7 @@ pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: String,
     /// The session id, for `DELETE /token/{tokenId}`.
-    pub token_id: Uuid,
+    pub token_id: SessionId,
     /// When the access token expires, Unix milliseconds.
     pub expires_at: i64,
 }
@@ -26,11 +28,11 @@ pub struct IssuedTokens {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSummary {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     /// First name.
     pub name: String,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub org_role: i16,
 }
 
@@ -41,7 +43,7 @@ impl From<&User> for UserSummary {
             email: user.email.clone(),
             name: user.first_name.clone(),
             org_id: user.org_id,
-            org_role: user.org_role,
+            org_role: user.org_role.value().into(),
         }
     }
 }
@@ -139,7 +141,7 @@ impl ResendVerificationResponse {
 #[serde(rename_all = "camelCase")]
 pub struct TokenJson {
     /// The session id (`tokenId`).
-    id: Uuid,
+    id: SessionId,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
@@ -159,7 +161,7 @@ pub struct TokensResponse {
 
 impl TokensResponse {
     /// The sessions, `current` marking the one with id `current`.
-    pub fn new(sessions: Vec<SessionInfo>, current: Uuid) -> Self {
+    pub fn new(sessions: Vec<SessionInfo>, current: SessionId) -> Self {
         let tokens = sessions
             .into_iter()
             .map(|s| TokenJson {
@@ -181,12 +183,12 @@ impl TokensResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
-    id: Uuid,
+    id: UserId,
     /// First name.
     name: String,
     last_name: String,
     email: String,
-    org_id: Uuid,
+    org_id: OrgId,
     /// 0 USER, 1 BILLING, 2 WORKSPACES, 254 ADMINISTRATORS, 255 OWNER.
     org_role: i16,
     /// `USER`, `BILLING`, `WORKSPACES`, `ADMINISTRATORS` or `OWNER`.
@@ -207,15 +209,16 @@ pub struct ProfileResponse {
 }
 
 impl ProfileResponse {
-    /// The profile of `user`, whose role is `role`.
-    pub fn new(user: User, role: OrgRole) -> Self {
+    /// The profile of `user`.
+    pub fn new(user: User) -> Self {
+        let role = user.org_role;
         let data = Profile {
             id: user.id,
             name: user.first_name,
             last_name: user.last_name,
             email: user.email,
             org_id: user.org_id,
-            org_role: user.org_role,
+            org_role: user.org_role.value().into(),
             org_role_description: role.description(),
             org_roles: role.inherited_values(),
             validated: user.validated,
@@ -233,7 +236,7 @@ impl ProfileResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleSummary {
-    user_id: Uuid,
+    user_id: UserId,
     org_role: u8,
     org_role_description: &'static str,
     org_roles: Vec<u8>,
@@ -247,7 +250,7 @@ pub struct RoleSummaryResponse {
 }
 
 impl RoleSummaryResponse {
-    pub fn new(user_id: Uuid, role: OrgRole) -> Self {
+    pub fn new(user_id: UserId, role: OrgRole) -> Self {
         let data = RoleSummary {
             user_id,
             org_role: role.value(),
@@ -265,8 +268,8 @@ impl RoleSummaryResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleChange {
-    user_id: Uuid,
-    previous_role: i16,
+    user_id: UserId,
+    previous_role: u8,
     new_role: u8,
     message: &'static str,
 }
@@ -279,10 +282,10 @@ pub struct RoleChangeResponse {
 }
 
 impl RoleChangeResponse {
-    pub fn new(user_id: Uuid, previous_role: i16, new_role: OrgRole) -> Self {
+    pub fn new(user_id: UserId, previous_role: OrgRole, new_role: OrgRole) -> Self {
         let data = RoleChange {
             user_id,
-            previous_role,
+            previous_role: previous_role.value(),
             new_role: new_role.value(),
             message: "User role updated successfully",
         };

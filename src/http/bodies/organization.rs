@@ -1,8 +1,8 @@
 //! Bodies of the organization routes: the organization itself and its users.
 
+use crate::domain::{OrgId, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::constants::SuccessTrue;
 use crate::clock::rfc3339;
@@ -14,7 +14,7 @@ use crate::store::{OrgUser, Organization};
 #[schema(as = Organization)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationJson {
-    id: Uuid,
+    id: OrgId,
     name: String,
     domain: Option<String>,
     address1: Option<String>,
@@ -95,12 +95,12 @@ impl From<Organization> for OrganizationUpdatedResponse {
 #[schema(as = OrgUser)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgUserJson {
-    id: Uuid,
+    id: UserId,
     email: String,
     /// First name.
     name: String,
     last_name: String,
-    org_id: Uuid,
+    org_id: OrgId,
     org_role: i16,
     validated: bool,
     /// When the user was deleted, or null.
@@ -112,14 +112,14 @@ pub struct OrgUserJson {
 
 impl From<OrgUser> for OrgUserJson {
     fn from(user: OrgUser) -> Self {
-        let role = user.role();
+        let role = user.org_role;
         OrgUserJson {
             id: user.id,
             email: user.email,
             name: user.first_name,
             last_name: user.last_name,
             org_id: user.org_id,
-            org_role: user.org_role,
+            org_role: user.org_role.value().into(),
             validated: user.validated,
             deleted_at: user.deleted_at.map(rfc3339),
             org_role_description: role.description(),

@@ -2,9 +2,9 @@
 //! and serialize straight from them (borrowed views, no copy of any string), and their schemas
 //! are derived from those views, so the document describes exactly what is written.
 
+use crate::domain::{OrgId, UserId, WorkspaceId};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::constants::SuccessTrue;
 use crate::domain::WorkspaceRole;
@@ -15,9 +15,9 @@ use crate::store::{Member, Workspace, WorkspaceWithMembers};
 #[schema(as = Workspace)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceJson {
-    id: Uuid,
+    id: WorkspaceId,
     name: String,
-    org_id: Uuid,
+    org_id: OrgId,
 }
 
 impl From<Workspace> for WorkspaceJson {
@@ -70,7 +70,7 @@ impl From<WorkspaceRole> for WorkspaceRoleName {
 #[schema(as = WorkspaceUserInfo)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberUserJson<'a> {
-    id: Uuid,
+    id: UserId,
     /// First name.
     name: &'a str,
     last_name: &'a str,
@@ -83,7 +83,7 @@ pub struct MemberUserJson<'a> {
 #[schema(as = WorkspaceUser)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceUserJson<'a> {
-    user_id: Uuid,
+    user_id: UserId,
     role: WorkspaceRoleName,
     user: MemberUserJson<'a>,
 }
@@ -98,7 +98,7 @@ impl<'a> From<&'a Member> for WorkspaceUserJson<'a> {
                 name: &m.first_name,
                 last_name: &m.last_name,
                 email: &m.email,
-                org_role: m.org_role,
+                org_role: m.org_role.value().into(),
             },
         }
     }
@@ -119,9 +119,9 @@ impl Serialize for MembersJson<'_> {
 #[schema(as = WorkspaceWithUsers)]
 #[serde(rename_all = "camelCase")]
 pub struct WithMembersJson<'a> {
-    id: Uuid,
+    id: WorkspaceId,
     name: &'a str,
-    org_id: Uuid,
+    org_id: OrgId,
     #[schema(value_type = Vec<WorkspaceUserJson>)]
     users: MembersJson<'a>,
 }

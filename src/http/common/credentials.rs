@@ -3,6 +3,8 @@
 
 use uuid::Uuid;
 
+use crate::domain::{OrgId, SessionId, UserId};
+
 use super::error::{ApiError, OrInternal};
 use crate::auth::{hash_token, new_token, AccessClaims, ACCESS_TOKEN_TTL_MS};
 use crate::domain::Password;
@@ -18,9 +20,9 @@ const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A new session for `user_id`, with its first refresh token (plain text for the client, hash for
 /// the store).
-pub fn new_session(user_id: Uuid, now: i64) -> (NewSession, NewRefreshToken, String) {
+pub fn new_session(user_id: UserId, now: i64) -> (NewSession, NewRefreshToken, String) {
     let session = NewSession {
-        id: Uuid::now_v7(),
+        id: SessionId::new(),
         user_id,
         created_at: now,
         expires_at: now + REFRESH_TOKEN_TTL_MS,
@@ -37,10 +39,10 @@ pub fn new_session(user_id: Uuid, now: i64) -> (NewSession, NewRefreshToken, Str
 
 /// Who an access token is for.
 pub struct TokenSubject<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: &'a str,
-    pub org_id: Uuid,
-    pub session_id: Uuid,
+    pub org_id: OrgId,
+    pub session_id: SessionId,
 }
 
 /// Signs an access token for `subject` and bundles it with the refresh token.
@@ -69,7 +71,7 @@ pub fn issue(
 }
 
 /// A verification token for `user_id`: the row to store and the plain token for the e-mail.
-pub fn new_verification(user_id: Uuid, now: i64) -> (NewVerification, String) {
+pub fn new_verification(user_id: UserId, now: i64) -> (NewVerification, String) {
     let token = new_token();
     let verification = NewVerification {
         id: Uuid::now_v7(),

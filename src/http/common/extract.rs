@@ -1,6 +1,12 @@
 //! Extractors whose rejections are [`ApiError`]s: a JSON body, an id from the path, and the
 //! authenticated caller.
 
+use super::error::ApiError;
+use crate::clock::now_ms;
+use crate::domain::{Id, SessionId, UserId, WorkspaceId};
+use crate::http::bodies::errors::ErrorCode;
+use crate::http::AppState;
+use crate::store::{SessionClaim, User};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -8,14 +14,6 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use utoipa::IntoParams;
-use uuid::Uuid;
-
-use super::error::ApiError;
-use crate::clock::now_ms;
-use crate::domain::OrgRole;
-use crate::http::bodies::errors::ErrorCode;
-use crate::http::AppState;
-use crate::store::{SessionClaim, User};
 
 /// A JSON request body. An empty body (the official client sends none when it has nothing to
 /// say) reads as `{}`, so a missing field gets its own clear message from the handler.
@@ -92,24 +90,24 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// point of its documented check order where it looks the id up (after the token, and after the
 /// body where the body comes first).
 #[derive(Debug, Clone, Copy)]
-pub struct PathId(Option<Uuid>);
+pub struct PathId<T>(Option<T>);
 
-impl PathId {
+impl<T: Id> PathId<T> {
     /// The id, or `not_found` when the segment was not a UUID.
-    pub fn or(self, not_found: fn() -> ApiError) -> Result<Uuid, ApiError> {
+    pub fn or(self, not_found: fn() -> ApiError) -> Result<T, ApiError> {
         self.0.ok_or_else(not_found)
     }
 
     /// The id, if the segment was a UUID.
-    pub fn uuid(self) -> Option<Uuid> {
+    pub fn id(self) -> Option<T> {
         self.0
     }
 }
 
-impl<'de> Deserialize<'de> for PathId {
+impl<'de, T: Id> Deserialize<'de> for PathId<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Ok(PathId(Uuid::parse_str(&raw).ok()))
+        Ok(PathId(T::parse(&raw)))
     }
 }
 
@@ -119,7 +117,7 @@ impl<'de> Deserialize<'de> for PathId {
 pub struct WorkspacePath {
     /// Workspace id
     #[param(value_type = Uuid)]
-    pub id: PathId,
+    pub id: PathId<WorkspaceId>,
 }
 
 /// The path of the routes about one user (`/user/{userId}`, `/organization/users/{userId}`).
@@ -129,7 +127,7 @@ pub struct WorkspacePath {
 pub struct UserPath {
     /// A user of the caller's organization
     #[param(value_type = Uuid)]
-    pub user_id: PathId,
+    pub user_id: PathId<UserId>,
 }
 
 /// The path of `/workspace/{id}/users/{userId}`.
@@ -139,10 +137,10 @@ pub struct UserPath {
 pub struct MemberPath {
     /// Workspace id
     #[param(value_type = Uuid)]
-    pub id: PathId,
+    pub id: PathId<WorkspaceId>,
     /// The member's user id
     #[param(value_type = Uuid)]
-    pub user_id: PathId,
+    pub user_id: PathId<UserId>,
 }
 
 /// A well-signed, unexpired access token (or 401), whose session is not checked yet. The hot
@@ -163,11 +161,9 @@ impl Bearer {
             .await
             .map_err(|error| ApiError::internal("Internal server error", error))?
             .ok_or_else(ApiError::unauthorized)?;
-        let role = user.role();
         Ok(AuthUser {
             user,
             session_id: self.claim.session_id,
-            role,
         })
     }
 
@@ -212,8 +208,7 @@ impl FromRequestParts<AppState> for Bearer {
 /// database at this moment (so logout and revocation take effect at once).
 pub struct AuthUser {
     pub user: User,
-    pub session_id: Uuid,
-    pub role: OrgRole,
+    pub session_id: SessionId,
 }
 
 impl AuthUser {

@@ -5,12 +5,11 @@ use super::error::{ApiError, OrInternal};
 use super::extract::{AuthUser, PathId};
 use crate::clock::now_ms;
 use crate::domain::{
-    can_manage_users, can_manage_workspace, effective_workspace_role, WorkspaceRole,
+    can_manage_users, can_manage_workspace, effective_workspace_role, UserId, WorkspaceId,
 };
 use crate::http::bodies::errors::ErrorCode;
 use crate::http::AppState;
 use crate::store::{UserChange, WorkspaceAccess};
-use uuid::Uuid;
 
 /// The answer for a workspace the caller may not see (contract section 3: another
 /// organization's, a deleted one, an unknown or malformed id are all the same).
@@ -33,7 +32,7 @@ pub struct WorkspaceRoute {
 pub async fn managed_workspace(
     state: &AppState,
     auth: &AuthUser,
-    id: PathId,
+    id: PathId<WorkspaceId>,
     route: &WorkspaceRoute,
 ) -> Result<WorkspaceAccess, ApiError> {
     auth.require_validated()?;
@@ -44,8 +43,8 @@ pub async fn managed_workspace(
         .await
         .or_500(route.failed)?
         .ok_or_else(workspace_not_found)?;
-    let membership = access.membership.as_deref().and_then(WorkspaceRole::parse);
-    let role = effective_workspace_role(auth.role, membership).ok_or_else(workspace_not_found)?;
+    let role = effective_workspace_role(auth.user.org_role, access.membership)
+        .ok_or_else(workspace_not_found)?;
     if !can_manage_workspace(role) {
         return Err(ApiError::insufficient_permissions(route.denied));
     }
@@ -67,7 +66,7 @@ pub fn last_owner() -> ApiError {
 /// with the route's message. The finer rules (`domain::org_rules`) are the store's, checked under
 /// a lock of the organization.
 pub fn require_manager(auth: &AuthUser, denied: &'static str) -> Result<(), ApiError> {
-    if can_manage_users(auth.role) {
+    if can_manage_users(auth.user.org_role) {
         Ok(())
     } else {
         Err(ApiError::insufficient_permissions(denied))
@@ -75,7 +74,7 @@ pub fn require_manager(auth: &AuthUser, denied: &'static str) -> Result<(), ApiE
 }
 
 /// The caller acting on `target_id`, now.
-pub fn user_change(auth: &AuthUser, target_id: Uuid) -> UserChange {
+pub fn user_change(auth: &AuthUser, target_id: UserId) -> UserChange {
     UserChange {
         org_id: auth.user.org_id,
         actor_id: auth.user.id,

@@ -9,10 +9,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::domain::can_grant;
+use crate::domain::{can_grant, UserId};
 use crate::http::bodies::errors::{
     ErrorCode, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList,
 };
@@ -116,7 +115,7 @@ async fn create_user(
     let role = fields::org_role(body.org_role.unwrap_or(0))?;
     auth.require_validated()?;
     require_manager(&auth, "Insufficient permissions to create users")?;
-    if !can_grant(auth.role, role) {
+    if !can_grant(auth.user.org_role, role) {
         return Err(ApiError::insufficient_permissions(
             "Cannot assign a role above your own",
         ));
@@ -124,14 +123,14 @@ async fn create_user(
 
     let now = now_ms();
     let user = NewUser {
-        id: Uuid::now_v7(),
+        id: UserId::new(),
         org_id: auth.user.org_id,
         email: email.as_str().to_owned(),
         email_key: email.key(),
         password_hash: hash_password(&state, password, FAILED).await?,
         first_name,
         last_name,
-        org_role: role.value().into(),
+        org_role: role,
         created_at: now,
     };
     let invite = body

@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::domain::{has_control_chars, OrgRole};
+use crate::domain::{has_control_chars, OrgId, OrgRole};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::organization::{OrganizationResponse, OrganizationUpdatedResponse};
@@ -40,8 +39,8 @@ fn organization_not_found() -> ApiError {
 
 /// The caller's own organization id, if `id` names it; any other value, malformed or not, is
 /// another organization as far as the caller is concerned.
-fn own_org_id(auth: &AuthUser, id: PathId) -> Option<Uuid> {
-    id.uuid().filter(|id| *id == auth.user.org_id)
+fn own_org_id(auth: &AuthUser, id: PathId<OrgId>) -> Option<OrgId> {
+    id.id().filter(|id| *id == auth.user.org_id)
 }
 
 /// The caller's own organization (any role).
@@ -62,7 +61,7 @@ fn own_org_id(auth: &AuthUser, id: PathId) -> Option<Uuid> {
 async fn get_organization(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(org_id): Path<PathId>,
+    Path(org_id): Path<PathId<OrgId>>,
 ) -> Result<Json<OrganizationResponse>, OrganizationError> {
     let org_id = own_org_id(&auth, org_id).ok_or_else(|| {
         ApiError::forbidden(
@@ -152,14 +151,14 @@ impl From<Map<String, Value>> for OrganizationUpdate {
 async fn update_organization(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(org_id): Path<PathId>,
+    Path(org_id): Path<PathId<OrgId>>,
     body: Result<JsonBody<OrganizationUpdate>, ApiError>,
 ) -> Result<Json<OrganizationUpdatedResponse>, OrganizationError> {
     let JsonBody(body) = body?;
     let patch = parse_patch(&body)?;
     auth.require_validated()?;
     let org_id = own_org_id(&auth, org_id)
-        .filter(|_| can_edit_organization(auth.role))
+        .filter(|_| can_edit_organization(auth.user.org_role))
         .ok_or_else(|| {
             ApiError::insufficient_permissions(
                 "Insufficient permissions: only OWNER and ADMINISTRATOR roles can modify \

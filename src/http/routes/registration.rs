@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::hash_token;
 use crate::clock::now_ms;
-use crate::domain::{has_control_chars, OrgRole};
+use crate::domain::{has_control_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
@@ -114,21 +114,21 @@ async fn register(
     let password_hash = hash_password(&state, Some(password), FAILED).await?;
     let now = now_ms();
     let org = NewOrganization {
-        id: Uuid::now_v7(),
+        id: OrgId::new(),
         name: company_name,
         is_business: body.is_business.unwrap_or(false),
         website,
         created_at: now,
     };
     let user = NewUser {
-        id: Uuid::now_v7(),
+        id: UserId::new(),
         org_id: org.id,
         email: email.as_str().to_owned(),
         email_key: email.key(),
         password_hash,
         first_name,
         last_name,
-        org_role: OrgRole::Owner.value().into(),
+        org_role: OrgRole::Owner,
         created_at: now,
     };
     let (session, refresh, refresh_plain) = credentials::new_session(user.id, now);
@@ -140,7 +140,7 @@ async fn register(
         email: user.email.clone(),
         name: user.first_name.clone(),
         org_id: org.id,
-        org_role: user.org_role,
+        org_role: user.org_role.value().into(),
     };
 
     match state
@@ -235,7 +235,7 @@ fn verification_not_found() -> ApiError {
 )]
 async fn resend_verification(
     State(state): State<AppState>,
-    Path(id): Path<PathId>,
+    Path(id): Path<PathId<Uuid>>,
 ) -> Result<Json<ResendVerificationResponse>, ApiError> {
     const FAILED: &str = "Failed to resend verification email";
     let user = state

@@ -6,6 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::now_ms;
+use crate::domain::SessionId;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::identity::TokensResponse;
 use crate::http::bodies::responses::Unauthorized;
@@ -66,7 +67,7 @@ fn token_not_found() -> ApiError {
 async fn revoke_token(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(token_id): Path<PathId>,
+    Path(token_id): Path<PathId<SessionId>>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     let revoked = state
         .store

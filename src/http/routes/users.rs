@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn profile(auth: AuthUser) -> Json<ProfileResponse> {
-    Json(ProfileResponse::new(auth.user, auth.role))
+    Json(ProfileResponse::new(auth.user))
 }
 
 /// Any member of the organization may read another's role; other organizations' users, deleted
@@ -72,7 +72,7 @@ async fn get_user(
         .or_500("Failed to fetch user")?
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(user_not_found)?;
-    Ok(Json(RoleSummaryResponse::new(user.id, user.role())))
+    Ok(Json(RoleSummaryResponse::new(user.id, user.org_role)))
 }
 
 /// At least one field. `password` only for oneself; it ends the user's other sessions.
@@ -123,7 +123,7 @@ async fn update_user(
     auth.require_validated()?;
     let target = user_id.or(user_not_found)?;
     let oneself = target == auth.user.id;
-    if !oneself && !can_manage_users(auth.role) {
+    if !oneself && !can_manage_users(auth.user.org_role) {
         return Err(ApiError::insufficient_permissions(DENIED));
     }
     if !oneself && password.is_some() {

@@ -7,10 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::domain::WorkspaceRole;
+use crate::domain::{UserId, WorkspaceRole};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::workspaces::WorkspaceRoleName;
@@ -100,12 +99,12 @@ async fn add_member(
     let workspace = managed_workspace(&state, &auth, id, &route)
         .await?
         .workspace;
-    let user_id = Uuid::parse_str(target).map_err(|_| target_not_found())?;
+    let user_id = UserId::parse(target).ok_or_else(target_not_found)?;
     let member = NewMember {
         org_id: auth.user.org_id,
         workspace_id: workspace.id,
         user_id,
-        role: role.as_str().to_owned(),
+        role,
         created_at: now_ms(),
     };
     match state.store.add_member(member).await.or_500(route.failed)? {
@@ -162,7 +161,7 @@ async fn change_member_role(
         .workspace;
     let outcome = state
         .store
-        .change_member_role(workspace.id, user_id.or(member_not_found)?, role.as_str())
+        .change_member_role(workspace.id, user_id.or(member_not_found)?, role)
         .await
         .or_500(route.failed)?;
     change_answer(outcome)

@@ -11,10 +11,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::domain::{OrgRole, WorkspaceName, WorkspaceNameError};
+use crate::domain::{WorkspaceId, WorkspaceName, WorkspaceNameError};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
@@ -113,17 +112,12 @@ async fn create_workspace(
         Err(error) => return Err(bearer.or_unauthorized(&state, error).await),
     };
     let new = NewWorkspace {
-        id: Uuid::now_v7(),
+        id: WorkspaceId::new(),
         name_key: name.key(),
         name: name.into_inner(),
     };
-    let creates_from = i16::from(OrgRole::CREATES_WORKSPACES.value());
     // Uniqueness is the database's call (partial unique index), so it holds across processes.
-    match state
-        .store
-        .create_workspace(bearer.claim, new, creates_from)
-        .await
-    {
+    match state.store.create_workspace(bearer.claim, new).await {
         Ok(CreateOutcome::Created(workspace)) => Ok((StatusCode::CREATED, Json(workspace.into()))),
         Ok(CreateOutcome::NotLive) => Err(ApiError::unauthorized()),
         Ok(CreateOutcome::NotValidated) => Err(ApiError::not_validated()),
@@ -133,11 +127,6 @@ async fn create_workspace(
         Err(StoreError::Conflict) => Err(name_taken()),
         Err(error) => Err(ApiError::internal("Failed to create workspace", error)),
     }
-}
-
-/// Who sees every workspace of the organization, for the listing queries.
-fn sees_all_from() -> i16 {
-    i16::from(OrgRole::ADMINISTERS_ALL_WORKSPACES.value())
 }
 
 #[derive(Deserialize)]
@@ -151,10 +140,10 @@ fn encode_cursor(last: &WorkspaceWithMembers) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}{}", last.workspace.id, last.name_key))
 }
 
-fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
+fn decode_cursor(cursor: &str) -> Option<(String, WorkspaceId)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (id, key) = (text.get(..36)?, text.get(36..)?);
-    Some((key.to_owned(), Uuid::parse_str(id).ok()?))
+    Some((key.to_owned(), WorkspaceId::parse(id)?))
 }
 
 fn invalid_query(message: &'static str) -> ApiError {
@@ -199,7 +188,7 @@ async fn list_workspaces(
     };
     let mut listed = state
         .store
-        .visible_workspaces(bearer.claim, selection, sees_all_from())
+        .visible_workspaces(bearer.claim, selection)
         .await
         .or_500("Failed to fetch workspaces")?
         .ok_or_else(ApiError::unauthorized)?;
@@ -217,7 +206,7 @@ async fn list_workspaces(
 struct Page {
     limit: i64,
     /// The keyset position (`name_key`, id) to start after.
-    after: Option<(String, Uuid)>,
+    after: Option<(String, WorkspaceId)>,
     /// Whether pages were asked for at all (then the answer may carry `nextCursor`).
     paginated: bool,
 }
@@ -270,12 +259,12 @@ async fn get_workspace(
             "Workspace not found or access denied",
         )
     };
-    let Some(id) = id.uuid() else {
+    let Some(id) = id.id() else {
         return Err(bearer.or_unauthorized(&state, not_found()).await);
     };
     let listed = state
         .store
-        .visible_workspaces(bearer.claim, Selection::One(id), sees_all_from())
+        .visible_workspaces(bearer.claim, Selection::One(id))
         .await
         .or_500("Failed to fetch workspace")?
         .ok_or_else(ApiError::unauthorized)?;

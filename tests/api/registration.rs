@@ -5,8 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app, Account, Answer, TestApp, PASSWORD};
-use crate::sessions::{assert_error, assert_uuid, token_fields};
+use crate::helpers::{assert_error, spawn_app, Account, Answer, TestApp, PASSWORD};
+use crate::sessions::{assert_uuid, token_fields};
 
 const WEAK: &str = "Password must be at least 8 characters long and contain an upper-case letter, \
                     a lower-case letter and a digit";
@@ -22,7 +22,7 @@ async fn footprint(app: &TestApp) -> Vec<i64> {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         counts.push(app.count(&sql, &[]).await);
     }
-    counts.push(app.mailer.sent.lock().unwrap().len() as i64);
+    counts.push(app.mailer.count() as i64);
     counts
 }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::helpers::{
-    error_body, spawn_app, unauthorized_body, Account, Answer, TestApp, PASSWORD,
+    assert_answer, assert_error, assert_unauthorized, spawn_app, Account, Answer, TestApp, PASSWORD,
 };
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -70,19 +70,6 @@ pub(crate) fn token_fields(
         .collect()
 }
 
-/// An error answer, whole: status and envelope.
-pub(crate) fn assert_error(answer: &Answer, status: u16, message: &str, code: &str) {
-    assert_eq!(answer.status.as_u16(), status, "{}", answer.body);
-    assert_eq!(answer.body, error_body(message, code));
-}
-
-/// A 401 in our envelope with `WWW-Authenticate: Bearer`.
-pub(crate) fn assert_unauthorized(answer: &Answer) {
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.body, unauthorized_body());
-    assert_eq!(answer.headers["www-authenticate"], "Bearer");
-}
-
 pub(crate) async fn profile(app: &TestApp, token: &str) -> Answer {
     app.get("/user/profile", Some(token)).await
 }
@@ -105,6 +92,16 @@ fn login_body(answer: &Answer, account: &Account) -> Value {
     let user =
         json!({ "id": user_id, "email": email, "name": "Ann", "orgId": org_id, "orgRole": 255 });
     let mut expected = json!({ "success": true, "tokenId": session_id, "user": user });
+    expected.as_object_mut().unwrap().extend(tokens);
+    expected
+}
+
+/// The whole 200 answer a refresh of `account`'s session should give, its generated values
+/// checked.
+fn refreshed_body(answer: &Answer, session_id: &str, account: &Account) -> Value {
+    let (user_id, email, org_id) = (&account.user_id, &account.email, &account.org_id);
+    let tokens = token_fields(&answer.body, session_id, user_id, email, org_id);
+    let mut expected = json!({ "success": true, "token": answer.body["accessToken"].clone() });
     expected.as_object_mut().unwrap().extend(tokens);
     expected
 }
@@ -261,12 +258,8 @@ async fn refreshing_with_either_spelling_rotates_the_refresh_token() {
 
         let answer = refresh(&app, field, &account.refresh_token).await;
 
-        assert_eq!(answer.status, StatusCode::OK, "{field}: {}", answer.body);
-        let (user_id, email, org_id) = (&account.user_id, &account.email, &account.org_id);
-        let tokens = token_fields(&answer.body, &account.token_id, user_id, email, org_id);
-        let mut expected = json!({ "success": true, "token": answer.body["accessToken"].clone() });
-        expected.as_object_mut().unwrap().extend(tokens);
-        assert_eq!(answer.body, expected, "{field}");
+        let expected = refreshed_body(&answer, &account.token_id, &account);
+        assert_answer(&answer, StatusCode::OK, &expected);
         assert_ne!(answer.str("refreshToken"), account.refresh_token);
         assert!(works(&app, &answer.str("accessToken")).await);
         let sql =
@@ -289,7 +282,8 @@ async fn refreshing_and_logging_out_ignore_a_stale_authorization_header() {
     let refreshed = app
         .request(Method::POST, "/user/refresh", stale, body)
         .await;
-    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let expected = refreshed_body(&refreshed, &other.str("tokenId"), &account);
+    assert_answer(&refreshed, StatusCode::OK, &expected);
     let body = Some(json!({ "refreshToken": refreshed.str("refreshToken") }));
     let answer = app
         .request(Method::POST, "/user/logout", Some("garbage"), body)
@@ -307,9 +301,11 @@ async fn refreshing_with_a_used_token_revokes_the_whole_session() {
     let app = spawn_app().await;
     let account = app.register("ann@example.com").await;
     let first = refresh(&app, "refresh_token", &account.refresh_token).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let expected = refreshed_body(&first, &account.token_id, &account);
+    assert_answer(&first, StatusCode::OK, &expected);
     let second = refresh(&app, "refresh_token", &first.str("refreshToken")).await;
-    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let expected = refreshed_body(&second, &account.token_id, &account);
+    assert_answer(&second, StatusCode::OK, &expected);
 
     let reused = refresh(&app, "refresh_token", &account.refresh_token).await;
 
@@ -364,7 +360,7 @@ async fn logging_out_ends_that_session_at_once_and_only_that_one() {
     assert!(live_session(&app, &account.token_id).await);
     assert!(works(&app, &account.access_token).await);
     let refreshed = refresh(&app, "refreshToken", &other.str("refreshToken")).await;
-    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    assert_error(&refreshed, 401, INVALID_REFRESH, "INVALID_REFRESH_TOKEN");
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::helpers::{spawn_app, Account, TestApp, PASSWORD};
-use crate::sessions::{assert_error, assert_unauthorized, profile, works};
+use crate::helpers::{assert_error, assert_unauthorized, spawn_app, Account, TestApp, PASSWORD};
+use crate::sessions::{profile, works};
 
 const NOT_FOUND: &str = "Token not found";
 

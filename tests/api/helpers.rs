@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Statement};
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
@@ -113,7 +114,7 @@ pub enum Db {
 /// Where a test's database lives, and what to clean up after it.
 enum Place {
     Sqlite {
-        _dir: tempfile::TempDir,
+        dir: tempfile::TempDir,
         file: PathBuf,
     },
     Postgres {
@@ -210,7 +211,7 @@ async fn fresh_database() -> (String, Place) {
             let dir = tempfile::tempdir().unwrap();
             let file = dir.path().join("test.db");
             let url = format!("sqlite://{}", file.display());
-            (url, Place::Sqlite { _dir: dir, file })
+            (url, Place::Sqlite { dir, file })
         }
     }
 }
@@ -411,6 +412,27 @@ fn only_old_databases_and_those_of_ended_processes_on_this_machine_are_leftovers
 impl TestApp {
     pub fn is_sqlite(&self) -> bool {
         matches!(self.db, Db::Sqlite(_))
+    }
+
+    /// Takes the database away from the running server: on SQLite the file's directory goes,
+    /// so nothing can open it again; on PostgreSQL the database is dropped, its connections
+    /// (the server's included) terminated.
+    pub async fn remove_database(&self) {
+        match &self.place {
+            Place::Sqlite { dir, .. } => std::fs::remove_dir_all(dir.path()).unwrap(),
+            Place::Postgres { admin_url, name } => {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(admin_url)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+            }
+        }
     }
 }
 
@@ -763,6 +785,45 @@ impl TestApp {
             }
         }
     }
+
+    /// Every row of `table`, every column, as text (BLOBs and bytea as lower-case hex): to show
+    /// what a table holds, including columns added after the test was written.
+    pub async fn dump(&self, table: &str) -> Vec<String> {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let sql = format!("SELECT * FROM {table}");
+                let rows = on_sqlite(conn, &sql, &[], |statement| {
+                    let columns = statement.column_count();
+                    let mut rows = statement.raw_query();
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        let mut fields = Vec::new();
+                        for column in 0..columns {
+                            fields.push(match row.get_ref(column)? {
+                                ValueRef::Null => "NULL".to_owned(),
+                                ValueRef::Integer(n) => n.to_string(),
+                                ValueRef::Real(x) => x.to_string(),
+                                ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+                                ValueRef::Blob(bytes) => hex(bytes),
+                            });
+                        }
+                        out.push(fields.join("|"));
+                    }
+                    Ok(out)
+                });
+                rows.await
+            }
+            // bytea renders as \x followed by hex in JSON.
+            Db::Postgres(_) => {
+                let sql = format!("SELECT row_to_json(t)::text FROM {table} t");
+                self.strings(&sql, &[]).await
+            }
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn uuids(ids: &[&str]) -> Vec<Uuid> {

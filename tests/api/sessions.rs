@@ -1,6 +1,8 @@
 //! POST /user/login, /user/refresh and /user/logout (contract section 4), and the token checks
 //! the other identity test files share.
 
+use std::time::{Duration, Instant};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
@@ -8,7 +10,8 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, spawn_app, Account, Answer, TestApp, PASSWORD,
+    assert_answer, assert_error, assert_unauthorized, hex, spawn_app, Account, Answer, TestApp,
+    PASSWORD,
 };
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -373,4 +376,82 @@ async fn logging_out_with_an_unknown_token_still_answers_200() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body, json!({ "success": true }));
     assert!(live_session(&app, &account.token_id).await);
+}
+
+/// The median of `samples`, which it sorts.
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Contract section 4: an unknown e-mail costs what a wrong password costs, so login timing does
+/// not tell which addresses have accounts. A regression guard, not a benchmark: the medians of a
+/// few logins each must lie within a factor of two (without a password hash for unknown e-mails,
+/// they differ by far more).
+#[tokio::test]
+async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
+    let app = spawn_app().await;
+    app.register("ann@example.com").await;
+    let app = &app;
+    let timed = |email: &'static str| async move {
+        let started = Instant::now();
+        let answer = app.login(email, "Wrong-passw0rd").await;
+        (started.elapsed(), answer)
+    };
+    // Warms up the connection and the hashing threads.
+    timed("ann@example.com").await;
+
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        let (elapsed, answer) = timed("bob@example.com").await;
+        assert_error(&answer, 401, "User not found", "USER_NOT_FOUND");
+        unknown.push(elapsed);
+        let (elapsed, answer) = timed("ann@example.com").await;
+        assert_error(&answer, 401, "Invalid password", "INVALID_PASSWORD");
+        wrong.push(elapsed);
+    }
+
+    let (unknown, wrong) = (median(&mut unknown), median(&mut wrong));
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "unknown e-mail {unknown:?}, wrong password {wrong:?} (median of 7 each)"
+    );
+}
+
+/// Contract section 4: refresh tokens are opaque, stored only as a hash, and live 30 days.
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_hashes_and_live_thirty_days() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+    let login = app.login("ann@example.com", PASSWORD).await;
+    let refreshed = refresh(&app, "refreshToken", &login.str("refreshToken")).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let tokens = [
+        account.refresh_token.clone(),
+        login.str("refreshToken"),
+        refreshed.str("refreshToken"),
+    ];
+
+    let rows = app.dump("refresh_tokens").await;
+
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for token in &tokens {
+        // The text itself, and its bytes in every encoding a column could show them in.
+        let decoded = URL_SAFE_NO_PAD.decode(token).unwrap();
+        let forms = [token.clone(), hex(token.as_bytes()), hex(&decoded)];
+        for row in &rows {
+            for form in &forms {
+                assert!(
+                    !row.to_lowercase().contains(&form.to_lowercase()),
+                    "{row} holds {form}"
+                );
+            }
+        }
+    }
+    let thirty_days = 30 * 24 * HOUR_MS;
+    let sql = format!(
+        "SELECT COUNT(*) FROM refresh_tokens WHERE expires_at - created_at = {thirty_days}"
+    );
+    assert_eq!(app.count(&sql, &[]).await, 3);
 }

@@ -13,6 +13,8 @@ use rusqlite::{Connection, OpenFlags, Statement};
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tokio::sync::{watch, OnceCell};
 use uuid::Uuid;
 use workspaces::app::Application;
@@ -244,6 +246,20 @@ static LEFTOVERS_DROPPED: OnceCell<()> = OnceCell::const_new();
 fn test_database_name(created: u64, host: &str, pid: u32) -> String {
     let random = Uuid::new_v4().simple().to_string();
     format!("{DATABASE_PREFIX}{created}_{host}_{pid}_{}", &random[..12])
+}
+
+pub fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since_epoch.as_millis()).unwrap()
+}
+
+/// Unix milliseconds as an RFC 3339 UTC string, as the wire shows timestamps (written here, not
+/// taken from the server, so a change of format on the wire fails a test).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
 }
 
 fn unix_seconds() -> u64 {
@@ -819,6 +835,14 @@ impl TestApp {
                 self.strings(&sql, &[]).await
             }
         }
+    }
+}
+
+impl TestApp {
+    /// Whether the user's e-mail is verified, in the database.
+    pub async fn is_validated(&self, user_id: &str) -> bool {
+        let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
+        self.count(sql, &[user_id]).await == 1
     }
 }
 

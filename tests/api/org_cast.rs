@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_answer, error_body, Account, Answer, TestApp, Verification, MEMBER_FIRST_NAME,
+    assert_answer, error_body, rfc3339, Account, Answer, TestApp, Verification, MEMBER_FIRST_NAME,
     MEMBER_LAST_NAME, PASSWORD,
 };
 
@@ -204,7 +204,7 @@ pub async fn db_deleted_at(app: &TestApp, user_id: &str) -> i64 {
 pub async fn deleted_at_json(app: &TestApp, user_id: &str) -> Value {
     let ms = db_deleted_at(app, user_id).await;
     assert!(ms > 0, "user {user_id} is not deleted");
-    json!(workspaces::clock::rfc3339(ms))
+    json!(rfc3339(ms))
 }
 
 /// Number of active OWNERs of an organization.

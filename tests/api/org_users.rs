@@ -16,11 +16,6 @@ use crate::org_cast::{
     not_found_body, ok, org_path, org_user_json, refused, send, with_empty_data, OrgCast,
 };
 
-async fn is_validated(app: &TestApp, user_id: &str) -> bool {
-    let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
-    app.count(sql, &[user_id]).await == 1
-}
-
 /// The ids of the workspace's listed members, sorted.
 async fn member_ids(app: &TestApp, workspace: &str, by: &Account) -> Vec<String> {
     let answer = app.get(workspace, Some(&by.access_token)).await;
@@ -56,12 +51,12 @@ async fn a_manager_creates_a_user_who_verifies_the_invitation_and_logs_in() {
                COALESCE(deleted_at, -1) FROM users WHERE id = $1 AND org_id = $2";
     let rows = app.strings(row, &[&id, &owner.org_id]).await;
     assert_eq!(rows, vec!["new@example.com|Mia|Stone|2|-1"]);
-    assert!(!is_validated(&app, &id).await);
+    assert!(!app.is_validated(&id).await);
     assert_eq!(app.mailer.to("new@example.com").len(), 1);
 
     app.verify("new@example.com").await;
 
-    assert!(is_validated(&app, &id).await);
+    assert!(app.is_validated(&id).await);
     assert_eq!(app.log_in(&new).await.user_id, id);
 }
 
@@ -85,7 +80,7 @@ async fn an_invited_user_without_a_password_chooses_one_while_verifying() {
     assert_answer(&verified, 200, &ok("Email verified successfully"));
     let login = app.login("invited@example.com", "Chosen123").await;
     assert_eq!(login.status.as_u16(), 200, "{}", login.body);
-    assert!(is_validated(&app, &invited.user_id).await);
+    assert!(app.is_validated(&invited.user_id).await);
 }
 
 #[tokio::test]
@@ -503,7 +498,7 @@ async fn resending_the_invitation_mails_a_fresh_token_that_verifies() {
     let second = app.mailer.last_verification_token("late@example.com");
     assert_ne!(second, first);
     app.verify("late@example.com").await;
-    assert!(is_validated(&app, &id).await);
+    assert!(app.is_validated(&id).await);
 }
 
 #[tokio::test]

@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{assert_answer, spawn_app, unauthorized_body, Answer, TestApp};
-use crate::sessions::now_ms;
+use crate::helpers::{assert_answer, now_ms, spawn_app, unauthorized_body, Answer, TestApp};
 
 const UPDATED: &str = "Organization updated successfully";
 

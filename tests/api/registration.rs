@@ -5,9 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{
-    assert_error, assert_unauthorized, spawn_app, Account, Answer, TestApp, PASSWORD,
-};
+use crate::helpers::{assert_error, assert_unauthorized, spawn_app, Answer, TestApp, PASSWORD};
 use crate::sessions::{assert_uuid, profile, token_fields};
 
 const WEAK: &str = "Password must be at least 8 characters long and contain an upper-case letter, \
@@ -56,11 +54,6 @@ async fn verify_with(app: &TestApp, body: Value) -> Answer {
 async fn resend(app: &TestApp, id: &str) -> Answer {
     let path = format!("/user/resend-verification/{id}");
     app.request(Method::POST, &path, None, None).await
-}
-
-async fn is_validated(app: &TestApp, account: &Account) -> bool {
-    let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
-    app.count(sql, &[&account.user_id]).await == 1
 }
 
 fn verified() -> Value {
@@ -261,7 +254,7 @@ async fn verifying_an_email_validates_the_user() {
         .await;
 
     assert_eq!((answer.status, answer.body), (StatusCode::OK, verified()));
-    assert!(is_validated(&app, &account).await);
+    assert!(app.is_validated(&account.user_id).await);
     let sql = "SELECT COUNT(*) FROM email_verifications WHERE id = $1 AND used_at IS NOT NULL";
     assert_eq!(app.count(sql, &[&account.verification_token_id]).await, 1);
 }
@@ -306,7 +299,7 @@ async fn verifying_with_an_unknown_token_answers_400_invalid_token() {
     let answer = verify_with(&app, json!({ "token": "not-a-token-we-sent" })).await;
 
     assert_error(&answer, 400, INVALID_TOKEN, "INVALID_TOKEN");
-    assert!(!is_validated(&app, &account).await);
+    assert!(!app.is_validated(&account.user_id).await);
 }
 
 #[tokio::test]
@@ -320,7 +313,7 @@ async fn verifying_with_an_expired_token_answers_400_invalid_token() {
     let answer = verify_with(&app, json!({ "token": token })).await;
 
     assert_error(&answer, 400, INVALID_TOKEN, "INVALID_TOKEN");
-    assert!(!is_validated(&app, &account).await);
+    assert!(!app.is_validated(&account.user_id).await);
 }
 
 #[tokio::test]
@@ -349,7 +342,7 @@ async fn verifying_with_a_password_sets_the_password_used_at_login() {
     let answer = verify_with(&app, json!({ "token": token, "password": "Another456" })).await;
 
     assert_eq!((answer.status, answer.body), (StatusCode::OK, verified()));
-    assert!(is_validated(&app, &account).await);
+    assert!(app.is_validated(&account.user_id).await);
     let login = app.login("ann@example.com", "Another456").await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let old = app.login("ann@example.com", PASSWORD).await;
@@ -367,7 +360,7 @@ async fn verifying_with_a_weak_password_answers_400_and_changes_nothing() {
     let answer = verify_with(&app, json!({ "token": token, "password": "weak" })).await;
 
     assert_error(&answer, 400, WEAK, "WEAK_PASSWORD");
-    assert!(!is_validated(&app, &account).await);
+    assert!(!app.is_validated(&account.user_id).await);
     assert_eq!(app.strings(sql, &[&account.user_id]).await, hash_before);
     let retry = verify_with(&app, json!({ "token": token })).await;
     assert_eq!((retry.status, retry.body), (StatusCode::OK, verified()));
@@ -396,7 +389,7 @@ async fn resending_verification_without_a_body_sends_a_new_token_that_verifies()
     assert_ne!(new_token, first_token);
     let verify = verify_with(&app, json!({ "token": new_token })).await;
     assert_eq!((verify.status, verify.body), (StatusCode::OK, verified()));
-    assert!(is_validated(&app, &account).await);
+    assert!(app.is_validated(&account.user_id).await);
 }
 
 #[tokio::test]

@@ -10,18 +10,11 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, hex, spawn_app, Account, Answer, TestApp,
-    PASSWORD,
+    assert_answer, assert_error, assert_unauthorized, hex, now_ms, spawn_app, Account, Answer,
+    TestApp, PASSWORD,
 };
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
-
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since_epoch.as_millis()).unwrap()
-}
 
 /// Asserts `id` is a UUIDv7 string and returns it.
 pub(crate) fn assert_uuid(value: &Value) -> String {

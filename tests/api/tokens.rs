@@ -2,24 +2,14 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, not_validated_body, spawn_app, Account,
-    TestApp, PASSWORD,
+    assert_answer, assert_error, assert_unauthorized, not_validated_body, rfc3339, spawn_app,
+    Account, TestApp, PASSWORD,
 };
 use crate::sessions::{profile, works};
 
 const NOT_FOUND: &str = "Token not found";
-
-/// Unix milliseconds as an RFC 3339 UTC string.
-fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
 
 /// The list entry a session should have, from its row in the database.
 async fn entry(app: &TestApp, session_id: &str, current: bool) -> Value {

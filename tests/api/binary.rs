@@ -6,6 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
+use crate::helpers::TEST_POOL_SIZE;
+
 /// The binary, with a clean environment (no database URL from the caller) and quiet logs.
 pub fn workspaces() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workspaces"));
@@ -15,9 +17,10 @@ pub fn workspaces() -> Command {
     command
 }
 
-/// Starts `workspaces --database-url URL serve --listen 127.0.0.1:0 EXTRA...` from `command`
-/// (whose stderr the caller may have set) and waits for the line the server prints once it
-/// listens. Answers the child and the port it got.
+/// Starts `workspaces --database-url URL serve --listen 127.0.0.1:0 --db-max-connections N
+/// EXTRA...` from `command` (whose stderr the caller may have set) and waits for the line the
+/// server prints once it listens. Answers the child and the port it got. N is the suite's
+/// `TEST_POOL_SIZE`, as for the servers the tests start in-process.
 ///
 /// The port is the server's own choice: a port picked here and handed over would be free only
 /// until someone else took it, and the suite runs many servers and connections at once (a
@@ -30,6 +33,8 @@ pub fn serve(mut command: Command, database_url: &str, extra: &[&str]) -> (Child
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--db-max-connections",
+            &TEST_POOL_SIZE.to_string(),
         ])
         .args(extra)
         .stdout(Stdio::piped())

@@ -1,16 +1,11 @@
 //! The people of one organization around one workspace, shared by the workspace tests, and the
-//! JSON they expect to see.
-//!
-//! There are no routes yet to create users inside an organization, so every actor registers (and
-//! so gets an organization of its own) and is then moved into the owner's organization in SQL.
-//! Their tokens keep working: the server reads the organization and role on every request.
-
-#![allow(dead_code)]
+//! JSON they expect to see. The owner registers; everyone else of the organization is created by
+//! the owner through `POST /organization/users` (`TestApp::member`).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{Account, Answer, TestApp};
+use crate::helpers::{error_body, Account, TestApp, Verification};
 
 pub const WORKSPACE_NAME: &str = "Cast Workspace";
 
@@ -39,17 +34,19 @@ pub struct Cast {
 
 impl Cast {
     pub async fn seed(app: &TestApp) -> Cast {
+        use Verification::{Unverified, Verified};
         let owner = app.register_verified("owner@example.com").await;
-        let org = owner.org_id.clone();
-        let verified = |email: &'static str| app.register_verified(email);
-        let administrator = join(app, &org, verified("administrator@example.com").await, 254).await;
-        let manager = join(app, &org, verified("manager@example.com").await, 2).await;
-        let admin = join(app, &org, verified("admin@example.com").await, 0).await;
-        let writer = join(app, &org, verified("writer@example.com").await, 0).await;
-        let reader = join(app, &org, verified("reader@example.com").await, 0).await;
-        let plain = join(app, &org, verified("plain@example.com").await, 0).await;
-        let outsider = verified("outsider@example.com").await;
-        let unvalidated = join(app, &org, app.register("unvalidated@example.com").await, 0).await;
+        let member = |email: &'static str, role: i64, verification| {
+            app.member(&owner, email, role, verification)
+        };
+        let administrator = member("administrator@example.com", 254, Verified).await;
+        let manager = member("manager@example.com", 2, Verified).await;
+        let admin = member("admin@example.com", 0, Verified).await;
+        let writer = member("writer@example.com", 0, Verified).await;
+        let reader = member("reader@example.com", 0, Verified).await;
+        let plain = member("plain@example.com", 0, Verified).await;
+        let unvalidated = member("unvalidated@example.com", 0, Unverified).await;
+        let outsider = app.register_verified("outsider@example.com").await;
         let workspace = create(app, &owner, WORKSPACE_NAME).await;
         for (account, role) in [
             (&admin, "ADMIN"),
@@ -99,12 +96,12 @@ impl Cast {
     }
 }
 
-/// Moves `account` into organization `org_id` with organization role `role`.
-pub async fn join(app: &TestApp, org_id: &str, mut account: Account, role: i64) -> Account {
-    let sql = format!("UPDATE users SET org_id = $1, org_role = {role} WHERE id = $2");
-    assert_eq!(app.execute(&sql, &[org_id, &account.user_id]).await, 1);
-    account.org_id = org_id.to_owned();
-    account
+/// The 409 of a create or rename to a name another live workspace of the organization holds.
+pub fn taken_body() -> Value {
+    error_body(
+        "A workspace with this name already exists in the organization",
+        "WORKSPACE_NAME_TAKEN",
+    )
 }
 
 /// Creates a workspace through the API and returns its id.
@@ -127,15 +124,15 @@ pub async fn add_member(app: &TestApp, by: &Account, workspace: &str, who: &Acco
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
-/// A WorkspaceUser of contract section 3 (every registration is named Ann Lee).
+/// A WorkspaceUser of contract section 3.
 pub fn member_json(account: &Account, role: &str, org_role: i64) -> Value {
     json!({
         "userId": account.user_id,
         "role": role,
         "user": {
             "id": account.user_id,
-            "name": "Ann",
-            "lastName": "Lee",
+            "name": account.first_name,
+            "lastName": account.last_name,
             "email": account.email,
             "orgRole": org_role,
         },
@@ -165,27 +162,6 @@ pub fn normalized(mut body: Value) -> Value {
     body
 }
 
-/// Everything the workspace routes can change, as text, to show a refused request changed nothing.
-pub async fn snapshot(app: &TestApp) -> Vec<String> {
-    let mut rows = app
-        .strings(
-            "SELECT 'workspace|' || name || '|' || name_key || '|' || created_at || '|' || \
-             updated_at || '|' || COALESCE(deleted_at, -1) FROM workspaces ORDER BY 1",
-            &[],
-        )
-        .await;
-    rows.extend(
-        app.strings(
-            "SELECT 'member|' || w.name || '|' || u.email || '|' || m.role || '|' || m.created_at \
-             FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id \
-             JOIN users u ON u.id = m.user_id ORDER BY 1",
-            &[],
-        )
-        .await,
-    );
-    rows
-}
-
 /// The role `user` holds in `workspace`, if any.
 pub async fn role_of(app: &TestApp, workspace: &str, user: &Account) -> Vec<String> {
     app.strings(
@@ -199,10 +175,4 @@ pub async fn role_of(app: &TestApp, workspace: &str, user: &Account) -> Vec<Stri
 pub async fn delete_user(app: &TestApp, user: &Account) {
     let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
     assert_eq!(app.execute(sql, &[&user.user_id]).await, 1);
-}
-
-/// Asserts status and whole body at once; the failing line tells which assertion it was.
-#[track_caller]
-pub fn check(answer: &Answer, status: StatusCode, body: &Value) {
-    assert_eq!((answer.status, &answer.body), (status, body));
 }

@@ -5,9 +5,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::binary::{serve, workspaces};
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{assert_answer, spawn_app, PASSWORD};
 
 #[tokio::test]
 async fn user_verify_marks_the_account_validated() {
@@ -34,15 +35,25 @@ async fn user_verify_marks_the_account_validated() {
         .await;
     assert_eq!(validated, 1);
     let login = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let answer = app
         .create_workspace(&login.str("accessToken"), "Verified by operator")
         .await;
-    assert_eq!(answer.status, StatusCode::CREATED);
+    let id = answer.body["workspace"]["id"].as_str().unwrap_or_default();
+    let expected = json!({
+        "success": true,
+        "workspace": { "id": id, "name": "Verified by operator", "orgId": account.org_id },
+    });
+    assert_answer(&answer, StatusCode::CREATED, &expected);
+    let sql = "SELECT name FROM workspaces WHERE id = $1 AND org_id = $2";
+    let stored = app.strings(sql, &[id, account.org_id.as_str()]).await;
+    assert_eq!(stored, ["Verified by operator"]);
 }
 
 #[tokio::test]
 async fn user_verify_of_an_unknown_email_exits_with_2() {
     let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
     let status = workspaces()
         .args([
             "--database-url",
@@ -54,6 +65,8 @@ async fn user_verify_of_an_unknown_email_exits_with_2() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));
+    let sql = "SELECT COUNT(*) FROM users WHERE validated";
+    assert_eq!(app.count(sql, &[]).await, 0, "{account:?} was verified");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_body, spawn_app, TestApp};
+use crate::helpers::{assert_answer, error_body, spawn_app, TestApp};
 
 #[tokio::test]
 async fn an_unknown_route_answers_404_in_the_envelope() {
@@ -95,11 +95,9 @@ async fn a_json_content_type_with_parameters_is_accepted() {
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
         .body("{\"email\":\"nobody@example.com\",\"password\":\"Secret123\"}");
     let answer = TestApp::send(request).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::UNAUTHORIZED,
-        "parsed, then refused as unknown user"
-    );
+    // Parsed, then refused as an unknown user.
+    let unknown = error_body("User not found", "USER_NOT_FOUND");
+    assert_answer(&answer, StatusCode::UNAUTHORIZED, &unknown);
 }
 
 #[tokio::test]

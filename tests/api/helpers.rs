@@ -1,16 +1,21 @@
-//! Starting a server per test, talking to it, and looking into its database.
+//! Starting a server per test, talking to it, looking into its database, and the few assertions
+//! every test file shares.
 
-#![allow(dead_code)]
-
-use std::str::FromStr;
+use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, Statement};
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{PgPool, SqlitePool};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::{watch, OnceCell};
 use uuid::Uuid;
 use workspaces::app::Application;
 use workspaces::config::Config;
@@ -20,29 +25,72 @@ use crate::schema;
 
 pub const PASSWORD: &str = "Secret123";
 
-/// Keeps every e-mail the server sends, so tests can read verification tokens.
-#[derive(Default)]
+/// The names of every user made with `TestApp::member` (registrations are named Ann Lee).
+pub const MEMBER_FIRST_NAME: &str = "Mia";
+pub const MEMBER_LAST_NAME: &str = "Stone";
+
+/// Database connections of each test server: enough for the concurrency tests, few enough that
+/// a run with one test thread per core stays far below PostgreSQL's `max_connections`.
+pub const TEST_POOL_SIZE: u32 = 4;
+
+/// How long a test waits for something the server does after answering (an e-mail sent from a
+/// spawned task) before it fails.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Keeps every e-mail the server sends, so tests can read tokens and wait for a mail to arrive.
 pub struct CapturingMailer {
-    pub sent: Mutex<Vec<OutgoingEmail>>,
+    sent: watch::Sender<Vec<OutgoingEmail>>,
+}
+
+impl Default for CapturingMailer {
+    fn default() -> Self {
+        CapturingMailer {
+            sent: watch::Sender::new(Vec::new()),
+        }
+    }
 }
 
 #[async_trait]
 impl Mailer for CapturingMailer {
     async fn send(&self, email: OutgoingEmail) -> anyhow::Result<()> {
-        self.sent.lock().unwrap().push(email);
+        self.sent.send_modify(|sent| sent.push(email));
         Ok(())
     }
 }
 
 impl CapturingMailer {
+    /// Every e-mail sent so far, oldest first.
+    pub fn all(&self) -> Vec<OutgoingEmail> {
+        self.sent.borrow().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.sent.borrow().len()
+    }
+
     pub fn to(&self, address: &str) -> Vec<OutgoingEmail> {
         self.sent
-            .lock()
-            .unwrap()
+            .borrow()
             .iter()
             .filter(|m| m.to == address)
             .cloned()
             .collect()
+    }
+
+    /// Waits until the e-mails sent so far satisfy `done`; fails the test after a timeout.
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[OutgoingEmail]) -> bool) {
+        let mut sent = self.sent.subscribe();
+        let waited = tokio::time::timeout(EVENT_TIMEOUT, sent.wait_for(|sent| done(sent))).await;
+        match waited {
+            Ok(result) => drop(result.expect("the mailer lives as long as the app")),
+            Err(_) => panic!(
+                "no {what} within {EVENT_TIMEOUT:?}; sent: {:?}",
+                self.all()
+                    .iter()
+                    .map(|m| (&m.to, &m.subject))
+                    .collect::<Vec<_>>()
+            ),
+        }
     }
 
     /// The token of the last verification e-mail sent to `address`.
@@ -61,8 +109,22 @@ impl CapturingMailer {
 
 /// The test's own connection to the server's database, for asserting effects.
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// rusqlite, as the server uses it: ids bind as 16-byte BLOBs. Queries run on the blocking
+    /// pool, so waiting for the server's write lock never stalls the test's runtime.
+    Sqlite(Arc<Mutex<Connection>>),
     Postgres(PgPool),
+}
+
+/// Where a test's database lives, and what to clean up after it.
+enum Place {
+    Sqlite {
+        dir: tempfile::TempDir,
+        file: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 pub struct TestApp {
@@ -71,48 +133,89 @@ pub struct TestApp {
     pub mailer: Arc<CapturingMailer>,
     pub db: Db,
     pub database_url: String,
-    _sqlite_dir: Option<tempfile::TempDir>,
-    postgres_cleanup: Option<(String, String)>,
+    place: Place,
 }
 
-/// A fresh database on the backend under test.
-async fn fresh_database() -> (
-    String,
-    Db,
-    Option<tempfile::TempDir>,
-    Option<(String, String)>,
-) {
+/// The configuration every test server starts from.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::for_database(database_url);
+    config.db_max_connections = TEST_POOL_SIZE;
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, place) = fresh_database().await;
+    let mut config = test_config(&url);
+    configure(&mut config);
+    let mailer = Arc::new(CapturingMailer::default());
+    let app = Application::build_with_mailer(config, mailer.clone())
+        .await
+        .expect("server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    // Opened after the server created the database and applied its migrations.
+    let db = match &place {
+        Place::Sqlite { file, .. } => {
+            let conn = Connection::open_with_flags(
+                file,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .unwrap();
+            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            Db::Sqlite(Arc::new(Mutex::new(conn)))
+        }
+        Place::Postgres { .. } => Db::Postgres(
+            PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&url)
+                .await
+                .unwrap(),
+        ),
+    };
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        mailer,
+        db,
+        database_url: url,
+        place,
+    }
+}
+
+/// A fresh database on the backend under test: its URL and where it lives.
+async fn fresh_database() -> (String, Place) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("ws_test_{}", Uuid::new_v4().simple());
             let admin = PgPoolOptions::new()
                 .max_connections(1)
                 .connect(&admin_url)
                 .await
                 .expect("TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+            LEFTOVERS_DROPPED
+                .get_or_init(|| drop_leftover_databases(&admin))
+                .await;
+            let name = test_database_name(unix_seconds(), &host_tag(), std::process::id());
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&admin)
                 .await
                 .unwrap();
             admin.close().await;
             let url = with_database(&admin_url, &name);
-            let options = PgConnectOptions::from_str(&url).unwrap();
-            let pool = PgPoolOptions::new()
-                .max_connections(2)
-                .connect_with(options)
-                .await
-                .unwrap();
-            (url, Db::Postgres(pool), None, Some((admin_url, name)))
+            (url, Place::Postgres { admin_url, name })
         }
         _ => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            (
-                url,
-                Db::Sqlite(SqlitePool::connect_lazy("sqlite::memory:").unwrap()),
-                Some(dir),
-                None,
-            )
+            let file = dir.path().join("test.db");
+            let url = format!("sqlite://{}", file.display());
+            (url, Place::Sqlite { dir, file })
         }
     }
 }
@@ -134,53 +237,227 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+/// Test databases are named `ws_test_{unix seconds}_{host tag}_{pid}_{random}`, so that a later
+/// run can tell an aborted run's leftovers from the databases of a run still going.
+const DATABASE_PREFIX: &str = "ws_test_";
+/// No test runs this long: a test database older than this is a leftover, whoever made it.
+const LEFTOVER_AGE_SECS: u64 = 6 * 60 * 60;
+
+static LEFTOVERS_DROPPED: OnceCell<()> = OnceCell::const_new();
+
+fn test_database_name(created: u64, host: &str, pid: u32) -> String {
+    let random = Uuid::new_v4().simple().to_string();
+    format!("{DATABASE_PREFIX}{created}_{host}_{pid}_{}", &random[..12])
 }
 
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let (url, mut db, sqlite_dir, postgres_cleanup) = fresh_database().await;
-    let mut config = Config::for_database(url.clone());
-    configure(&mut config);
-    let mailer = Arc::new(CapturingMailer::default());
-    let app = Application::build_with_mailer(config, mailer.clone())
+pub fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since_epoch.as_millis()).unwrap()
+}
+
+/// Unix milliseconds as an RFC 3339 UTC string, as the wire shows timestamps (written here, not
+/// taken from the server, so a change of format on the wire fails a test).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Six hex digits naming this machine, so a process id is only compared on the machine that
+/// owns it (several machines may share one PostgreSQL server).
+fn host_tag() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    // FNV-1a: stable across runs and Rust versions, unlike `DefaultHasher`.
+    let hash = host.trim().bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("{:06x}", hash & 0x00ff_ffff)
+}
+
+fn process_is_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true // Unknown: keep the database until it is old enough.
+    }
+}
+
+/// Whether the test database `name` is left over from an earlier run: older than any test runs,
+/// or made on this machine by a process that has ended. Names of another shape (an older version
+/// of this suite) are judged by `created`, their creation time if known.
+fn is_leftover(
+    name: &str,
+    created: Option<u64>,
+    now: u64,
+    host: &str,
+    alive: impl Fn(u32) -> bool,
+) -> bool {
+    let old = |created: u64| now.saturating_sub(created) > LEFTOVER_AGE_SECS;
+    let fields: Vec<&str> = name
+        .strip_prefix(DATABASE_PREFIX)
+        .unwrap_or_default()
+        .split('_')
+        .collect();
+    match fields[..] {
+        [seconds, tag, pid, _random] => match (seconds.parse::<u64>(), pid.parse::<u32>()) {
+            (Ok(seconds), Ok(pid)) => old(seconds) || (tag == host && !alive(pid)),
+            _ => created.is_some_and(old),
+        },
+        _ => created.is_some_and(old),
+    }
+}
+
+/// Drops the test databases earlier runs left behind (a run that was killed never reaches
+/// `TestApp`'s drop). Best effort: a failure here must not fail the test that happens to run it.
+async fn drop_leftover_databases(admin: &PgPool) {
+    let names: Vec<String> = match sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'ws\\_test\\_%'",
+    )
+    .fetch_all(admin)
+    .await
+    {
+        Ok(names) => names,
+        Err(error) => return eprintln!("listing leftover test databases failed: {error}"),
+    };
+    let (now, host) = (unix_seconds(), host_tag());
+    for name in names {
+        // When the database directory was made; needs a superuser, else unknown.
+        let created: Option<f64> = sqlx::query_scalar(
+            "SELECT EXTRACT(EPOCH FROM (pg_stat_file('base/' || oid || '/PG_VERSION')).modification)::float8 \
+             FROM pg_database WHERE datname = $1",
+        )
+        .bind(&name)
+        .fetch_optional(admin)
         .await
-        .expect("server builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    if let Db::Sqlite(_) = db {
-        // Opened after the server created the file and applied its migrations.
-        db = Db::Sqlite(
-            SqlitePoolOptions::new()
-                .max_connections(2)
-                .connect(&format!("{url}?mode=rw"))
-                .await
-                .unwrap(),
-        );
+        .ok()
+        .flatten();
+        if is_leftover(
+            &name,
+            created.map(|s| s as u64),
+            now,
+            &host,
+            process_is_alive,
+        ) {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            if let Err(error) = sqlx::query(&drop).execute(admin).await {
+                eprintln!("dropping leftover test database {name} failed: {error}");
+            }
+        }
     }
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        mailer,
-        db,
-        database_url: url,
-        _sqlite_dir: sqlite_dir,
-        postgres_cleanup,
-    }
+}
+
+#[test]
+fn only_old_databases_and_those_of_ended_processes_on_this_machine_are_leftovers() {
+    let now = 1_700_000_000;
+    let alive = |pid: u32| pid == 42;
+    let name = |created: u64, host: &str, pid: u32| test_database_name(created, host, pid);
+    let hour = 60 * 60;
+
+    // A live process of this machine: never, unless older than any test runs.
+    assert!(!is_leftover(
+        &name(now, "aaaaaa", 42),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    assert!(!is_leftover(
+        &name(now - 5 * hour, "aaaaaa", 42),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    assert!(is_leftover(
+        &name(now - 7 * hour, "aaaaaa", 42),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    // An ended process of this machine: at once.
+    assert!(is_leftover(
+        &name(now, "aaaaaa", 7),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    // Another machine's process, which cannot be looked up from here: only when old.
+    assert!(!is_leftover(
+        &name(now, "bbbbbb", 7),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    assert!(is_leftover(
+        &name(now - 7 * hour, "bbbbbb", 7),
+        None,
+        now,
+        "aaaaaa",
+        alive
+    ));
+    // The older naming (`ws_test_<uuid>`): by the creation time, never when unknown.
+    let legacy = format!("{DATABASE_PREFIX}{}", Uuid::new_v4().simple());
+    assert!(!is_leftover(&legacy, None, now, "aaaaaa", alive));
+    assert!(!is_leftover(
+        &legacy,
+        Some(now - hour),
+        now,
+        "aaaaaa",
+        alive
+    ));
+    assert!(is_leftover(
+        &legacy,
+        Some(now - 7 * hour),
+        now,
+        "aaaaaa",
+        alive
+    ));
 }
 
 impl TestApp {
     pub fn is_sqlite(&self) -> bool {
         matches!(self.db, Db::Sqlite(_))
     }
+
+    /// Takes the database away from the running server: on SQLite the file's directory goes,
+    /// so nothing can open it again; on PostgreSQL the database is dropped, its connections
+    /// (the server's included) terminated.
+    pub async fn remove_database(&self) {
+        match &self.place {
+            Place::Sqlite { dir, .. } => std::fs::remove_dir_all(dir.path()).unwrap(),
+            Place::Postgres { admin_url, name } => {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(admin_url)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+            }
+        }
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.postgres_cleanup.take() {
+        if let Place::Postgres { admin_url, name } = &self.place {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop is synchronous: do the async clean-up on a thread of its own.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -222,16 +499,72 @@ impl Answer {
     }
 }
 
-/// What a registration produced, for use in later requests.
+/// Asserts an answer's status (a `StatusCode` or its number) and its whole body.
+#[track_caller]
+pub fn assert_answer<S>(answer: &Answer, status: S, body: &Value)
+where
+    StatusCode: PartialEq<S>,
+    S: Debug,
+{
+    assert!(
+        answer.status == status,
+        "status {} where {status:?} was expected: {}",
+        answer.status,
+        answer.body
+    );
+    assert_eq!(&answer.body, body, "the body of a {} answer", answer.status);
+}
+
+/// Asserts an error answer whole: its status and the envelope with `message` and `code`.
+#[track_caller]
+pub fn assert_error(answer: &Answer, status: u16, message: &str, code: &str) {
+    assert_answer(answer, status, &error_body(message, code));
+}
+
+/// A 401 in our envelope with `WWW-Authenticate: Bearer`.
+#[track_caller]
+pub fn assert_unauthorized(answer: &Answer) {
+    assert_answer(answer, StatusCode::UNAUTHORIZED, &unauthorized_body());
+    assert_eq!(answer.headers["www-authenticate"], "Bearer");
+}
+
+/// The error envelope a test expects, whole.
+pub fn error_body(message: &str, code: &str) -> Value {
+    json!({ "success": false, "message": message, "error_code": code })
+}
+
+pub fn unauthorized_body() -> Value {
+    error_body("Unauthorized", "UNAUTHORIZED")
+}
+
+/// What every write answers a caller whose e-mail is not verified (contract section 4).
+pub fn not_validated_body() -> Value {
+    error_body(
+        "User not found or account is not validated",
+        "USER_NOT_VALIDATED",
+    )
+}
+
+/// What a registration or an organization-user creation produced, for use in later requests.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub email: String,
+    pub first_name: String,
+    pub last_name: String,
     pub user_id: String,
     pub org_id: String,
     pub access_token: String,
     pub refresh_token: String,
     pub token_id: String,
+    /// Empty for users created through `POST /organization/users`.
     pub verification_token_id: String,
+}
+
+/// Whether an account made by `TestApp::member` has verified its e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Verified,
+    Unverified,
 }
 
 impl TestApp {
@@ -314,7 +647,7 @@ impl TestApp {
         })
     }
 
-    /// Registers an account (not yet verified) and returns its tokens.
+    /// Registers an account (not yet verified): the OWNER of a new organization.
     pub async fn register(&self, email: &str) -> Account {
         let answer = self
             .post("/user/register", None, Self::registration_body(email))
@@ -322,6 +655,8 @@ impl TestApp {
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         Account {
             email: email.to_owned(),
+            first_name: "Ann".to_owned(),
+            last_name: "Lee".to_owned(),
             user_id: answer.body["user"]["id"].as_str().unwrap().to_owned(),
             org_id: answer.body["user"]["orgId"].as_str().unwrap().to_owned(),
             access_token: answer.str("accessToken"),
@@ -347,6 +682,60 @@ impl TestApp {
         account
     }
 
+    /// The one way to make an actor with an organization role: a logged-in user of `by`'s
+    /// organization with role `role`, named Mia Stone, created by `by` through
+    /// `POST /organization/users` (so `by` must be verified and allowed to grant `role`; an
+    /// OWNER grants every role) and, when `Verified`, verified through its invitation e-mail.
+    pub async fn member(
+        &self,
+        by: &Account,
+        email: &str,
+        role: i64,
+        verification: Verification,
+    ) -> Account {
+        let body = json!({
+            "email": email,
+            "password": PASSWORD,
+            "firstName": MEMBER_FIRST_NAME,
+            "lastName": MEMBER_LAST_NAME,
+            "orgRole": role,
+        });
+        let created = self
+            .post("/organization/users", Some(&by.access_token), body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        if verification == Verification::Verified {
+            self.verify(email).await;
+        }
+        let account = Account {
+            email: email.to_owned(),
+            first_name: MEMBER_FIRST_NAME.to_owned(),
+            last_name: MEMBER_LAST_NAME.to_owned(),
+            user_id: created.body["data"]["id"].as_str().unwrap().to_owned(),
+            org_id: by.org_id.clone(),
+            access_token: String::new(),
+            refresh_token: String::new(),
+            token_id: String::new(),
+            verification_token_id: String::new(),
+        };
+        self.log_in(&account).await
+    }
+
+    /// Logs `account` in with the shared password: the same person with a new session's tokens
+    /// (its ids as the login answers them).
+    pub async fn log_in(&self, account: &Account) -> Account {
+        let answer = self.login(&account.email, PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        Account {
+            user_id: answer.body["user"]["id"].as_str().unwrap().to_owned(),
+            org_id: answer.body["user"]["orgId"].as_str().unwrap().to_owned(),
+            access_token: answer.str("accessToken"),
+            refresh_token: answer.str("refreshToken"),
+            token_id: answer.str("tokenId"),
+            ..account.clone()
+        }
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Answer {
         self.post(
             "/user/login",
@@ -360,65 +749,206 @@ impl TestApp {
         self.post("/workspace", Some(token), json!({ "name": name }))
             .await
     }
-
-    /// Runs a query that returns one integer, binding UUID strings as ids.
-    pub async fn count(&self, sql: &str, ids: &[&str]) -> i64 {
-        on_either_pool!(self, sqlx::query_scalar::<_, i64>(sql), ids, |q, pool| q
-            .fetch_one(pool)
-            .await
-            .unwrap())
-    }
-
-    /// Runs a query that returns text rows, binding UUID strings as ids.
-    pub async fn strings(&self, sql: &str, ids: &[&str]) -> Vec<String> {
-        on_either_pool!(
-            self,
-            sqlx::query_scalar::<_, String>(sql),
-            ids,
-            |q, pool| q.fetch_all(pool).await.unwrap()
-        )
-    }
-
-    /// Runs a statement (test set-up such as back-dating a token), binding UUID strings as ids.
-    pub async fn execute(&self, sql: &str, ids: &[&str]) -> u64 {
-        on_either_pool!(self, sqlx::query(sql), ids, |q, pool| q
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected())
-    }
 }
 
-/// Builds `$query` for the test's backend, binds the UUID strings `$ids` in order, and runs
-/// `$run` with the query and the pool (the two pools have different types, hence a macro).
-macro_rules! on_either_pool {
-    ($app:expr, $query:expr, $ids:expr, |$q:ident, $pool:ident| $run:expr) => {{
-        let ids: Vec<Uuid> = $ids.iter().map(|id| Uuid::parse_str(id).unwrap()).collect();
-        match &$app.db {
-            Db::Sqlite($pool) => {
-                let mut $q = $query;
-                for id in &ids {
-                    $q = $q.bind(*id);
-                }
-                $run
+/// The database, read and written the way the tests need: SQL text with `$N` parameters (both
+/// backends accept it), UUID strings bound as ids.
+impl TestApp {
+    /// Runs a query that returns one integer.
+    pub async fn count(&self, sql: &str, ids: &[&str]) -> i64 {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let rows = on_sqlite(conn, sql, ids, |statement| {
+                    let mut rows = statement.raw_query();
+                    let row = rows.next()?.expect("the query returns a row");
+                    row.get::<_, i64>(0)
+                });
+                rows.await
             }
-            Db::Postgres($pool) => {
-                let mut $q = $query;
-                for id in &ids {
-                    $q = $q.bind(*id);
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query_scalar::<_, i64>(sql);
+                for id in uuids(ids) {
+                    query = query.bind(id);
                 }
-                $run
+                query.fetch_one(pool).await.unwrap()
             }
         }
-    }};
-}
-use on_either_pool;
+    }
 
-/// The error envelope a test expects, whole.
-pub fn error_body(message: &str, code: &str) -> Value {
-    json!({ "success": false, "message": message, "error_code": code })
+    /// Runs a query that returns text rows.
+    pub async fn strings(&self, sql: &str, ids: &[&str]) -> Vec<String> {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let rows = on_sqlite(conn, sql, ids, |statement| {
+                    let mut rows = statement.raw_query();
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        out.push(row.get::<_, String>(0)?);
+                    }
+                    Ok(out)
+                });
+                rows.await
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                for id in uuids(ids) {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await.unwrap()
+            }
+        }
+    }
+
+    /// Runs a statement (test set-up such as back-dating a token) and answers the rows it
+    /// changed.
+    pub async fn execute(&self, sql: &str, ids: &[&str]) -> u64 {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let changed = on_sqlite(conn, sql, ids, |statement| statement.raw_execute());
+                changed.await as u64
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query(sql);
+                for id in uuids(ids) {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await.unwrap().rows_affected()
+            }
+        }
+    }
+
+    /// Every row of `table`, every column, as text (BLOBs and bytea as lower-case hex): to show
+    /// what a table holds, including columns added after the test was written.
+    pub async fn dump(&self, table: &str) -> Vec<String> {
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let sql = format!("SELECT * FROM {table}");
+                let rows = on_sqlite(conn, &sql, &[], |statement| {
+                    let columns = statement.column_count();
+                    let mut rows = statement.raw_query();
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        let mut fields = Vec::new();
+                        for column in 0..columns {
+                            fields.push(match row.get_ref(column)? {
+                                ValueRef::Null => "NULL".to_owned(),
+                                ValueRef::Integer(n) => n.to_string(),
+                                ValueRef::Real(x) => x.to_string(),
+                                ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+                                ValueRef::Blob(bytes) => hex(bytes),
+                            });
+                        }
+                        out.push(fields.join("|"));
+                    }
+                    Ok(out)
+                });
+                rows.await
+            }
+            // bytea renders as \x followed by hex in JSON.
+            Db::Postgres(_) => {
+                let sql = format!("SELECT row_to_json(t)::text FROM {table} t");
+                self.strings(&sql, &[]).await
+            }
+        }
+    }
 }
 
-pub fn unauthorized_body() -> Value {
-    error_body("Unauthorized", "UNAUTHORIZED")
+impl TestApp {
+    /// Whether the user's e-mail is verified, in the database.
+    pub async fn is_validated(&self, user_id: &str) -> bool {
+        let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
+        self.count(sql, &[user_id]).await == 1
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn uuids(ids: &[&str]) -> Vec<Uuid> {
+    ids.iter()
+        .map(|id| Uuid::parse_str(id).unwrap_or_else(|_| panic!("{id} is not a UUID")))
+        .collect()
+}
+
+/// Prepares `sql` on the test's SQLite connection, binds each `$N` to the N-th id, and runs
+/// `run` on the statement, on the blocking pool. SQLite numbers named parameters in order of
+/// first appearance, not by their digits, so ids are bound by the digits of each name.
+async fn on_sqlite<T: Send + 'static>(
+    conn: &Arc<Mutex<Connection>>,
+    sql: &str,
+    ids: &[&str],
+    run: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T> + Send + 'static,
+) -> T {
+    let (conn, text, ids) = (conn.clone(), sql.to_owned(), uuids(ids));
+    let result = tokio::task::spawn_blocking(move || {
+        let conn = conn.lock().unwrap();
+        let mut statement = conn.prepare(&text)?;
+        for index in 1..=statement.parameter_count() {
+            let id = statement
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|digits| digits.parse::<usize>().ok())
+                .and_then(|n| ids.get(n.checked_sub(1)?))
+                .ok_or(rusqlite::Error::InvalidParameterCount(index, ids.len()))?;
+            statement.raw_bind_parameter(index, id)?;
+        }
+        run(&mut statement)
+    })
+    .await
+    .expect("the SQLite query ran");
+    result.unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Everything the routes can change, as text, to show that a refused request changed nothing.
+/// Leaves out what every authenticated request may touch (a session's `last_used_at`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    rows: Vec<String>,
+    mails: usize,
+}
+
+impl TestApp {
+    pub async fn snapshot(&self) -> Snapshot {
+        let queries = [
+            "SELECT 'org|' || name || '|' || COALESCE(website, '') || '|' || \
+             COALESCE(address1, '') || '|' || COALESCE(address2, '') || '|' || \
+             COALESCE(city, '') || '|' || COALESCE(zipcode, '') || '|' || COALESCE(phone, '') || \
+             '|' || COALESCE(state, '') || '|' || COALESCE(country, '') || '|' || is_business || \
+             '|' || mfa_enforced || '|' || updated_at || '|' || COALESCE(deleted_at, -1) \
+             FROM organizations ORDER BY 1",
+            "SELECT 'user|' || email || '|' || first_name || '|' || last_name || '|' || \
+             org_role || '|' || validated || '|' || COALESCE(deleted_at, -1) || '|' || \
+             COALESCE(password_hash, '') || '|' || updated_at FROM users ORDER BY 1",
+            "SELECT 'session|' || u.email || '|' || s.created_at || '|' || \
+             COALESCE(s.revoked_at, -1) FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+            "SELECT 'refresh|' || u.email || '|' || t.created_at || '|' || \
+             COALESCE(t.used_at, -1) FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+             JOIN users u ON u.id = s.user_id ORDER BY 1",
+            "SELECT 'verification|' || u.email || '|' || v.created_at || '|' || \
+             COALESCE(v.used_at, -1) FROM email_verifications v JOIN users u ON u.id = v.user_id \
+             ORDER BY 1",
+            "SELECT 'reset|' || u.email || '|' || r.created_at || '|' || COALESCE(r.used_at, -1) \
+             FROM password_resets r JOIN users u ON u.id = r.user_id ORDER BY 1",
+            "SELECT 'workspace|' || name || '|' || name_key || '|' || created_at || '|' || \
+             updated_at || '|' || COALESCE(deleted_at, -1) FROM workspaces ORDER BY 1",
+            "SELECT 'member|' || w.name || '|' || u.email || '|' || m.role || '|' || m.created_at \
+             FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id \
+             JOIN users u ON u.id = m.user_id ORDER BY 1",
+        ];
+        let mut rows = Vec::new();
+        for sql in queries {
+            rows.extend(self.strings(sql, &[]).await);
+        }
+        Snapshot {
+            rows,
+            mails: self.mailer.count(),
+        }
+    }
+
+    /// Asserts that nothing changed since `before` was taken.
+    pub async fn assert_unchanged(&self, before: &Snapshot) {
+        let after = self.snapshot().await;
+        assert_eq!(&after, before, "a refused request changed something");
+    }
 }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::app::Application;
-use workspaces::config::Config;
 
-use crate::helpers::{spawn_app, CapturingMailer, TestApp};
+use crate::cast::taken_body;
+use crate::helpers::{
+    assert_answer, assert_unauthorized, spawn_app, test_config, CapturingMailer, TestApp,
+};
 
 #[tokio::test]
 async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() {
@@ -15,7 +17,7 @@ async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() 
     let owner = app.register_verified("owner@example.com").await;
 
     let second = Application::build_with_mailer(
-        Config::for_database(app.database_url.clone()),
+        test_config(&app.database_url),
         Arc::new(CapturingMailer::default()),
     )
     .await
@@ -30,13 +32,21 @@ async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() 
             .json(&json!({ "name": "Made elsewhere" })),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::CREATED);
+    let id = answer.body["workspace"]["id"].as_str().unwrap_or_default();
+    let expected = json!({
+        "success": true,
+        "workspace": { "id": id, "name": "Made elsewhere", "orgId": owner.org_id },
+    });
+    assert_answer(&answer, StatusCode::CREATED, &expected);
+    let sql = "SELECT name FROM workspaces WHERE id = $1 AND org_id = $2";
+    let stored = app.strings(sql, &[id, owner.org_id.as_str()]).await;
+    assert_eq!(stored, ["Made elsewhere"]);
 
     // The name is taken for the first instance too: uniqueness lives in the database.
     let again = app
         .create_workspace(&owner.access_token, "made ELSEWHERE")
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_answer(&again, StatusCode::CONFLICT, &taken_body());
 
     // Logging out through the second instance ends the session on the first at once.
     let logout = TestApp::send(
@@ -45,17 +55,23 @@ async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() 
             .json(&json!({ "refreshToken": owner.refresh_token })),
     )
     .await;
-    assert_eq!(logout.status, StatusCode::OK);
+    assert_answer(&logout, StatusCode::OK, &json!({ "success": true }));
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND revoked_at IS NOT NULL";
+    assert_eq!(app.count(sql, &[&owner.token_id]).await, 1);
     let profile = app.get("/user/profile", Some(&owner.access_token)).await;
-    assert_eq!(profile.status, StatusCode::UNAUTHORIZED);
+    assert_unauthorized(&profile);
 }
 
 #[tokio::test]
 async fn a_jwt_secret_shorter_than_32_bytes_is_refused_at_start() {
     let app = spawn_app().await;
-    let mut config = Config::for_database(app.database_url.clone());
+    let mut config = test_config(&app.database_url);
     config.jwt_secret = Some("too-short".into());
     let refused =
         Application::build_with_mailer(config, Arc::new(CapturingMailer::default())).await;
-    assert!(refused.is_err());
+    let error = refused
+        .err()
+        .expect("the server refuses to start")
+        .to_string();
+    assert_eq!(error, "--jwt-secret must be at least 32 bytes");
 }

@@ -1,6 +1,8 @@
 //! HTTP tests: each starts the real server on a random port with a fresh database. The backend is
 //! SQLite unless `TEST_DATABASE_URL` names a PostgreSQL server, in which case every test gets a
-//! fresh database created on it. `.ci/run` runs this suite once per backend.
+//! fresh database created on it (and the first test of a run drops the databases that aborted
+//! runs left behind; see `helpers::is_leftover`). Each server pools at most
+//! `helpers::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
 
 mod binary;
 mod cast;

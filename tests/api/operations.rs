@@ -10,7 +10,28 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{error_body, spawn_app, spawn_app_with, Answer, TestApp, PASSWORD};
+use crate::helpers::{
+    assert_answer, assert_error, error_body, spawn_app, spawn_app_with, Answer, TestApp, PASSWORD,
+};
+
+fn healthy() -> serde_json::Value {
+    json!({ "success": true, "status": "ok" })
+}
+
+fn assert_unknown_user(answer: &Answer) {
+    assert_error(answer, 401, "User not found", "USER_NOT_FOUND");
+}
+
+fn assert_rate_limited(answer: &Answer) {
+    let limited = error_body("Too many requests, try again later", "RATE_LIMITED");
+    assert_answer(answer, StatusCode::TOO_MANY_REQUESTS, &limited);
+    let retry_after: u64 = answer.headers[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+}
 
 /// Starts a login whose body never finishes while `sender` lives: it holds a request slot.
 async fn stalled_login(
@@ -100,21 +121,16 @@ async fn beyond_the_concurrency_cap_requests_get_503_at_once() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        answer.body,
-        error_body("Server is busy, try again shortly", "OVERLOADED")
-    );
+    let busy = error_body("Server is busy, try again shortly", "OVERLOADED");
+    assert_answer(&answer, StatusCode::SERVICE_UNAVAILABLE, &busy);
     assert_eq!(answer.headers[RETRY_AFTER], "1");
 
     drop(sender);
     let stalled = pending.await.unwrap();
-    assert_eq!(stalled.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        app.get("/health", None).await.status,
-        StatusCode::OK,
-        "the slot is free again"
-    );
+    let cut_short = error_body("Request body is not valid JSON", "INVALID_JSON");
+    assert_answer(&stalled, StatusCode::BAD_REQUEST, &cut_short);
+    // The slot is free again.
+    assert_answer(&app.get("/health", None).await, StatusCode::OK, &healthy());
 }
 
 #[tokio::test]
@@ -124,11 +140,8 @@ async fn a_request_running_past_the_timeout_answers_408() {
 
     let answer = pending.await.unwrap();
 
-    assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT);
-    assert_eq!(
-        answer.body,
-        error_body("Request timed out", "REQUEST_TIMEOUT")
-    );
+    let timed_out = error_body("Request timed out", "REQUEST_TIMEOUT");
+    assert_answer(&answer, StatusCode::REQUEST_TIMEOUT, &timed_out);
 }
 
 fn limits(per_ip: u32, per_account: u32, trust_forwarded_for: bool) -> RateLimitConfig {
@@ -145,49 +158,30 @@ async fn logins_from_one_address_beyond_the_limit_get_429_with_retry_after() {
     let emails: Vec<String> = (0..4).map(|i| format!("user{i}@example.com")).collect();
     let answers = join_all(emails.iter().map(|email| app.login(email, PASSWORD))).await;
 
-    let limited: Vec<_> = answers
+    let (limited, passed): (Vec<_>, Vec<_>) = answers
         .iter()
-        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
-        .collect();
+        .partition(|a| a.status == StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.len(), 1);
-    assert_eq!(
-        limited[0].body,
-        error_body("Too many requests, try again later", "RATE_LIMITED")
-    );
-    let retry_after: u64 = limited[0].headers[RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_rate_limited(limited[0]);
+    passed.into_iter().for_each(assert_unknown_user);
     // Other routes are not limited.
-    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+    assert_answer(&app.get("/health", None).await, StatusCode::OK, &healthy());
 }
 
 #[tokio::test]
 async fn logins_for_one_account_beyond_the_limit_get_429_while_other_accounts_pass() {
     let app = spawn_app_with(|config| config.rate_limits = limits(0, 2, false)).await;
     for _ in 0..2 {
-        assert_eq!(
-            app.login("target@example.com", "Wrong1234").await.status,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_unknown_user(&app.login("target@example.com", "Wrong1234").await);
     }
-    let answer = app.login("TARGET@example.com", "Wrong1234").await;
-    assert_eq!(
-        answer.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "e-mails compare case-insensitively"
-    );
-    assert_eq!(
-        app.login("other@example.com", "Wrong1234").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    // E-mails compare case-insensitively.
+    assert_rate_limited(&app.login("TARGET@example.com", "Wrong1234").await);
+    assert_unknown_user(&app.login("other@example.com", "Wrong1234").await);
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
-    let app = spawn_app_with(|config| config.rate_limits = limits(1, 0, true)).await;
+    let app = &spawn_app_with(|config| config.rate_limits = limits(1, 0, true)).await;
     let login = |ip: &'static str| {
         TestApp::send(
             app.client
@@ -196,12 +190,9 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
                 .json(&json!({ "email": "a@example.com", "password": PASSWORD })),
         )
     };
-    assert_eq!(login("203.0.113.1").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        login("203.0.113.1").await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(login("203.0.113.2").await.status, StatusCode::UNAUTHORIZED);
+    assert_unknown_user(&login("203.0.113.1").await);
+    assert_rate_limited(&login("203.0.113.1").await);
+    assert_unknown_user(&login("203.0.113.2").await);
 }
 
 #[tokio::test]

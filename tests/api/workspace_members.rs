@@ -6,8 +6,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::{check, create, delete_user, member_json, normalized, role_of, snapshot, Cast};
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, Answer, TestApp};
+use crate::cast::{create, delete_user, member_json, normalized, role_of, Cast};
+use crate::helpers::{
+    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, Answer,
+    TestApp,
+};
 
 fn ok_body() -> Value {
     json!({ "success": true })
@@ -51,7 +54,7 @@ async fn a_workspace_admin_adds_members_with_each_role() {
     ] {
         let body = Some(json!({ "userId": account.user_id, "role": role }));
         let answer = add(&app, &cast.admin, &cast.workspace, body).await;
-        check(&answer, StatusCode::OK, &ok_body());
+        assert_answer(&answer, StatusCode::OK, &ok_body());
         assert_eq!(role_of(&app, &cast.workspace, account).await, [role]);
     }
     let mut expected = cast.workspace_json();
@@ -80,7 +83,7 @@ async fn malformed_member_bodies_answer_400_and_change_nothing() {
         cast.plain.user_id.as_str(),
     );
     let member = cast.reader.user_id.as_str();
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for role in ["OWNER", "admin", ""] {
         let added = add(
@@ -90,9 +93,9 @@ async fn malformed_member_bodies_answer_400_and_change_nothing() {
             Some(json!({ "userId": user, "role": role })),
         )
         .await;
-        check(&added, StatusCode::BAD_REQUEST, &invalid_role);
+        assert_answer(&added, StatusCode::BAD_REQUEST, &invalid_role);
         let changed = change(&app, owner, ws, member, role).await;
-        check(&changed, StatusCode::BAD_REQUEST, &invalid_role);
+        assert_answer(&changed, StatusCode::BAD_REQUEST, &invalid_role);
     }
     for (body, expected) in [
         (Some(json!({ "userId": user })), missing("role")),
@@ -105,16 +108,16 @@ async fn malformed_member_bodies_answer_400_and_change_nothing() {
         ),
     ] {
         let answer = add(&app, owner, ws, body.clone()).await;
-        check(&answer, StatusCode::BAD_REQUEST, &expected);
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &expected);
     }
     let path = cast.path(&format!("/users/{member}"));
     for body in [Some(json!({})), None] {
         let answer = app
             .request(Method::PUT, &path, Some(&owner.access_token), body.clone())
             .await;
-        check(&answer, StatusCode::BAD_REQUEST, &missing("role"));
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &missing("role"));
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -125,7 +128,7 @@ async fn write_and_read_members_may_not_manage_members() {
         "Insufficient permissions to manage workspace users",
         "INSUFFICIENT_PERMISSIONS",
     );
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for account in [&cast.writer, &cast.reader] {
         let body = Some(json!({ "userId": cast.plain.user_id, "role": "READ" }));
@@ -135,10 +138,10 @@ async fn write_and_read_members_may_not_manage_members() {
             remove(&app, account, &cast.workspace, &cast.admin.user_id).await,
         ];
         for answer in &answers {
-            check(answer, StatusCode::FORBIDDEN, &forbidden);
+            assert_answer(answer, StatusCode::FORBIDDEN, &forbidden);
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -157,7 +160,7 @@ async fn callers_who_cannot_see_the_workspace_get_404_on_every_member_route() {
     );
     let unknown = Uuid::now_v7().to_string();
     let not_found = error_body("Workspace not found", "WORKSPACE_NOT_FOUND");
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for (account, id) in [
         (&cast.outsider, cast.workspace.as_str()),
@@ -174,10 +177,10 @@ async fn callers_who_cannot_see_the_workspace_get_404_on_every_member_route() {
             remove(&app, account, id, &cast.owner.user_id).await,
         ];
         for answer in &answers {
-            check(answer, StatusCode::NOT_FOUND, &not_found);
+            assert_answer(answer, StatusCode::NOT_FOUND, &not_found);
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -186,11 +189,8 @@ async fn an_unvalidated_caller_gets_400_on_every_member_route() {
     let cast = Cast::seed(&app).await;
     let sql = "UPDATE workspace_members SET role = 'ADMIN' WHERE user_id = $1";
     assert_eq!(app.execute(sql, &[&cast.unvalidated.user_id]).await, 1);
-    let not_validated = error_body(
-        "User not found or account is not validated",
-        "USER_NOT_VALIDATED",
-    );
-    let before = snapshot(&app).await;
+    let not_validated = not_validated_body();
+    let before = app.snapshot().await;
 
     let (who, ws) = (&cast.unvalidated, cast.workspace.as_str());
     let body = Some(json!({ "userId": cast.plain.user_id, "role": "READ" }));
@@ -201,9 +201,9 @@ async fn an_unvalidated_caller_gets_400_on_every_member_route() {
     ];
 
     for answer in &answers {
-        check(answer, StatusCode::BAD_REQUEST, &not_validated);
+        assert_answer(answer, StatusCode::BAD_REQUEST, &not_validated);
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -213,7 +213,7 @@ async fn a_target_who_is_no_active_user_of_the_organization_is_not_found() {
     delete_user(&app, &cast.plain).await;
     let target_not_found = error_body("Target user not found", "TARGET_USER_NOT_FOUND");
     let unknown = Uuid::now_v7().to_string();
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for target in [
         cast.outsider.user_id.as_str(),
@@ -223,16 +223,16 @@ async fn a_target_who_is_no_active_user_of_the_organization_is_not_found() {
     ] {
         let body = Some(json!({ "userId": target, "role": "READ" }));
         let answer = add(&app, &cast.owner, &cast.workspace, body).await;
-        check(&answer, StatusCode::NOT_FOUND, &target_not_found);
+        assert_answer(&answer, StatusCode::NOT_FOUND, &target_not_found);
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
 async fn adding_a_member_again_answers_409_and_keeps_the_role() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     let body = Some(json!({ "userId": cast.reader.user_id, "role": "ADMIN" }));
     let answer = add(&app, &cast.owner, &cast.workspace, body).await;
@@ -241,8 +241,8 @@ async fn adding_a_member_again_answers_409_and_keeps_the_role() {
         "User is already a member of this workspace",
         "ALREADY_MEMBER",
     );
-    check(&answer, StatusCode::CONFLICT, &expected);
-    assert_eq!(snapshot(&app).await, before);
+    assert_answer(&answer, StatusCode::CONFLICT, &expected);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -259,7 +259,7 @@ async fn a_workspace_admin_changes_a_members_role() {
             role,
         )
         .await;
-        check(&answer, StatusCode::OK, &ok_body());
+        assert_answer(&answer, StatusCode::OK, &ok_body());
         assert_eq!(role_of(&app, &cast.workspace, &cast.reader).await, [role]);
     }
 }
@@ -270,7 +270,7 @@ async fn changing_or_removing_a_non_member_answers_404() {
     let cast = Cast::seed(&app).await;
     delete_user(&app, &cast.writer).await;
     let unknown = Uuid::now_v7().to_string();
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for target in [
         cast.plain.user_id.as_str(),
@@ -282,10 +282,10 @@ async fn changing_or_removing_a_non_member_answers_404() {
         let changed = change(&app, &cast.admin, &cast.workspace, target, "READ").await;
         let removed = remove(&app, &cast.admin, &cast.workspace, target).await;
         for answer in [changed, removed] {
-            check(&answer, StatusCode::NOT_FOUND, &member_not_found_body());
+            assert_answer(&answer, StatusCode::NOT_FOUND, &member_not_found_body());
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -295,31 +295,31 @@ async fn the_last_admin_can_be_neither_demoted_nor_removed() {
     // The manager created it, so is its only member and ADMIN; the owner is no member.
     let managed = create(&app, &cast.manager, "Managed").await;
     let manager = cast.manager.user_id.as_str();
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for role in ["WRITE", "READ"] {
         let answer = change(&app, &cast.owner, &managed, manager, role).await;
-        check(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
     }
     let answer = remove(&app, &cast.owner, &managed, manager).await;
-    check(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
     // Re-granting ADMIN to the last ADMIN takes nothing away.
     let answer = change(&app, &cast.owner, &managed, manager, "ADMIN").await;
-    check(&answer, StatusCode::OK, &ok_body());
-    assert_eq!(snapshot(&app).await, before);
+    assert_answer(&answer, StatusCode::OK, &ok_body());
+    app.assert_unchanged(&before).await;
 
     // The owner, acting as ADMIN without being a member, adds a second ADMIN: now it works.
     let body = Some(json!({ "userId": cast.plain.user_id, "role": "ADMIN" }));
-    check(
+    assert_answer(
         &add(&app, &cast.owner, &managed, body).await,
         StatusCode::OK,
         &ok_body(),
     );
     let answer = change(&app, &cast.owner, &managed, manager, "READ").await;
-    check(&answer, StatusCode::OK, &ok_body());
+    assert_answer(&answer, StatusCode::OK, &ok_body());
     assert_eq!(role_of(&app, &managed, &cast.manager).await, ["READ"]);
     let answer = remove(&app, &cast.owner, &managed, &cast.plain.user_id).await;
-    check(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
 }
 
 #[tokio::test]
@@ -327,16 +327,16 @@ async fn a_deleted_admin_does_not_count_as_the_remaining_admin() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
     delete_user(&app, &cast.admin).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     let (owner, ws) = (&cast.owner, cast.workspace.as_str());
     let demoted = change(&app, owner, ws, &owner.user_id, "WRITE").await;
     let removed = remove(&app, owner, ws, &owner.user_id).await;
 
     for answer in [demoted, removed] {
-        check(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &last_admin_body());
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -346,7 +346,7 @@ async fn a_workspace_admin_removes_a_member() {
 
     let answer = remove(&app, &cast.admin, &cast.workspace, &cast.writer.user_id).await;
 
-    check(&answer, StatusCode::OK, &ok_body());
+    assert_answer(&answer, StatusCode::OK, &ok_body());
     assert!(role_of(&app, &cast.workspace, &cast.writer)
         .await
         .is_empty());
@@ -359,7 +359,7 @@ async fn a_workspace_admin_removes_a_member() {
         "Workspace not found or access denied",
         "WORKSPACE_NOT_FOUND",
     );
-    check(&read, StatusCode::NOT_FOUND, &hidden);
+    assert_answer(&read, StatusCode::NOT_FOUND, &hidden);
 }
 
 #[tokio::test]
@@ -367,7 +367,7 @@ async fn without_a_valid_token_member_routes_answer_401() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
     let member = cast.path(&format!("/users/{}", cast.reader.user_id));
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for token in [None, Some("garbage")] {
         let body = json!({ "userId": cast.plain.user_id, "role": "READ" });
@@ -384,10 +384,10 @@ async fn without_a_valid_token_member_routes_answer_401() {
             app.delete(&member, token).await,
         ];
         for answer in &answers {
-            check(answer, StatusCode::UNAUTHORIZED, &unauthorized_body());
+            assert_answer(answer, StatusCode::UNAUTHORIZED, &unauthorized_body());
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -418,7 +418,7 @@ async fn removing_both_of_two_admins_in_parallel_leaves_exactly_one() {
         assert_eq!(removed.len(), 1, "round {round}: {answers:?}");
         let (gone, kept) = (removed[0], 1 - removed[0]);
         assert_eq!(answers[gone].body, ok_body(), "round {round}");
-        check(&answers[kept], StatusCode::BAD_REQUEST, &last_admin_body());
+        assert_answer(&answers[kept], StatusCode::BAD_REQUEST, &last_admin_body());
         assert!(
             role_of(&app, &workspace, targets[gone]).await.is_empty(),
             "round {round}"

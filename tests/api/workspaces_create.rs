@@ -6,21 +6,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp, PASSWORD};
-
-fn taken_body() -> Value {
-    error_body(
-        "A workspace with this name already exists in the organization",
-        "WORKSPACE_NAME_TAKEN",
-    )
-}
-
-fn not_validated_body() -> Value {
-    error_body(
-        "User not found or account is not validated",
-        "USER_NOT_VALIDATED",
-    )
-}
+use crate::cast::taken_body;
+use crate::helpers::Verification::{Unverified, Verified};
+use crate::helpers::{
+    assert_answer, assert_unauthorized, error_body, not_validated_body, spawn_app, Account, Answer,
+    TestApp, PASSWORD,
+};
 
 fn forbidden_body() -> Value {
     error_body(
@@ -29,10 +20,22 @@ fn forbidden_body() -> Value {
     )
 }
 
-/// Sets the account's organization role directly (the role routes belong to another issue).
-async fn set_org_role(app: &TestApp, account: &Account, role: i64) {
-    let sql = format!("UPDATE users SET org_role = {role} WHERE id = $1");
-    assert_eq!(app.execute(&sql, &[&account.user_id]).await, 1);
+/// The 201 answer creating `name` (as stored) in `by`'s organization gives, its id taken from
+/// the answer after checking it is a UUIDv7.
+fn created(answer: &Answer, by: &Account, name: &str) -> Value {
+    let id = answer.body["workspace"]["id"].as_str().unwrap_or_default();
+    let version = Uuid::parse_str(id).map(|id| id.get_version_num());
+    assert_eq!(version, Ok(7), "{}", answer.body);
+    json!({ "success": true, "workspace": { "id": id, "name": name, "orgId": by.org_id } })
+}
+
+/// The workspaces of an organization as stored: name and its one ADMIN member's e-mail.
+async fn stored(app: &TestApp, org_id: &str) -> Vec<String> {
+    let sql = "SELECT w.name || '|' || u.email FROM workspaces w \
+               JOIN workspace_members m ON m.workspace_id = w.id AND m.role = 'ADMIN' \
+               JOIN users u ON u.id = m.user_id WHERE w.org_id = $1 AND w.deleted_at IS NULL \
+               ORDER BY w.name";
+    app.strings(sql, &[org_id]).await
 }
 
 async fn live_workspaces(app: &TestApp, org_id: &str) -> i64 {
@@ -52,16 +55,12 @@ async fn an_owner_creates_a_workspace_and_becomes_its_admin() {
         .create_workspace(&owner.access_token, "Development Workspace")
         .await;
 
-    assert_eq!(answer.status, StatusCode::CREATED);
-    let id = answer.body["workspace"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(Uuid::parse_str(&id).unwrap().get_version_num(), 7);
-    assert_eq!(
-        answer.body,
-        json!({
-            "success": true,
-            "workspace": { "id": id, "name": "Development Workspace", "orgId": owner.org_id },
-        })
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &owner, "Development Workspace"),
     );
+    let id = answer.body["workspace"]["id"].as_str().unwrap().to_owned();
     let names = app
         .strings(
             "SELECT name FROM workspaces WHERE id = $1 AND org_id = $2",
@@ -95,8 +94,8 @@ async fn the_name_is_trimmed_and_stored_as_sent() {
         .create_workspace(&owner.access_token, "  Équipe Rouge\t")
         .await;
 
-    assert_eq!(answer.status, StatusCode::CREATED);
-    assert_eq!(answer.body["workspace"]["name"], "Équipe Rouge");
+    let expected = created(&answer, &owner, "Équipe Rouge");
+    assert_answer(&answer, StatusCode::CREATED, &expected);
     let names = app
         .strings(
             "SELECT name FROM workspaces WHERE org_id = $1",
@@ -110,17 +109,15 @@ async fn the_name_is_trimmed_and_stored_as_sent() {
 async fn a_taken_name_answers_409_whatever_its_case_and_surrounding_space() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    assert_eq!(
-        app.create_workspace(&owner.access_token, "Équipe Rouge")
-            .await
-            .status,
-        StatusCode::CREATED
-    );
+    let first = app
+        .create_workspace(&owner.access_token, "Équipe Rouge")
+        .await;
+    let expected = created(&first, &owner, "Équipe Rouge");
+    assert_answer(&first, StatusCode::CREATED, &expected);
 
     for name in ["Équipe Rouge", "équipe rouge", "  ÉQUIPE ROUGE  "] {
         let answer = app.create_workspace(&owner.access_token, name).await;
-        assert_eq!(answer.status, StatusCode::CONFLICT, "{name}");
-        assert_eq!(answer.body, taken_body());
+        assert_answer(&answer, StatusCode::CONFLICT, &taken_body());
     }
     assert_eq!(live_workspaces(&app, &owner.org_id).await, 1);
 }
@@ -131,16 +128,28 @@ async fn the_same_name_is_free_in_another_organization() {
     let first = app.register_verified("first@example.com").await;
     let second = app.register_verified("second@example.com").await;
 
-    assert_eq!(
-        app.create_workspace(&first.access_token, "Shared")
-            .await
-            .status,
-        StatusCode::CREATED
+    let answer = app.create_workspace(&first.access_token, "Shared").await;
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &first, "Shared"),
     );
     let answer = app.create_workspace(&second.access_token, "Shared").await;
 
-    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &second, "Shared"),
+    );
     assert_eq!(answer.body["workspace"]["orgId"], json!(second.org_id));
+    assert_eq!(
+        stored(&app, &first.org_id).await,
+        ["Shared|first@example.com"]
+    );
+    assert_eq!(
+        stored(&app, &second.org_id).await,
+        ["Shared|second@example.com"]
+    );
 }
 
 #[tokio::test]
@@ -157,7 +166,12 @@ async fn a_deleted_workspace_frees_its_name() {
 
     let answer = app.create_workspace(&owner.access_token, "reused").await;
 
-    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &owner, "reused"),
+    );
+    assert_ne!(answer.body["workspace"]["id"], json!(first_id));
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM workspaces WHERE org_id = $1",
@@ -166,23 +180,50 @@ async fn a_deleted_workspace_frees_its_name() {
         .await,
         2
     );
+    assert_eq!(
+        stored(&app, &owner.org_id).await,
+        ["reused|owner@example.com"]
+    );
 }
 
 #[tokio::test]
 async fn before_verification_it_answers_400_and_after_it_201() {
     let app = spawn_app().await;
-    app.register("ann@example.com").await;
+    let account = app.register("ann@example.com").await;
     let login = app.login("ann@example.com", PASSWORD).await;
     let token = login.str("accessToken");
 
     let answer = app.create_workspace(&token, "Early").await;
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(answer.body, not_validated_body());
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &not_validated_body());
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 
     app.verify("ann@example.com").await;
     let answer = app.create_workspace(&token, "Early").await;
-    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &account, "Early"),
+    );
+    assert_eq!(
+        stored(&app, &account.org_id).await,
+        ["Early|ann@example.com"]
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_member_with_a_creating_role_answers_400_and_writes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+
+    for (i, role) in [2, 254, 255].into_iter().enumerate() {
+        let email = format!("unverified{i}@example.com");
+        let member = app.member(&owner, &email, role, Unverified).await;
+
+        let answer = app.create_workspace(&member.access_token, "Early").await;
+
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &not_validated_body());
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }
 
 #[tokio::test]
@@ -195,33 +236,50 @@ async fn without_a_valid_token_it_answers_401() {
         let answer = app
             .request(Method::POST, "/workspace", token, Some(body.clone()))
             .await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(answer.body, unauthorized_body());
-        assert_eq!(answer.headers["www-authenticate"], "Bearer");
+        assert_unauthorized(&answer);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }
 
+/// Contract section 3: a deleted caller's session is dead, so it gets the 401 of a dead token,
+/// not the 400 of an unvalidated caller; whether the user was deleted in the database or through
+/// `DELETE /organization/users/{id}`.
 #[tokio::test]
 async fn a_deleted_users_token_answers_401_at_once() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
+    let manager = app.member(&owner, "manager@example.com", 2, Verified).await;
     app.execute(
         "UPDATE users SET deleted_at = 1 WHERE id = $1",
         &[&owner.user_id],
     )
     .await;
+    let other = app.register_verified("other@example.com").await;
+    let removed = app
+        .member(&other, "removed@example.com", 254, Verified)
+        .await;
+    let path = format!("/organization/users/{}", removed.user_id);
+    let deleted = app.delete(&path, Some(&other.access_token)).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
 
-    let answer = app.create_workspace(&owner.access_token, "Ghost").await;
-
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.body, unauthorized_body());
+    for token in [&owner.access_token, &removed.access_token] {
+        let answer = app.create_workspace(token, "Ghost").await;
+        assert_unauthorized(&answer);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
+    // The session itself was live: the deleted user is what ends it.
+    let answer = app.create_workspace(&manager.access_token, "Alive").await;
+    assert_answer(
+        &answer,
+        StatusCode::CREATED,
+        &created(&answer, &manager, "Alive"),
+    );
 }
 
 #[tokio::test]
 async fn only_workspaces_administrators_and_owner_roles_may_create() {
     let app = spawn_app().await;
-    let account = app.register_verified("member@example.com").await;
+    let owner = app.register_verified("owner@example.com").await;
 
     for (role, expected) in [
         (0, StatusCode::FORBIDDEN),
@@ -230,16 +288,26 @@ async fn only_workspaces_administrators_and_owner_roles_may_create() {
         (254, StatusCode::CREATED),
         (255, StatusCode::CREATED),
     ] {
-        set_org_role(&app, &account, role).await;
-        let answer = app
-            .create_workspace(&account.access_token, &format!("Role {role}"))
-            .await;
-        assert_eq!(answer.status, expected, "role {role}: {}", answer.body);
-        if expected == StatusCode::FORBIDDEN {
-            assert_eq!(answer.body, forbidden_body());
-        }
+        let email = format!("role{role}@example.com");
+        let account = app.member(&owner, &email, role, Verified).await;
+        let name = format!("Role {role}");
+        let answer = app.create_workspace(&account.access_token, &name).await;
+        let body = if expected == StatusCode::FORBIDDEN {
+            forbidden_body()
+        } else {
+            created(&answer, &account, &name)
+        };
+        assert_answer(&answer, expected, &body);
     }
-    assert_eq!(live_workspaces(&app, &account.org_id).await, 3);
+    assert_eq!(live_workspaces(&app, &owner.org_id).await, 3);
+    assert_eq!(
+        stored(&app, &owner.org_id).await,
+        [
+            "Role 2|role2@example.com",
+            "Role 254|role254@example.com",
+            "Role 255|role255@example.com",
+        ]
+    );
 }
 
 #[tokio::test]
@@ -276,17 +344,21 @@ async fn invalid_names_answer_400_and_write_nothing() {
                 Some(body.clone()),
             )
             .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(&answer.body, expected, "{body}");
+        assert_answer(&answer, StatusCode::BAD_REQUEST, expected);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 
+    // 100 characters are allowed.
     let longest = "ü".repeat(100);
     let answer = app.create_workspace(&owner.access_token, &longest).await;
-    assert_eq!(
-        answer.status,
+    assert_answer(
+        &answer,
         StatusCode::CREATED,
-        "100 characters are allowed"
+        &created(&answer, &owner, &longest),
+    );
+    assert_eq!(
+        stored(&app, &owner.org_id).await,
+        [format!("{longest}|owner@example.com")]
     );
 }
 
@@ -299,23 +371,22 @@ async fn a_request_without_body_or_content_type_is_a_missing_name() {
         .request(Method::POST, "/workspace", Some(&owner.access_token), None)
         .await;
 
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        answer.body,
-        error_body("Workspace name is required", "WORKSPACE_NAME_REQUIRED")
-    );
+    let required = error_body("Workspace name is required", "WORKSPACE_NAME_REQUIRED");
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &required);
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }
 
 #[tokio::test]
 async fn checks_run_in_the_documented_order() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    assert_eq!(
-        app.create_workspace(&owner.access_token, "Taken")
-            .await
-            .status,
-        StatusCode::CREATED
+    let taken = app.create_workspace(&owner.access_token, "Taken").await;
+    assert_answer(
+        &taken,
+        StatusCode::CREATED,
+        &created(&taken, &owner, "Taken"),
     );
+    let required = error_body("Workspace name is required", "WORKSPACE_NAME_REQUIRED");
 
     // Token before body.
     let answer = app
@@ -326,26 +397,31 @@ async fn checks_run_in_the_documented_order() {
             Some(json!({ "name": "" })),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_unauthorized(&answer);
 
     // Body before the caller's validation.
     let unverified = app.register("late@example.com").await;
     let answer = app.create_workspace(&unverified.access_token, "").await;
-    assert_eq!(
-        answer.body,
-        error_body("Workspace name is required", "WORKSPACE_NAME_REQUIRED")
-    );
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &required);
 
     // Validation before role.
-    set_org_role(&app, &unverified, 0).await;
-    let answer = app.create_workspace(&unverified.access_token, "Fine").await;
-    assert_eq!(answer.body, not_validated_body());
+    let unverified_user = app
+        .member(&owner, "late-user@example.com", 0, Unverified)
+        .await;
+    let answer = app
+        .create_workspace(&unverified_user.access_token, "Fine")
+        .await;
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &not_validated_body());
 
     // Role before name.
-    set_org_role(&app, &owner, 0).await;
-    let answer = app.create_workspace(&owner.access_token, "Taken").await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(answer.body, forbidden_body());
+    let user = app.member(&owner, "user@example.com", 0, Verified).await;
+    let answer = app.create_workspace(&user.access_token, "Taken").await;
+    assert_answer(&answer, StatusCode::FORBIDDEN, &forbidden_body());
+    assert_eq!(
+        stored(&app, &owner.org_id).await,
+        ["Taken|owner@example.com"]
+    );
+    assert_eq!(live_workspaces(&app, &unverified.org_id).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -413,8 +489,7 @@ async fn a_revoked_session_answers_401_before_a_bad_body() {
                 Some(body.clone()),
             )
             .await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{body}");
-        assert_eq!(answer.body, unauthorized_body(), "{body}");
+        assert_unauthorized(&answer);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }
@@ -432,10 +507,7 @@ async fn a_database_failure_answers_500_and_writes_nothing() {
 
     let answer = app.create_workspace(&owner.access_token, "Doomed").await;
 
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(
-        answer.body,
-        error_body("Failed to create workspace", "INTERNAL_ERROR")
-    );
+    let failed = error_body("Failed to create workspace", "INTERNAL_ERROR");
+    assert_answer(&answer, StatusCode::INTERNAL_SERVER_ERROR, &failed);
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::cast::{self, create, delete_user, member_json, normalized, workspace_json, Cast};
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp};
+use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp, Verification};
 
 fn hidden_body() -> Value {
     error_body(
@@ -263,8 +263,9 @@ async fn limit_two_walks_five_workspaces_page_by_page() {
 async fn a_member_pages_through_only_the_workspaces_it_belongs_to() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let reader = app.register_verified("reader@example.com").await;
-    let reader = cast::join(&app, &owner.org_id, reader, 0).await;
+    let reader = app
+        .member(&owner, "reader@example.com", 0, Verification::Verified)
+        .await;
     let mut mine = Vec::new();
     for mut workspace in five_workspaces(&app, &owner).await {
         if ["Apple", "banana", "cherry"].contains(&workspace["name"].as_str().unwrap()) {

@@ -5,25 +5,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::{check, create, normalized, snapshot, Cast, WORKSPACE_NAME};
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, Answer, TestApp};
+use crate::cast::{create, normalized, taken_body, Cast, WORKSPACE_NAME};
+use crate::helpers::{
+    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, Answer,
+    TestApp,
+};
 
 fn not_found_body() -> Value {
     error_body("Workspace not found", "WORKSPACE_NOT_FOUND")
-}
-
-fn not_validated_body() -> Value {
-    error_body(
-        "User not found or account is not validated",
-        "USER_NOT_VALIDATED",
-    )
-}
-
-fn taken_body() -> Value {
-    error_body(
-        "A workspace with this name already exists in the organization",
-        "WORKSPACE_NAME_TAKEN",
-    )
 }
 
 fn renamed_body(id: &str, name: &str, org_id: &str) -> Value {
@@ -89,7 +78,7 @@ async fn organization_owners_and_administrators_rename_without_being_members() {
         (&cast.administrator, "By Administrator"),
     ] {
         let answer = rename(&app, account, &managed, Some(json!({ "name": name }))).await;
-        check(
+        assert_answer(
             &answer,
             StatusCode::OK,
             &renamed_body(&managed, name, cast.org_id()),
@@ -130,7 +119,7 @@ async fn a_name_held_by_another_workspace_answers_409_and_changes_nothing() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
     create(&app, &cast.owner, "Other").await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for name in ["Other", " other ", "OTHER"] {
         let answer = rename(
@@ -140,9 +129,9 @@ async fn a_name_held_by_another_workspace_answers_409_and_changes_nothing() {
             Some(json!({ "name": name })),
         )
         .await;
-        check(&answer, StatusCode::CONFLICT, &taken_body());
+        assert_answer(&answer, StatusCode::CONFLICT, &taken_body());
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -159,7 +148,7 @@ async fn invalid_names_answer_400_and_change_nothing() {
         "WORKSPACE_NAME_INVALID",
     );
     let wrong_type = error_body("Invalid value for field 'name'", "INVALID_FIELD");
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for (name, expected) in [
         (json!(""), &required),
@@ -177,16 +166,16 @@ async fn invalid_names_answer_400_and_change_nothing() {
             Some(json!({ "name": name })),
         )
         .await;
-        check(&answer, StatusCode::BAD_REQUEST, expected);
+        assert_answer(&answer, StatusCode::BAD_REQUEST, expected);
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
 async fn an_empty_body_or_no_body_at_all_answers_200_and_changes_nothing() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for body in [Some(json!({})), None] {
         let answer = rename(&app, &cast.admin, &cast.workspace, body.clone()).await;
@@ -196,14 +185,14 @@ async fn an_empty_body_or_no_body_at_all_answers_200_and_changes_nothing() {
             renamed_body(&cast.workspace, WORKSPACE_NAME, cast.org_id())
         );
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
 async fn write_and_read_members_may_neither_rename_nor_delete() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for account in [&cast.writer, &cast.reader] {
         let answer = rename(
@@ -231,7 +220,7 @@ async fn write_and_read_members_may_neither_rename_nor_delete() {
             )
         );
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
@@ -244,7 +233,7 @@ async fn callers_who_cannot_see_the_workspace_get_404_on_rename_and_delete() {
         StatusCode::OK
     );
     let unknown = Uuid::now_v7().to_string();
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for (account, id) in [
         (&cast.outsider, cast.workspace.as_str()),
@@ -266,14 +255,14 @@ async fn callers_who_cannot_see_the_workspace_get_404_on_rename_and_delete() {
             assert_eq!(answer.body, not_found_body(), "{} {id}", account.email);
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
 async fn an_unvalidated_member_gets_400_on_rename_and_delete() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     let renamed = rename(
         &app,
@@ -285,26 +274,26 @@ async fn an_unvalidated_member_gets_400_on_rename_and_delete() {
     let deleted = delete(&app, &cast.unvalidated, &cast.workspace).await;
 
     for answer in [renamed, deleted] {
-        check(&answer, StatusCode::BAD_REQUEST, &not_validated_body());
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &not_validated_body());
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test]
 async fn without_a_valid_token_rename_and_delete_answer_401() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let before = snapshot(&app).await;
+    let before = app.snapshot().await;
 
     for token in [None, Some("garbage")] {
         let body = Some(json!({ "name": "Nope" }));
         let renamed = app.request(Method::PUT, &cast.path(""), token, body).await;
         let deleted = app.delete(&cast.path(""), token).await;
         for answer in [renamed, deleted] {
-            check(&answer, StatusCode::UNAUTHORIZED, &unauthorized_body());
+            assert_answer(&answer, StatusCode::UNAUTHORIZED, &unauthorized_body());
         }
     }
-    assert_eq!(snapshot(&app).await, before);
+    app.assert_unchanged(&before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -339,7 +328,7 @@ async fn sixteen_parallel_renames_of_two_workspaces_to_one_name_leave_it_on_exac
         } else {
             (StatusCode::CONFLICT, taken_body())
         };
-        check(answer, status, &body);
+        assert_answer(answer, status, &body);
     }
     let (loser, loser_name) = if *winner == ids[0] {
         (&ids[1], "Second|second")
@@ -357,7 +346,7 @@ async fn an_admin_soft_deletes_the_workspace_and_frees_its_name() {
 
     let answer = delete(&app, &cast.admin, &cast.workspace).await;
 
-    check(&answer, StatusCode::OK, &json!({ "success": true }));
+    assert_answer(&answer, StatusCode::OK, &json!({ "success": true }));
     let sql = "SELECT COUNT(*) FROM workspaces WHERE id = $1 AND deleted_at IS NOT NULL";
     assert_eq!(app.count(sql, &[&cast.workspace]).await, 1);
     let sql = "SELECT COUNT(*) FROM workspace_members WHERE workspace_id = $1";
@@ -395,7 +384,7 @@ async fn organization_administrators_delete_a_workspace_they_are_not_members_of(
 
     let answer = delete(&app, &cast.administrator, &cast.workspace).await;
 
-    check(&answer, StatusCode::OK, &json!({ "success": true }));
+    assert_answer(&answer, StatusCode::OK, &json!({ "success": true }));
     let sql = "SELECT COUNT(*) FROM workspaces WHERE id = $1 AND deleted_at IS NOT NULL";
     assert_eq!(app.count(sql, &[&cast.workspace]).await, 1);
 }
@@ -415,7 +404,7 @@ async fn a_workspace_holding_buckets_or_repos_cannot_be_deleted() {
             &[&resource, &cast.workspace],
         )
         .await;
-        let before = snapshot(&app).await;
+        let before = app.snapshot().await;
 
         let answer = delete(&app, &cast.owner, &cast.workspace).await;
 
@@ -427,7 +416,7 @@ async fn a_workspace_holding_buckets_or_repos_cannot_be_deleted() {
                 "WORKSPACE_NOT_EMPTY"
             )
         );
-        assert_eq!(snapshot(&app).await, before);
+        app.assert_unchanged(&before).await;
         app.execute(
             "DELETE FROM workspace_resources WHERE id = $1",
             &[&resource],

@@ -62,57 +62,63 @@ impl Mailer for SmtpMailer {
 
 /// The verification message. Its `Verification token:` line is what a client passes to
 /// `POST /user/verify-email`; with a public URL configured there is a link as well.
-pub fn verification_email(
-    to: &str,
-    first_name: &str,
-    token: &str,
-    public_url: Option<&str>,
-) -> OutgoingEmail {
-    let mut body = format!(
-        "Hello {first_name},\n\nPlease confirm your e-mail address to activate your account.\n\n\
-         Verification token: {token}\n"
-    );
-    if let Some(base) = public_url {
-        body.push_str(&format!(
-            "\nOr open: {}/verify-email?token={token}\n",
-            base.trim_end_matches('/')
-        ));
-    }
-    body.push_str(
-        "\nThe token is valid for 24 hours. If you did not sign up, ignore this message.\n",
-    );
-    OutgoingEmail {
-        to: to.to_owned(),
-        subject: "Verify your e-mail address".to_owned(),
-        body,
-    }
-}
+pub const VERIFICATION: TokenEmail = TokenEmail {
+    subject: "Verify your e-mail address",
+    why: "Please confirm your e-mail address to activate your account.",
+    token_label: "Verification token",
+    page: "verify-email",
+    fine_print: "The token is valid for 24 hours. If you did not sign up, ignore this message.",
+};
 
 /// The password-reset message. Its `Password reset token:` line is what a client passes to
 /// `POST /user/reset-password`; with a public URL configured there is a link as well.
-pub fn password_reset_email(
-    to: &str,
-    first_name: &str,
-    token: &str,
-    public_url: Option<&str>,
-) -> OutgoingEmail {
-    let mut body = format!(
-        "Hello {first_name},\n\nA password reset was requested for your account.\n\n\
-         Password reset token: {token}\n"
-    );
-    if let Some(base) = public_url {
-        body.push_str(&format!(
-            "\nOr open: {}/reset-password?token={token}\n",
-            base.trim_end_matches('/')
-        ));
-    }
-    body.push_str(
-        "\nThe token is valid for 1 hour and works once. Resetting signs you out everywhere. \
-         If you did not ask for this, ignore this message: your password stays unchanged.\n",
-    );
-    OutgoingEmail {
-        to: to.to_owned(),
-        subject: "Reset your password".to_owned(),
-        body,
+pub const PASSWORD_RESET: TokenEmail = TokenEmail {
+    subject: "Reset your password",
+    why: "A password reset was requested for your account.",
+    token_label: "Password reset token",
+    page: "reset-password",
+    fine_print: "The token is valid for 1 hour and works once. Resetting signs you out \
+                 everywhere. If you did not ask for this, ignore this message: your password \
+                 stays unchanged.",
+};
+
+/// A message that carries a token: a greeting, why it was sent, the token on a line of its own
+/// (clients and tests read it by its label), a link to the web app when its URL is known, and
+/// the fine print.
+pub struct TokenEmail {
+    subject: &'static str,
+    why: &'static str,
+    token_label: &'static str,
+    /// The web app's page that takes the token (`{public_url}/{page}?token=...`).
+    page: &'static str,
+    fine_print: &'static str,
+}
+
+impl TokenEmail {
+    /// The message to `to`, greeting `first_name`, carrying `token`.
+    pub fn to(
+        &self,
+        to: &str,
+        first_name: &str,
+        token: &str,
+        public_url: Option<&str>,
+    ) -> OutgoingEmail {
+        let mut body = format!(
+            "Hello {first_name},\n\n{}\n\n{}: {token}\n",
+            self.why, self.token_label
+        );
+        if let Some(base) = public_url {
+            body.push_str(&format!(
+                "\nOr open: {}/{}?token={token}\n",
+                base.trim_end_matches('/'),
+                self.page
+            ));
+        }
+        body.push_str(&format!("\n{}\n", self.fine_print));
+        OutgoingEmail {
+            to: to.to_owned(),
+            subject: self.subject.to_owned(),
+            body,
+        }
     }
 }

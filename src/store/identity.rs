@@ -349,7 +349,8 @@ pub(super) async fn insert_verification(tx: &mut Tx<'_>, v: &NewVerification) ->
     Ok(())
 }
 
-#[derive(Debug, Clone)]
+/// A user of an organization, as every route sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
@@ -358,7 +359,7 @@ pub struct User {
     pub last_name: String,
     pub org_role: OrgRole,
     pub validated: bool,
-    pub is_business: bool,
+    /// When the user was deleted (they can be re-activated), Unix ms.
     pub deleted_at: Option<i64>,
 }
 
@@ -373,7 +374,6 @@ impl User {
             last_name: row.get("last_name")?,
             org_role: row.get("org_role")?,
             validated: row.get("validated")?,
-            is_business: row.get("is_business")?,
             deleted_at: row.get("deleted_at")?,
         })
     }

@@ -433,7 +433,7 @@ mod plan_tests {
             let mut rows = plan.raw_query();
             let mut steps: Vec<String> = Vec::new();
             while let Some(row) = rows.next().unwrap() {
-                steps.push(row.get(3).unwrap());
+                steps.push(row.get("detail").unwrap());
             }
             assert!(
                 !steps.iter().any(|step| step.contains("TEMP B-TREE")),

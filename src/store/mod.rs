@@ -32,7 +32,7 @@ pub use identity::{
     RefreshOutcome, SessionInfo, User,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
-pub use users::{OrgUser, UserChange, UserChangeOutcome, UserUpdate};
+pub use users::{UserChange, UserChangeOutcome, UserUpdate};
 pub use workspaces::{
     AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,
     NewWorkspace, Selection, SessionClaim, Workspace, WorkspaceAccess, WorkspaceRename,

@@ -11,18 +11,11 @@
 
 use super::tx::{locking, Locking};
 
-/// Columns of `User`, read from `users u JOIN organizations o`, in this order.
+/// Columns of `User`, read from `users u`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.org_id, u.email, u.first_name, u.last_name, u.org_role, \
-         u.validated, o.is_business, u.deleted_at"
-    };
-}
-
-/// Columns of `OrgUser`, read from `users`, in this order.
-macro_rules! org_user_columns {
-    () => {
-        "id, org_id, email, first_name, last_name, org_role, validated, deleted_at"
+        "u.id, u.org_id, u.email, u.first_name, u.last_name, u.org_role, u.validated, \
+         u.deleted_at"
     };
 }
 
@@ -69,15 +62,14 @@ pub const INSERT_VERIFICATION: &str =
 pub const CREDENTIALS_BY_EMAIL: &str = concat!(
     "SELECT ",
     user_columns!(),
-    ", u.password_hash FROM users u JOIN organizations o ON o.id = u.org_id \
-     WHERE u.email_key = $1"
+    ", u.password_hash FROM users u WHERE u.email_key = $1"
 );
 
 /// The user behind a live session ($1 session, $2 user, $3 now).
 pub const AUTHENTICATE: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
+    " FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
      AND u.deleted_at IS NULL"
 );
@@ -100,7 +92,7 @@ pub const REVOKE_SESSION: &str =
 pub const SESSION_USER: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
+    " FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.revoked_at IS NULL AND u.deleted_at IS NULL"
 );
 
@@ -124,7 +116,7 @@ pub const USER_BY_VERIFICATION_ID: &str = concat!(
     "SELECT ",
     user_columns!(),
     " FROM email_verifications v JOIN users u ON u.id = v.user_id \
-     JOIN organizations o ON o.id = u.org_id WHERE v.id = $1 AND u.deleted_at IS NULL"
+     WHERE v.id = $1 AND u.deleted_at IS NULL"
 );
 
 /// Marks a live verification token used ($1 hash, $2 now); returns its user.
@@ -281,18 +273,18 @@ pub const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
 
 pub const LIST_ORG_USERS: &str = concat!(
     "SELECT ",
-    org_user_columns!(),
-    " FROM users WHERE org_id = $1 ORDER BY created_at, id"
+    user_columns!(),
+    " FROM users u WHERE u.org_id = $1 ORDER BY u.created_at, u.id"
 );
 
+/// A user of the organization, deleted or not.
 pub const ORG_USER: &str = concat!(
     "SELECT ",
-    org_user_columns!(),
-    " FROM users WHERE id = $1 AND org_id = $2"
+    user_columns!(),
+    " FROM users u WHERE u.id = $1 AND u.org_id = $2"
 );
 
-pub const ORG_USER_BY_ID: &str =
-    concat!("SELECT ", org_user_columns!(), " FROM users WHERE id = $1");
+pub const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
 
 /// PostgreSQL only: locks the organization row until commit, so changes of one organization's
 /// users run one after the other across every server process. (On SQLite the writer holds the

@@ -3,8 +3,8 @@
 use uuid::Uuid;
 
 use super::identity::{insert_user, insert_verification};
-use super::tx::{args, Dialect, Row, Tx};
-use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult};
+use super::tx::{args, Dialect, Tx};
+use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult, User};
 use crate::domain::{check_user_change, OrgId, OrgRole, RoleDenied, SessionId, UserId};
 
 /// Managing the users of an organization. Every query is scoped by the organization; every change
@@ -12,10 +12,10 @@ use crate::domain::{check_user_change, OrgId, OrgRole, RoleDenied, SessionId, Us
 /// role rules and "the last active OWNER stays" hold under concurrency and across processes.
 impl Store {
     /// All users of the organization, deleted ones included (they can be re-activated), oldest first.
-    pub async fn list_org_users(&self, org_id: OrgId) -> StoreResult<Vec<OrgUser>> {
+    pub async fn list_org_users(&self, org_id: OrgId) -> StoreResult<Vec<User>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_all(queries::LIST_ORG_USERS, args![org_id], OrgUser::from_row)
+                tx.query_all(queries::LIST_ORG_USERS, args![org_id], User::from_row)
                     .await
             })
         })
@@ -23,10 +23,10 @@ impl Store {
     }
 
     /// One user of the organization, deleted or not.
-    pub async fn org_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Option<OrgUser>> {
+    pub async fn org_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Option<User>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_opt(queries::ORG_USER, args![user_id, org_id], OrgUser::from_row)
+                tx.query_opt(queries::ORG_USER, args![user_id, org_id], User::from_row)
                     .await
             })
         })
@@ -107,11 +107,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
         .await?;
     }
     let after = tx
-        .query_opt(
-            queries::ORG_USER_BY_ID,
-            args![change.target_id],
-            OrgUser::from_row,
-        )
+        .query_opt(queries::USER_BY_ID, args![change.target_id], User::from_row)
         .await?
         .ok_or(StoreError::Unavailable("an updated user vanished"))?;
     Ok(UserChangeOutcome::done(before, after))
@@ -139,7 +135,7 @@ async fn delete_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<Use
         args![change.target_id, change.now],
     )
     .await?;
-    let after = OrgUser {
+    let after = User {
         deleted_at: Some(change.now),
         ..before.clone()
     };
@@ -156,7 +152,7 @@ async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<U
     }
     tx.execute(queries::ACTIVATE_USER, args![change.target_id, change.now])
         .await?;
-    let after = OrgUser {
+    let after = User {
         deleted_at: None,
         ..before.clone()
     };
@@ -169,7 +165,7 @@ async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<U
 async fn lock_and_load(
     tx: &mut Tx<'_>,
     change: &UserChange,
-) -> StoreResult<Result<(OrgRole, OrgUser), UserChangeOutcome>> {
+) -> StoreResult<Result<(OrgRole, User), UserChangeOutcome>> {
     if tx.dialect() == Dialect::Postgres {
         tx.execute(queries::LOCK_ORGANIZATION, args![change.org_id])
             .await?;
@@ -185,14 +181,14 @@ async fn lock_and_load(
         .query_opt(
             queries::ORG_USER,
             args![change.target_id, change.org_id],
-            OrgUser::from_row,
+            User::from_row,
         )
         .await?;
     Ok(actor_and_target(actor, target))
 }
 
 /// True when `target` is an OWNER and no other active OWNER exists.
-async fn is_last_owner(tx: &mut Tx<'_>, target: &OrgUser) -> StoreResult<bool> {
+async fn is_last_owner(tx: &mut Tx<'_>, target: &User) -> StoreResult<bool> {
     if target.org_role != OrgRole::Owner {
         return Ok(false);
     }
@@ -203,19 +199,6 @@ async fn is_last_owner(tx: &mut Tx<'_>, target: &OrgUser) -> StoreResult<bool> {
         )
         .await?;
     Ok(owners <= 1)
-}
-
-/// A user as the organization routes show them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgUser {
-    pub id: UserId,
-    pub org_id: OrgId,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub org_role: OrgRole,
-    pub validated: bool,
-    pub deleted_at: Option<i64>,
 }
 
 /// One user acting on another of the same organization.
@@ -239,26 +222,10 @@ pub struct UserUpdate {
     pub keep_session: Option<SessionId>,
 }
 
-impl OrgUser {
-    /// Reads the columns of `queries::org_user_columns!`.
-    fn from_row(row: &Row<'_>) -> StoreResult<OrgUser> {
-        Ok(OrgUser {
-            id: row.get("id")?,
-            org_id: row.get("org_id")?,
-            email: row.get("email")?,
-            first_name: row.get("first_name")?,
-            last_name: row.get("last_name")?,
-            org_role: row.get("org_role")?,
-            validated: row.get("validated")?,
-            deleted_at: row.get("deleted_at")?,
-        })
-    }
-}
-
 impl UserUpdate {
     /// The checks of an update that come before any write, in order: the target is not deleted;
     /// unless it is the actor's own names or password, the role rules allow it. None: go on.
-    pub(crate) fn refusal(&self, actor: OrgRole, before: &OrgUser) -> Option<UserChangeOutcome> {
+    pub(crate) fn refusal(&self, actor: OrgRole, before: &User) -> Option<UserChangeOutcome> {
         if before.deleted_at.is_some() {
             return Some(UserChangeOutcome::NotFound);
         }
@@ -284,7 +251,7 @@ impl UserChange {
     pub(crate) fn delete_refusal(
         &self,
         actor: OrgRole,
-        before: &OrgUser,
+        before: &User,
     ) -> Option<UserChangeOutcome> {
         if before.deleted_at.is_some() {
             return Some(UserChangeOutcome::NotFound);
@@ -299,7 +266,7 @@ impl UserChange {
     pub(crate) fn activate_refusal(
         &self,
         actor: OrgRole,
-        before: &OrgUser,
+        before: &User,
     ) -> Option<UserChangeOutcome> {
         if let Err(denied) = check_user_change(actor, before.org_role, None) {
             return Some(UserChangeOutcome::Denied(denied));
@@ -315,8 +282,8 @@ impl UserChange {
 /// are gone or deleted) and the target. The actor must still be there; the target must exist.
 pub(crate) fn actor_and_target(
     actor_role: Option<OrgRole>,
-    target: Option<OrgUser>,
-) -> Result<(OrgRole, OrgUser), UserChangeOutcome> {
+    target: Option<User>,
+) -> Result<(OrgRole, User), UserChangeOutcome> {
     match (actor_role, target) {
         (None, _) => Err(UserChangeOutcome::Denied(RoleDenied::CannotManage)),
         (Some(_), None) => Err(UserChangeOutcome::NotFound),
@@ -328,8 +295,8 @@ pub(crate) fn actor_and_target(
 pub enum UserChangeOutcome {
     /// Done: the user before and after (boxed: the other outcomes are small).
     Done {
-        before: Box<OrgUser>,
-        after: Box<OrgUser>,
+        before: Box<User>,
+        after: Box<User>,
     },
     /// No such user in the organization (or, for delete and update, already deleted).
     NotFound,
@@ -341,7 +308,7 @@ pub enum UserChangeOutcome {
 }
 
 impl UserChangeOutcome {
-    pub(crate) fn done(before: OrgUser, after: OrgUser) -> UserChangeOutcome {
+    pub(crate) fn done(before: User, after: User) -> UserChangeOutcome {
         UserChangeOutcome::Done {
             before: Box::new(before),
             after: Box::new(after),
@@ -353,11 +320,11 @@ impl UserChangeOutcome {
 mod tests {
     use uuid::Uuid;
 
-    use super::{actor_and_target, OrgUser, UserChange, UserChangeOutcome, UserUpdate};
+    use super::{actor_and_target, User, UserChange, UserChangeOutcome, UserUpdate};
     use crate::domain::{OrgId, OrgRole, RoleDenied, UserId};
 
-    fn user(id: u128, role: OrgRole, deleted: bool) -> OrgUser {
-        OrgUser {
+    fn user(id: u128, role: OrgRole, deleted: bool) -> User {
+        User {
             id: UserId::from_uuid(Uuid::from_u128(id)),
             org_id: OrgId::from_uuid(Uuid::nil()),
             email: format!("{id}@example.com"),

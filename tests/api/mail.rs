@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use workspaces::mail::{verification_email, Mailer, SmtpMailer};
+use workspaces::mail::{Mailer, SmtpMailer, VERIFICATION};
 
 use crate::fake_smtp::FakeSmtp;
 
@@ -11,7 +11,7 @@ async fn the_smtp_mailer_delivers_the_verification_email() {
     let smtp = FakeSmtp::start().await;
     let mailer = SmtpMailer::new(&smtp.url(), "Workspaces <no-reply@example.com>").unwrap();
 
-    let email = verification_email(
+    let email = VERIFICATION.to(
         "ann@example.com",
         "Ann",
         "TOKEN123",

@@ -209,8 +209,8 @@ pub struct ProfileResponse {
 }
 
 impl ProfileResponse {
-    /// The profile of `user`.
-    pub fn new(user: User) -> Self {
+    /// The profile of `user`, whose organization is a business or not.
+    pub fn new(user: User, is_business: bool) -> Self {
         let role = user.org_role;
         let data = Profile {
             id: user.id,
@@ -223,7 +223,7 @@ impl ProfileResponse {
             org_roles: role.inherited_values(),
             validated: user.validated,
             mfa_required: false,
-            is_business: user.is_business,
+            is_business,
         };
         ProfileResponse {
             success: SuccessTrue,

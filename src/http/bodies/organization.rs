@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::constants::SuccessTrue;
 use crate::clock::rfc3339;
-use crate::store::{OrgUser, Organization};
+use crate::store::{Organization, User};
 
 /// An organization. Optional text fields are `null` when unset; `is_business` is snake_case, as
 /// the reference has it (clients read it so).
@@ -92,7 +92,7 @@ impl From<Organization> for OrganizationUpdatedResponse {
 /// A user of the organization, deleted ones included. `GET /organization/users/{userId}`
 /// answers it bare, without envelope, as documented.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(as = OrgUser)]
+#[schema(as = User)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgUserJson {
     id: UserId,
@@ -110,8 +110,8 @@ pub struct OrgUserJson {
     org_roles: Vec<u8>,
 }
 
-impl From<OrgUser> for OrgUserJson {
-    fn from(user: OrgUser) -> Self {
+impl From<User> for OrgUserJson {
+    fn from(user: User) -> Self {
         let role = user.org_role;
         OrgUserJson {
             id: user.id,
@@ -136,8 +136,8 @@ pub struct OrgUsersResponse {
     total: usize,
 }
 
-impl From<Vec<OrgUser>> for OrgUsersResponse {
-    fn from(users: Vec<OrgUser>) -> Self {
+impl From<Vec<User>> for OrgUsersResponse {
+    fn from(users: Vec<User>) -> Self {
         let data: Vec<OrgUserJson> = users.into_iter().map(OrgUserJson::from).collect();
         OrgUsersResponse {
             success: SuccessTrue,
@@ -156,7 +156,7 @@ pub struct OrgUserResponse {
 }
 
 impl OrgUserResponse {
-    pub fn new(user: OrgUser, message: &'static str) -> Self {
+    pub fn new(user: User, message: &'static str) -> Self {
         OrgUserResponse {
             success: SuccessTrue,
             data: user.into(),

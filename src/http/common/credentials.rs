@@ -10,7 +10,7 @@ use crate::auth::{hash_token, new_token, AccessClaims, ACCESS_TOKEN_TTL_MS};
 use crate::domain::Password;
 use crate::http::bodies::identity::IssuedTokens;
 use crate::http::AppState;
-use crate::mail::verification_email;
+use crate::mail::VERIFICATION;
 use crate::store::{NewRefreshToken, NewSession, NewVerification};
 
 /// Refresh tokens (and so sessions, which slide with them) live 30 days.
@@ -85,7 +85,7 @@ pub fn new_verification(user_id: UserId, now: i64) -> (NewVerification, String) 
 
 /// A failed send is logged, not returned: the account exists and the user can ask for a resend.
 pub async fn send_verification(state: &AppState, to: &str, first_name: &str, token: &str) {
-    let email = verification_email(to, first_name, token, state.public_url.as_deref());
+    let email = VERIFICATION.to(to, first_name, token, state.public_url.as_deref());
     if let Err(error) = state.mailer.send(email).await {
         tracing::error!(%error, "sending the verification e-mail failed");
     }

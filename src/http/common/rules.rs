@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::http::bodies::errors::ErrorCode;
 use crate::http::AppState;
-use crate::store::{UserChange, WorkspaceAccess};
+use crate::store::{User, UserChange, WorkspaceAccess};
 
 /// The answer for a workspace the caller may not see (contract section 3: another
 /// organization's, a deleted one, an unknown or malformed id are all the same).
@@ -53,6 +53,33 @@ pub async fn managed_workspace(
 
 pub fn user_not_found() -> ApiError {
     ApiError::not_found(ErrorCode::UserNotFound, "User not found")
+}
+
+/// Which users of the organization a route may find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// Deleted ones too (the organization's user routes list and re-activate them).
+    AnyUser,
+    /// Only users who are not deleted.
+    LiveUser,
+}
+
+/// The user `id` of the caller's organization, or 404 "User not found" (for another
+/// organization's, an unknown or a malformed id alike); `failed` is the route's 500 message.
+pub async fn org_user(
+    state: &AppState,
+    auth: &AuthUser,
+    id: PathId<UserId>,
+    find: Find,
+    failed: &'static str,
+) -> Result<User, ApiError> {
+    state
+        .store
+        .org_user(auth.user.org_id, id.or(user_not_found)?)
+        .await
+        .or_500(failed)?
+        .filter(|user| find == Find::AnyUser || user.deleted_at.is_none())
+        .ok_or_else(user_not_found)
 }
 
 pub fn last_owner() -> ApiError {

@@ -23,9 +23,11 @@ use crate::http::common::credentials::{hash_password, new_verification, send_ver
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
-use crate::http::common::rules::{last_owner, require_manager, user_change, user_not_found};
+use crate::http::common::rules::{
+    last_owner, org_user, require_manager, user_change, user_not_found, Find,
+};
 use crate::http::AppState;
-use crate::store::{NewUser, OrgUser, StoreError, UserChangeOutcome, UserUpdate};
+use crate::store::{NewUser, StoreError, User, UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -138,7 +140,7 @@ async fn create_user(
         .unwrap_or(true)
         .then(|| new_verification(user.id, now));
     let (verification, token) = invite.unzip();
-    let created = OrgUser {
+    let created = User {
         id: user.id,
         org_id: user.org_id,
         email: user.email.clone(),
@@ -160,7 +162,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// The bare OrgUser object on 200, as documented.
+/// The bare User object on 200, as documented.
 #[utoipa::path(
     get,
     path = "/organization/users/{userId}",
@@ -182,12 +184,14 @@ async fn get_user(
     Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<OrgUserJson>, ApiError> {
     require_manager(&auth, "Insufficient permissions to view users")?;
-    let user = state
-        .store
-        .org_user(auth.user.org_id, user_id.or(user_not_found)?)
-        .await
-        .or_500("Failed to fetch user")?
-        .ok_or_else(user_not_found)?;
+    let user = org_user(
+        &state,
+        &auth,
+        user_id,
+        Find::AnyUser,
+        "Failed to fetch user",
+    )
+    .await?;
     Ok(Json(user.into()))
 }
 
@@ -379,13 +383,7 @@ async fn resend_invitation(
     const FAILED: &str = "Failed to resend invitation";
     auth.require_validated()?;
     require_manager(&auth, "Insufficient permissions to resend invitations")?;
-    let user = state
-        .store
-        .org_user(auth.user.org_id, user_id.or(user_not_found)?)
-        .await
-        .or_500(FAILED)?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or_else(user_not_found)?;
+    let user = org_user(&state, &auth, user_id, Find::LiveUser, FAILED).await?;
     if user.validated {
         return Err(ApiError::bad_request(
             ErrorCode::AlreadyVerified,

@@ -22,7 +22,7 @@ use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::fields;
 use crate::http::AppState;
-use crate::mail::password_reset_email;
+use crate::mail::PASSWORD_RESET;
 use crate::store::NewPasswordReset;
 
 /// Reset tokens live one hour.
@@ -94,7 +94,7 @@ async fn send_reset(state: AppState, email_key: String) {
             return;
         }
     };
-    let email = password_reset_email(
+    let email = PASSWORD_RESET.to(
         &recipient.email,
         &recipient.first_name,
         &token,

@@ -18,7 +18,9 @@ use crate::http::common::credentials::hash_password;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
-use crate::http::common::rules::{last_owner, require_manager, user_change, user_not_found};
+use crate::http::common::rules::{
+    last_owner, org_user, require_manager, user_change, user_not_found, Find,
+};
 use crate::http::AppState;
 use crate::store::{UserChangeOutcome, UserUpdate};
 
@@ -41,8 +43,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         InternalError,
     )
 )]
-async fn profile(auth: AuthUser) -> Json<ProfileResponse> {
-    Json(ProfileResponse::new(auth.user))
+async fn profile(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<ProfileResponse>, ApiError> {
+    const FAILED: &str = "Internal server error";
+    let org = state
+        .store
+        .organization(auth.user.org_id)
+        .await
+        .or_500(FAILED)?
+        .ok_or_else(|| ApiError::internal(FAILED, "the caller's organization is gone"))?;
+    Ok(Json(ProfileResponse::new(auth.user, org.is_business)))
 }
 
 /// Any member of the organization may read another's role; other organizations' users, deleted
@@ -65,13 +77,14 @@ async fn get_user(
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
 ) -> Result<Json<RoleSummaryResponse>, ApiError> {
-    let user = state
-        .store
-        .org_user(auth.user.org_id, user_id.or(user_not_found)?)
-        .await
-        .or_500("Failed to fetch user")?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or_else(user_not_found)?;
+    let user = org_user(
+        &state,
+        &auth,
+        user_id,
+        Find::LiveUser,
+        "Failed to fetch user",
+    )
+    .await?;
     Ok(Json(RoleSummaryResponse::new(user.id, user.org_role)))
 }
 

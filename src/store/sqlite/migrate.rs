@@ -174,9 +174,9 @@ fn apply_all(conn: &mut Connection, migrations: &[Migration]) -> Result<(), Migr
 fn read_book(conn: &Connection) -> rusqlite::Result<Option<BTreeMap<i64, Applied>>> {
     let exists: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' \
-         AND name = '_sqlx_migrations')",
+         AND name = '_sqlx_migrations') AS present",
         [],
-        |row| row.get(0),
+        |row| row.get("present"),
     )?;
     if !exists {
         return Ok(None);
@@ -185,10 +185,10 @@ fn read_book(conn: &Connection) -> rusqlite::Result<Option<BTreeMap<i64, Applied
         conn.prepare("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")?;
     let rows = statement.query_map([], |row| {
         Ok((
-            row.get::<_, i64>(0)?,
+            row.get::<_, i64>("version")?,
             Applied {
-                checksum: row.get(1)?,
-                success: row.get(2)?,
+                checksum: row.get("checksum")?,
+                success: row.get("success")?,
             },
         ))
     })?;
@@ -255,11 +255,11 @@ mod tests {
         let mut statement = conn
             .prepare(
                 "SELECT version || '|' || description || '|' || installed_on || '|' || success \
-                 || '|' || hex(checksum) || '|' || execution_time FROM _sqlx_migrations \
+                 || '|' || hex(checksum) || '|' || execution_time AS line FROM _sqlx_migrations \
                  ORDER BY version",
             )
             .unwrap();
-        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        let rows = statement.query_map([], |row| row.get("line")).unwrap();
         rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
@@ -268,11 +268,11 @@ mod tests {
     fn schema(conn: &Connection) -> Vec<String> {
         let mut statement = conn
             .prepare(
-                "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master \
-                 ORDER BY type, name",
+                "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS line \
+                 FROM sqlite_master ORDER BY type, name",
             )
             .unwrap();
-        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        let rows = statement.query_map([], |row| row.get("line")).unwrap();
         rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
@@ -280,7 +280,7 @@ mod tests {
         let mut statement = conn
             .prepare("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
             .unwrap();
-        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        let rows = statement.query_map([], |row| row.get("version")).unwrap();
         rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
@@ -366,9 +366,9 @@ mod tests {
         ] {
             let found: i64 = conn
                 .query_row(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1",
                     [table],
-                    |row| row.get(0),
+                    |row| row.get("n"),
                 )
                 .unwrap();
             assert_eq!(found, 1, "table {table}");
@@ -535,9 +535,9 @@ mod tests {
         assert_eq!(versions(&conn), all_versions(), "the earlier ones stay");
         let half_done: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'",
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half_done'",
                 [],
-                |row| row.get(0),
+                |row| row.get("n"),
             )
             .unwrap();
         assert_eq!(half_done, 0);

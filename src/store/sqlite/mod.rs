@@ -42,7 +42,9 @@ pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteDb> {
     let path = database_path(url)?;
     let conn = open_connection(&path, false)?;
     // Persistent in the file: readers never block the writer nor the writer the readers.
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+        row.get("journal_mode")
+    })?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable(
             "SQLite refused WAL mode for this database",
@@ -133,7 +135,7 @@ impl SqliteDb {
                 let mut settings = Vec::new();
                 for pragma in ["synchronous", "journal_mode"] {
                     let value: rusqlite::types::Value =
-                        conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))?;
+                        conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(pragma))?;
                     let text = match value {
                         rusqlite::types::Value::Integer(n) => n.to_string(),
                         rusqlite::types::Value::Text(text) => text,

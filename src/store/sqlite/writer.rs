@@ -195,7 +195,7 @@ mod tests {
     fn values(path: &std::path::Path) -> Vec<i64> {
         let conn = Connection::open(path).unwrap();
         let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
-        let rows = stmt.query_map([], |row| row.get(0)).unwrap();
+        let rows = stmt.query_map([], |row| row.get("v")).unwrap();
         rows.map(Result::unwrap).collect()
     }
 

@@ -180,11 +180,15 @@ impl Store {
 
     /// Succeeds when the database answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.read(|tx| {
-            Box::pin(async move { tx.for_each("SELECT 1 AS one", args![], |_| Ok(())).await })
-        })
-        .await
-        .map(drop)
+        match &self.backend {
+            Backend::Sqlite(db) => db.ping().await,
+            Backend::Postgres(_) => self
+                .read(|tx| {
+                    Box::pin(async move { tx.for_each("SELECT 1", args![], |_| Ok(())).await })
+                })
+                .await
+                .map(drop),
+        }
     }
 
     /// Returns the stored value of `key`, storing `candidate` first if there is none. Concurrent

@@ -53,9 +53,6 @@ async fn ready_answers_503_once_the_postgresql_database_is_dropped() {
 }
 
 #[tokio::test]
-#[ignore = "server answers 200 on SQLite once it has used the database: its ping runs `SELECT 1` \
-            on a pooled connection, which never touches the (deleted) file; only a cold server \
-            answers 503"]
 async fn ready_answers_503_once_the_database_is_gone() {
     let app = spawn_app().await;
     assert_ready_answers_503_once_the_database_is_gone(&app).await;

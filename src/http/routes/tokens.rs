@@ -59,6 +59,7 @@ fn token_not_found() -> ApiError {
     params(("tokenId" = Uuid, Path, description = "A session id (`tokenId`)")),
     responses(
         (status = 200, description = "The session is revoked", body = SuccessResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorResponse),
         Unauthorized,
         (status = 404, description = "Token not found (unknown, or another user's)", body = ErrorResponse),
         (status = 500, description = "Failed to revoke token", body = ErrorResponse),
@@ -69,6 +70,8 @@ async fn revoke_token(
     auth: AuthUser,
     Path(token_id): Path<PathId<SessionId>>,
 ) -> Result<Json<SuccessResponse>, ApiError> {
+    // A write: an unvalidated caller may read but not change anything (contract section 4).
+    auth.require_validated()?;
     let revoked = state
         .store
         .revoke_session(auth.user.id, token_id.or(token_not_found)?, now_ms())

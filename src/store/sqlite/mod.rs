@@ -162,6 +162,20 @@ impl SqliteDb {
         )
     }
 
+    /// Ready when the database file is still where it was opened (a connection keeps reading a
+    /// deleted file through its open descriptor, so a query alone would not notice) and a
+    /// connection answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        if !self.path.exists() {
+            return Err(StoreError::Unavailable("the database file is gone"));
+        }
+        let mut lease = self.reads.lease().await?;
+        lease
+            .conn_mut()
+            .query_row("SELECT 1 AS one", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Reads run inline: see [`pool`].
     pub async fn read<T, F>(&self, op: F) -> StoreResult<T>
     where

@@ -8,9 +8,10 @@ mod binary;
 mod cast;
 mod helpers;
 mod org_cast;
+mod standalone;
 
 mod cli;
-mod durability;
+mod durability_sigkill;
 mod envelope;
 mod fake_smtp;
 mod instances;

@@ -29,6 +29,7 @@ mod schema;
 mod sessions;
 mod tokens;
 mod user_roles;
+mod workspace_faults;
 mod workspace_members;
 mod workspaces_create;
 mod workspaces_read;

@@ -4,6 +4,7 @@
 //! runs left behind; see `helpers::is_leftover`). Each server pools at most
 //! `helpers::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
 
+mod at_once;
 mod binary;
 mod cast;
 mod helpers;
@@ -15,6 +16,7 @@ mod durability_sigkill;
 mod envelope;
 mod fake_smtp;
 mod instances;
+mod instances_race;
 mod logs;
 mod mail;
 mod openapi;
@@ -24,6 +26,7 @@ mod org_users;
 mod organizations;
 mod password_reset;
 mod profile;
+mod races;
 mod registration;
 mod schema;
 mod sessions;

@@ -1,5 +1,7 @@
 //! Logging through `tracing`: human-readable by default, JSON for log pipelines.
 
+use std::io::IsTerminal;
+
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +17,7 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colours())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -24,4 +27,10 @@ pub fn init(format: LogFormat) {
             .with_current_span(true)
             .init(),
     }
+}
+
+/// Colours only for a person at a terminal: in a file, a pipe or a log collector the escape
+/// codes are noise that breaks grep. `NO_COLOR` (any non-empty value) turns them off there too.
+fn colours() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

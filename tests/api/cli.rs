@@ -144,10 +144,14 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
     assert!(status.success());
     assert!(dir.path().join("cli.db").exists());
 
-    let mut quiet = workspaces();
-    quiet.stderr(Stdio::null());
+    // The text log, into a file: no colour codes there.
+    let log_path = dir.path().join("server.log");
+    let mut logged = workspaces();
+    logged
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     // `serve` reads the port from the line the server prints: it must answer there.
-    let (mut server, port) = serve(quiet, &url, &[]);
+    let (mut server, port) = serve(logged, &url, &[]);
     let mut health = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     health
         .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
@@ -169,4 +173,10 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("shutdown signal received"), "{log}");
+    assert!(
+        !log.contains("\x1b["),
+        "ANSI colour codes in a log file:\n{log:?}"
+    );
 }

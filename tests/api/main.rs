@@ -4,16 +4,19 @@
 //! runs left behind; see `helpers::is_leftover`). Each server pools at most
 //! `helpers::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
 
+mod at_once;
 mod binary;
 mod cast;
 mod helpers;
 mod org_cast;
+mod standalone;
 
 mod cli;
-mod durability;
+mod durability_sigkill;
 mod envelope;
 mod fake_smtp;
 mod instances;
+mod instances_race;
 mod logs;
 mod mail;
 mod openapi;
@@ -23,11 +26,13 @@ mod org_users;
 mod organizations;
 mod password_reset;
 mod profile;
+mod races;
 mod registration;
 mod schema;
 mod sessions;
 mod tokens;
 mod user_roles;
+mod workspace_faults;
 mod workspace_members;
 mod workspaces_create;
 mod workspaces_read;

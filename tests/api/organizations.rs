@@ -493,6 +493,11 @@ async fn a_malformed_or_non_json_body_answers_with_null_data() {
     assert_untouched(&app, &owner.org_id).await;
 }
 
+// A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
+// one after another, so there this checks the serial outcome (instances_race.rs races two
+// server processes on one SQLite file).
+// This runtime has one thread, which the in-process server shares: the requests interleave
+// at their awaits rather than run side by side.
 #[tokio::test]
 async fn concurrent_partial_updates_of_different_fields_both_survive() {
     let app = spawn_app().await;

@@ -422,6 +422,11 @@ async fn resending_verification_for_a_verified_account_answers_400_already_verif
     assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 1]);
 }
 
+// A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
+// one after another, so there this checks the serial outcome (instances_race.rs races two
+// server processes on one SQLite file).
+// This runtime has one thread, which the in-process server shares: the requests interleave
+// at their awaits rather than run side by side.
 #[tokio::test]
 async fn concurrent_registrations_of_one_email_create_one_account() {
     let app = spawn_app().await;

@@ -392,6 +392,9 @@ async fn an_owner_of_another_organization_gets_404_for_a_password_change_of_this
     refused(&app, Method::PUT, rows).await;
 }
 
+// A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
+// one after another, so there this checks the serial outcome (instances_race.rs races two
+// server processes on one SQLite file).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
     let app = spawn_app().await;

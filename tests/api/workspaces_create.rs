@@ -424,6 +424,9 @@ async fn checks_run_in_the_documented_order() {
     assert_eq!(live_workspaces(&app, &unverified.org_id).await, 0);
 }
 
+// A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
+// one after another, so there this checks the serial outcome (instances_race.rs races two
+// server processes on one SQLite file).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_creates_of_one_name_give_one_201_and_31_409() {
     let app = spawn_app().await;

@@ -296,6 +296,9 @@ async fn without_a_valid_token_rename_and_delete_answer_401() {
     app.assert_unchanged(&before).await;
 }
 
+// A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
+// one after another, so there this checks the serial outcome (instances_race.rs races two
+// server processes on one SQLite file).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_parallel_renames_of_two_workspaces_to_one_name_leave_it_on_exactly_one() {
     let app = spawn_app().await;

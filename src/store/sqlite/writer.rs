@@ -35,6 +35,8 @@ pub struct WriterStats {
     pub batches: AtomicU64,
     /// Jobs run in them.
     pub jobs: AtomicU64,
+    /// Jobs sent to the thread so far (those not in `jobs` yet are waiting or running).
+    pub sent: AtomicU64,
 }
 
 impl Writer {
@@ -65,6 +67,7 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped"))?;
+        self.stats.sent.fetch_add(1, Ordering::Relaxed);
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped"))?
@@ -176,7 +179,12 @@ fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Res
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
     use rusqlite::Connection;
+    use tokio::time::timeout;
 
     use super::Writer;
     use crate::store::StoreError;
@@ -199,11 +207,45 @@ mod tests {
         rows.map(Result::unwrap).collect()
     }
 
+    /// A write that holds the writer thread until `open` is sent, so that writes sent meanwhile
+    /// queue up behind it (it waits on the writer's own thread, never on the runtime's).
+    async fn hold(writer: &Arc<Writer>) -> (tokio::task::JoinHandle<()>, mpsc::Sender<()>) {
+        let (open, gate) = mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let held = writer.clone();
+        let task = tokio::spawn(async move {
+            held.write(move |_| {
+                started.send(()).unwrap();
+                gate.recv_timeout(Duration::from_secs(10))
+                    .map_err(|_| StoreError::Unavailable("the gate was never opened"))
+            })
+            .await
+            .unwrap()
+        });
+        timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the holding write starts")
+            .unwrap();
+        (task, open)
+    }
+
+    /// Waits (asynchronously) until `n` jobs have been sent to the writer.
+    async fn until_sent(writer: &Writer, n: u64) {
+        timeout(Duration::from_secs(10), async {
+            while writer.stats().sent.load(Ordering::Relaxed) < n {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the writes are queued");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_writes_commit_together_and_a_failing_one_alone_is_undone() {
+    async fn writes_queued_together_commit_together_and_a_failing_one_alone_is_undone() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, path) = writer(&dir);
-        let writer = std::sync::Arc::new(writer);
+        let writer = Arc::new(writer);
+        let (held, open) = hold(&writer).await;
         let mut tasks = Vec::new();
         for v in 0..200i64 {
             let writer = writer.clone();
@@ -221,6 +263,9 @@ mod tests {
                     .await
             }));
         }
+        until_sent(&writer, 201).await;
+        open.send(()).unwrap();
+        held.await.unwrap();
         let mut kept = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
@@ -234,27 +279,18 @@ mod tests {
         let mut stored = vec![0];
         stored.extend(&kept);
         assert_eq!(values(&path), stored);
+        // The holding write alone, then the 200 that queued behind it in one transaction.
+        let stats = writer.stats();
+        assert_eq!(stats.jobs.load(Ordering::Relaxed), 201);
+        assert_eq!(stats.batches.load(Ordering::Relaxed), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_that_wait_meanwhile_share_one_commit() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, _path) = writer(&dir);
-        let writer = std::sync::Arc::new(writer);
-        let (started, running) = std::sync::mpsc::channel();
-        let slow = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_| {
-                        started.send(()).unwrap();
-                        std::thread::sleep(std::time::Duration::from_millis(300));
-                        Ok(())
-                    })
-                    .await
-            })
-        };
-        running.recv().unwrap();
+        let writer = Arc::new(writer);
+        let (held, open) = hold(&writer).await;
         let waiting: Vec<_> = (1..=10i64)
             .map(|v| {
                 let writer = writer.clone();
@@ -265,13 +301,15 @@ mod tests {
                 })
             })
             .collect();
-        slow.await.unwrap().unwrap();
+        until_sent(&writer, 11).await;
+        open.send(()).unwrap();
+        held.await.unwrap();
         for task in waiting {
             task.await.unwrap().unwrap();
         }
         let stats = writer.stats();
-        assert_eq!(stats.jobs.load(std::sync::atomic::Ordering::Relaxed), 11);
-        assert_eq!(stats.batches.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(stats.jobs.load(Ordering::Relaxed), 11);
+        assert_eq!(stats.batches.load(Ordering::Relaxed), 2);
     }
 
     #[tokio::test]

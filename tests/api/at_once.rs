@@ -5,7 +5,6 @@
 //! Run the test on a multi-threaded runtime (`flavor = "multi_thread"`), or the two sends take
 //! turns on one thread.
 
-
 use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};

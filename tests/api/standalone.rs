@@ -2,7 +2,6 @@
 //! separate processes: the test holds no handle on the database except while it reads one
 //! ([`FreshDatabase::rows`] opens a connection and closes it before answering).
 
-
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -454,30 +454,33 @@ impl TestApp {
     }
 }
 
+/// Drops a test database, from a `Drop` impl: drop is synchronous, so the async clean-up runs on
+/// a thread of its own.
+pub fn drop_postgres_database(admin_url: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            if let Ok(admin) = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url)
+                .await
+            {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Place::Postgres { admin_url, name } = &self.place {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop is synchronous: do the async clean-up on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    if let Ok(admin) = PgPoolOptions::new()
-                        .max_connections(1)
-                        .connect(&admin_url)
-                        .await
-                    {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&admin)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_postgres_database(admin_url.clone(), name.clone());
         }
     }
 }

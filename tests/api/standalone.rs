@@ -8,6 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use uuid::Uuid;
 
+use crate::helpers::drop_postgres_database;
+
 pub struct FreshDatabase {
     pub url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -102,26 +104,7 @@ fn with_database(url: &str, name: &str) -> String {
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {
-            // Drop is synchronous: do the async clean-up on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    if let Ok(admin) = PgPoolOptions::new()
-                        .max_connections(1)
-                        .connect(&admin_url)
-                        .await
-                    {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&admin)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_postgres_database(admin_url, name);
         }
     }
 }

@@ -88,17 +88,21 @@ macro_rules! id_arg_and_column {
             }
         }
         impl Column for $id {
+            #[inline]
             fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
                 Uuid::from_sqlite(row, at).map(<$id>::from_uuid)
             }
+            #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 Uuid::from_postgres(row, at).map(<$id>::from_uuid)
             }
         }
         impl Column for Option<$id> {
+            #[inline]
             fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
                 Option::<Uuid>::from_sqlite(row, at).map(|id| id.map(<$id>::from_uuid))
             }
+            #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 Option::<Uuid>::from_postgres(row, at).map(|id| id.map(<$id>::from_uuid))
             }
@@ -209,6 +213,10 @@ impl Row<'_> {
     }
 
     /// The column at `at`, as found by [`Row::index_of`].
+    ///
+    /// This and the `Column` impls are `#[inline]`: a listing decodes about a thousand values,
+    /// and the calls through the two layers were 2% of a listing's instructions (callgrind).
+    #[inline]
     pub fn get_at<T: Column>(&self, at: usize) -> StoreResult<T> {
         match self {
             Row::Sqlite { row, .. } => Ok(T::from_sqlite(row, at)?),
@@ -226,17 +234,21 @@ pub trait Column: Sized {
 macro_rules! native_column {
     ($($t:ty),*) => {$(
         impl Column for $t {
+            #[inline]
             fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
                 row.get(at)
             }
+            #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 row.try_get(at)
             }
         }
         impl Column for Option<$t> {
+            #[inline]
             fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
                 row.get(at)
             }
+            #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 row.try_get(at)
             }
@@ -365,6 +377,7 @@ impl Column for OrgRole {
 /// A workspace role column, read without copying the text. The CHECK constraint admits only the
 /// three wire strings; anything else is a decoding error.
 impl Column for Option<WorkspaceRole> {
+    #[inline]
     fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
         let Some(text) = row.get_ref(at)?.as_str_or_null()? else {
             return Ok(None);

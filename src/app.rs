@@ -146,7 +146,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     for user_id in &rekeyed.conflicts {
         // Not fatal: one account of two that now read as the same address should not keep the
         // whole service down. The other one keeps the address; this one needs an operator.
-        tracing::warn!(%user_id, "this account's e-mail address is now the same as an older account's; it cannot log in by e-mail until one of them is changed");
+        tracing::warn!(%user_id, "this account's e-mail address now reads as another account's; it cannot log in by e-mail until one of them is changed");
     }
     Ok(store)
 }

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::auth::{new_token, JwtKeys, PasswordHasher};
 use crate::config::{redact_url, Config};
+use crate::domain::email_key;
 use crate::http::{router, AppState, Metrics};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
 use crate::store::{self, SharedStore, StoreOptions};
@@ -124,7 +125,8 @@ impl Application {
     }
 }
 
-/// Connects to the configured database and applies pending migrations.
+/// Connects to the configured database, applies pending migrations and brings stored e-mail keys
+/// up to the key function in force (`domain::email_key`).
 pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     let options = StoreOptions {
         max_connections: config.db_max_connections,
@@ -134,6 +136,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
         .await
         .with_context(|| format!("connecting to {}", redact_url(&config.database_url)))?;
     store.migrate().await.context("applying migrations")?;
+    let rekeyed = store
+        .rekey_emails(email_key)
+        .await
+        .context("updating e-mail keys")?;
+    if rekeyed.updated > 0 {
+        tracing::info!(accounts = rekeyed.updated, "e-mail keys updated");
+    }
+    for user_id in &rekeyed.conflicts {
+        // Not fatal: one account of two that now read as the same address should not keep the
+        // whole service down. The other one keeps the address; this one needs an operator.
+        tracing::warn!(%user_id, "this account's e-mail address now reads as another account's; it cannot log in by e-mail until one of them is changed");
+    }
     Ok(store)
 }
 

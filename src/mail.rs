@@ -95,16 +95,25 @@ pub struct TokenEmail {
 }
 
 impl TokenEmail {
-    /// The message to `to`, greeting `first_name`, carrying `token`.
+    /// The message to `to`, carrying `token`, greeting `first_name` when there is one.
+    ///
+    /// A name is whatever whoever made the account typed, so it is only for a recipient who has
+    /// proved the address is theirs: otherwise anyone could send a stranger a message from this
+    /// server with words of their choosing in it ("Hello Visit http://evil.example now").
+    /// Callers pass `None` for an address that is not verified.
     pub fn to(
         &self,
         to: &str,
-        first_name: &str,
+        first_name: Option<&str>,
         token: &str,
         public_url: Option<&str>,
     ) -> OutgoingEmail {
+        let greeting = match first_name {
+            Some(name) => format!("Hello {name},"),
+            None => "Hello,".to_owned(),
+        };
         let mut body = format!(
-            "Hello {first_name},\n\n{}\n\n{}: {token}\n",
+            "{greeting}\n\n{}\n\n{}: {token}\n",
             self.why, self.token_label
         );
         if let Some(base) = public_url {

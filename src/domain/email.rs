@@ -1,5 +1,8 @@
 use std::fmt;
 
+use caseless::Caseless;
+use unicode_normalization::UnicodeNormalization;
+
 /// A syntactically valid e-mail address. `key()` is the case-insensitive form stored in the
 /// unique index, so `Ann@Example.com` and `ann@example.com` are one account.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,9 +30,28 @@ impl Email {
         &self.0
     }
 
+    /// The address's [`email_key`].
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        email_key(&self.0)
     }
+}
+
+/// The form under which an address is unique and looked up: Unicode compatibility caseless
+/// (NFKC with full case folding, Unicode's D146), so that every spelling a person cannot tell
+/// apart from the one they registered finds the same account. Plain lower case does not: it
+/// leaves `ß`/`ss`, `ſ`/`s`, the `ﬁ` ligature, full-width letters and decomposed accents as
+/// different accounts that read the same. For ASCII the key is the lower-case address, as it
+/// always was. Mail goes to the stored address, never to the spelling typed, so a look-alike
+/// spelling reaches nobody else's mailbox.
+pub fn email_key(address: &str) -> String {
+    address
+        .chars()
+        .nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkc()
+        .collect()
 }
 
 impl fmt::Debug for Email {
@@ -40,7 +62,55 @@ impl fmt::Debug for Email {
 
 #[cfg(test)]
 mod tests {
-    use super::Email;
+    use super::{email_key, Email};
+
+    #[test]
+    fn the_key_of_an_ascii_address_is_its_lower_case() {
+        for address in ["Ann.Lee+work@Example.COM", "KATE@EXAMPLE.COM", "a_b-c@x.io"] {
+            assert_eq!(email_key(address), address.to_lowercase(), "{address}");
+        }
+    }
+
+    #[test]
+    fn spellings_that_read_the_same_have_one_key() {
+        for (spelling, key) in [
+            // Kelvin sign, long s, sharp s, a ligature, full-width letters.
+            ("\u{212A}ate@example.com", "kate@example.com"),
+            ("\u{17F}am@example.com", "sam@example.com"),
+            ("Stra\u{DF}e@example.com", "strasse@example.com"),
+            ("STRASSE@example.com", "strasse@example.com"),
+            ("\u{FB01}nn@example.com", "finn@example.com"),
+            ("\u{FF21}nn@example.com", "ann@example.com"),
+            ("ann@\u{FF25}xample.com", "ann@example.com"),
+            // Composed and decomposed accents; Greek final and medial sigma.
+            ("Jos\u{E9}@example.com", "jos\u{E9}@example.com"),
+            ("Jose\u{301}@example.com", "jos\u{E9}@example.com"),
+            (
+                "\u{39F}\u{394}\u{3A5}\u{3A3}@example.gr",
+                "\u{3BF}\u{3B4}\u{3C5}\u{3C3}@example.gr",
+            ),
+            (
+                "\u{3BF}\u{3B4}\u{3C5}\u{3C2}@example.gr",
+                "\u{3BF}\u{3B4}\u{3C5}\u{3C3}@example.gr",
+            ),
+        ] {
+            assert_eq!(email_key(spelling), key, "{spelling:?}");
+        }
+    }
+
+    #[test]
+    fn the_key_is_stable() {
+        for address in [
+            "\u{212A}ate@example.com",
+            "Stra\u{DF}e@example.com",
+            "Jose\u{301}@example.com",
+            "\u{1F71}@example.com",
+            "\u{130}stanbul@example.com",
+        ] {
+            let key = email_key(address);
+            assert_eq!(email_key(&key), key, "{address:?}");
+        }
+    }
 
     #[test]
     fn accepts_ordinary_addresses_and_trims_them() {

@@ -10,12 +10,12 @@ mod text;
 mod workspace_name;
 mod workspace_role;
 
-pub use email::Email;
+pub use email::{email_key, Email};
 pub use ids::{Id, OrgId, SessionId, UserId, WorkspaceId};
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};
 pub use password::{Password, PasswordError};
-pub use text::{has_control_chars, no_control_pattern, non_blank_no_control_pattern};
+pub use text::{has_refused_chars, no_refused_pattern, non_blank_no_refused_pattern};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
 pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

@@ -1,4 +1,5 @@
-/// A person's first or last name: trimmed, 1 to 100 characters, no control characters.
+/// A person's first or last name: trimmed, 1 to 100 characters,
+/// no refused characters (`text.rs`: control, format, line or paragraph separators).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -8,7 +9,7 @@ impl PersonName {
     pub fn parse(raw: &str) -> Option<PersonName> {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
-        if chars == 0 || chars > MAX_CHARS || super::has_control_chars(trimmed) {
+        if chars == 0 || chars > MAX_CHARS || super::has_refused_chars(trimmed) {
             return None;
         }
         Some(PersonName(trimmed.to_owned()))

@@ -1,59 +1,63 @@
-//! Text that people type and other people read must hold no control characters (Unicode general
-//! category Cc). One definition serves the checks on the way in and the `pattern` the OpenAPI
+//! Text that people type and other people read (names, an organization's address) must hold only
+//! characters that are read, not characters that change how the text around them reads:
+//! control characters (Unicode general category Cc), format characters (Cf: bidi overrides and
+//! isolates that reorder a line, zero-width spaces and joiners that hide a difference, the BOM)
+//! and the line and paragraph separators (Zl, Zp) that break a line where a mail or a page shows
+//! one. One list of categories serves the checks on the way in and the `pattern` the OpenAPI
 //! document states for such fields, so the two cannot drift apart.
 
-/// The control characters as code point ranges: exactly what `char::is_control` matches.
-const CONTROL_RANGES: [(u32, u32); 2] = [(0x00, 0x1F), (0x7F, 0x9F)];
+use unicode_general_category::{get_general_category, GeneralCategory};
 
-/// Whether `text` holds a control character anywhere.
-pub fn has_control_chars(text: &str) -> bool {
-    text.chars().any(char::is_control)
+/// The refused categories, with the short names regular expressions know them by (`\p{Cf}`).
+const REFUSED: [(GeneralCategory, &str); 4] = [
+    (GeneralCategory::Control, "Cc"),
+    (GeneralCategory::Format, "Cf"),
+    (GeneralCategory::LineSeparator, "Zl"),
+    (GeneralCategory::ParagraphSeparator, "Zp"),
+];
+
+/// Whether `c` is a character that text people read must not hold.
+pub fn is_refused_char(c: char) -> bool {
+    let category = get_general_category(c);
+    REFUSED.iter().any(|(refused, _)| *refused == category)
 }
 
-/// The control characters as the body of a regular-expression character class
-/// (`\u0000-\u001F\u007F-\u009F`).
-fn control_class() -> String {
-    CONTROL_RANGES
+/// Whether `text` holds a refused character anywhere.
+pub fn has_refused_chars(text: &str) -> bool {
+    text.chars().any(is_refused_char)
+}
+
+/// The refused characters as the body of a regular-expression character class
+/// (`\p{Cc}\p{Cf}\p{Zl}\p{Zp}`). Unicode property escapes are what JSON Schema 2020-12 patterns
+/// (ECMA-262 with the `u` flag) and Rust's regex engines share.
+fn refused_class() -> String {
+    REFUSED
         .iter()
-        .map(|(from, to)| format!("\\u{from:04X}-\\u{to:04X}"))
+        .map(|(_, name)| format!("\\p{{{name}}}"))
         .collect()
 }
 
-/// A pattern for text without control characters (empty text included).
-pub fn no_control_pattern() -> String {
-    let control = control_class();
-    format!("^[^{control}]*$")
+/// A pattern for text without refused characters (empty text included).
+pub fn no_refused_pattern() -> String {
+    let refused = refused_class();
+    format!("^[^{refused}]*$")
 }
 
-/// A pattern for text without control characters that is not blank: at least one character that
-/// is neither white space nor a control character.
-pub fn non_blank_no_control_pattern() -> String {
-    let control = control_class();
-    format!("^[^{control}]*[^\\s{control}][^{control}]*$")
+/// A pattern for text without refused characters that is not blank: at least one character that
+/// is neither white space nor refused.
+pub fn non_blank_no_refused_pattern() -> String {
+    let refused = refused_class();
+    format!("^[^{refused}]*[^\\s{refused}][^{refused}]*$")
 }
 
 #[cfg(test)]
 mod tests {
     use super::{
-        has_control_chars, no_control_pattern, non_blank_no_control_pattern, CONTROL_RANGES,
+        has_refused_chars, is_refused_char, no_refused_pattern, non_blank_no_refused_pattern,
     };
 
     #[test]
-    fn the_ranges_are_exactly_the_control_characters() {
-        let in_ranges = |c: char| {
-            CONTROL_RANGES
-                .iter()
-                .any(|(from, to)| (*from..=*to).contains(&u32::from(c)))
-        };
-        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
-            assert_eq!(c.is_control(), in_ranges(c), "U+{:04X}", u32::from(c));
-        }
-    }
-
-    #[test]
-    fn finds_control_characters_anywhere() {
-        assert!(!has_control_chars("Ann Lee, café 東京"));
-        assert!(!has_control_chars(""));
+    fn refuses_control_characters_anywhere() {
         for text in [
             "a\u{0}b",
             "tab\t",
@@ -62,18 +66,69 @@ mod tests {
             "c1\u{85}",
             "\u{9F}",
         ] {
-            assert!(has_control_chars(text), "{text:?}");
+            assert!(has_refused_chars(text), "{text:?}");
         }
-        // Format characters (Cf) are not control characters.
-        assert!(!has_control_chars("zero\u{200B}width"));
     }
 
     #[test]
+    fn refuses_format_characters_and_line_and_paragraph_separators() {
+        for text in [
+            "bidi\u{202E}override",
+            "isolate\u{2066}x\u{2069}",
+            "left\u{200E}mark",
+            "zero\u{200B}width",
+            "joiner\u{200D}",
+            "\u{FEFF}bom",
+            "soft\u{AD}hyphen",
+            "tag\u{E0041}",
+            "line\u{2028}separator",
+            "paragraph\u{2029}separator",
+        ] {
+            assert!(has_refused_chars(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_letters_marks_punctuation_symbols_and_spaces() {
+        for text in [
+            "",
+            "Ann Lee, café 東京",
+            "Zoë O'Brien-Smith",
+            "e\u{301}",
+            "no\u{A0}break",
+            "ideographic\u{3000}space",
+            "Ünïcødé & Co. (€) 😀",
+            "مريم",
+            "עִברִית",
+        ] {
+            assert!(!has_refused_chars(text), "{text:?}");
+        }
+    }
+
+    /// The document's patterns, run by the JSON Schema validator the tests use, accept exactly
+    /// what the check accepts, for every character.
+    #[test]
     fn the_patterns_name_the_same_characters() {
-        assert_eq!(no_control_pattern(), "^[^\\u0000-\\u001F\\u007F-\\u009F]*$");
-        assert_eq!(
-            non_blank_no_control_pattern(),
-            "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-        );
+        assert_eq!(no_refused_pattern(), "^[^\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]*$");
+        let validator = |pattern: String| {
+            jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": pattern }))
+                .expect("the pattern compiles")
+        };
+        let plain = validator(no_refused_pattern());
+        let non_blank = validator(non_blank_no_refused_pattern());
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let text = serde_json::Value::from(format!("a{c}"));
+            let refused = is_refused_char(c);
+            assert_eq!(plain.is_valid(&text), !refused, "U+{:04X}", u32::from(c));
+            assert_eq!(
+                non_blank.is_valid(&text),
+                !refused,
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        let blank = serde_json::Value::from(" \u{3000} ");
+        assert!(plain.is_valid(&blank));
+        assert!(!non_blank.is_valid(&blank));
     }
 }

@@ -1,4 +1,5 @@
-/// A workspace name as stored: trimmed, 1 to 100 characters, no control characters.
+/// A workspace name as stored: trimmed, 1 to 100 characters,
+/// no refused characters (`text.rs`: control, format, line or paragraph separators).
 /// `key()` is the form the per-organization unique index compares (case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceName(String);
@@ -21,7 +22,7 @@ impl WorkspaceName {
         if trimmed.chars().count() > MAX_CHARS {
             return Err(WorkspaceNameError::TooLong);
         }
-        if super::has_control_chars(trimmed) {
+        if super::has_refused_chars(trimmed) {
             return Err(WorkspaceNameError::InvalidCharacters);
         }
         Ok(WorkspaceName(trimmed.to_owned()))

@@ -25,6 +25,7 @@ use super::bodies::errors::ErrorCode;
 use super::common::error::ApiError;
 use super::MAX_BODY_BYTES;
 use crate::config::RateLimitConfig;
+use crate::domain::email_key;
 
 /// The routes that are limited: they check passwords or tokens, or send e-mail.
 fn is_limited(path: &str) -> bool {
@@ -105,8 +106,8 @@ fn too_many(wait: Duration) -> Response {
     response
 }
 
-/// The account a credential request is about: its e-mail (case-insensitive), or the token it
-/// presents, or the verification id in the path.
+/// The account a credential request is about: its e-mail (as `email_key`, so no spelling of one
+/// address buys more tries), or the token it presents, or the verification id in the path.
 fn account_key(path: &str, body: &[u8]) -> Option<String> {
     if let Some(id) = path.strip_prefix("/user/resend-verification/") {
         return Some(format!("verification:{id}"));
@@ -121,7 +122,7 @@ fn account_key(path: &str, body: &[u8]) -> Option<String> {
         if let Some(text) = value.get(field).and_then(|v| v.as_str()) {
             let text = text.trim();
             let text = if prefix == "email" {
-                text.to_lowercase()
+                email_key(text)
             } else {
                 text.to_owned()
             };
@@ -201,6 +202,10 @@ mod tests {
         assert_eq!(
             account_key("/user/login", br#"{"email":" Ann@X.io ","password":"p"}"#),
             Some("email:ann@x.io".into())
+        );
+        assert_eq!(
+            account_key("/user/login", r#"{"email":"\u017fam@x.io"}"#.as_bytes()),
+            Some("email:sam@x.io".into())
         );
         assert_eq!(
             account_key("/user/refresh", br#"{"refresh_token":"abc"}"#),

@@ -80,6 +80,7 @@ impl Store {
                             user_id: row.get("user_id")?,
                             email: row.get("email")?,
                             first_name: row.get("first_name")?,
+                            validated: row.get("validated")?,
                         })
                     })
                     .await?;
@@ -268,6 +269,8 @@ pub struct ResetRecipient {
     pub user_id: UserId,
     pub email: String,
     pub first_name: String,
+    /// Whether the address is verified: only then does the message greet by name.
+    pub validated: bool,
 }
 
 #[cfg(test)]

@@ -230,8 +230,17 @@ pub const UPDATE_ORGANIZATION: &str =
      city = $5, zipcode = $6, phone = $7, state = $8, country = $9, \
      website = $10, is_business = $11, mfa_enforced = $12, updated_at = $13 WHERE id = $1";
 
-/// Who a reset e-mail goes to: (user_id, email, first_name) of a live user by e-mail key.
-pub const RESET_RECIPIENT: &str = "SELECT id AS user_id, email, first_name FROM users \
+/// Accounts whose address is not ASCII, oldest first: the only ones a change of the e-mail key
+/// function can re-key.
+pub const NON_ASCII_EMAILS: &str = "SELECT id, email, email_key FROM users \
+     WHERE length(email) <> octet_length(email) ORDER BY created_at, id";
+
+/// Binds: id, new key, the key it was read with.
+pub const REKEY_EMAIL: &str = "UPDATE users SET email_key = $2 WHERE id = $1 AND email_key = $3";
+
+/// Who a reset e-mail goes to: (user_id, email, first_name, validated) of a live user by e-mail
+/// key.
+pub const RESET_RECIPIENT: &str = "SELECT id AS user_id, email, first_name, validated FROM users \
      WHERE email_key = $1 AND deleted_at IS NULL";
 
 pub const INSERT_PASSWORD_RESET: &str =

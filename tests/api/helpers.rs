@@ -29,6 +29,29 @@ pub const PASSWORD: &str = "Secret123";
 pub const MEMBER_FIRST_NAME: &str = "Mia";
 pub const MEMBER_LAST_NAME: &str = "Stone";
 
+/// Names that read other than they look (issue 15): a right-to-left override, a zero-width space,
+/// a line separator and a paragraph separator, each between letters, where trimming cannot take
+/// it away. Every field that holds a name refuses them.
+pub fn names_with_hidden_characters() -> Vec<String> {
+    ['\u{202E}', '\u{200B}', '\u{2028}', '\u{2029}']
+        .iter()
+        .map(|c| format!("Ann{c}Lee"))
+        .collect()
+}
+
+/// A first name that would be an advertisement in a greeting.
+pub const PHISHING_NAME: &str = "Visit http://evil.example now";
+
+/// The whole body of a verification e-mail carrying `token`, without a public URL: it greets no
+/// one by name, since the address is not verified yet.
+pub fn verification_email_body(token: &str) -> String {
+    format!(
+        "Hello,\n\nPlease confirm your e-mail address to activate your account.\n\n\
+         Verification token: {token}\n\n\
+         The token is valid for 24 hours. If you did not sign up, ignore this message.\n"
+    )
+}
+
 /// Database connections of each test server: enough for the concurrency tests, few enough that
 /// a run with one test thread per core stays far below PostgreSQL's `max_connections`.
 pub const TEST_POOL_SIZE: u32 = 4;

@@ -13,7 +13,7 @@ async fn the_smtp_mailer_delivers_the_verification_email() {
 
     let email = VERIFICATION.to(
         "ann@example.com",
-        "Ann",
+        None,
         "TOKEN123",
         Some("https://app.example.com/"),
     );

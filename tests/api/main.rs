@@ -13,6 +13,7 @@ mod standalone;
 
 mod cli;
 mod durability_sigkill;
+mod email_keys;
 mod envelope;
 mod fake_smtp;
 mod instances;

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use crate::helpers::Verification::{Unverified, Verified};
 use crate::helpers::{
-    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, TestApp,
-    MEMBER_FIRST_NAME, MEMBER_LAST_NAME, PASSWORD,
+    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
+    unauthorized_body, verification_email_body, Account, TestApp, MEMBER_FIRST_NAME,
+    MEMBER_LAST_NAME, PASSWORD, PHISHING_NAME,
 };
 use crate::org_cast::{
     account_of, create_user, create_user_with, data_id, db_deleted_at, delete_user,
@@ -147,6 +148,78 @@ async fn invalid_creation_bodies_answer_400_and_create_nobody() {
         (o, p, with("orgRole", json!(253)), 400, &role),
     ];
     refused(&app, Method::POST, rows).await;
+}
+
+#[tokio::test]
+async fn names_with_a_format_or_separator_character_create_and_change_nobody() {
+    let app = spawn_app().await;
+    let cast = OrgCast::seed(&app).await;
+    let invalid = |field: &str| {
+        let message = format!("{field} must be 1 to 100 characters without control characters");
+        error_body(&message, "INVALID_FIELD")
+    };
+    let (first, last) = (invalid("firstName"), invalid("lastName"));
+    let (name, last_name) = (
+        with_empty_data(invalid("name")),
+        with_empty_data(invalid("lastName")),
+    );
+    let owner = &cast.owner;
+    let target = org_path(&cast.user, "");
+    let mut posts = Vec::new();
+    let mut puts = Vec::new();
+    for hidden in names_with_hidden_characters() {
+        let create = |first_name: &str, last_name: &str| {
+            Some(json!({ "email": "x@example.com", "password": PASSWORD,
+                         "firstName": first_name, "lastName": last_name }))
+        };
+        posts.push((
+            owner,
+            "/organization/users",
+            create(&hidden, "Y"),
+            400,
+            &first,
+        ));
+        posts.push((
+            owner,
+            "/organization/users",
+            create("X", &hidden),
+            400,
+            &last,
+        ));
+        puts.push((
+            owner,
+            target.as_str(),
+            Some(json!({ "name": hidden })),
+            400,
+            &name,
+        ));
+        let body = Some(json!({ "lastName": hidden, "orgRole": 1 }));
+        puts.push((owner, target.as_str(), body, 400, &last_name));
+    }
+    refused(&app, Method::POST, posts).await;
+    refused(&app, Method::PUT, puts).await;
+}
+
+#[tokio::test]
+async fn the_invitation_greets_no_one_by_name() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let body = json!({ "email": "new@example.com", "firstName": PHISHING_NAME, "lastName": "Y" });
+
+    let created = send(
+        &app,
+        &owner,
+        Method::POST,
+        "/organization/users",
+        Some(body),
+    )
+    .await;
+
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mails = app.mailer.to("new@example.com");
+    assert_eq!(mails.len(), 1);
+    let token = app.mailer.last_verification_token("new@example.com");
+    assert_eq!(mails[0].body, verification_email_body(&token));
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{assert_answer, now_ms, spawn_app, unauthorized_body, Answer, TestApp};
+use crate::helpers::{
+    assert_answer, names_with_hidden_characters, now_ms, spawn_app, unauthorized_body, Answer,
+    TestApp,
+};
 
 const UPDATED: &str = "Organization updated successfully";
 
@@ -441,7 +444,13 @@ async fn a_bad_value_answers_400_naming_its_field_and_changes_nothing() {
             "state must be a string",
         ),
     ];
-    for (body, message) in cases {
+    let hidden = names_with_hidden_characters().into_iter().flat_map(|text| {
+        [
+            (json!({ "name": text }), "name contains invalid characters"),
+            (json!({ "city": text }), "city contains invalid characters"),
+        ]
+    });
+    for (body, message) in cases.into_iter().chain(hidden) {
         let answer = put_org(&app, &owner.access_token, &owner.org_id, body).await;
         assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid(message));
     }

@@ -7,7 +7,7 @@ use workspaces::mail::OutgoingEmail;
 
 use crate::helpers::{
     assert_answer, error_body, spawn_app, spawn_app_with, unauthorized_body, Answer, TestApp,
-    PASSWORD,
+    PASSWORD, PHISHING_NAME,
 };
 
 const NEW_PASSWORD: &str = "Brand-new42";
@@ -339,6 +339,39 @@ async fn an_unknown_malformed_or_deleted_email_answers_the_same_200_and_sends_no
     let resets = "SELECT COUNT(*) FROM password_resets WHERE user_id <> $1";
     assert_eq!(app.count(resets, &[&marker.user_id]).await, 0);
     assert_eq!(resets_of(&app, &marker.user_id).await, 1);
+}
+
+/// The whole reset e-mail carrying `token`, without a public URL, opening with `greeting`.
+fn reset_email_body(greeting: &str, token: &str) -> String {
+    format!(
+        "{greeting}\n\nA password reset was requested for your account.\n\n\
+         {TOKEN_LINE}{token}\n\n\
+         The token is valid for 1 hour and works once. Resetting signs you out everywhere. If \
+         you did not ask for this, ignore this message: your password stays unchanged.\n"
+    )
+}
+
+#[tokio::test]
+async fn the_reset_email_greets_by_name_only_a_verified_address() {
+    let app = spawn_app().await;
+    app.register_verified("ann@example.com").await;
+    let mut body = TestApp::registration_body("eve@example.com");
+    body["firstName"] = json!(PHISHING_NAME);
+    let answer = app.post("/user/register", None, body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+
+    let verified = reset_token(&app, "ann@example.com").await;
+    let unverified = reset_token(&app, "eve@example.com").await;
+
+    let mails = [
+        reset_emails(&app, "ann@example.com"),
+        reset_emails(&app, "eve@example.com"),
+    ];
+    let expected = [
+        vec![reset_email_body("Hello Ann,", &verified)],
+        vec![reset_email_body("Hello,", &unverified)],
+    ];
+    assert_eq!(mails, expected);
 }
 
 #[tokio::test]

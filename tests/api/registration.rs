@@ -5,7 +5,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{assert_error, assert_unauthorized, spawn_app, Answer, TestApp, PASSWORD};
+use crate::helpers::{
+    assert_error, assert_unauthorized, names_with_hidden_characters, spawn_app,
+    verification_email_body, Answer, TestApp, PASSWORD, PHISHING_NAME,
+};
 use crate::sessions::{assert_uuid, profile, token_fields};
 
 const WEAK: &str = "Password must be at least 8 characters long and contain an upper-case letter, \
@@ -192,6 +195,55 @@ async fn registering_with_a_weak_or_over_long_password_answers_400_weak_password
     body["password"] = json!(&too_long[..128]);
     let answer = register_with(&app, body).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn registering_a_name_with_a_format_or_separator_character_answers_400_and_writes_nothing() {
+    let app = spawn_app().await;
+    let person =
+        |field: &str| format!("{field} must be 1 to 100 characters without control characters");
+    let company = "companyName must be at most 200 characters without control characters";
+    for name in names_with_hidden_characters() {
+        for (field, message) in [
+            ("firstName", person("firstName")),
+            ("lastName", person("lastName")),
+            ("companyName", company.to_owned()),
+        ] {
+            let mut body = TestApp::registration_body("ann@example.com");
+            body[field] = json!(name);
+
+            let answer = register_with(&app, body).await;
+
+            assert_error(&answer, 400, &message, "INVALID_FIELD");
+        }
+    }
+    assert_eq!(footprint(&app).await, vec![0; 6]);
+}
+
+#[tokio::test]
+async fn verification_emails_greet_no_one_by_name() {
+    let app = spawn_app().await;
+    let mut body = TestApp::registration_body("ann@example.com");
+    body["firstName"] = json!(PHISHING_NAME);
+    let answer = register_with(&app, body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let resent = resend(&app, &answer.str("verificationTokenId")).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+
+    let mails = app.mailer.to("ann@example.com");
+
+    assert_eq!(mails.len(), 2);
+    for mail in mails {
+        let token = mail
+            .body
+            .lines()
+            .find_map(|line| line.strip_prefix("Verification token: "))
+            .expect("a verification token")
+            .to_owned();
+        assert_eq!(mail.body, verification_email_body(&token));
+    }
+    let sql = "SELECT first_name FROM users";
+    assert_eq!(app.strings(sql, &[]).await, [PHISHING_NAME]);
 }
 
 #[tokio::test]

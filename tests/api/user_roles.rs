@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::helpers::Verification::{Unverified, Verified};
 use crate::helpers::{
-    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, TestApp,
-    PASSWORD,
+    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
+    unauthorized_body, Account, TestApp, PASSWORD,
 };
 use crate::org_cast::{
     active_owners, create_user, data_id, db_role, delete_user, forbidden_body, invalid_role_body,
@@ -194,6 +194,33 @@ async fn refused_user_updates_change_nothing() {
         (owner, &unknown, name(), 404, &missing),
         (owner, malformed, name(), 404, &missing),
     ];
+    refused(&app, Method::PUT, rows).await;
+}
+
+#[tokio::test]
+async fn names_with_a_format_or_separator_character_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let cast = OrgCast::seed(&app).await;
+    let invalid = |field: &str| {
+        let message = format!("{field} must be 1 to 100 characters without control characters");
+        error_body(&message, "INVALID_FIELD")
+    };
+    let (bad_name, bad_last_name) = (invalid("name"), invalid("lastName"));
+    let (own, theirs) = (user_path(&cast.owner), user_path(&cast.user));
+    let mut rows = Vec::new();
+    for name in names_with_hidden_characters() {
+        for path in [&own, &theirs] {
+            rows.push((
+                &cast.owner,
+                path.as_str(),
+                Some(json!({ "name": name })),
+                400,
+                &bad_name,
+            ));
+            let body = Some(json!({ "name": "Zed", "lastName": name }));
+            rows.push((&cast.owner, path.as_str(), body, 400, &bad_last_name));
+        }
+    }
     refused(&app, Method::PUT, rows).await;
 }
 

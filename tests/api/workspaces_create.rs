@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::cast::taken_body;
 use crate::helpers::Verification::{Unverified, Verified};
 use crate::helpers::{
-    assert_answer, assert_unauthorized, error_body, not_validated_body, spawn_app, Account, Answer,
-    TestApp, PASSWORD,
+    assert_answer, assert_unauthorized, error_body, names_with_hidden_characters,
+    not_validated_body, spawn_app, Account, Answer, TestApp, PASSWORD,
 };
 
 fn forbidden_body() -> Value {
@@ -325,6 +325,9 @@ async fn invalid_names_answer_400_and_write_nothing() {
     );
     let wrong_type = error_body("Invalid value for field 'name'", "INVALID_FIELD");
 
+    let hidden = names_with_hidden_characters()
+        .into_iter()
+        .map(|name| (json!({ "name": name }), &invalid));
     for (body, expected) in [
         (json!({}), &required),
         (json!({ "name": null }), &required),
@@ -335,7 +338,10 @@ async fn invalid_names_answer_400_and_write_nothing() {
         (json!({ "name": "line\nbreak" }), &invalid),
         (json!({ "name": 42 }), &wrong_type),
         (json!({ "name": ["a"] }), &wrong_type),
-    ] {
+    ]
+    .into_iter()
+    .chain(hidden)
+    {
         let answer = app
             .request(
                 Method::POST,

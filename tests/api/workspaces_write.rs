@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::cast::{create, normalized, taken_body, Cast, WORKSPACE_NAME};
 use crate::helpers::{
-    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, Answer,
-    TestApp,
+    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
+    unauthorized_body, Account, Answer, TestApp,
 };
 
 fn not_found_body() -> Value {
@@ -150,6 +150,9 @@ async fn invalid_names_answer_400_and_change_nothing() {
     let wrong_type = error_body("Invalid value for field 'name'", "INVALID_FIELD");
     let before = app.snapshot().await;
 
+    let hidden = names_with_hidden_characters()
+        .into_iter()
+        .map(|name| (json!(name), &invalid));
     for (name, expected) in [
         (json!(""), &required),
         (json!("  \t "), &required),
@@ -158,7 +161,10 @@ async fn invalid_names_answer_400_and_change_nothing() {
         (json!("line\nbreak"), &invalid),
         (json!(42), &wrong_type),
         (json!(["a"]), &wrong_type),
-    ] {
+    ]
+    .into_iter()
+    .chain(hidden)
+    {
         let answer = rename(
             &app,
             &cast.owner,

@@ -5,7 +5,7 @@
 
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
-use crate::domain::{no_control_pattern, non_blank_no_control_pattern};
+use crate::domain::{no_refused_pattern, non_blank_no_refused_pattern};
 
 /// Longest person or workspace name, in characters.
 const MAX_NAME_CHARS: usize = 100;
@@ -23,18 +23,18 @@ fn or_null(schema: ObjectBuilder) -> ObjectBuilder {
     schema.schema_type(SchemaType::from_iter([Type::String, Type::Null]))
 }
 
-/// Text that must not be blank: trimmed, 1 to `max` characters, no control characters.
+/// Text that must not be blank: trimmed, 1 to `max` characters, no refused characters (`domain::text`).
 fn non_blank_text(max: usize) -> ObjectBuilder {
     string()
         .max_length(Some(max))
-        .pattern(Some(non_blank_no_control_pattern()))
+        .pattern(Some(non_blank_no_refused_pattern()))
 }
 
-/// Optional text: at most `max` characters, no control characters.
+/// Optional text: at most `max` characters, no refused characters.
 fn text(max: usize) -> ObjectBuilder {
     string()
         .max_length(Some(max))
-        .pattern(Some(no_control_pattern()))
+        .pattern(Some(no_refused_pattern()))
 }
 
 /// A first or last name.

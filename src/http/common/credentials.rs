@@ -84,8 +84,10 @@ pub fn new_verification(user_id: UserId, now: i64) -> (NewVerification, String) 
 }
 
 /// A failed send is logged, not returned: the account exists and the user can ask for a resend.
-pub async fn send_verification(state: &AppState, to: &str, first_name: &str, token: &str) {
-    let email = VERIFICATION.to(to, first_name, token, state.public_url.as_deref());
+/// The address is not verified yet (that is what the message is for), so it greets no one by
+/// name.
+pub async fn send_verification(state: &AppState, to: &str, token: &str) {
+    let email = VERIFICATION.to(to, None, token, state.public_url.as_deref());
     if let Err(error) = state.mailer.send(email).await {
         tracing::error!(%error, "sending the verification e-mail failed");
     }

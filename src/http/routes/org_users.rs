@@ -156,7 +156,7 @@ async fn create_user(
         Err(error) => return Err(ApiError::internal(FAILED, error)),
     }
     if let Some(token) = token {
-        send_verification(&state, &created.email, &created.first_name, &token).await;
+        send_verification(&state, &created.email, &token).await;
     }
     let answer = OrgUserResponse::new(created, "User created successfully");
     Ok((StatusCode::CREATED, Json(answer)))
@@ -396,6 +396,6 @@ async fn resend_invitation(
         .create_verification(verification)
         .await
         .or_500(FAILED)?;
-    send_verification(&state, &user.email, &user.first_name, &token).await;
+    send_verification(&state, &user.email, &token).await;
     Ok(Json(MessageResponse::new("Invitation sent successfully")))
 }

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::now_ms;
-use crate::domain::{has_control_chars, OrgId, OrgRole};
+use crate::domain::{has_refused_chars, OrgId, OrgRole};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::organization::{OrganizationResponse, OrganizationUpdatedResponse};
@@ -225,7 +225,7 @@ fn optional_text(value: &Value, field: &str, max: usize) -> Result<Option<String
     Ok(Some(text).filter(|t| !t.is_empty()))
 }
 
-/// A string, trimmed, at most `max` characters, without control characters.
+/// A string, trimmed, at most `max` characters, without refused characters (`domain::text`).
 fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
     let raw = value
         .as_str()
@@ -236,7 +236,7 @@ fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
             "{field} must be at most {max} characters"
         )));
     }
-    if has_control_chars(trimmed) {
+    if has_refused_chars(trimmed) {
         return Err(ApiError::invalid_field(format!(
             "{field} contains invalid characters"
         )));

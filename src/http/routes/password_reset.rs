@@ -94,9 +94,12 @@ async fn send_reset(state: AppState, email_key: String) {
             return;
         }
     };
+    // An unverified address may not be the account holder's (anyone can register with any
+    // address), so the name they typed is not repeated to it.
+    let first_name = recipient.validated.then_some(recipient.first_name.as_str());
     let email = PASSWORD_RESET.to(
         &recipient.email,
-        &recipient.first_name,
+        first_name,
         &token,
         state.public_url.as_deref(),
     );

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::hash_token;
 use crate::clock::now_ms;
-use crate::domain::{has_control_chars, OrgId, OrgRole, UserId};
+use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
@@ -65,7 +65,7 @@ fn company_name(
         Some(name) if !name.is_empty() => name.to_owned(),
         _ => format!("{first_name} {last_name}"),
     };
-    if name.chars().count() > MAX_ORG_TEXT_CHARS || has_control_chars(&name) {
+    if name.chars().count() > MAX_ORG_TEXT_CHARS || has_refused_chars(&name) {
         return Err(ApiError::invalid_field(
             "companyName must be at most 200 characters without control characters",
         ));
@@ -152,7 +152,7 @@ async fn register(
         Err(StoreError::Conflict) => return Err(fields::email_taken()),
         Err(error) => return Err(ApiError::internal(FAILED, error)),
     }
-    send_verification(&state, &summary.email, &summary.name, &verification_token).await;
+    send_verification(&state, &summary.email, &verification_token).await;
 
     let subject = TokenSubject {
         user_id: summary.id,
@@ -257,6 +257,6 @@ async fn resend_verification(
         .create_verification(verification)
         .await
         .or_500(FAILED)?;
-    send_verification(&state, &user.email, &user.first_name, &token).await;
+    send_verification(&state, &user.email, &token).await;
     Ok(Json(ResendVerificationResponse::new(new_id)))
 }

@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_workspace, rename_workspace, delete_workspace))
 }
 
-/// A new workspace's name: 1 to 100 characters after trimming, no control characters, unique in
+/// A new workspace's name: 1 to 100 characters after trimming, no refused characters, unique in
 /// the organization (compared trimmed and case-insensitively).
 #[derive(Deserialize, ToSchema)]
 struct CreateWorkspaceBody {

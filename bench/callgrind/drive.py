@@ -1,0 +1,19 @@
+# Sends N requests, one at a time on one connection: page (GET /workspace?limit=50 following
+# nextCursor), list (GET /workspace) or a path. Usage: drive.py PORT N MODE
+import http.client, json, sys
+port = int(sys.argv[1]); n = int(sys.argv[2]); mode = sys.argv[3]
+import os; tok = open(os.environ.get("TOKEN_FILE", "/tmp/pf/token")).read()
+c = http.client.HTTPConnection("127.0.0.1", port)
+h = {"authorization": "Bearer " + tok}
+cursor = None
+for i in range(n):
+    if mode == "page":
+        path = "/workspace?limit=50" + (f"&cursor={cursor}" if cursor else "")
+    elif mode == "list":
+        path = "/workspace"
+    else:
+        path = mode
+    c.request("GET", path, None, h); r = c.getresponse(); data = r.read()
+    assert r.status == 200, (r.status, data[:200])
+    if mode == "page":
+        cursor = json.loads(data).get("nextCursor")

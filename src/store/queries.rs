@@ -74,12 +74,14 @@ pub const AUTHENTICATE: &str = concat!(
      AND u.deleted_at IS NULL"
 );
 
-/// Marks a live refresh token used ($1 hash, $2 now); returns its session.
-/// Only a token of a session that is not revoked and whose user is not deleted is claimed.
+/// Marks a live refresh token of session $3 used ($1 hash, $2 now); returns its session.
+/// Only a token of a session that is not revoked, was opened after $4 (the absolute lifetime)
+/// and whose user is not deleted is claimed.
 pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
-     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id IN \
-     (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.revoked_at IS NULL AND u.deleted_at IS NULL) RETURNING session_id";
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $3 \
+     AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $3 AND s.revoked_at IS NULL AND s.created_at > $4 AND u.deleted_at IS NULL) \
+     RETURNING session_id";
 
 /// A refresh token's session, when and whether it was used, and its expiry.
 pub const REFRESH_TOKEN_STATE: &str =
@@ -88,11 +90,12 @@ pub const REFRESH_TOKEN_STATE: &str =
 pub const REVOKE_SESSION: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 
-/// The user of a session that is not revoked, if the user is not deleted.
+/// The user of a session that is not revoked, if the user is not deleted, and when the session
+/// was opened.
 pub const SESSION_USER: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id \
+    ", s.created_at AS session_created_at FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.revoked_at IS NULL AND u.deleted_at IS NULL"
 );
 

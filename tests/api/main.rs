@@ -30,6 +30,7 @@ mod races;
 mod registration;
 mod schema;
 mod sessions;
+mod stolen_database;
 mod tokens;
 mod user_roles;
 mod workspace_faults;

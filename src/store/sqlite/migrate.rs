@@ -42,6 +42,8 @@ const FILES: &[(&str, &str)] = embedded![
     "20261123000001_init.sql",
     "20261123000002_password_resets.sql",
     "20261201000001_listing_index.sql",
+    "20261202000301_hashed_session_ids.sql",
+    "20261202000302_cleanup_indexes.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -427,8 +429,11 @@ mod tests {
         migrate_with_sqlx(&path).unwrap();
         let mut conn = open(&path);
         let last = *all_versions().last().unwrap();
+        // Undoes the last migration (20261202000302_cleanup_indexes.sql).
         conn.execute_batch(&format!(
-            "DROP INDEX workspace_members_listing; \
+            "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
+             DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
+             DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
              DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();
@@ -453,8 +458,11 @@ mod tests {
         .unwrap();
         // And one pending, which must not run either.
         let last = *all_versions().last().unwrap();
+        // Undoes the last migration (20261202000302_cleanup_indexes.sql).
         conn.execute_batch(&format!(
-            "DROP INDEX workspace_members_listing; \
+            "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
+             DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
+             DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
              DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
-use crate::config::{redact_url, Config};
+use crate::config::{redact_url, CleanupConfig, Config};
 use crate::http::{router, AppState, Metrics};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
 use crate::store::{self, SharedStore, StoreOptions};
@@ -26,6 +26,7 @@ pub struct Application {
     router: axum::Router,
     store: SharedStore,
     shutdown_grace: Duration,
+    cleanup: Option<CleanupConfig>,
 }
 
 impl Application {
@@ -66,6 +67,7 @@ impl Application {
             router,
             store,
             shutdown_grace: config.shutdown_grace,
+            cleanup: config.cleanup,
         })
     }
 
@@ -97,6 +99,13 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, backend = self.store.backend(), "listening");
+        // Stops with the server (dropping the guard aborts the task).
+        let _cleanup = self.cleanup.map(|config| {
+            AbortOnDrop(tokio::spawn(crate::cleanup::run(
+                self.store.clone(),
+                config,
+            )))
+        });
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         // Connect info gives the rate limiter the client's address.
@@ -114,6 +123,15 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

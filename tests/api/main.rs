@@ -11,6 +11,7 @@ mod helpers;
 mod org_cast;
 mod standalone;
 
+mod cleanup;
 mod cli;
 mod durability_sigkill;
 mod envelope;

@@ -276,6 +276,34 @@ async fn verifying_an_email_ends_the_sessions_opened_before_it() {
     assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
 }
 
+/// Issue 15: someone registers a victim's address first; the victim, who receives the e-mail,
+/// verifies it choosing a password. Nothing the first registrant holds works any more.
+#[tokio::test]
+async fn a_pre_registration_keeps_nothing_once_the_owner_verifies_with_a_password() {
+    let app = spawn_app().await;
+    let squatter = app.register("victim@example.com").await;
+    let token = app.mailer.last_verification_token("victim@example.com");
+
+    let answer = verify_with(&app, json!({ "token": token, "password": "Victim789" })).await;
+
+    assert_eq!((answer.status, answer.body), (StatusCode::OK, verified()));
+    assert_unauthorized(&profile(&app, &squatter.access_token).await);
+    let refresh = json!({ "refreshToken": squatter.refresh_token });
+    let refreshed = app.post("/user/refresh", None, refresh).await;
+    let message = "Invalid or expired refresh token";
+    assert_error(&refreshed, 401, message, "INVALID_REFRESH_TOKEN");
+    let old = app.login("victim@example.com", PASSWORD).await;
+    assert_error(&old, 401, "Invalid password", "INVALID_PASSWORD");
+    let sql = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL";
+    assert_eq!(app.count(sql, &[&squatter.user_id]).await, 0);
+    let login = app.login("victim@example.com", "Victim789").await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert_eq!(
+        profile(&app, &login.str("accessToken")).await.status,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn a_verification_token_works_only_once() {
     let app = spawn_app().await;

@@ -423,18 +423,20 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
+    /// Undoes what the last migration (20261202000302_cleanup_indexes.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
+         DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
+         DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
+         DROP INDEX workspaces_org;";
+
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {
         let (_dir, path) = database();
         migrate_with_sqlx(&path).unwrap();
         let mut conn = open(&path);
         let last = *all_versions().last().unwrap();
-        // Undoes the last migration (20261202000302_cleanup_indexes.sql).
         conn.execute_batch(&format!(
-            "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
-             DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
-             DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
-             DELETE FROM _sqlx_migrations WHERE version = {last};"
+            "{UNDO_LAST_MIGRATION} DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();
         let kept = book(&conn);
@@ -458,12 +460,8 @@ mod tests {
         .unwrap();
         // And one pending, which must not run either.
         let last = *all_versions().last().unwrap();
-        // Undoes the last migration (20261202000302_cleanup_indexes.sql).
         conn.execute_batch(&format!(
-            "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
-             DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
-             DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
-             DELETE FROM _sqlx_migrations WHERE version = {last};"
+            "{UNDO_LAST_MIGRATION} DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();
         let booked = book(&conn);

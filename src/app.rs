@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::auth::{new_token, JwtKeys, PasswordHasher};
-use crate::config::{redact_url, Config};
+use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
+use crate::config::{redact_url, CleanupConfig, Config};
 use crate::domain::email_key;
 use crate::http::{router, AppState, Metrics};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
@@ -27,6 +27,7 @@ pub struct Application {
     router: axum::Router,
     store: SharedStore,
     shutdown_grace: Duration,
+    cleanup: Option<CleanupConfig>,
 }
 
 impl Application {
@@ -45,16 +46,7 @@ impl Application {
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<Application> {
         let store = open_store(&config).await?;
-        let secret = match &config.jwt_secret {
-            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => secret.clone(),
-            Some(_) => anyhow::bail!("--jwt-secret must be at least {MIN_JWT_SECRET_BYTES} bytes"),
-            // Generated once and shared through the database, so restarts and every instance on
-            // the same database accept the same tokens.
-            None => store
-                .setting_or_insert(JWT_SECRET_SETTING, &new_token())
-                .await
-                .context("reading the JWT secret from the database")?,
-        };
+        let secret = jwt_secret(&config, &store).await?;
         let state = AppState {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -62,6 +54,8 @@ impl Application {
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
             metrics: Metrics::new(),
+            session_lifetime_ms: i64::try_from(config.session_lifetime.as_millis())
+                .unwrap_or(i64::MAX),
         };
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
@@ -74,6 +68,7 @@ impl Application {
             router,
             store,
             shutdown_grace: config.shutdown_grace,
+            cleanup: config.cleanup,
         })
     }
 
@@ -105,6 +100,13 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, backend = self.store.backend(), "listening");
+        // Stops with the server (dropping the guard aborts the task).
+        let _cleanup = self.cleanup.map(|config| {
+            AbortOnDrop(tokio::spawn(crate::cleanup::run(
+                self.store.clone(),
+                config,
+            )))
+        });
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         // Connect info gives the rate limiter the client's address.
@@ -123,6 +125,36 @@ impl Application {
             }
         }
     }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The HS256 secret: `--jwt-secret`, or the key file, or else the one generated once and kept in
+/// the database (so restarts and every instance on the database accept the same tokens). A copy
+/// of the database then holds the key, but no session a token could be forged for
+/// (`auth::SessionSecret`); production still sets its own key, kept out of the database.
+async fn jwt_secret(config: &Config, store: &SharedStore) -> anyhow::Result<String> {
+    let (secret, flag) = match (&config.jwt_secret, &config.jwt_secret_file) {
+        (Some(secret), _) => (secret.clone(), "--jwt-secret"),
+        (None, Some(path)) => (read_secret_file(path)?, "--jwt-secret-file"),
+        (None, None) => {
+            return store
+                .setting_or_insert(JWT_SECRET_SETTING, &new_token())
+                .await
+                .context("reading the JWT secret from the database");
+        }
+    };
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        anyhow::bail!("{flag} must be at least {MIN_JWT_SECRET_BYTES} bytes");
+    }
+    Ok(secret)
 }
 
 /// Connects to the configured database, applies pending migrations and brings stored e-mail keys

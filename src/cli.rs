@@ -1,11 +1,12 @@
 //! The command line. Every flag can also be set by a `WORKSPACES_*` environment variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, RateLimitConfig};
+use crate::config::{CleanupConfig, Config, RateLimitConfig};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -35,8 +36,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    // Boxed: its flags make it far larger than the other commands.
     /// Run the HTTP server (applies pending migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage user accounts.
@@ -67,9 +69,37 @@ pub struct ServeArgs {
     pub db_max_connections: u32,
 
     /// HS256 secret for access tokens, at least 32 bytes. Default: generated once and stored in
-    /// the database, so every instance on that database shares it.
+    /// the database, so every instance on that database shares it (set this, or
+    /// --jwt-secret-file, in production).
     #[arg(long, env = "WORKSPACES_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// A file holding the HS256 secret (at least 32 bytes; a trailing line break is ignored). It
+    /// must not be accessible to its group or others (chmod 600).
+    #[arg(
+        long,
+        env = "WORKSPACES_JWT_SECRET_FILE",
+        conflicts_with = "jwt_secret"
+    )]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// Days after its login at which a session ends, however often it refreshes.
+    #[arg(long, env = "WORKSPACES_SESSION_LIFETIME_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_lifetime_days: u32,
+
+    /// Seconds between two passes of the clean-up of expired sessions, tokens and abandoned
+    /// accounts (0: no clean-up).
+    #[arg(long, env = "WORKSPACES_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
+    pub cleanup_interval_secs: u64,
+
+    /// Days an expired or revoked row is kept before the clean-up deletes it.
+    #[arg(long, env = "WORKSPACES_CLEANUP_GRACE_DAYS", default_value_t = 7)]
+    pub cleanup_grace_days: u32,
+
+    /// Days after which a self-registered account that never verified its e-mail is deleted
+    /// with its organization (0: never).
+    #[arg(long, env = "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS", default_value_t = 30)]
+    pub unverified_account_days: u32,
 
     /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Default: e-mails are written to the log.
     #[arg(long, env = "WORKSPACES_SMTP_URL", hide_env_values = true)]
@@ -131,6 +161,14 @@ impl ServeArgs {
             database_url,
             db_max_connections: self.db_max_connections,
             jwt_secret: self.jwt_secret,
+            jwt_secret_file: self.jwt_secret_file,
+            session_lifetime: days(self.session_lifetime_days),
+            cleanup: (self.cleanup_interval_secs > 0).then(|| CleanupConfig {
+                interval: Duration::from_secs(self.cleanup_interval_secs),
+                grace: days(self.cleanup_grace_days),
+                unverified_account_ttl: (self.unverified_account_days > 0)
+                    .then(|| days(self.unverified_account_days)),
+            }),
             smtp_url: self.smtp_url,
             mail_from: self.mail_from,
             public_url: self.public_url,
@@ -148,4 +186,8 @@ impl ServeArgs {
                 .map_or_else(crate::auth::default_hash_threads, usize::from),
         }
     }
+}
+
+fn days(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 24 * 60 * 60)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -10,8 +11,15 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub db_max_connections: u32,
-    /// HS256 secret for access tokens. None: generated once and kept in the database.
+    /// HS256 secret for access tokens. None (and no `jwt_secret_file`): generated once and kept
+    /// in the database.
     pub jwt_secret: Option<String>,
+    /// A file holding the HS256 secret, readable by its owner only.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// A session ends at the latest this long after its login, however often it refreshes.
+    pub session_lifetime: Duration,
+    /// The background clean-up of expired rows; None: off.
+    pub cleanup: Option<CleanupConfig>,
     /// SMTP relay URL. None: e-mails go to the log.
     pub smtp_url: Option<String>,
     pub mail_from: String,
@@ -40,6 +48,18 @@ pub struct RateLimitConfig {
     pub trust_forwarded_for: bool,
 }
 
+/// What the background clean-up deletes, and how often it runs (`crate::cleanup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupConfig {
+    /// Time between two passes.
+    pub interval: Duration,
+    /// Rows are deleted this long after they expired (or their session was revoked).
+    pub grace: Duration,
+    /// Self-registered accounts never verified are deleted this long after registering; None:
+    /// kept.
+    pub unverified_account_ttl: Option<Duration>,
+}
+
 impl RateLimitConfig {
     pub const OFF: RateLimitConfig = RateLimitConfig {
         per_ip_per_minute: 0,
@@ -47,6 +67,9 @@ impl RateLimitConfig {
         trust_forwarded_for: false,
     };
 }
+
+/// Contract section 4: a session ends at the latest 90 days after its login.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
 impl Config {
     /// Defaults suitable for tests: port 0 on loopback, the given database.
@@ -56,6 +79,10 @@ impl Config {
             database_url: database_url.into(),
             db_max_connections: 16,
             jwt_secret: None,
+            jwt_secret_file: None,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+            // Off: a test drives a clean-up pass itself, or turns the task on.
+            cleanup: None,
             smtp_url: None,
             mail_from: "Workspaces <no-reply@localhost.localdomain>".to_owned(),
             public_url: None,
@@ -94,6 +121,9 @@ impl fmt::Debug for Config {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("jwt_secret_file", &self.jwt_secret_file)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("cleanup", &self.cleanup)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)

@@ -3,13 +3,14 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrgId, SessionId, UserId};
+use crate::domain::{OrgId, UserId};
 
 /// Access tokens live one hour (contract section 4).
 pub const ACCESS_TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
 
 /// The claims of an access token: what the official client reads (`userId`, `email`, `orgId`,
-/// `type`, `iat`, `exp`) plus the session id checked on every request.
+/// `type`, `iat`, `exp`) plus the session's secret (`sid`, see `SessionSecret`), whose hash names
+/// the session checked on every request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessClaims {
@@ -18,7 +19,7 @@ pub struct AccessClaims {
     pub org_id: OrgId,
     #[serde(rename = "type")]
     pub token_type: String,
-    pub sid: SessionId,
+    pub sid: String,
     pub iat: i64,
     pub exp: i64,
 }
@@ -73,7 +74,8 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::{AccessClaims, JwtKeys};
-    use crate::domain::{OrgId, SessionId, UserId};
+    use crate::auth::SessionSecret;
+    use crate::domain::{OrgId, UserId};
 
     fn claims(exp: i64) -> AccessClaims {
         AccessClaims {
@@ -81,7 +83,7 @@ mod tests {
             email: "a@example.com".into(),
             org_id: OrgId::new(),
             token_type: "access".into(),
-            sid: SessionId::new(),
+            sid: SessionSecret::generate().to_claim(),
             iat: 0,
             exp,
         }

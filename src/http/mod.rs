@@ -58,6 +58,8 @@ pub struct AppState {
     /// Base URL of the web app, for links in e-mails.
     pub public_url: Option<Arc<str>>,
     pub metrics: Arc<Metrics>,
+    /// A session ends at the latest this long after its login, however often it refreshes.
+    pub session_lifetime_ms: i64,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,

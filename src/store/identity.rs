@@ -85,17 +85,22 @@ impl Store {
         .await
     }
 
-    /// Exchanges a refresh token for a new one (rotation): the presented token is marked used and
-    /// `next_hash` becomes the session's token until `next_expires_at`, which the session slides
-    /// to. A token that was already used revokes its whole session.
+    /// Exchanges a refresh token of session `session_id` for a new one (rotation): the presented
+    /// token is marked used and `next_hash` becomes the session's token until `next_expires_at`,
+    /// which the session slides to, but never past `lifetime_ms` after its login (its absolute
+    /// lifetime; a session older than that cannot refresh). A token that was already used
+    /// revokes its whole session.
     pub async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
+        session_id: SessionId,
         next_hash: &[u8],
         now: i64,
         next_expires_at: i64,
+        lifetime_ms: i64,
     ) -> StoreResult<RefreshOutcome> {
         let (presented, next) = (presented_hash.to_vec(), next_hash.to_vec());
+        let born_after = now.saturating_sub(lifetime_ms);
         self.write(move |tx| {
             Box::pin(async move {
                 // The claim comes first: of several concurrent presenters of one token, only one
@@ -104,7 +109,7 @@ impl Store {
                 let claimed: Option<SessionId> = tx
                     .query_opt(
                         queries::CLAIM_REFRESH_TOKEN,
-                        args![&presented, now],
+                        args![&presented, now, session_id, born_after],
                         |row| row.get("session_id"),
                     )
                     .await?;
@@ -127,13 +132,16 @@ impl Store {
                         _ => Ok(RefreshOutcome::Invalid),
                     };
                 };
-                let user = tx
-                    .query_opt(queries::SESSION_USER, args![session_id], User::from_row)
+                let found = tx
+                    .query_opt(queries::SESSION_USER, args![session_id], |row| {
+                        Ok((User::from_row(row)?, row.get::<i64>("session_created_at")?))
+                    })
                     .await?;
-                let Some(user) = user else {
+                let Some((user, created_at)) = found else {
                     // Only when the user was deleted between the two statements.
                     return Ok(RefreshOutcome::Invalid);
                 };
+                let next_expires_at = next_expires_at.min(created_at.saturating_add(lifetime_ms));
                 tx.execute(
                     queries::INSERT_REFRESH_TOKEN,
                     args![&next, session_id, now, next_expires_at],
@@ -232,8 +240,8 @@ impl Store {
         .await
     }
 
-    /// Uses a verification token once: marks the user validated and, when given, sets a password.
-    /// Returns the user's id, or None for an unknown, used or expired token, or a deleted user.
+    /// Uses a verification token once: marks the user validated, when given sets a password, and
+    /// ends every session opened before (contract section 4). Returns the user's id, or None for an unknown, used or expired token, or a deleted user.
     pub async fn consume_verification(
         &self,
         token_hash: &[u8],
@@ -269,6 +277,11 @@ impl Store {
                     args![user_id, true, now, &new_password_hash],
                 )
                 .await?;
+                // Whoever registered the address before its owner verified it (or learnt the
+                // password that verification replaces) must not keep a session: the verified
+                // account starts with none.
+                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
+                    .await?;
                 Ok(Some(user_id))
             })
         })

@@ -12,6 +12,7 @@
 //! An operation decides before it writes: every refusal returns before its first write, so that
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
+mod cleanup;
 mod email_keys;
 mod identity;
 mod listing;
@@ -28,6 +29,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use email_keys::Rekeyed;
 pub use identity::{
     Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,

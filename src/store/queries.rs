@@ -74,12 +74,14 @@ pub const AUTHENTICATE: &str = concat!(
      AND u.deleted_at IS NULL"
 );
 
-/// Marks a live refresh token used ($1 hash, $2 now); returns its session.
-/// Only a token of a session that is not revoked and whose user is not deleted is claimed.
+/// Marks a live refresh token of session $3 used ($1 hash, $2 now); returns its session.
+/// Only a token of a session that is not revoked, was opened after $4 (the absolute lifetime)
+/// and whose user is not deleted is claimed.
 pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
-     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id IN \
-     (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.revoked_at IS NULL AND u.deleted_at IS NULL) RETURNING session_id";
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $3 \
+     AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $3 AND s.revoked_at IS NULL AND s.created_at > $4 AND u.deleted_at IS NULL) \
+     RETURNING session_id";
 
 /// A refresh token's session, when and whether it was used, and its expiry.
 pub const REFRESH_TOKEN_STATE: &str =
@@ -88,11 +90,12 @@ pub const REFRESH_TOKEN_STATE: &str =
 pub const REVOKE_SESSION: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 
-/// The user of a session that is not revoked, if the user is not deleted.
+/// The user of a session that is not revoked, if the user is not deleted, and when the session
+/// was opened.
 pub const SESSION_USER: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id \
+    ", s.created_at AS session_created_at FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.revoked_at IS NULL AND u.deleted_at IS NULL"
 );
 
@@ -316,3 +319,131 @@ pub const SOFT_DELETE_USER: &str =
     "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1";
 
 pub const ACTIVATE_USER: &str = "UPDATE users SET deleted_at = NULL, updated_at = $2 WHERE id = $1";
+
+// ---- clean-up (store/cleanup.rs) -------------------------------------------------------------
+
+/// `batch_delete!(table, key, alias, select)`: deletes the rows of `table` whose `key` is among
+/// the first `$2` rows `select` picks (its alias `alias`). On PostgreSQL the picked rows are
+/// locked and rows another instance's clean-up holds are skipped (`SKIP LOCKED`), so instances
+/// running at once delete different batches instead of queueing behind one another.
+macro_rules! batch_delete {
+    ($table:literal, $key:literal, $alias:literal, $select:expr) => {
+        Locking::new(
+            concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " IN (",
+                $select,
+                " LIMIT $2)"
+            ),
+            concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " IN (",
+                $select,
+                " LIMIT $2 FOR UPDATE OF ",
+                $alias,
+                " SKIP LOCKED)"
+            ),
+        )
+    };
+}
+
+/// Refresh tokens that expired before $1.
+pub const DELETE_EXPIRED_REFRESH_TOKENS: Locking = batch_delete!(
+    "refresh_tokens",
+    "token_hash",
+    "t",
+    "SELECT t.token_hash FROM refresh_tokens t WHERE t.expires_at < $1"
+);
+
+/// The refresh tokens of sessions revoked before $1 (those of expired sessions expired too).
+pub const DELETE_REVOKED_SESSIONS_REFRESH_TOKENS: Locking = batch_delete!(
+    "refresh_tokens",
+    "token_hash",
+    "t",
+    "SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id \
+     WHERE s.revoked_at < $1"
+);
+
+/// Sessions that expired or were revoked before $1, once their refresh tokens are gone.
+pub const DELETE_ENDED_SESSIONS: Locking = batch_delete!(
+    "sessions",
+    "id",
+    "s",
+    "SELECT s.id FROM sessions s WHERE (s.expires_at < $1 OR s.revoked_at < $1) \
+     AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id)"
+);
+
+/// Verifications that expired before $1, unless their user still has to verify (a resend names
+/// any earlier verification; an unverified account keeps them until it is itself deleted).
+pub const DELETE_EXPIRED_VERIFICATIONS: Locking = batch_delete!(
+    "email_verifications",
+    "id",
+    "v",
+    "SELECT v.id FROM email_verifications v WHERE v.expires_at < $1 \
+     AND (v.used_at IS NOT NULL \
+     OR EXISTS (SELECT 1 FROM users u WHERE u.id = v.user_id AND u.validated))"
+);
+
+/// Password reset tokens that expired before $1.
+pub const DELETE_EXPIRED_RESETS: Locking = batch_delete!(
+    "password_resets",
+    "id",
+    "r",
+    "SELECT r.id FROM password_resets r WHERE r.expires_at < $1"
+);
+
+/// An abandoned account (`u`, $3 its role OWNER): registered before $1 and never verified, alone
+/// in its organization, which holds no workspace, and with no verification or reset token still
+/// live at $4 (a resend gives it another day).
+macro_rules! abandoned_account {
+    () => {
+        "NOT u.validated AND u.created_at < $1 AND u.org_role = $3 \
+         AND NOT EXISTS (SELECT 1 FROM users o WHERE o.org_id = u.org_id AND o.id <> u.id) \
+         AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.org_id = u.org_id) \
+         AND NOT EXISTS (SELECT 1 FROM email_verifications v \
+         WHERE v.user_id = u.id AND v.expires_at > $4) \
+         AND NOT EXISTS (SELECT 1 FROM password_resets r \
+         WHERE r.user_id = u.id AND r.expires_at > $4)"
+    };
+}
+
+/// Up to $2 abandoned accounts: (user_id, org_id).
+pub const ABANDONED_ACCOUNTS: &str = concat!(
+    "SELECT u.id AS user_id, u.org_id FROM users u WHERE ",
+    abandoned_account!(),
+    " LIMIT $2"
+);
+
+/// The account $2 if it is (still) abandoned; on PostgreSQL locked, or skipped when another
+/// instance holds it.
+pub const LOCK_ABANDONED_ACCOUNT: Locking = Locking::new(
+    concat!(
+        "SELECT u.id FROM users u WHERE u.id = $2 AND ",
+        abandoned_account!()
+    ),
+    concat!(
+        "SELECT u.id FROM users u WHERE u.id = $2 AND ",
+        abandoned_account!(),
+        " FOR UPDATE OF u SKIP LOCKED"
+    ),
+);
+
+/// What an account owns, each deleted by user id ($1), children first.
+pub const DELETE_ACCOUNT_ROWS: [&str; 6] = [
+    "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+    "DELETE FROM sessions WHERE user_id = $1",
+    "DELETE FROM email_verifications WHERE user_id = $1",
+    "DELETE FROM password_resets WHERE user_id = $1",
+    "DELETE FROM workspace_members WHERE user_id = $1",
+    "DELETE FROM users WHERE id = $1",
+];
+
+/// The organization $1, once it has no user left.
+pub const DELETE_EMPTY_ORGANIZATION: &str = "DELETE FROM organizations WHERE id = $1 \
+     AND NOT EXISTS (SELECT 1 FROM users WHERE org_id = $1)";

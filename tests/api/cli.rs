@@ -80,6 +80,20 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--listen", "WORKSPACES_LISTEN"),
         ("--db-max-connections", "WORKSPACES_DB_MAX_CONNECTIONS"),
         ("--jwt-secret", "WORKSPACES_JWT_SECRET"),
+        ("--jwt-secret-file", "WORKSPACES_JWT_SECRET_FILE"),
+        (
+            "--session-lifetime-days",
+            "WORKSPACES_SESSION_LIFETIME_DAYS",
+        ),
+        (
+            "--cleanup-interval-secs",
+            "WORKSPACES_CLEANUP_INTERVAL_SECS",
+        ),
+        ("--cleanup-grace-days", "WORKSPACES_CLEANUP_GRACE_DAYS"),
+        (
+            "--unverified-account-days",
+            "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS",
+        ),
         ("--smtp-url", "WORKSPACES_SMTP_URL"),
         ("--mail-from", "WORKSPACES_MAIL_FROM"),
         ("--public-url", "WORKSPACES_PUBLIC_URL"),

@@ -451,6 +451,14 @@ fn only_old_databases_and_those_of_ended_processes_on_this_machine_are_leftovers
 }
 
 impl TestApp {
+    /// The SQLite database file, on that backend.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.place {
+            Place::Sqlite { file, .. } => Some(file),
+            Place::Postgres { .. } => None,
+        }
+    }
+
     pub fn is_sqlite(&self) -> bool {
         matches!(self.db, Db::Sqlite(_))
     }
@@ -701,11 +709,12 @@ impl TestApp {
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     }
 
-    /// Registers and verifies an account: an organization OWNER ready to write.
+    /// Registers and verifies an account: an organization OWNER ready to write, logged in again
+    /// after verifying (verifying ends the registration's session).
     pub async fn register_verified(&self, email: &str) -> Account {
         let account = self.register(email).await;
         self.verify(email).await;
-        account
+        self.log_in(&account).await
     }
 
     /// The one way to make an actor with an organization role: a logged-in user of `by`'s

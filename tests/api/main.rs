@@ -11,6 +11,7 @@ mod helpers;
 mod org_cast;
 mod standalone;
 
+mod cleanup;
 mod cli;
 mod durability_sigkill;
 mod email_keys;
@@ -31,6 +32,7 @@ mod races;
 mod registration;
 mod schema;
 mod sessions;
+mod stolen_database;
 mod tokens;
 mod user_roles;
 mod workspace_faults;

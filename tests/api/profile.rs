@@ -56,6 +56,8 @@ async fn the_profile_shows_validated_once_the_email_is_verified() {
     let app = spawn_app().await;
     let account = app.register("ann@example.com").await;
     app.verify("ann@example.com").await;
+    // Verifying ended the registration's session.
+    let account = app.log_in(&account).await;
 
     let answer = profile(&app, &account.access_token).await;
 

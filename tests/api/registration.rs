@@ -9,7 +9,7 @@ use crate::helpers::{
     assert_error, assert_unauthorized, names_with_hidden_characters, spawn_app,
     verification_email_body, Answer, TestApp, PASSWORD, PHISHING_NAME,
 };
-use crate::sessions::{assert_uuid, profile, token_fields};
+use crate::sessions::{assert_session_id, assert_uuid, profile, token_fields};
 
 const WEAK: &str = "Password must be at least 8 characters long and contain an upper-case letter, \
                     a lower-case letter and a digit";
@@ -34,7 +34,7 @@ async fn footprint(app: &TestApp) -> Vec<i64> {
 fn registered_body(answer: &Answer, email: &str) -> Value {
     let user_id = assert_uuid(&answer.body["user"]["id"]);
     let org_id = assert_uuid(&answer.body["user"]["orgId"]);
-    let session_id = assert_uuid(&answer.body["tokenId"]);
+    let session_id = assert_session_id(&answer.body["tokenId"]);
     let verification_id = assert_uuid(&answer.body["verificationTokenId"]);
     let tokens = token_fields(&answer.body, &session_id, &user_id, email, &org_id);
     let user =
@@ -313,8 +313,6 @@ async fn verifying_an_email_validates_the_user() {
 
 /// Contract section 4: "Consuming an e-mail verification ends every session opened before it".
 #[tokio::test]
-#[ignore = "server keeps the sessions opened before the verification alive (and \
-            workspaces_create::before_verification_it_answers_400_and_after_it_201 relies on it)"]
 async fn verifying_an_email_ends_the_sessions_opened_before_it() {
     let app = spawn_app().await;
     let account = app.register("ann@example.com").await;
@@ -328,6 +326,34 @@ async fn verifying_an_email_ends_the_sessions_opened_before_it() {
     }
     let sql = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL";
     assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
+}
+
+/// Issue 15: someone registers a victim's address first; the victim, who receives the e-mail,
+/// verifies it choosing a password. Nothing the first registrant holds works any more.
+#[tokio::test]
+async fn a_pre_registration_keeps_nothing_once_the_owner_verifies_with_a_password() {
+    let app = spawn_app().await;
+    let squatter = app.register("victim@example.com").await;
+    let token = app.mailer.last_verification_token("victim@example.com");
+
+    let answer = verify_with(&app, json!({ "token": token, "password": "Victim789" })).await;
+
+    assert_eq!((answer.status, answer.body), (StatusCode::OK, verified()));
+    assert_unauthorized(&profile(&app, &squatter.access_token).await);
+    let refresh = json!({ "refreshToken": squatter.refresh_token });
+    let refreshed = app.post("/user/refresh", None, refresh).await;
+    let message = "Invalid or expired refresh token";
+    assert_error(&refreshed, 401, message, "INVALID_REFRESH_TOKEN");
+    let old = app.login("victim@example.com", PASSWORD).await;
+    assert_error(&old, 401, "Invalid password", "INVALID_PASSWORD");
+    let sql = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL";
+    assert_eq!(app.count(sql, &[&squatter.user_id]).await, 0);
+    let login = app.login("victim@example.com", "Victim789").await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert_eq!(
+        profile(&app, &login.str("accessToken")).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -471,7 +497,9 @@ async fn resending_verification_for_a_verified_account_answers_400_already_verif
         "Email is already verified",
         "ALREADY_VERIFIED",
     );
-    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 1]);
+    // Two sessions with a refresh token each: the registration's, ended by the verification,
+    // and the login after it.
+    assert_eq!(footprint(&app).await, vec![1, 1, 2, 2, 1, 1]);
 }
 
 // A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
+use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -23,6 +24,23 @@ pub(crate) fn assert_uuid(value: &Value) -> String {
         .unwrap_or_else(|| panic!("{value} is not a string"));
     assert_eq!(Uuid::parse_str(id).unwrap().get_version_num(), 7, "{id}");
     id.to_owned()
+}
+
+/// Asserts `id` is a session id (`tokenId`) as the server stores it: a UUIDv8, the first 16
+/// bytes of SHA-256 of the secret the session's tokens carry. Returns it.
+pub(crate) fn assert_session_id(value: &Value) -> String {
+    let id = value
+        .as_str()
+        .unwrap_or_else(|| panic!("{value} is not a string"));
+    assert_eq!(Uuid::parse_str(id).unwrap().get_version_num(), 8, "{id}");
+    id.to_owned()
+}
+
+/// The stored session id a session secret (a JWT's `sid`, the start of a refresh token) names.
+pub(crate) fn session_id_of(secret: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(secret);
+    let bytes: [u8; 16] = digest[..16].try_into().unwrap();
+    Uuid::new_v8(bytes).to_string()
 }
 
 /// The claims of a JWT, read without checking its signature.
@@ -46,9 +64,14 @@ pub(crate) fn token_fields(
     let access = body["accessToken"].as_str().unwrap();
     let claims = claims_of(access);
     let iat = claims["iat"].as_i64().unwrap();
+    // `sid` is the session's secret (256 bits): the session id is its hash, never itself.
+    let sid = claims["sid"].as_str().unwrap_or_default().to_owned();
+    let secret = URL_SAFE_NO_PAD.decode(&sid).unwrap();
+    assert_eq!(secret.len(), 32, "{sid}");
+    assert_eq!(session_id_of(&secret), session_id, "{sid}");
     let expected_claims = json!({
         "userId": user_id, "email": email, "orgId": org_id, "type": "access",
-        "sid": session_id, "iat": iat, "exp": iat + 3600,
+        "sid": sid, "iat": iat, "exp": iat + 3600,
     });
     assert_eq!(claims, expected_claims);
     let expires_at = body["expiresAt"].as_i64().unwrap();
@@ -57,9 +80,11 @@ pub(crate) fn token_fields(
         (expires_at - (now_ms() + HOUR_MS)).abs() < 60_000,
         "expiresAt {expires_at}"
     );
+    // The refresh token: the session's secret, then 256 random bits.
     let refresh = body["refreshToken"].as_str().unwrap();
-    assert_eq!(refresh.len(), 43, "{refresh}");
-    assert!(URL_SAFE_NO_PAD.decode(refresh).is_ok(), "{refresh}");
+    assert_eq!(refresh.len(), 86, "{refresh}");
+    let refresh_bytes = URL_SAFE_NO_PAD.decode(refresh).unwrap();
+    assert_eq!(&refresh_bytes[..32], secret.as_slice(), "{refresh}");
     ["accessToken", "refreshToken", "expiresAt"]
         .into_iter()
         .map(|field| (field.to_owned(), body[field].clone()))
@@ -82,7 +107,7 @@ async fn logout(app: &TestApp, field: &str, token: &str) -> Answer {
 
 /// The whole 200 answer a login of `account` should give, its generated values checked.
 fn login_body(answer: &Answer, account: &Account) -> Value {
-    let session_id = assert_uuid(&answer.body["tokenId"]);
+    let session_id = assert_session_id(&answer.body["tokenId"]);
     let (user_id, email, org_id) = (&account.user_id, &account.email, &account.org_id);
     let tokens = token_fields(&answer.body, &session_id, user_id, email, org_id);
     let user =
@@ -190,11 +215,15 @@ async fn logging_in_to_a_deleted_account_answers_401_user_inactive() {
     let account = app.register_verified("ann@example.com").await;
     let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
     assert_eq!(app.execute(sql, &[&account.user_id]).await, 1);
+    let sessions = app.count("SELECT COUNT(*) FROM sessions", &[]).await;
 
     let answer = app.login("ann@example.com", PASSWORD).await;
 
     assert_error(&answer, 401, "User account is inactive", "USER_INACTIVE");
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions", &[]).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions", &[]).await,
+        sessions
+    );
 }
 
 #[tokio::test]

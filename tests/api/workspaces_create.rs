@@ -198,6 +198,8 @@ async fn before_verification_it_answers_400_and_after_it_201() {
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces", &[]).await, 0);
 
     app.verify("ann@example.com").await;
+    // Verifying ended the sessions opened before it: the same person logs in again.
+    let token = app.log_in(&account).await.access_token;
     let answer = app.create_workspace(&token, "Early").await;
     assert_answer(
         &answer,

@@ -3,38 +3,54 @@
 
 use uuid::Uuid;
 
-use crate::domain::{OrgId, SessionId, UserId};
+use crate::domain::{OrgId, UserId};
 
 use super::error::{ApiError, OrInternal};
-use crate::auth::{hash_token, new_token, AccessClaims, ACCESS_TOKEN_TTL_MS};
+use crate::auth::{hash_token, new_token, AccessClaims, SessionSecret, ACCESS_TOKEN_TTL_MS};
 use crate::domain::Password;
 use crate::http::bodies::identity::IssuedTokens;
 use crate::http::AppState;
 use crate::mail::VERIFICATION;
 use crate::store::{NewRefreshToken, NewSession, NewVerification};
 
-/// Refresh tokens (and so sessions, which slide with them) live 30 days.
+/// Refresh tokens live 30 days; a session slides with them, up to its absolute lifetime.
 pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Verification tokens live 24 hours.
 const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// A new session for `user_id`, with its first refresh token (plain text for the client, hash for
-/// the store).
-pub fn new_session(user_id: UserId, now: i64) -> (NewSession, NewRefreshToken, String) {
+/// A session about to be stored, with what only its client will hold.
+pub struct IssuedSession {
+    pub session: NewSession,
+    pub refresh: NewRefreshToken,
+    /// The refresh token in plain text, for the client.
+    pub refresh_plain: String,
+    /// The secret the access tokens carry; the store sees only its hash (`session.id`).
+    pub secret: SessionSecret,
+}
+
+/// A new session for `user_id`, with its first refresh token. It ends when its refresh token
+/// does, and never later than `lifetime_ms` after now (the absolute lifetime).
+pub fn new_session(user_id: UserId, now: i64, lifetime_ms: i64) -> IssuedSession {
+    let secret = SessionSecret::generate();
     let session = NewSession {
-        id: SessionId::new(),
+        id: secret.id(),
         user_id,
         created_at: now,
-        expires_at: now + REFRESH_TOKEN_TTL_MS,
+        expires_at: now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms),
     };
-    let plain = new_token();
+    let refresh_plain = secret.new_refresh_token();
     let refresh = NewRefreshToken {
-        token_hash: hash_token(&plain),
+        token_hash: hash_token(&refresh_plain),
         session_id: session.id,
         created_at: now,
         expires_at: session.expires_at,
     };
-    (session, refresh, plain)
+    IssuedSession {
+        session,
+        refresh,
+        refresh_plain,
+        secret,
+    }
 }
 
 /// Who an access token is for.
@@ -42,7 +58,7 @@ pub struct TokenSubject<'a> {
     pub user_id: UserId,
     pub email: &'a str,
     pub org_id: OrgId,
-    pub session_id: SessionId,
+    pub session: &'a SessionSecret,
 }
 
 /// Signs an access token for `subject` and bundles it with the refresh token.
@@ -58,14 +74,14 @@ pub fn issue(
         email: subject.email.to_owned(),
         org_id: subject.org_id,
         token_type: "access".to_owned(),
-        sid: subject.session_id,
+        sid: subject.session.to_claim(),
         iat: now / 1000,
         exp: expires_at / 1000,
     };
     Ok(IssuedTokens {
         access_token: state.keys.issue(&claims)?,
         refresh_token,
-        token_id: subject.session_id,
+        token_id: subject.session.id(),
         expires_at,
     })
 }

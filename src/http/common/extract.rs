@@ -2,6 +2,7 @@
 //! authenticated caller.
 
 use super::error::ApiError;
+use crate::auth::SessionSecret;
 use crate::clock::now_ms;
 use crate::domain::{Id, SessionId, UserId, WorkspaceId};
 use crate::http::bodies::errors::ErrorCode;
@@ -194,9 +195,11 @@ impl FromRequestParts<AppState> for Bearer {
             .keys
             .verify(token.trim())
             .ok_or_else(ApiError::unauthorized)?;
+        // The claim carries the session's secret; from here on only its hash, the stored id.
+        let session = SessionSecret::from_claim(&claims.sid).ok_or_else(ApiError::unauthorized)?;
         Ok(Bearer {
             claim: SessionClaim {
-                session_id: claims.sid,
+                session_id: session.id(),
                 user_id: claims.user_id,
                 now: now_ms(),
             },

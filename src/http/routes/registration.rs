@@ -131,9 +131,8 @@ async fn register(
         org_role: OrgRole::Owner,
         created_at: now,
     };
-    let (session, refresh, refresh_plain) = credentials::new_session(user.id, now);
+    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms);
     let (verification, verification_token) = new_verification(user.id, now);
-    let session_id = session.id;
     let verification_id = verification.id;
     let summary = UserSummary {
         id: user.id,
@@ -145,7 +144,7 @@ async fn register(
 
     match state
         .store
-        .register(org, user, session, refresh, verification)
+        .register(org, user, issued.session, issued.refresh, verification)
         .await
     {
         Ok(()) => {}
@@ -158,9 +157,9 @@ async fn register(
         user_id: summary.id,
         email: &summary.email,
         org_id: summary.org_id,
-        session_id,
+        session: &issued.secret,
     };
-    let tokens = credentials::issue(&state, subject, refresh_plain, now).or_500(FAILED)?;
+    let tokens = credentials::issue(&state, subject, issued.refresh_plain, now).or_500(FAILED)?;
     let answer = RegisterResponse::new(tokens, verification_id, summary);
     Ok((StatusCode::CREATED, Json(answer)))
 }

@@ -11,7 +11,7 @@ use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{hash_token, new_token};
+use crate::auth::{hash_token, SessionSecret};
 use crate::clock::now_ms;
 use crate::domain::Email;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
@@ -130,19 +130,19 @@ async fn attempt_login(
     }
 
     let now = now_ms();
-    let (session, refresh, refresh_plain) = credentials::new_session(user.id, now);
+    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms);
+    state
+        .store
+        .create_session(issued.session, issued.refresh)
+        .await
+        .or_500(FAILED)?;
     let subject = TokenSubject {
         user_id: user.id,
         email: &user.email,
         org_id: user.org_id,
-        session_id: session.id,
+        session: &issued.secret,
     };
-    state
-        .store
-        .create_session(session, refresh)
-        .await
-        .or_500(FAILED)?;
-    let tokens = credentials::issue(state, subject, refresh_plain, now).or_500(FAILED)?;
+    let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
     Ok(LoginResponse::new(tokens, UserSummary::from(&user)))
 }
 
@@ -216,21 +216,35 @@ async fn refresh(
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<RefreshResponse>, ApiError> {
     const FAILED: &str = "Failed to refresh token";
-    let presented = hash_token(body.token()?);
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidRefreshToken,
+            "Invalid or expired refresh token",
+        )
+    };
+    let presented = body.token()?;
+    // The token starts with the session's secret, which the server keeps no copy of: the new
+    // access token's `sid` is taken from it (the store checks the token belongs to that session).
+    let session = SessionSecret::of_refresh_token(presented).ok_or_else(invalid)?;
     let now = now_ms();
-    let next_plain = new_token();
-    let next_expires_at = now + REFRESH_TOKEN_TTL_MS;
-    let next_hash = hash_token(&next_plain);
-    let rotated = state
-        .store
-        .rotate_refresh_token(&presented, &next_hash, now, next_expires_at);
+    let next_plain = session.new_refresh_token();
+    let (presented_hash, next_hash) = (hash_token(presented), hash_token(&next_plain));
+    let rotated = state.store.rotate_refresh_token(
+        &presented_hash,
+        session.id(),
+        &next_hash,
+        now,
+        now + REFRESH_TOKEN_TTL_MS,
+        state.session_lifetime_ms,
+    );
     match rotated.await {
-        Ok(RefreshOutcome::Rotated { user, session_id }) => {
+        Ok(RefreshOutcome::Rotated { user, .. }) => {
             let subject = TokenSubject {
                 user_id: user.id,
                 email: &user.email,
                 org_id: user.org_id,
-                session_id,
+                session: &session,
             };
             let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
             Ok(Json(RefreshResponse::from(tokens)))
@@ -240,11 +254,7 @@ async fn refresh(
             ErrorCode::RefreshTokenReused,
             "Refresh token was already used; the session has been revoked",
         )),
-        Ok(RefreshOutcome::Invalid) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::InvalidRefreshToken,
-            "Invalid or expired refresh token",
-        )),
+        Ok(RefreshOutcome::Invalid) => Err(invalid()),
         Err(error) => Err(ApiError::internal(FAILED, error)),
     }
 }

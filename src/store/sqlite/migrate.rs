@@ -42,6 +42,8 @@ const FILES: &[(&str, &str)] = embedded![
     "20261123000001_init.sql",
     "20261123000002_password_resets.sql",
     "20261201000001_listing_index.sql",
+    "20261202000301_hashed_session_ids.sql",
+    "20261202000302_cleanup_indexes.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -421,6 +423,12 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
+    /// Undoes what the last migration (20261202000302_cleanup_indexes.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
+         DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
+         DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
+         DROP INDEX workspaces_org;";
+
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {
         let (_dir, path) = database();
@@ -428,8 +436,7 @@ mod tests {
         let mut conn = open(&path);
         let last = *all_versions().last().unwrap();
         conn.execute_batch(&format!(
-            "DROP INDEX workspace_members_listing; \
-             DELETE FROM _sqlx_migrations WHERE version = {last};"
+            "{UNDO_LAST_MIGRATION} DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();
         let kept = book(&conn);
@@ -454,8 +461,7 @@ mod tests {
         // And one pending, which must not run either.
         let last = *all_versions().last().unwrap();
         conn.execute_batch(&format!(
-            "DROP INDEX workspace_members_listing; \
-             DELETE FROM _sqlx_migrations WHERE version = {last};"
+            "{UNDO_LAST_MIGRATION} DELETE FROM _sqlx_migrations WHERE version = {last};"
         ))
         .unwrap();
         let booked = book(&conn);

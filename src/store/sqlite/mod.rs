@@ -40,6 +40,7 @@ pub struct SqliteDb {
 /// Opens the database file of `url` (created if missing), in WAL mode.
 pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteDb> {
     let path = database_path(url)?;
+    owner_only(&path);
     let conn = open_connection(&path, false)?;
     // Persistent in the file: readers never block the writer nor the writer the readers.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
@@ -76,6 +77,52 @@ fn database_path(url: &str) -> StoreResult<PathBuf> {
     }
     Ok(PathBuf::from(path))
 }
+
+/// The database holds password hashes, token hashes and perhaps the generated JWT key: it is
+/// created readable by its owner alone (SQLite gives its `-wal` and `-shm` files the main file's
+/// mode), and an existing file open to its group or others is tightened, with a warning. Any
+/// failure here is left to SQLite's own open to report, or logged.
+#[cfg(unix)]
+fn owner_only(path: &Path) {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    // An empty file is an empty database to SQLite.
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    if created.is_ok() {
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        let Ok(metadata) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        let tightened = std::fs::Permissions::from_mode(mode & 0o700);
+        match std::fs::set_permissions(&file, tightened) {
+            Ok(()) => tracing::warn!(
+                file = %file.display(),
+                "the database file was open to its group or others (mode {mode:o}); now {:o}",
+                mode & 0o700
+            ),
+            Err(error) => tracing::warn!(
+                file = %file.display(),
+                %error,
+                "the database file is open to its group or others (mode {mode:o}) and could not be tightened"
+            ),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) {}
 
 /// `%XX` escapes of a URL path, decoded.
 fn percent_decode(text: &str) -> StoreResult<String> {

@@ -1,0 +1,233 @@
+//! The clean-up of what has ended: sessions past their expiry or revoked (with their refresh
+//! tokens), expired refresh, verification and reset tokens, and abandoned accounts. One pass
+//! deletes in batches of bounded size, each its own short statement or transaction, with a
+//! pause between batches so that requests' writes (SQLite's one writer, PostgreSQL's row locks)
+//! never wait long behind it.
+//!
+//! Several instances may run passes at once: every delete is idempotent, and on PostgreSQL each
+//! batch skips the rows another instance's batch holds (`FOR UPDATE SKIP LOCKED`).
+
+use std::time::Duration;
+
+use super::tx::{args, Locking};
+use super::{queries, Store, StoreResult};
+use crate::domain::{OrgId, OrgRole, UserId};
+
+/// What a pass deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Rows are deleted this long (ms) after they expired or their session was revoked.
+    pub grace_ms: i64,
+    /// Self-registered accounts never verified are deleted this long (ms) after registering;
+    /// None: kept.
+    pub unverified_account_ttl_ms: Option<i64>,
+    /// Rows per statement (accounts per batch).
+    pub batch: i64,
+    /// Pause after a full batch, before the next.
+    pub pause: Duration,
+}
+
+/// How many rows a pass deleted, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+    pub verifications: u64,
+    pub password_resets: u64,
+    /// Abandoned accounts, each with its organization.
+    pub accounts: u64,
+}
+
+impl CleanupReport {
+    pub fn is_empty(&self) -> bool {
+        *self == CleanupReport::default()
+    }
+}
+
+impl Store {
+    /// One clean-up pass as of `now` (Unix ms).
+    pub async fn clean_up(&self, policy: &CleanupPolicy, now: i64) -> StoreResult<CleanupReport> {
+        let ended = now.saturating_sub(policy.grace_ms);
+        let mut report = CleanupReport::default();
+        // Refresh tokens first: a session goes once it has none left.
+        report.refresh_tokens += self
+            .delete_in_batches(&queries::DELETE_EXPIRED_REFRESH_TOKENS, ended, policy)
+            .await?;
+        report.refresh_tokens += self
+            .delete_in_batches(
+                &queries::DELETE_REVOKED_SESSIONS_REFRESH_TOKENS,
+                ended,
+                policy,
+            )
+            .await?;
+        report.sessions = self
+            .delete_in_batches(&queries::DELETE_ENDED_SESSIONS, ended, policy)
+            .await?;
+        report.verifications = self
+            .delete_in_batches(&queries::DELETE_EXPIRED_VERIFICATIONS, ended, policy)
+            .await?;
+        report.password_resets = self
+            .delete_in_batches(&queries::DELETE_EXPIRED_RESETS, ended, policy)
+            .await?;
+        if let Some(ttl) = policy.unverified_account_ttl_ms {
+            report.accounts = self
+                .delete_abandoned_accounts(now.saturating_sub(ttl), now, policy)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Runs a `batch_delete!` statement until a batch comes back short.
+    async fn delete_in_batches(
+        &self,
+        delete: &'static Locking,
+        before: i64,
+        policy: &CleanupPolicy,
+    ) -> StoreResult<u64> {
+        let batch = policy.batch;
+        let mut deleted = 0;
+        loop {
+            let n = self
+                .write_single(move |tx| {
+                    Box::pin(async move {
+                        let sql = delete.sql(tx.dialect());
+                        tx.execute(sql, args![before, batch]).await
+                    })
+                })
+                .await?;
+            deleted += n;
+            if n < batch.unsigned_abs() {
+                return Ok(deleted);
+            }
+            tokio::time::sleep(policy.pause).await;
+        }
+    }
+
+    /// Deletes the accounts registered before `registered_before` that were never verified (see
+    /// `queries::abandoned_account!`), each with everything it owns and its organization, in a
+    /// transaction of its own that checks again, under a row lock on PostgreSQL, that the account
+    /// is still abandoned (it may have been verified since it was picked).
+    async fn delete_abandoned_accounts(
+        &self,
+        registered_before: i64,
+        now: i64,
+        policy: &CleanupPolicy,
+    ) -> StoreResult<u64> {
+        let owner = OrgRole::Owner;
+        let mut deleted = 0;
+        loop {
+            let batch = policy.batch;
+            let picked: Vec<(UserId, OrgId)> = self
+                .read(|tx| {
+                    Box::pin(async move {
+                        tx.query_all(
+                            queries::ABANDONED_ACCOUNTS,
+                            args![registered_before, batch, owner, now],
+                            |row| Ok((row.get("user_id")?, row.get("org_id")?)),
+                        )
+                        .await
+                    })
+                })
+                .await?;
+            let mut deleted_now = 0;
+            for &(user_id, org_id) in &picked {
+                let gone = self
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            let lock = queries::LOCK_ABANDONED_ACCOUNT.sql(tx.dialect());
+                            let args = args![registered_before, user_id, owner, now];
+                            if tx.query_opt(lock, args, |_| Ok(())).await?.is_none() {
+                                return Ok(false);
+                            }
+                            for sql in queries::DELETE_ACCOUNT_ROWS {
+                                tx.execute(sql, args![user_id]).await?;
+                            }
+                            tx.execute(queries::DELETE_EMPTY_ORGANIZATION, args![org_id])
+                                .await?;
+                            Ok(true)
+                        })
+                    })
+                    .await?;
+                deleted_now += u64::from(gone);
+            }
+            deleted += deleted_now;
+            // A full batch of which none could go (another instance holds them all) would be
+            // picked again: leave them to the next pass.
+            if (picked.len() as u64) < batch.unsigned_abs() || deleted_now == 0 {
+                return Ok(deleted);
+            }
+            tokio::time::sleep(policy.pause).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use crate::store::queries;
+    use crate::store::tx::Dialect;
+
+    /// The schema, as the migrations make it.
+    fn schema() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in [
+            include_str!("../../migrations/sqlite/20261123000001_init.sql"),
+            include_str!("../../migrations/sqlite/20261123000002_password_resets.sql"),
+            include_str!("../../migrations/sqlite/20261201000001_listing_index.sql"),
+            include_str!("../../migrations/sqlite/20261202000301_hashed_session_ids.sql"),
+            include_str!("../../migrations/sqlite/20261202000302_cleanup_indexes.sql"),
+        ] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn
+    }
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Parameters left unbound: the plan does not depend on their values.
+        let mut rows = plan.raw_query();
+        let mut steps: Vec<String> = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            steps.push(row.get("detail").unwrap());
+        }
+        steps.join("\n")
+    }
+
+    /// A pass over a large database reads what ended through an index, never a whole table.
+    #[test]
+    fn every_clean_up_statement_finds_its_rows_through_an_index() {
+        let conn = schema();
+        let deletes = [
+            (
+                &queries::DELETE_EXPIRED_REFRESH_TOKENS,
+                "refresh_tokens_expires",
+            ),
+            (
+                &queries::DELETE_REVOKED_SESSIONS_REFRESH_TOKENS,
+                "sessions_revoked",
+            ),
+            (&queries::DELETE_ENDED_SESSIONS, "sessions_expires"),
+            (
+                &queries::DELETE_EXPIRED_VERIFICATIONS,
+                "email_verifications_expires",
+            ),
+            (&queries::DELETE_EXPIRED_RESETS, "password_resets_expires"),
+        ];
+        let mut statements: Vec<(&str, &str)> = deletes
+            .iter()
+            .map(|(delete, index)| (delete.sql(Dialect::Sqlite), *index))
+            .collect();
+        statements.push((queries::ABANDONED_ACCOUNTS, "users_unverified"));
+        statements.push((
+            queries::LOCK_ABANDONED_ACCOUNT.sql(Dialect::Sqlite),
+            "sqlite_autoindex_users_1",
+        ));
+        for (sql, index) in statements {
+            let plan = plan(&conn, sql);
+            assert!(plan.contains(index), "{sql}:\n{plan}");
+            let scans = plan.lines().filter(|step| step.starts_with("SCAN")).count();
+            assert_eq!(scans, 0, "{sql}:\n{plan}");
+        }
+    }
+}

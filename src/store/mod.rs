@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub use identity::{
     Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    RefreshOutcome, SessionInfo, User,
+    RefreshOutcome, SessionInfo, SessionUser, User,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
 use crate::config::{redact_url, CleanupConfig, Config};
 use crate::domain::email_key;
-use crate::http::{router, AppState, Metrics};
+use crate::http::{router, AppState, Metrics, Throttle};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
 use crate::store::{self, SharedStore, StoreOptions};
 
@@ -50,12 +50,14 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
-            hasher: PasswordHasher::new(config.password_hash_threads).await?,
+            hasher: PasswordHasher::new(config.password_hash_threads, config.password_hash_queue)
+                .await?,
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
             metrics: Metrics::new(),
             session_lifetime_ms: i64::try_from(config.session_lifetime.as_millis())
                 .unwrap_or(i64::MAX),
+            throttle: Arc::new(Throttle::new(config.rate_limits)),
         };
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).

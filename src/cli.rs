@@ -141,17 +141,36 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_RATE_LIMIT_PER_IP", default_value_t = 60)]
     pub rate_limit_per_ip: u32,
 
-    /// The same requests per minute per account (e-mail or presented token) (0: off).
+    /// The same requests per minute per account (e-mail, token or verification id); also
+    /// password-hashing requests per signed-in user, and failed logins per account and client
+    /// address (0: off).
     #[arg(long, env = "WORKSPACES_RATE_LIMIT_PER_ACCOUNT", default_value_t = 10)]
     pub rate_limit_per_account: u32,
+
+    /// Failed logins per minute per account from all client addresses together (0: off).
+    #[arg(
+        long,
+        env = "WORKSPACES_RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value_t = 100
+    )]
+    pub rate_limit_login_failures_per_account: u32,
 
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "WORKSPACES_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
+    /// With --trust-forwarded-for: how many proxies append to X-Forwarded-For; the client is
+    /// that many entries from the right (entries further left are the client's own).
+    #[arg(long, env = "WORKSPACES_TRUSTED_PROXY_HOPS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub trusted_proxy_hops: u16,
+
     /// Threads hashing passwords (Argon2id, 19 MiB each). Default: half the cores, at least 1.
     #[arg(long, env = "WORKSPACES_PASSWORD_HASH_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub password_hash_threads: Option<u16>,
+
+    /// Password hashing jobs that may wait for a thread; beyond, 503 at once.
+    #[arg(long, env = "WORKSPACES_PASSWORD_HASH_QUEUE", default_value_t = crate::auth::DEFAULT_HASH_QUEUE as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub password_hash_queue: u32,
 }
 
 impl ServeArgs {
@@ -179,15 +198,61 @@ impl ServeArgs {
             rate_limits: RateLimitConfig {
                 per_ip_per_minute: self.rate_limit_per_ip,
                 per_account_per_minute: self.rate_limit_per_account,
+                login_failures_per_account_per_minute: self.rate_limit_login_failures_per_account,
                 trust_forwarded_for: self.trust_forwarded_for,
+                trusted_proxy_hops: usize::from(self.trusted_proxy_hops),
             },
             password_hash_threads: self
                 .password_hash_threads
                 .map_or_else(crate::auth::default_hash_threads, usize::from),
+            password_hash_queue: self.password_hash_queue as usize,
         }
     }
 }
 
 fn days(n: u32) -> Duration {
     Duration::from_secs(u64::from(n) * 24 * 60 * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+    use crate::config::Config;
+
+    fn serve(args: &[&str]) -> Config {
+        let cli = Cli::try_parse_from([&["workspaces", "serve"], args].concat()).unwrap();
+        match cli.command {
+            Command::Serve(serve) => serve.into_config(cli.database_url),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn limit_and_hashing_flags_reach_the_config() {
+        let defaults = serve(&[]);
+        assert_eq!(defaults.rate_limits.trusted_proxy_hops, 1);
+        assert_eq!(
+            defaults.rate_limits.login_failures_per_account_per_minute,
+            100
+        );
+        assert_eq!(
+            defaults.password_hash_queue,
+            crate::auth::DEFAULT_HASH_QUEUE
+        );
+        let set = serve(&[
+            "--trust-forwarded-for",
+            "--trusted-proxy-hops",
+            "2",
+            "--rate-limit-login-failures-per-account",
+            "7",
+            "--password-hash-queue",
+            "5",
+        ]);
+        assert!(set.rate_limits.trust_forwarded_for);
+        assert_eq!(set.rate_limits.trusted_proxy_hops, 2);
+        assert_eq!(set.rate_limits.login_failures_per_account_per_minute, 7);
+        assert_eq!(set.password_hash_queue, 5);
+    }
 }

@@ -36,16 +36,28 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Threads hashing passwords; each holds Argon2's 19 MiB while the server runs.
     pub password_hash_threads: usize,
+    /// Hashing jobs that may wait for those threads; beyond, 503 at once.
+    pub password_hash_queue: usize,
 }
 
 /// Requests per minute allowed on the credential routes; 0 turns a limit off. Read by the rate
-/// limiter (`http::limits`); it lives here so that configuration depends on nothing above it.
+/// limiter (`http::common::throttle`); it lives here so that configuration depends on nothing
+/// above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitConfig {
+    /// Credential requests per client address.
     pub per_ip_per_minute: u32,
+    /// Credential requests per account (e-mail, token, verification id), per caller for the
+    /// authenticated requests that hash a password, and failed logins per account and client
+    /// address.
     pub per_account_per_minute: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (behind a trusted proxy).
+    /// Failed logins per account from all addresses together.
+    pub login_failures_per_account_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Proxies in front of the server that append to `X-Forwarded-For`: the client address is
+    /// this many entries from the right.
+    pub trusted_proxy_hops: usize,
 }
 
 /// What the background clean-up deletes, and how often it runs (`crate::cleanup`).
@@ -64,7 +76,9 @@ impl RateLimitConfig {
     pub const OFF: RateLimitConfig = RateLimitConfig {
         per_ip_per_minute: 0,
         per_account_per_minute: 0,
+        login_failures_per_account_per_minute: 0,
         trust_forwarded_for: false,
+        trusted_proxy_hops: 1,
     };
 }
 
@@ -93,6 +107,7 @@ impl Config {
             // Tests sign up and log in many times from one address; rate-limit tests turn it on.
             rate_limits: RateLimitConfig::OFF,
             password_hash_threads: crate::auth::default_hash_threads(),
+            password_hash_queue: crate::auth::DEFAULT_HASH_QUEUE,
         }
     }
 }
@@ -133,6 +148,7 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("rate_limits", &self.rate_limits)
             .field("password_hash_threads", &self.password_hash_threads)
+            .field("password_hash_queue", &self.password_hash_queue)
             .finish()
     }
 }

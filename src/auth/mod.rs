@@ -7,6 +7,6 @@ mod secret;
 mod session_secret;
 
 pub use jwt::{AccessClaims, JwtKeys, ACCESS_TOKEN_TTL_MS};
-pub use password::{default_hash_threads, PasswordHasher};
+pub use password::{default_hash_threads, HashError, PasswordHasher, DEFAULT_HASH_QUEUE};
 pub use secret::{hash_token, new_token, read_secret_file};
 pub use session_secret::SessionSecret;

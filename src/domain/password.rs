@@ -16,6 +16,12 @@ const MIN_CHARS: usize = 8;
 const MAX_CHARS: usize = 128;
 
 impl Password {
+    /// Whether `candidate` could be a password this server stored: a longer one can never
+    /// match, so it is refused without spending a hash on it.
+    pub fn could_match(candidate: &str) -> bool {
+        candidate.chars().count() <= MAX_CHARS
+    }
+
     pub fn parse(raw: &str) -> Result<Password, PasswordError> {
         let chars = raw.chars().count();
         if chars > MAX_CHARS {

@@ -36,9 +36,8 @@ use tracing::Level;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use common::throttle::Throttle;
 pub use metrics::Metrics;
-
-use limits::RateLimits;
 
 use crate::auth::{JwtKeys, PasswordHasher};
 use crate::config::Config;
@@ -60,6 +59,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime_ms: i64,
+    /// The rate limits, checked by the middleware (per address) and by handlers (per account
+    /// and per user, on the values they parse).
+    pub throttle: Arc<Throttle>,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,
@@ -96,7 +98,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             config.request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            RateLimits::new(config.rate_limits),
+            state.throttle.clone(),
             limits::rate_limit,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));

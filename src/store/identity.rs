@@ -65,21 +65,42 @@ impl Store {
             .await
     }
 
-    /// The user behind a live session: not revoked, not expired, user not deleted.
+    /// The user behind a live session (not revoked, not expired, user not deleted), and when
+    /// the session began.
     pub async fn authenticate(
         &self,
         session_id: SessionId,
         user_id: UserId,
         now: i64,
-    ) -> StoreResult<Option<User>> {
+    ) -> StoreResult<Option<SessionUser>> {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(
                     queries::AUTHENTICATE,
                     args![session_id, user_id, now],
-                    User::from_row,
+                    |row| {
+                        Ok(SessionUser {
+                            user: User::from_row(row)?,
+                            session_created_at: row.get("session_created_at")?,
+                        })
+                    },
                 )
                 .await
+            })
+        })
+        .await
+    }
+
+    /// A user's password hash; None when they have none (or no such user).
+    pub async fn password_hash(&self, user_id: UserId) -> StoreResult<Option<String>> {
+        self.read(|tx| {
+            Box::pin(async move {
+                let hash: Option<Option<String>> = tx
+                    .query_opt(queries::PASSWORD_HASH, args![user_id], |row| {
+                        row.get("password_hash")
+                    })
+                    .await?;
+                Ok(hash.flatten())
             })
         })
         .await
@@ -392,7 +413,15 @@ impl User {
     }
 }
 
-/// A user as login sees them: with the password hash, which nothing else reads.
+/// The caller of a request, as the session check reads them.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    /// When the session began (its login or registration), Unix ms; refreshes keep it.
+    pub session_created_at: i64,
+}
+
+/// A user as login sees them: with the password hash, which only password checks read.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub user: User,

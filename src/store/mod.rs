@@ -33,7 +33,7 @@ pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use email_keys::Rekeyed;
 pub use identity::{
     Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    RefreshOutcome, SessionInfo, User,
+    RefreshOutcome, SessionInfo, SessionUser, User,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};

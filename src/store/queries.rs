@@ -58,6 +58,9 @@ pub const INSERT_VERIFICATION: &str =
     "INSERT INTO email_verifications (id, user_id, token_hash, created_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5)";
 
+/// A user's password hash ($1 user), if they have one.
+pub const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
+
 /// A user (deleted or not) and their password hash, by e-mail key.
 pub const CREDENTIALS_BY_EMAIL: &str = concat!(
     "SELECT ",
@@ -65,11 +68,11 @@ pub const CREDENTIALS_BY_EMAIL: &str = concat!(
     ", u.password_hash FROM users u WHERE u.email_key = $1"
 );
 
-/// The user behind a live session ($1 session, $2 user, $3 now).
+/// The user behind a live session ($1 session, $2 user, $3 now), and when the session began.
 pub const AUTHENTICATE: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id \
+    ", s.created_at AS session_created_at FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
      AND u.deleted_at IS NULL"
 );

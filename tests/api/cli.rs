@@ -102,6 +102,12 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "--password-hash-threads",
             "WORKSPACES_PASSWORD_HASH_THREADS",
         ),
+        ("--password-hash-queue", "WORKSPACES_PASSWORD_HASH_QUEUE"),
+        ("--trusted-proxy-hops", "WORKSPACES_TRUSTED_PROXY_HOPS"),
+        (
+            "--rate-limit-login-failures-per-account",
+            "WORKSPACES_RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        ),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -124,6 +130,16 @@ fn zero_password_hashing_threads_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     let error = String::from_utf8(output.stderr).unwrap();
     assert!(error.contains("--password-hash-threads"), "{error}");
+}
+
+#[test]
+fn a_zero_hashing_queue_or_zero_proxy_hops_are_refused() {
+    for flag in ["--password-hash-queue", "--trusted-proxy-hops"] {
+        let output = workspaces().args(["serve", flag, "0"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(error.contains(flag), "{error}");
+    }
 }
 
 #[test]

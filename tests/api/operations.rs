@@ -149,6 +149,7 @@ fn limits(per_ip: u32, per_account: u32, trust_forwarded_for: bool) -> RateLimit
         per_ip_per_minute: per_ip,
         per_account_per_minute: per_account,
         trust_forwarded_for,
+        ..RateLimitConfig::OFF
     }
 }
 

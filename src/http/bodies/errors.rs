@@ -18,6 +18,8 @@ pub enum ErrorCode {
     AlreadyVerified,
     BadRequest,
     CannotDeleteSelf,
+    CurrentPasswordIncorrect,
+    CurrentPasswordRequired,
     DatabaseUnavailable,
     EmailAlreadyExists,
     Forbidden,

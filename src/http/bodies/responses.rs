@@ -64,14 +64,30 @@ impl IntoResponses for BodyRejected {
     }
 }
 
-/// 429 on the credential routes (login, register, verification, refresh, password reset).
+/// 429 on the credential routes (login, register, verification, refresh, password reset) and
+/// on the signed-in requests that hash a password.
 pub struct RateLimited;
 
 impl IntoResponses for RateLimited {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses([(
             "429",
-            error_response("Too many attempts from this address or for this account")
+            error_response(
+                "Too many attempts from this address, for this account, or by this user",
+            )
+            .header("Retry-After", string_header("Seconds to wait")),
+        )])
+    }
+}
+
+/// 503 on the routes that hash a password, when the hashing queue is full.
+pub struct HashingBusy;
+
+impl IntoResponses for HashingBusy {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses([(
+            "503",
+            error_response("`OVERLOADED`: the password hashing queue is full")
                 .header("Retry-After", string_header("Seconds to wait")),
         )])
     }

@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use crate::domain::{OrgId, UserId};
 
-use super::error::{ApiError, OrInternal};
-use crate::auth::{hash_token, new_token, AccessClaims, SessionSecret, ACCESS_TOKEN_TTL_MS};
+use super::error::ApiError;
+use crate::auth::{
+    hash_token, new_token, AccessClaims, HashError, SessionSecret, ACCESS_TOKEN_TTL_MS,
+};
 use crate::domain::Password;
 use crate::http::bodies::identity::IssuedTokens;
 use crate::http::AppState;
@@ -109,7 +111,7 @@ pub async fn send_verification(state: &AppState, to: &str, token: &str) {
     }
 }
 
-/// The hash of `password`, if one is given; a hashing failure is the route's 500 (`failed`).
+/// The hash of `password`, if one is given; see [`hashing_failed`] for the errors.
 pub async fn hash_password(
     state: &AppState,
     password: Option<Password>,
@@ -117,8 +119,21 @@ pub async fn hash_password(
 ) -> Result<Option<String>, ApiError> {
     match password {
         Some(password) => Ok(Some(
-            state.hasher.hash(password.expose()).await.or_500(failed)?,
+            state
+                .hasher
+                .hash(password.expose())
+                .await
+                .map_err(hashing_failed(failed))?,
         )),
         None => Ok(None),
+    }
+}
+
+/// A password that could not be hashed or verified: 503 `OVERLOADED` when the hashing queue is
+/// full (nothing was done; retrying later works), else the route's 500 (`failed`).
+pub fn hashing_failed(failed: &'static str) -> impl FnOnce(HashError) -> ApiError {
+    move |error| match error {
+        HashError::Overloaded => ApiError::overloaded(),
+        HashError::Failed(cause) => ApiError::internal(failed, cause),
     }
 }

@@ -156,15 +156,16 @@ impl Bearer {
     /// The caller, checked now: for a request that fails before reaching its own query, so that
     /// a dead session still answers 401 before any other error (the documented check order).
     pub async fn authenticate(&self, state: &AppState) -> Result<AuthUser, ApiError> {
-        let user = state
+        let caller = state
             .store
             .authenticate(self.claim.session_id, self.claim.user_id, self.claim.now)
             .await
             .map_err(|error| ApiError::internal("Internal server error", error))?
             .ok_or_else(ApiError::unauthorized)?;
         Ok(AuthUser {
-            user,
+            user: caller.user,
             session_id: self.claim.session_id,
+            session_created_at: caller.session_created_at,
         })
     }
 
@@ -212,6 +213,9 @@ impl FromRequestParts<AppState> for Bearer {
 pub struct AuthUser {
     pub user: User,
     pub session_id: SessionId,
+    /// When the caller's session began (its login), Unix ms: a password change from an older
+    /// session must prove the current password.
+    pub session_created_at: i64,
 }
 
 impl AuthUser {

@@ -8,3 +8,4 @@ pub mod extract;
 pub mod fields;
 pub mod json;
 pub mod rules;
+pub mod throttle;

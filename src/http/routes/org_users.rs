@@ -17,7 +17,7 @@ use crate::http::bodies::errors::{
 };
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::organization::{OrgUserJson, OrgUserResponse, OrgUsersResponse};
-use crate::http::bodies::responses::{BodyRejected, Unauthorized};
+use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, new_verification, send_verification};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
@@ -86,7 +86,8 @@ struct CreateOrgUserBody {
 }
 
 /// Create a user; sends the verification e-mail unless `sendInvite` is false. Check order: token
-/// -> body -> caller validated -> WORKSPACES+ -> role grantable -> e-mail free.
+/// -> body -> caller validated -> WORKSPACES+ -> role grantable -> (with a password) the
+/// caller's hashing rate limit -> e-mail free.
 #[utoipa::path(
     post,
     path = "/organization/users",
@@ -100,6 +101,8 @@ struct CreateOrgUserBody {
         Unauthorized,
         (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own", body = ErrorResponse),
         BodyRejected,
+        RateLimited,
+        HashingBusy,
         (status = 500, description = "Failed to create user", body = ErrorResponse),
     )
 )]
@@ -121,6 +124,9 @@ async fn create_user(
         return Err(ApiError::insufficient_permissions(
             "Cannot assign a role above your own",
         ));
+    }
+    if password.is_some() {
+        state.throttle.check_hashing(auth.user.id)?;
     }
 
     let now = now_ms();

@@ -16,11 +16,13 @@ use crate::clock::now_ms;
 use crate::domain::Email;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
 use crate::http::bodies::MessageResponse;
+use crate::http::common::credentials::hashing_failed;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::fields;
+use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::mail::PASSWORD_RESET;
 use crate::store::NewPasswordReset;
@@ -65,6 +67,9 @@ async fn request_reset(
         .ok_or_else(|| ApiError::missing_field("email"))?;
     // A malformed address cannot have an account: nothing to do, same answer.
     if let Some(email) = Email::parse(&raw) {
+        state
+            .throttle
+            .check_account(AccountKey::email(email.as_str()))?;
         // The lookup, the insert and the SMTP round trip happen after the answer, so its timing
         // says nothing about whether the account exists. The task keeps the request's span so
         // its log lines carry the request id.
@@ -133,6 +138,7 @@ fn invalid_token() -> ApiError {
         (status = 400, description = "`MISSING_FIELD`, `WEAK_PASSWORD`, `INVALID_TOKEN` (invalid or expired reset token), malformed JSON", body = ErrorResponse),
         BodyRejected,
         RateLimited,
+        HashingBusy,
         (status = 500, description = "Failed to reset password", body = ErrorResponse),
     )
 )]
@@ -153,6 +159,9 @@ async fn reset_password(
         .filter(|password| !password.is_empty())
         .ok_or_else(|| ApiError::missing_field("newPassword"))?;
     let password = fields::password(raw_password)?;
+    state
+        .throttle
+        .check_account(AccountKey::token("reset", token))?;
     let token_hash = hash_token(token);
     let now = now_ms();
     // Refuse a dead token before spending an Argon2 hash on it; the transaction below re-checks.
@@ -165,7 +174,11 @@ async fn reset_password(
         return Err(invalid_token());
     }
     // Hashed before the transaction, so the write lock is never held across Argon2.
-    let password_hash = state.hasher.hash(password.expose()).await.or_500(FAILED)?;
+    let password_hash = state
+        .hasher
+        .hash(password.expose())
+        .await
+        .map_err(hashing_failed(FAILED))?;
     let reset = state
         .store
         .reset_password(&token_hash, &password_hash, now_ms())

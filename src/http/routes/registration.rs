@@ -16,7 +16,7 @@ use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
-use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
     self, hash_password, new_verification, send_verification, TokenSubject,
@@ -24,6 +24,7 @@ use crate::http::common::credentials::{
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{JsonBody, PathId};
 use crate::http::common::fields;
+use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::store::{NewOrganization, NewUser, StoreError};
 
@@ -96,6 +97,7 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
         BodyRejected,
         RateLimited,
+        HashingBusy,
         (status = 500, description = "Registration failed", body = ErrorResponse),
     )
 )]
@@ -110,6 +112,9 @@ async fn register(
     let last_name = fields::required_name(&body.last_name, "lastName")?;
     let company_name = company_name(&body, &first_name, &last_name)?;
     let website = website(body.company_website)?;
+    state
+        .throttle
+        .check_account(AccountKey::email(email.as_str()))?;
 
     let password_hash = hash_password(&state, Some(password), FAILED).await?;
     let now = now_ms();
@@ -185,6 +190,7 @@ struct VerifyBody {
         (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
         BodyRejected,
         RateLimited,
+        HashingBusy,
         (status = 500, description = "Failed to verify email", body = ErrorResponse),
     )
 )]
@@ -193,13 +199,16 @@ async fn verify_email(
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const FAILED: &str = "Failed to verify email";
-    let token = fields::required(&body.token, "token")?;
+    let token = fields::required(&body.token, "token")?.trim();
     // An invited user may choose their password while verifying.
     let password = body.password.as_deref().map(fields::password).transpose()?;
+    state
+        .throttle
+        .check_account(AccountKey::token("verification", token))?;
     let new_password_hash = hash_password(&state, password, FAILED).await?;
     state
         .store
-        .consume_verification(&hash_token(token.trim()), now_ms(), new_password_hash)
+        .consume_verification(&hash_token(token), now_ms(), new_password_hash)
         .await
         .or_500(FAILED)?
         .ok_or_else(|| {
@@ -237,9 +246,11 @@ async fn resend_verification(
     Path(id): Path<PathId<Uuid>>,
 ) -> Result<Json<ResendVerificationResponse>, ApiError> {
     const FAILED: &str = "Failed to resend verification email";
+    let id = id.or(verification_not_found)?;
+    state.throttle.check_account(AccountKey::verification(id))?;
     let user = state
         .store
-        .user_by_verification_id(id.or(verification_not_found)?)
+        .user_by_verification_id(id)
         .await
         .or_500(FAILED)?
         .ok_or_else(verification_not_found)?;

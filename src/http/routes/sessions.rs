@@ -13,20 +13,18 @@ use utoipa_axum::routes;
 
 use crate::auth::{hash_token, SessionSecret};
 use crate::clock::now_ms;
-use crate::domain::Email;
+use crate::domain::{Email, Password};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::identity::{LoginResponse, RefreshResponse, UserSummary};
-use crate::http::bodies::responses::{BodyRejected, RateLimited};
+use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
 use crate::http::bodies::SuccessResponse;
-use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
+use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
 use crate::store::RefreshOutcome;
-
-/// Longer passwords can never match (the policy caps them), so they are refused without hashing.
-const MAX_PASSWORD_CHARS: usize = 128;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -60,18 +58,31 @@ fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
         (status = 401, description = "`USER_NOT_FOUND`, `INVALID_PASSWORD`, `USER_INACTIVE` or `NO_PASSWORD_SET`", body = ErrorResponse),
         BodyRejected,
         RateLimited,
+        HashingBusy,
         (status = 500, description = "Login failed", body = ErrorResponse),
     )
 )]
 async fn login(
     State(state): State<AppState>,
-    body: JsonBody<LoginBody>,
+    client: ClientAddr,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let result = attempt_login(&state, body).await;
-    // Refused credentials count as failures; malformed requests are not login attempts.
+    let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
+    let email = raw_email.ok_or_else(|| ApiError::missing_field("email"))?;
+    let password = body.password.as_deref().filter(|p| !p.is_empty());
+    let password = password.ok_or_else(|| ApiError::missing_field("password"))?;
+    let attempt = state
+        .throttle
+        .login_attempt(AccountKey::email(email), client)?;
+    let result = attempt_login(&state, email, password).await;
+    // Refused credentials count as failures, in the metrics and for the login lock; malformed
+    // and refused (429, 503) requests are not login attempts.
     match &result {
         Ok(_) => state.metrics.login(true),
-        Err(error) if error.status == StatusCode::UNAUTHORIZED => state.metrics.login(false),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => {
+            state.metrics.login(false);
+            attempt.failed();
+        }
         Err(_) => {}
     }
     result.map(Json)
@@ -79,15 +90,12 @@ async fn login(
 
 async fn attempt_login(
     state: &AppState,
-    JsonBody(body): JsonBody<LoginBody>,
+    email: &str,
+    password: &str,
 ) -> Result<LoginResponse, ApiError> {
     const FAILED: &str = "Login failed";
-    let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
-    let email = raw_email.ok_or_else(|| ApiError::missing_field("email"))?;
-    let password = body.password.as_deref().filter(|p| !p.is_empty());
-    let password = password.ok_or_else(|| ApiError::missing_field("password"))?;
     let wrong_password = || login_failure(ErrorCode::InvalidPassword, "Invalid password");
-    if password.chars().count() > MAX_PASSWORD_CHARS {
+    if !Password::could_match(password) {
         return Err(wrong_password());
     }
 
@@ -108,7 +116,7 @@ async fn attempt_login(
         .hasher
         .verify(password, stored_hash)
         .await
-        .or_500(FAILED)?;
+        .map_err(hashing_failed(FAILED))?;
     let Some(credentials) = credentials else {
         return Err(login_failure(ErrorCode::UserNotFound, "User not found"));
     };
@@ -224,6 +232,9 @@ async fn refresh(
         )
     };
     let presented = body.token()?;
+    state
+        .throttle
+        .check_account(AccountKey::token("refresh", presented))?;
     // The token starts with the session's secret, which the server keeps no copy of: the new
     // access token's `sid` is taken from it (the store checks the token belongs to that session).
     let session = SessionSecret::of_refresh_token(presented).ok_or_else(invalid)?;

@@ -8,19 +8,23 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{can_manage_users, RoleDenied};
+use crate::clock::now_ms;
+use crate::domain::{can_manage_users, Password, RoleDenied};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::identity::{ProfileResponse, RoleChangeResponse, RoleSummaryResponse};
-use crate::http::bodies::responses::{BodyRejected, InternalError, Unauthorized};
+use crate::http::bodies::responses::{
+    BodyRejected, HashingBusy, InternalError, RateLimited, Unauthorized,
+};
 use crate::http::bodies::MessageResponse;
-use crate::http::common::credentials::hash_password;
+use crate::http::common::credentials::{hash_password, hashing_failed};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
 use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
 };
+use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
 use crate::store::{UserChangeOutcome, UserUpdate};
 
@@ -99,10 +103,62 @@ struct UpdateUserBody {
     last_name: Option<String>,
     #[schema(schema_with = schema::optional_password)]
     password: Option<String>,
+    /// The password now: required with `password` from a session older than 10 minutes, and
+    /// checked whenever it is sent.
+    #[schema(value_type = String)]
+    current_password: Option<String>,
 }
 
-/// Names: oneself, or a manager (WORKSPACES+) of a user below them. Password: only oneself; the
-/// user's other sessions end.
+/// A session this young may change its password without the current one: the official
+/// client's `updateUser` sends none, and its login just proved the password. Past it, a stolen
+/// access token alone must not become a lasting takeover (a new password ends the other
+/// sessions).
+const RECENT_LOGIN_MS: i64 = 10 * 60 * 1000;
+
+/// The caller proves they know their password before changing it (see [`RECENT_LOGIN_MS`]). A
+/// wrong one counts as a failed login for the account, under the same lock as logins.
+async fn confirm_current_password(
+    state: &AppState,
+    auth: &AuthUser,
+    client: ClientAddr,
+    current: Option<&str>,
+) -> Result<(), ApiError> {
+    const FAILED: &str = "Failed to update user";
+    let Some(current) = current.filter(|p| !p.is_empty()) else {
+        if now_ms() - auth.session_created_at < RECENT_LOGIN_MS {
+            return Ok(());
+        }
+        return Err(ApiError::forbidden(
+            ErrorCode::CurrentPasswordRequired,
+            "Current password is required",
+        ));
+    };
+    let attempt = state
+        .throttle
+        .login_attempt(AccountKey::email(&auth.user.email), client)?;
+    let matches = Password::could_match(current) && {
+        let hash = state
+            .store
+            .password_hash(auth.user.id)
+            .await
+            .or_500(FAILED)?;
+        let verified = state.hasher.verify(current, hash.as_deref()).await;
+        verified.map_err(hashing_failed(FAILED))?
+    };
+    if !matches {
+        attempt.failed();
+        return Err(ApiError::forbidden(
+            ErrorCode::CurrentPasswordIncorrect,
+            "Current password is incorrect",
+        ));
+    }
+    Ok(())
+}
+
+/// Names: oneself, or a manager (WORKSPACES+) of a user below them. Password: only oneself,
+/// with `currentPassword` from a session older than 10 minutes; the user's other sessions end.
+/// Requests with a password are rate limited per user, and a wrong `currentPassword` like a
+/// failed login.
 #[utoipa::path(
     put,
     path = "/user/{userId}",
@@ -114,15 +170,18 @@ struct UpdateUserBody {
         (status = 200, description = "User updated successfully", body = MessageResponse),
         (status = 400, description = "`NO_VALID_FIELDS`, `INVALID_FIELD`, `WEAK_PASSWORD`, `USER_NOT_VALIDATED` (caller deleted or not verified), malformed JSON", body = ErrorResponse),
         Unauthorized,
-        (status = 403, description = "Insufficient permissions to update user; a password can only be changed by its owner", body = ErrorResponse),
+        (status = 403, description = "Insufficient permissions to update user; a password can only be changed by its owner (`PASSWORD_SELF_ONLY`); `CURRENT_PASSWORD_REQUIRED`, `CURRENT_PASSWORD_INCORRECT`", body = ErrorResponse),
         (status = 404, description = "User not found", body = ErrorResponse),
         BodyRejected,
+        RateLimited,
+        HashingBusy,
         (status = 500, description = "Failed to update user", body = ErrorResponse),
     )
 )]
 async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
+    client: ClientAddr,
     Path(UserPath { user_id }): Path<UserPath>,
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
@@ -153,6 +212,11 @@ async fn update_user(
             ErrorCode::PasswordSelfOnly,
             "A password can only be changed by its owner",
         ));
+    }
+    if password.is_some() {
+        state.throttle.check_hashing(auth.user.id)?;
+        let current = body.current_password.as_deref();
+        confirm_current_password(&state, &auth, client, current).await?;
     }
     let update = UserUpdate {
         change: user_change(&auth, target),

@@ -1,0 +1,211 @@
+//! What the rate limits key on: the client address behind trusted proxies (the entry the proxy
+//! appended, not the client's own), the value each handler actually reads (refresh token field,
+//! verification id), and for logins the failures only, per account and client address.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use workspaces::config::{Config, RateLimitConfig};
+
+use crate::helpers::{
+    assert_answer, assert_error, error_body, spawn_app_with, Answer, TestApp, PASSWORD,
+};
+
+fn with_limits(limits: RateLimitConfig) -> impl FnOnce(&mut Config) {
+    move |config| config.rate_limits = limits
+}
+
+fn limited() -> Value {
+    error_body("Too many requests, try again later", "RATE_LIMITED")
+}
+
+/// A login whose client address, for a server trusting one proxy, is the last entry of
+/// `forwarded_for`.
+async fn login_via(app: &TestApp, forwarded_for: &str, email: &str, password: &str) -> Answer {
+    TestApp::send(
+        app.client
+            .post(app.url("/user/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({ "email": email, "password": password })),
+    )
+    .await
+}
+
+fn assert_wrong_password(answer: &Answer) {
+    assert_error(answer, 401, "Invalid password", "INVALID_PASSWORD");
+}
+
+#[tokio::test]
+async fn varying_the_leftmost_forwarded_entries_does_not_bypass_the_per_address_limit() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_ip_per_minute: 2,
+        trust_forwarded_for: true,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let unknown = error_body("User not found", "USER_NOT_FOUND");
+
+    for (i, expected) in [(1, &unknown), (2, &unknown), (3, &limited())] {
+        // The client writes the first entries; the proxy appends the address it saw.
+        let forwarded = format!("198.51.100.{i}, 10.9.8.{i}, 203.0.113.7");
+        let answer = login_via(&app, &forwarded, "nobody@example.com", PASSWORD).await;
+        let status = if i < 3 { 401 } else { 429 };
+        assert_answer(&answer, status, expected);
+    }
+    // Another client behind the same proxy has its own limit.
+    let other = login_via(
+        &app,
+        "198.51.100.1, 203.0.113.8",
+        "nobody@example.com",
+        PASSWORD,
+    );
+    assert_answer(&other.await, 401, &unknown);
+}
+
+#[tokio::test]
+async fn behind_two_proxies_the_client_is_the_second_entry_from_the_right() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_ip_per_minute: 1,
+        trust_forwarded_for: true,
+        trusted_proxy_hops: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+
+    let first = login_via(
+        &app,
+        "1.1.1.1, 203.0.113.7, 10.0.0.1",
+        "a@example.com",
+        PASSWORD,
+    );
+    assert_eq!(first.await.status, StatusCode::UNAUTHORIZED);
+    let again = login_via(
+        &app,
+        "2.2.2.2, 203.0.113.7, 10.0.0.2",
+        "a@example.com",
+        PASSWORD,
+    );
+    assert_answer(&again.await, 429, &limited());
+}
+
+#[tokio::test]
+async fn decoy_refresh_fields_do_not_bypass_the_per_token_limit() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let invalid = error_body("Invalid or expired refresh token", "INVALID_REFRESH_TOKEN");
+
+    // The handler reads `refresh_token` when both are present; a fresh `refreshToken` decoy on
+    // each try must not make each try a new key.
+    for i in 0..3 {
+        let body =
+            json!({ "refresh_token": "guessed-token", "refreshToken": format!("decoy-{i}") });
+        let answer = app.post("/user/refresh", None, body).await;
+        if i < 2 {
+            assert_answer(&answer, 401, &invalid);
+        } else {
+            assert_answer(&answer, 429, &limited());
+        }
+    }
+    // The decoy's own key is untouched: it is a different token.
+    let decoy = app
+        .post("/user/refresh", None, json!({ "refreshToken": "decoy-0" }))
+        .await;
+    assert_answer(&decoy, 401, &invalid);
+}
+
+#[tokio::test]
+async fn two_spellings_of_one_verification_id_share_the_resend_limit() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let ann = app.register("ann@example.com").await;
+    let id = ann.verification_token_id.clone();
+    let upper = id.to_uppercase();
+    let simple = id.replace('-', "");
+
+    for spelling in [&id, &upper] {
+        let path = format!("/user/resend-verification/{spelling}");
+        let answer = app.post(&path, None, json!({})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let path = format!("/user/resend-verification/{simple}");
+    assert_answer(&app.post(&path, None, json!({})).await, 429, &limited());
+
+    let sql = "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1";
+    assert_eq!(app.count(sql, &[&ann.user_id]).await, 3);
+}
+
+#[tokio::test]
+async fn an_attacker_locked_out_of_an_account_does_not_lock_out_its_owner_elsewhere() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 3,
+        login_failures_per_account_per_minute: 20,
+        trust_forwarded_for: true,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let ann = app.register_verified("ann@example.com").await;
+    let attacker = "198.51.100.66";
+
+    for _ in 0..3 {
+        assert_wrong_password(&login_via(&app, attacker, &ann.email, "Wrong1234").await);
+    }
+    for password in ["Wrong1234", PASSWORD] {
+        let answer = login_via(&app, attacker, &ann.email, password).await;
+        assert_answer(&answer, 429, &limited());
+    }
+
+    let owner = login_via(&app, "203.0.113.5", &ann.email, PASSWORD).await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.body);
+    // The e-mail's case does not make it another account.
+    let shouting = login_via(&app, attacker, "ANN@EXAMPLE.COM", "Wrong1234").await;
+    assert_answer(&shouting, 429, &limited());
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_count_toward_the_lock() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 2,
+        login_failures_per_account_per_minute: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let ann = app.register_verified("ann@example.com").await;
+
+    for _ in 0..5 {
+        let answer = app.login(&ann.email, PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    for _ in 0..2 {
+        assert_wrong_password(&app.login(&ann.email, "Wrong1234").await);
+    }
+    assert_answer(&app.login(&ann.email, PASSWORD).await, 429, &limited());
+    let sql = "SELECT COUNT(*) FROM sessions WHERE user_id = $1";
+    assert_eq!(app.count(sql, &[&ann.user_id]).await, 6);
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_reach_the_per_account_ceiling() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 10,
+        login_failures_per_account_per_minute: 3,
+        trust_forwarded_for: true,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let ann = app.register_verified("ann@example.com").await;
+
+    for i in 1..=3 {
+        let address = format!("198.51.100.{i}");
+        assert_wrong_password(&login_via(&app, &address, &ann.email, "Wrong1234").await);
+    }
+    let next = login_via(&app, "198.51.100.4", &ann.email, PASSWORD).await;
+    assert_answer(&next, 429, &limited());
+    // Other accounts are not affected.
+    let other = login_via(&app, "198.51.100.4", "bob@example.com", PASSWORD).await;
+    assert_error(&other, 401, "User not found", "USER_NOT_FOUND");
+}

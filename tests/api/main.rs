@@ -10,8 +10,10 @@ mod cast;
 mod helpers;
 mod org_cast;
 mod standalone;
+mod start_rules;
 
 mod cli;
+mod connections;
 mod durability_sigkill;
 mod envelope;
 mod fake_smtp;
@@ -19,6 +21,7 @@ mod instances;
 mod instances_race;
 mod logs;
 mod mail;
+mod metrics;
 mod openapi;
 mod operations;
 mod ops;

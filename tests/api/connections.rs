@@ -2,13 +2,16 @@
 //! connections, so slow or idle clients cannot hold the server's connections and memory
 //! (slowloris).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use workspaces::app::Application;
 use workspaces::config::ConnectionLimits;
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{spawn_app_with, test_config, CapturingMailer, TestApp};
+use crate::standalone::FreshDatabase;
 
 const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
 const HEALTHY: &str = r#"{"success":true,"status":"ok"}"#;
@@ -145,5 +148,62 @@ async fn beyond_the_connection_cap_a_new_connection_waits_until_one_closes() {
     assert!(
         answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with(HEALTHY),
         "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn on_shutdown_a_request_in_flight_finishes_idle_connections_close_and_new_ones_are_refused()
+{
+    let database = FreshDatabase::create().await;
+    let app = Application::build_with_mailer(
+        test_config(&database.url),
+        Arc::new(CapturingMailer::default()),
+    )
+    .await
+    .expect("server builds");
+    let addr = app.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(HEALTH).await.unwrap();
+    assert!(read_answer(&mut idle).await.ends_with(HEALTHY));
+    // A login whose body is half sent when the signal comes.
+    let body = r#"{"email":"nobody@example.com","password":"Secret123"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /user/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{first}",
+        body.len()
+    );
+    busy.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    stop.send(()).unwrap();
+
+    assert!(time_until_closed(&mut idle).await < Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after the signal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    busy.write_all(rest.as_bytes()).await.unwrap();
+    let answer = read_answer(&mut busy).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 401 Unauthorized\r\n")
+            && answer.ends_with(
+                r#"{"success":false,"message":"User not found","error_code":"USER_NOT_FOUND"}"#
+            ),
+        "{answer}"
+    );
+    let stopped = tokio::time::timeout(Duration::from_secs(5), serving).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server did not stop once its last request was answered: {stopped:?}"
     );
 }

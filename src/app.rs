@@ -1,5 +1,5 @@
-//! Building and running the server: connect the store, apply migrations, resolve the signing
-//! key, bind the listener (port 0 works), serve until SIGINT/SIGTERM.
+//! Building and running the server: choose the mailer, connect the store, apply migrations,
+//! resolve the signing key, bind the listeners (port 0 works), serve until SIGINT/SIGTERM.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
-use crate::config::{redact_url, CleanupConfig, Config};
+use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits};
 use crate::domain::email_key;
-use crate::http::{router, AppState, Metrics, Throttle};
+use crate::http::{metrics_router, router, AppState, Metrics, Throttle};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
+use crate::server;
 use crate::store::{self, SharedStore, StoreOptions};
 
 /// The settings key under which a generated JWT secret is kept.
@@ -25,17 +26,41 @@ const MIN_JWT_SECRET_BYTES: usize = 32;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// `--metrics-listen`: its listener and the router serving `/metrics` alone.
+    metrics: Option<(TcpListener, axum::Router)>,
     store: SharedStore,
     shutdown_grace: Duration,
     cleanup: Option<CleanupConfig>,
+    connections: ConnectionLimits,
 }
 
 impl Application {
-    /// Builds the server with the mailer the configuration names (SMTP, or the log).
+    /// Builds the server with the mailer the configuration names: SMTP, or else the log, which
+    /// is refused unless the server listens on loopback only or `--dev-mail-log` is given.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let mailer: Arc<dyn Mailer> = match &config.smtp_url {
             Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
-            None => Arc::new(LogMailer),
+            None => {
+                // The log then holds every verification and reset token: whoever reads it can
+                // take over any account. Fine on a developer's machine, where only they can
+                // reach the server; anywhere else it must be asked for by name.
+                if !(config.dev_mail_log || config.listen.ip().to_canonical().is_loopback()) {
+                    anyhow::bail!(
+                        "no --smtp-url: e-mails, with their verification and password-reset \
+                         tokens, would be written to the log while listening on {}. Set \
+                         --smtp-url (WORKSPACES_SMTP_URL), or listen on a loopback address, \
+                         or pass --dev-mail-log (WORKSPACES_DEV_MAIL_LOG) to accept that \
+                         whoever reads the log can take over any account",
+                        config.listen
+                    );
+                }
+                tracing::warn!(
+                    "NO SMTP CONFIGURED: E-MAILS ARE WRITTEN TO THE LOG, with their verification \
+                     and password-reset tokens; whoever reads the log can take over any account. \
+                     For development only: set --smtp-url in production"
+                );
+                Arc::new(LogMailer)
+            }
         };
         Self::build_with_mailer(config, mailer).await
     }
@@ -61,16 +86,20 @@ impl Application {
         };
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
-        let router = router(state, &config);
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let router = router(state.clone(), &config)?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some((bind(addr).await?, metrics_router(state))),
+            None => None,
+        };
+        let listener = bind(config.listen).await?;
         Ok(Application {
             listener,
             router,
+            metrics,
             store,
             shutdown_grace: config.shutdown_grace,
             cleanup: config.cleanup,
+            connections: config.connections,
         })
     }
 
@@ -81,8 +110,15 @@ impl Application {
             .unwrap_or_default()
     }
 
-    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address `GET /metrics` is served on, when it has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics
+            .as_ref()
+            .map(|(listener, _)| listener.local_addr())
     }
 
     pub fn store(&self) -> SharedStore {
@@ -109,23 +145,31 @@ impl Application {
                 config,
             )))
         });
-        let stopping = Arc::new(Notify::new());
-        let notify = stopping.clone();
-        // Connect info gives the rate limiter the client's address.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
-            signal.await;
-            notify.notify_one();
-        });
+        let graceful = GracefulShutdown::new();
+        let limits = self.connections;
+        let metrics = async {
+            match self.metrics {
+                Some((listener, router)) => {
+                    tracing::info!(addr = %listener.local_addr()?, "serving metrics");
+                    server::serve(listener, router, limits, &graceful).await;
+                    Ok::<(), std::io::Error>(())
+                }
+                None => std::future::pending().await,
+            }
+        };
+        // Both listeners are dropped, so closed, once the signal comes.
         tokio::select! {
-            result = server => result,
-            () = async { stopping.notified().await; tokio::time::sleep(self.shutdown_grace).await } => {
+            () = signal => {}
+            () = server::serve(self.listener, self.router, limits, &graceful) => {}
+            result = metrics => result?,
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(self.shutdown_grace) => {
                 tracing::warn!("grace period over; exiting with requests still in flight");
-                Ok(())
             }
         }
+        Ok(())
     }
 }
 
@@ -157,6 +201,12 @@ async fn jwt_secret(config: &Config, store: &SharedStore) -> anyhow::Result<Stri
         anyhow::bail!("{flag} must be at least {MIN_JWT_SECRET_BYTES} bytes");
     }
     Ok(secret)
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
 }
 
 /// Connects to the configured database, applies pending migrations and brings stored e-mail keys

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{CleanupConfig, Config, RateLimitConfig};
+use crate::config::{CleanupConfig, Config, ConnectionLimits, RateLimitConfig};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -101,9 +101,16 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS", default_value_t = 30)]
     pub unverified_account_days: u32,
 
-    /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Default: e-mails are written to the log.
+    /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Without it, e-mails (their tokens
+    /// included) are written to the log, which the server allows only on a loopback --listen
+    /// address or with --dev-mail-log.
     #[arg(long, env = "WORKSPACES_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+
+    /// Without --smtp-url, write e-mails to the log even when listening on a public address.
+    /// Development only: whoever reads the log can take over any account.
+    #[arg(long, env = "WORKSPACES_DEV_MAIL_LOG")]
+    pub dev_mail_log: bool,
 
     /// Sender of outgoing e-mail.
     #[arg(
@@ -133,9 +140,23 @@ pub struct ServeArgs {
     )]
     pub max_concurrent_requests: usize,
 
+    /// Seconds a connection has to send a whole request header, from when it opens or from its
+    /// previous answer (so also how long a kept-alive connection may idle); then it is closed.
+    #[arg(long, env = "WORKSPACES_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// Connections open at once (per listener); beyond it new connections wait to be accepted.
+    #[arg(long, env = "WORKSPACES_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
     /// Browser origin allowed to call the API (CORS); repeat or comma-separate. Default: none.
+    /// Each must be a scheme and host (https://app.example.com); `*` and `null` are refused.
     #[arg(long, env = "WORKSPACES_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
+
+    /// Serve GET /metrics on this address only (e.g. 127.0.0.1:9090), not on --listen.
+    #[arg(long, env = "WORKSPACES_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Login, register, verify, refresh and reset requests per minute per client address (0: off).
     #[arg(long, env = "WORKSPACES_RATE_LIMIT_PER_IP", default_value_t = 60)]
@@ -189,12 +210,18 @@ impl ServeArgs {
                     .then(|| days(self.unverified_account_days)),
             }),
             smtp_url: self.smtp_url,
+            dev_mail_log: self.dev_mail_log,
             mail_from: self.mail_from,
             public_url: self.public_url,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             max_concurrent_requests: self.max_concurrent_requests.max(1),
             cors_origins: self.cors_origin,
+            metrics_listen: self.metrics_listen,
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            },
             rate_limits: RateLimitConfig {
                 per_ip_per_minute: self.rate_limit_per_ip,
                 per_account_per_minute: self.rate_limit_per_account,

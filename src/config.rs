@@ -20,8 +20,11 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// The background clean-up of expired rows; None: off.
     pub cleanup: Option<CleanupConfig>,
-    /// SMTP relay URL. None: e-mails go to the log.
+    /// SMTP relay URL. None: e-mails go to the log, which is allowed only on a loopback
+    /// listener or with `dev_mail_log`.
     pub smtp_url: Option<String>,
+    /// Write e-mails to the log without SMTP even on a public listener (development only).
+    pub dev_mail_log: bool,
     pub mail_from: String,
     /// Base URL of the web app, used for links in e-mails.
     pub public_url: Option<String>,
@@ -33,6 +36,9 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Origins allowed to call the API from a browser (CORS). Empty: none.
     pub cors_origins: Vec<String>,
+    /// A second listener serving only `GET /metrics`; then the public one does not serve it.
+    pub metrics_listen: Option<SocketAddr>,
+    pub connections: ConnectionLimits,
     pub rate_limits: RateLimitConfig,
     /// Threads hashing passwords; each holds Argon2's 19 MiB while the server runs.
     pub password_hash_threads: usize,
@@ -85,6 +91,19 @@ impl RateLimitConfig {
 /// Contract section 4: a session ends at the latest 90 days after its login.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
+/// What one listener allows each connection, and how many connections it keeps open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A connection must deliver a whole request head within this long of opening or of its
+    /// previous answer, else it is closed. hyper starts the clock while the connection waits
+    /// for the next request, so this is also how long a kept-alive connection may stay idle.
+    pub header_read_timeout: Duration,
+    /// Connections open at once. At the cap the listener stops accepting: new connections wait
+    /// in the kernel's backlog until one closes (as Go's `netutil.LimitListener`), rather than
+    /// being refused, so a burst is served late instead of failing.
+    pub max_connections: usize,
+}
+
 impl Config {
     /// Defaults suitable for tests: port 0 on loopback, the given database.
     pub fn for_database(database_url: impl Into<String>) -> Config {
@@ -98,12 +117,18 @@ impl Config {
             // Off: a test drives a clean-up pass itself, or turns the task on.
             cleanup: None,
             smtp_url: None,
+            dev_mail_log: false,
             mail_from: "Workspaces <no-reply@localhost.localdomain>".to_owned(),
             public_url: None,
             shutdown_grace: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
             cors_origins: Vec::new(),
+            metrics_listen: None,
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(10),
+                max_connections: 10_000,
+            },
             // Tests sign up and log in many times from one address; rate-limit tests turn it on.
             rate_limits: RateLimitConfig::OFF,
             password_hash_threads: crate::auth::default_hash_threads(),
@@ -112,18 +137,45 @@ impl Config {
     }
 }
 
-/// Hides the password part of a URL (`postgres://user:secret@host` -> `postgres://user:***@host`).
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Hides the secrets of a URL: the password of `user:secret@host` and the value of any query
+/// parameter whose name holds `password` (`?password=`, `?sslpassword=`: PostgreSQL takes both).
+/// A URL with nothing to hide is answered unchanged; one that does not parse as a URL at all
+/// is hidden whole if it might hold one, since where its secret is cannot be told.
+pub fn redact_url(raw: &str) -> String {
+    const HIDDEN: &str = "***";
+    let Ok(mut url) = url::Url::parse(raw) else {
+        let might_hold_a_secret = raw.contains('@') || raw.to_ascii_lowercase().contains("pass");
+        return if might_hold_a_secret {
+            "<unparsable URL>".to_owned()
+        } else {
+            raw.to_owned()
+        };
     };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let is_secret = |name: &str| name.to_ascii_lowercase().contains("password");
+    let secret_query = url.query_pairs().any(|(name, _)| is_secret(&name));
+    if url.password().is_none() && !secret_query {
+        return raw.to_owned();
     }
+    if url.password().is_some() {
+        // Fails only for URLs that cannot have a password, and this one has one.
+        let _ = url.set_password(Some(HIDDEN));
+    }
+    if secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if is_secret(&name) {
+                    HIDDEN.into()
+                } else {
+                    value
+                };
+                (name.into_owned(), value.into_owned())
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    // `***` is percent-encoded in the userinfo and the query; shown as typed, it reads better.
+    url.to_string().replace("%2A%2A%2A", HIDDEN)
 }
 
 impl fmt::Debug for Config {
@@ -140,12 +192,15 @@ impl fmt::Debug for Config {
             .field("session_lifetime", &self.session_lifetime)
             .field("cleanup", &self.cleanup)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("dev_mail_log", &self.dev_mail_log)
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("request_timeout", &self.request_timeout)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("cors_origins", &self.cors_origins)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("connections", &self.connections)
             .field("rate_limits", &self.rate_limits)
             .field("password_hash_threads", &self.password_hash_threads)
             .field("password_hash_queue", &self.password_hash_queue)
@@ -159,16 +214,56 @@ mod tests {
 
     #[test]
     fn debug_redacts_secrets() {
-        let mut config = Config::for_database("postgres://app:hunter2@db/ws");
+        let mut config = Config::for_database("postgres://app:hunter2@db/ws?password=sw0rdfish");
         config.jwt_secret = Some("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".into());
         config.smtp_url = Some("smtps://mail:pa55@smtp.example.com".into());
         let printed = format!("{config:?}");
-        for secret in ["hunter2", "s3cr3t", "pa55"] {
+        for secret in ["hunter2", "sw0rdfish", "s3cr3t", "pa55"] {
             assert!(!printed.contains(secret), "{printed}");
         }
+    }
+
+    #[test]
+    fn a_url_without_secrets_is_unchanged() {
+        for url in [
+            "sqlite://workspaces.db",
+            "sqlite:///var/lib/my workspaces.db?mode=rwc",
+            "postgres://app@db:5432/ws?sslmode=disable",
+        ] {
+            assert_eq!(redact_url(url), url);
+        }
+    }
+
+    #[test]
+    fn the_userinfo_password_is_hidden() {
         assert_eq!(
-            redact_url("sqlite://workspaces.db"),
-            "sqlite://workspaces.db"
+            redact_url("postgres://app:hunter2@db/ws"),
+            "postgres://app:***@db/ws"
         );
+        assert_eq!(
+            redact_url("smtps://mail:p%40ss@smtp.example.com"),
+            "smtps://mail:***@smtp.example.com"
+        );
+    }
+
+    #[test]
+    fn password_query_parameters_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://nobody@127.0.0.1:1/x?password=hunter2"),
+            "postgres://nobody@127.0.0.1:1/x?password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://u:a@h/x?sslmode=require&PassWord=b&sslpassword=c"),
+            "postgres://u:***@h/x?sslmode=require&PassWord=***&sslpassword=***"
+        );
+    }
+
+    #[test]
+    fn an_unparsable_url_is_hidden_whole() {
+        assert_eq!(
+            redact_url("postgres://u:hunter2@[bad/x"),
+            "<unparsable URL>"
+        );
+        assert_eq!(redact_url("workspaces.db"), "workspaces.db");
     }
 }

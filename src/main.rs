@@ -26,12 +26,21 @@ async fn main() -> ExitCode {
 }
 
 /// One line on standard output once the port is bound, so whoever started the server (a script,
-/// a test, `--listen 127.0.0.1:0`) learns the address it actually got. Logs go to standard error;
-/// a closed standard output must not stop the server, so write errors are ignored.
-fn announce(addr: std::net::SocketAddr) {
+/// a test, `--listen 127.0.0.1:0`) learns the address it actually got; with `--metrics-listen`,
+/// a line `metrics on http://ADDR` before it. Logs go to standard error; a closed standard
+/// output must not stop the server, so write errors are ignored.
+fn announce(app: &Application) -> std::io::Result<()> {
     use std::io::Write;
+    let addr = app.local_addr()?;
+    let metrics = app.metrics_addr().transpose()?;
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{addr}").and_then(|()| stdout.flush());
+    let _ = metrics
+        .map_or(Ok(()), |metrics| {
+            writeln!(stdout, "metrics on http://{metrics}")
+        })
+        .and_then(|()| writeln!(stdout, "listening on http://{addr}"))
+        .and_then(|()| stdout.flush());
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -42,7 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Listen for signals before the port opens, so none is missed during start-up.
             let stop = shutdown_signal()?;
             let app = Application::build(config).await?;
-            announce(app.local_addr()?);
+            announce(&app)?;
             app.run_until(stop).await?;
         }
         Command::Migrate => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::text::encode;
@@ -20,7 +21,9 @@ use crate::store::SharedStore;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    /// One of the standard methods, or `OTHER`: a label per raw method would let clients grow
+    /// the registry without bound (any token is a valid method, and series are never evicted).
+    method: &'static str,
     /// The route template (`/workspace/{id}/users/{userId}`), never the raw path: ids would explode cardinality.
     route: String,
     status: u16,
@@ -110,7 +113,7 @@ impl Metrics {
 /// Middleware: counts and times every request under its matched route.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -128,6 +131,17 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label: the methods of RFC 9110 and PATCH by name, any other as `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|standard| *standard == method.as_str())
+        .unwrap_or("OTHER")
 }
 
 impl Metrics {
@@ -150,5 +164,22 @@ impl Metrics {
         let mut body = String::new();
         encode(&mut body, &self.registry)?;
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::method_label;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_others_are_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for other in ["PURGE", "get", "X".repeat(20_000).as_str()] {
+            let method = Method::from_bytes(other.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "OTHER", "{other}");
+        }
     }
 }

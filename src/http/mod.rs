@@ -67,10 +67,17 @@ pub struct AppState {
 /// The application: every route, behind the middleware stack (outermost first): request id,
 /// tracing, CORS, metrics, panic and framework-error envelopes, load shedding, timeout, rate
 /// limits, body limit. `GET /openapi.json` serves the OpenAPI document built with the routes.
-pub fn router(state: AppState, config: &Config) -> Router {
-    let cors =
-        (!config.cors_origins.is_empty()).then(|| middleware::cors_layer(&config.cors_origins));
+/// `GET /metrics` is left out when it has a listener of its own ([`metrics_router`]).
+/// Fails on a configured CORS origin that is not one.
+pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
+    let cors = match config.cors_origins.as_slice() {
+        [] => None,
+        origins => Some(middleware::cors_layer(origins)?),
+    };
     let stack = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(
+            middleware::drop_unsafe_request_id,
+        ))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -103,21 +110,49 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let (routes, document) = documented_routes().split_for_parts();
+    let routes = match config.metrics_listen {
+        // The document stays whole (it documents the 404 answered here then); only the
+        // public router goes without the route.
+        Some(_) => served_routes(false).split_for_parts().0,
+        None => routes,
+    };
     // The one route not registered by `routes!`: it serves the document it is part of (its
     // operation comes from `openapi::ApiDoc`).
     let document = openapi::render(&openapi::finish(document));
     let document = get(openapi::openapi_json).with_state(document);
-    routes
+    Ok(routes
         .route("/openapi.json", document)
         .layer(stack)
+        .with_state(state))
+}
+
+/// `GET /metrics` alone, for its own listener (`--metrics-listen`). Other paths answer our 404
+/// envelope, as on the public listener.
+pub fn metrics_router(state: AppState) -> Router {
+    let (routes, _) = routes::ops::metrics_router().split_for_parts();
+    routes
+        .layer(axum::middleware::map_response(
+            middleware::envelope_framework_errors,
+        ))
         .with_state(state)
 }
 
 /// Every route, each registered from the `#[utoipa::path]` annotation that documents it
 /// (utoipa-axum's `routes!`), so the router and the OpenAPI document cannot drift apart.
 fn documented_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(routes::ops::router())
+    served_routes(true)
+}
+
+/// Every route, `GET /metrics` only if `with_metrics`.
+fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
+    let routes =
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::ops::router());
+    let routes = if with_metrics {
+        routes.merge(routes::ops::metrics_router())
+    } else {
+        routes
+    };
+    routes
         .merge(routes::organizations::router())
         .merge(routes::org_users::router())
         .merge(routes::password_reset::router())

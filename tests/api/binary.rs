@@ -25,14 +25,24 @@ pub fn workspaces() -> Command {
 /// The port is the server's own choice: a port picked here and handed over would be free only
 /// until someone else took it, and the suite runs many servers and connections at once (a
 /// listener that lost that race could leave a test talking to another test's server).
-pub fn serve(mut command: Command, database_url: &str, extra: &[&str]) -> (Child, u16) {
+pub fn serve(command: Command, database_url: &str, extra: &[&str]) -> (Child, u16) {
+    serve_on(command, database_url, "127.0.0.1:0", extra)
+}
+
+/// [`serve`] with `--listen listen` (whose port must be 0).
+pub fn serve_on(
+    mut command: Command,
+    database_url: &str,
+    listen: &str,
+    extra: &[&str],
+) -> (Child, u16) {
     let mut child = command
         .args([
             "--database-url",
             database_url,
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--db-max-connections",
             &TEST_POOL_SIZE.to_string(),
         ])

@@ -95,6 +95,13 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS",
         ),
         ("--smtp-url", "WORKSPACES_SMTP_URL"),
+        ("--dev-mail-log", "WORKSPACES_DEV_MAIL_LOG"),
+        (
+            "--header-read-timeout-secs",
+            "WORKSPACES_HEADER_READ_TIMEOUT_SECS",
+        ),
+        ("--max-connections", "WORKSPACES_MAX_CONNECTIONS"),
+        ("--metrics-listen", "WORKSPACES_METRICS_LISTEN"),
         ("--mail-from", "WORKSPACES_MAIL_FROM"),
         ("--public-url", "WORKSPACES_PUBLIC_URL"),
         ("--shutdown-grace-secs", "WORKSPACES_SHUTDOWN_GRACE_SECS"),

@@ -152,6 +152,8 @@ enum Place {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://ADDR` of the metrics listener, when the test configured one.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub mailer: Arc<CapturingMailer>,
     pub db: Db,
@@ -179,6 +181,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_addr()
+        .map(|addr| format!("http://{}", addr.unwrap()));
     tokio::spawn(app.run_until(std::future::pending()));
     // Opened after the server created the database and applied its migrations.
     let db = match &place {
@@ -202,6 +207,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     };
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

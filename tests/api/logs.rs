@@ -178,3 +178,48 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
         );
     }
 }
+
+/// The request ids on the log lines written while serving requests.
+fn logged_request_ids(log: &str) -> Vec<String> {
+    log.lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("every log line is JSON"))
+        .filter_map(|l| l["span"]["request_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_clients_request_id_is_logged_only_when_it_is_a_short_plain_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let log_path = dir.path().join("server.log");
+    let smtp = FakeSmtp::start().await;
+    let server = start(&database_url, &smtp.url(), File::create(&log_path).unwrap());
+    let client = reqwest::Client::new();
+    let health = |id: &'static str| {
+        client
+            .get(format!("{}/health", server.address))
+            .header("x-request-id", id)
+    };
+
+    let forged = "fake id=1 status=200 user=admin";
+    let answer = TestApp::send(health(forged)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let fresh = answer.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&fresh).is_ok(), "{fresh}");
+    let answer = TestApp::send(health("client-id-123")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["x-request-id"], "client-id-123");
+    drop(server);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !log.contains("fake id=1"),
+        "the forged id reached the log:\n{log}"
+    );
+    let ids = logged_request_ids(&log);
+    assert!(ids.contains(&fresh), "no line carries {fresh}:\n{log}");
+    assert!(
+        ids.iter().any(|id| id == "client-id-123"),
+        "no line carries client-id-123:\n{log}"
+    );
+}

@@ -71,3 +71,38 @@ async fn requests_get_a_request_id_and_keep_the_one_they_send() {
     .await;
     assert_eq!(answer.headers["x-request-id"], "abc-123");
 }
+
+#[tokio::test]
+async fn a_request_id_that_is_not_a_short_plain_token_is_replaced_by_a_fresh_one() {
+    let app = spawn_app().await;
+    let long = "x".repeat(65);
+    for unsafe_id in ["fake id=1 status=200 user=admin", "a\"b", long.as_str()] {
+        let answer = TestApp::send(
+            app.client
+                .get(app.url("/health"))
+                .header("x-request-id", unsafe_id),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body, json!({ "success": true, "status": "ok" }));
+        let id = answer.headers["x-request-id"].to_str().unwrap();
+        assert!(
+            uuid::Uuid::parse_str(id).is_ok(),
+            "{unsafe_id:?} answered id {id:?}"
+        );
+    }
+    // Two ids at once: neither is taken.
+    let answer = TestApp::send(
+        app.client
+            .get(app.url("/health"))
+            .header("x-request-id", "first")
+            .header("x-request-id", "second"),
+    )
+    .await;
+    let ids: Vec<_> = answer.headers.get_all("x-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(
+        uuid::Uuid::parse_str(ids[0].to_str().unwrap()).is_ok(),
+        "{ids:?}"
+    );
+}

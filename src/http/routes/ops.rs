@@ -1,4 +1,5 @@
-//! Operations: liveness and readiness probes, and Prometheus metrics.
+//! Operations: liveness and readiness probes, and Prometheus metrics (on the public listener,
+//! or on their own with `--metrics-listen`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -17,7 +18,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(ready))
-        .routes(routes!(metrics))
+}
+
+/// `GET /metrics`, apart: it is served either with the other routes or on a listener of its own.
+pub fn metrics_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
 /// The process is up and serving HTTP.
@@ -65,6 +70,12 @@ async fn ready(State(state): State<AppState>) -> Result<Json<ReadyResponse>, Api
                 use, logins",
             content_type = "application/openmetrics-text",
             body = String,
+        ),
+        (
+            status = 404,
+            description = "Not on this listener: the server was started with --metrics-listen, \
+                which serves the metrics on an address of their own",
+            body = ErrorResponse,
         ),
         InternalError,
     )

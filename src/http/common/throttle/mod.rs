@@ -49,7 +49,8 @@ impl AccountKey {
     /// An account by e-mail: its stored key when the address is valid (so a login and the
     /// signed-in user agree on it), else the same key of the trimmed text.
     pub fn email(raw: &str) -> AccountKey {
-        let key = Email::parse(raw).map_or_else(|| crate::domain::email_key(raw.trim()), |e| e.key());
+        let key =
+            Email::parse(raw).map_or_else(|| crate::domain::email_key(raw.trim()), |e| e.key());
         AccountKey::of("email", &key)
     }
 

@@ -1,0 +1,80 @@
+//! `GET /metrics`: labels that clients cannot grow, and a listener of its own.
+
+use std::net::SocketAddr;
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{assert_answer, error_body, spawn_app, spawn_app_with, TestApp};
+
+async fn metrics_text(address: &str) -> String {
+    let response = reqwest::get(format!("{address}/metrics")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn requests_with_custom_methods_are_counted_as_other_and_metrics_stay_small() {
+    let app = spawn_app().await;
+    let before = metrics_text(&app.address).await.len();
+    for i in 0..20 {
+        // Each method is new and 20 KB long: one label each would add 400 KB.
+        let method = Method::from_bytes(format!("M{i}{}", "X".repeat(20_000)).as_bytes()).unwrap();
+        let answer = TestApp::send(app.client.request(method, app.url("/health"))).await;
+        let not_allowed = error_body("Method not allowed", "METHOD_NOT_ALLOWED");
+        assert_answer(&answer, StatusCode::METHOD_NOT_ALLOWED, &not_allowed);
+    }
+    app.request(Method::PATCH, "/health", None, None).await;
+
+    let text = metrics_text(&app.address).await;
+    let counted = r#"http_requests_total{method="OTHER",route="/health",status="405"} 20"#;
+    assert!(text.contains(counted), "missing {counted} in:\n{text}");
+    let patch = r#"http_requests_total{method="PATCH",route="/health",status="405"} 1"#;
+    assert!(text.contains(patch), "missing {patch} in:\n{text}");
+    assert!(!text.contains("XXXX"), "a raw method became a label");
+    // Two series more (each a counter and a histogram), whatever the methods were.
+    assert!(
+        text.len() < before + 8_000,
+        "{before} -> {} bytes",
+        text.len()
+    );
+}
+
+#[tokio::test]
+async fn with_a_metrics_listener_metrics_are_served_there_and_not_on_the_public_port() {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let app = spawn_app_with(|config| config.metrics_listen = Some(loopback)).await;
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    assert_ne!(metrics, app.address);
+
+    let answer = app.get("/metrics", None).await;
+    assert_answer(
+        &answer,
+        StatusCode::NOT_FOUND,
+        &error_body("Route not found", "NOT_FOUND"),
+    );
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+
+    let text = metrics_text(&metrics).await;
+    // The public port's requests are counted; the metrics listener serves nothing else.
+    for expected in [
+        r#"http_requests_total{method="GET",route="/health",status="200"} 1"#,
+        r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    let elsewhere = TestApp::send(app.client.get(format!("{metrics}/no/such/route"))).await;
+    assert_answer(
+        &elsewhere,
+        StatusCode::NOT_FOUND,
+        &error_body("Route not found", "NOT_FOUND"),
+    );
+}
+
+#[tokio::test]
+async fn without_a_metrics_listener_the_public_port_serves_metrics() {
+    let app = spawn_app().await;
+    assert!(app.metrics_address.is_none());
+    assert!(metrics_text(&app.address)
+        .await
+        .contains("workspaces_db_pool_connections{state=\"idle\"}"));
+}

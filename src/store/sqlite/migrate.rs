@@ -44,6 +44,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261201000001_listing_index.sql",
     "20261202000301_hashed_session_ids.sql",
     "20261202000302_cleanup_indexes.sql",
+    "20261203000001_system_events.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -423,11 +424,9 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261202000302_cleanup_indexes.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP INDEX sessions_expires; DROP INDEX sessions_revoked; \
-         DROP INDEX refresh_tokens_expires; DROP INDEX email_verifications_expires; \
-         DROP INDEX password_resets_expires; DROP INDEX users_unverified; \
-         DROP INDEX workspaces_org;";
+    /// Undoes what the last migration (20261203000001_system_events.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE system_event_reads; DROP TABLE system_events; \
+         DELETE FROM sqlite_sequence WHERE name = 'system_events';";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

@@ -1,6 +1,7 @@
 //! Values parsed once at the edge, and the permission rules, as plain functions with unit tests.
 
 mod email;
+mod events;
 mod ids;
 mod names;
 mod org_role;
@@ -11,6 +12,7 @@ mod workspace_name;
 mod workspace_role;
 
 pub use email::{email_key, Email};
+pub use events::{EventContext, EventKind};
 pub use ids::{Id, OrgId, SessionId, UserId, WorkspaceId};
 pub use names::PersonName;
 pub use org_role::OrgRole;

@@ -4,8 +4,9 @@
 #
 #   bench/callgrind/count.sh LABEL BINARY N DATABASE_URL WORKSPACE_ID
 #
-# The database must have been seeded with seed.py (its token in $TOKEN_FILE, default
-# /tmp/pf/token); a SQLite database is copied first, so every binary reads the same file.
+# The database must have been seeded with seed.py (owner own@x.io, password Secret123); a SQLite
+# database is copied first, so every binary reads the same file. The script logs in once before
+# counting.
 # Prints the instructions per request of `GET /workspace?limit=50` (following nextCursor),
 # `GET /workspace` and `GET /workspace/{id}`.
 set -euo pipefail
@@ -19,6 +20,11 @@ valgrind --tool=callgrind --callgrind-out-file="$out/cg-$label.out" "$bin" --dat
   serve --listen 127.0.0.1:$port --rate-limit-per-ip 0 --rate-limit-per-account 0 > "$out/vg-$label.log" 2>&1 &
 vpid=$!
 for _ in $(seq 1 120); do curl -s -o /dev/null 127.0.0.1:$port/health && break; sleep 1; done
+# A token of this server (a newer binary may have ended the seeded sessions on migrating).
+export TOKEN_FILE="$out/token-$label"
+curl -s -X POST 127.0.0.1:$port/user/login -H 'content-type: application/json' \
+  -d '{"email":"own@x.io","password":"Secret123"}' |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"], end="")' > "$TOKEN_FILE"
 for mode in page list /workspace/$wid; do
   python3 "$here/drive.py" $port 20 $mode
   callgrind_control -d warm $vpid > /dev/null

@@ -25,7 +25,7 @@ export TOKEN_FILE="$out/token-$label"
 curl -s -X POST 127.0.0.1:$port/user/login -H 'content-type: application/json' \
   -d '{"email":"own@x.io","password":"Secret123"}' |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"], end="")' > "$TOKEN_FILE"
-for mode in page list /workspace/$wid; do
+for mode in ${MODES:-page list /workspace/$wid}; do
   python3 "$here/drive.py" $port 20 $mode
   callgrind_control -d warm $vpid > /dev/null
   python3 "$here/drive.py" $port $n $mode

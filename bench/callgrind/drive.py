@@ -1,5 +1,5 @@
 # Sends N requests, one at a time on one connection: page (GET /workspace?limit=50 following
-# nextCursor), list (GET /workspace) or a path. Usage: drive.py PORT N MODE
+# nextCursor), list (GET /workspace), create (POST /workspace, unique names) or a path. Usage: drive.py PORT N MODE
 import http.client, json, sys
 port = int(sys.argv[1]); n = int(sys.argv[2]); mode = sys.argv[3]
 import os; tok = open(os.environ.get("TOKEN_FILE", "/tmp/pf/token")).read()
@@ -13,6 +13,12 @@ for i in range(n):
         path = "/workspace"
     else:
         path = mode
+    if mode == "create":
+        body = json.dumps({"name": f"create-{os.getpid()}-{i}"})
+        c.request("POST", "/workspace", body, {**h, "content-type": "application/json"})
+        r = c.getresponse(); data = r.read()
+        assert r.status == 201, (r.status, data[:200])
+        continue
     c.request("GET", path, None, h); r = c.getresponse(); data = r.read()
     assert r.status == 200, (r.status, data[:200])
     if mode == "page":

@@ -6,5 +6,3 @@ CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
 CREATE INDEX email_verifications_expires ON email_verifications (expires_at);
 CREATE INDEX password_resets_expires ON password_resets (expires_at);
 CREATE INDEX users_unverified ON users (created_at) WHERE NOT validated;
--- An abandoned account goes only with an organization that holds no workspace (deleted or not).
-CREATE INDEX workspaces_org ON workspaces (org_id);

@@ -294,6 +294,21 @@ mod tests {
     }
 
     #[test]
+    fn events_are_kept_forever_unless_a_retention_is_given() {
+        assert_eq!(serve(&[]).event_retention, None);
+        let retention = serve(&["--event-retention-days", "30"])
+            .event_retention
+            .unwrap();
+        assert_eq!(
+            retention.keep,
+            std::time::Duration::from_secs(30 * 24 * 60 * 60)
+        );
+        assert_eq!(retention.interval, crate::config::RetentionConfig::INTERVAL);
+        let zero = Cli::try_parse_from(["workspaces", "serve", "--event-retention-days", "0"]);
+        assert!(zero.is_err());
+    }
+
+    #[test]
     fn limit_and_hashing_flags_reach_the_config() {
         let defaults = serve(&[]);
         assert_eq!(defaults.rate_limits.trusted_proxy_hops, 1);

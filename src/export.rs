@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write};
 
 use crate::domain::OrgId;
 use crate::http::EventFields;
-use crate::store::{Store, StoreResult};
+use crate::store::Store;
 
 /// Events per batch: one statement each, a few hundred kilobytes in memory at most.
 const BATCH: i64 = 1000;
@@ -22,7 +22,7 @@ pub async fn export_events(
     let mut after = 0;
     let mut written = 0;
     loop {
-        let batch = next_batch(store, after, org, since).await?;
+        let batch = store.events_after(after, BATCH, org, since).await?;
         let Some(last) = batch.last() else {
             out.flush().or_else(broken_pipe_is_the_end)?;
             return Ok(written);
@@ -42,15 +42,6 @@ pub async fn export_events(
             return Ok(written);
         }
     }
-}
-
-async fn next_batch(
-    store: &Store,
-    after: i64,
-    org: Option<OrgId>,
-    since: Option<i64>,
-) -> StoreResult<Vec<crate::store::SystemEvent>> {
-    store.events_after(after, BATCH, org, since).await
 }
 
 fn broken_pipe_is_the_end(error: std::io::Error) -> std::io::Result<()> {

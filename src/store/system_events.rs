@@ -184,8 +184,8 @@ impl Store {
         .await
     }
 
-    /// Marks the events `ids` read (or unread) for `reader` alone. Ids the reader may not see,
-    /// or that do not exist, are skipped; marking twice changes nothing.
+    /// Marks the events `ids` read (or unread) for `reader` alone, in one statement. Ids the
+    /// reader may not see, or that do not exist, are skipped; marking twice changes nothing.
     pub async fn mark_events(
         &self,
         reader: EventReader,
@@ -199,14 +199,14 @@ impl Store {
                     user_id,
                     org_wide,
                 } = reader;
-                for id in ids {
-                    if read {
-                        let args = args![user_id, id, org_id, org_wide];
-                        tx.execute(queries::MARK_EVENT_READ, args).await?;
-                    } else {
-                        tx.execute(queries::MARK_EVENT_UNREAD, args![user_id, id])
-                            .await?;
-                    }
+                let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
+                if read {
+                    let sql = queries::MARK_EVENTS_READ.sql(tx.dialect());
+                    tx.execute(sql, args![user_id, &ids, org_id, org_wide])
+                        .await?;
+                } else {
+                    let sql = queries::MARK_EVENTS_UNREAD.sql(tx.dialect());
+                    tx.execute(sql, args![user_id, &ids]).await?;
                 }
                 Ok(())
             })

@@ -58,7 +58,7 @@ def seed_sqlite(path, org, actor, now):
     # The sqlite3 shell: the server's own WAL file is shared safely.
     old = TOTAL - RECENT
     sql = f"""
-PRAGMA busy_timeout = 10000;
+.timeout 10000
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {old - 1})
 INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at)
@@ -79,10 +79,10 @@ def seed_postgres(url, org, actor, now):
     sql = f"""
 INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at)
 SELECT '{org}', '{actor}', NULL, 3, 1, '{actor}', '{{"name":{{"from":"a","to":"b"}}}}',
-       {now - 31 * DAY_MS} + i * {30 * DAY_MS // old} FROM generate_series(0, {old - 1}) i;
+       {now - 31 * DAY_MS} + i * {30 * DAY_MS // old} FROM generate_series(0::bigint, {old - 1}) i;
 INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at)
 SELECT '{org}', '{actor}', NULL, 3, 1, '{actor}', '{{"name":{{"from":"a","to":"b"}}}}',
-       {now - DAY_MS + 60_000} + i * {(DAY_MS - 120_000) // RECENT} FROM generate_series(0, {RECENT - 1}) i;
+       {now - DAY_MS + 60_000} + i * {(DAY_MS - 120_000) // RECENT} FROM generate_series(0::bigint, {RECENT - 1}) i;
 VACUUM ANALYZE system_events;
 """
     subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql, text=True, check=True)

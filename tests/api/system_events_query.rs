@@ -92,6 +92,12 @@ async fn owners_and_administrators_see_their_organization_and_everyone_else_thei
         .await;
     s.sees(&c.member, json!({"userId": c.owner.user_id}), "ba")
         .await;
+    // Membership is read at query time: removed from the workspace, the member no longer sees
+    // what happened in it.
+    let path = format!("/workspace/{}/users/{}", c.workspace, c.member.user_id);
+    let removed = c.app.delete(&path, Some(&c.owner.access_token)).await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    s.sees(&c.member, json!({}), "g").await;
 }
 
 #[tokio::test]
@@ -231,6 +237,10 @@ async fn out_of_range_values_malformed_timestamps_and_ids_and_unknown_indices_an
         ),
         (json!({"skip": -1}), "skip must be an integer of at least 0"),
         (
+            json!({"skip": 1e20}),
+            "skip must be an integer of at least 0",
+        ),
+        (
             json!({"skip": "x"}),
             "skip must be an integer of at least 0",
         ),
@@ -273,6 +283,7 @@ async fn out_of_range_values_malformed_timestamps_and_ids_and_unknown_indices_an
         json!({"take": 1}),
         json!({"take": 100}),
         json!({"skip": 0}),
+        json!({"skip": i64::MAX}),
         json!({"context": 13}),
         json!({"event": 2}),
     ] {

@@ -3,14 +3,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use workspaces::app::Application;
 use workspaces::config::RetentionConfig;
 
 use crate::binary::workspaces;
 use crate::event_cast::{EventCast, HOUR, MINUTE};
-use crate::helpers::{now_ms, spawn_app_with};
+use crate::helpers::{now_ms, test_config, CapturingMailer};
 
 const DAY: i64 = 24 * HOUR;
 
@@ -125,15 +127,8 @@ async fn export_writes_json_lines_oldest_first_by_organization_and_time_across_b
 }
 
 #[tokio::test]
-async fn retention_deletes_only_the_events_older_than_its_days_in_batches() {
-    let app = spawn_app_with(|config| {
-        config.event_retention = Some(RetentionConfig {
-            keep: Duration::from_secs(24 * 60 * 60),
-            interval: Duration::from_millis(200),
-        })
-    })
-    .await;
-    let cast = EventCast::with(app).await;
+async fn retention_deletes_only_the_events_older_than_its_days_in_batches_from_several_instances() {
+    let cast = EventCast::new().await;
     let owner = &cast.owner;
     // More old events than one batch, one of them marked read; then the young ones, the oldest
     // of which is just inside the window.
@@ -162,6 +157,22 @@ async fn retention_deletes_only_the_events_older_than_its_days_in_batches() {
         young_ids[1]
     );
     cast.app.execute(&mark, &[&owner.user_id]).await;
+
+    // Retention runs in two more instances on the database at once, started once the events
+    // are in (an instance running it from the start could delete the old events before they are
+    // marked).
+    for _ in 0..2 {
+        let mut config = test_config(&cast.app.database_url);
+        config.event_retention = Some(RetentionConfig {
+            keep: Duration::from_secs(24 * 60 * 60),
+            interval: Duration::from_millis(200),
+        });
+        let mailer = Arc::new(CapturingMailer::default());
+        let pruner = Application::build_with_mailer(config, mailer)
+            .await
+            .unwrap();
+        tokio::spawn(pruner.run_until(std::future::pending()));
+    }
 
     let started = Instant::now();
     while cast

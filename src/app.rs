@@ -11,7 +11,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
-use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits};
+use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
 use crate::http::{metrics_router, router, AppState, Metrics, Throttle};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
@@ -31,6 +31,7 @@ pub struct Application {
     store: SharedStore,
     shutdown_grace: Duration,
     cleanup: Option<CleanupConfig>,
+    event_retention: Option<RetentionConfig>,
     connections: ConnectionLimits,
 }
 
@@ -99,6 +100,7 @@ impl Application {
             store,
             shutdown_grace: config.shutdown_grace,
             cleanup: config.cleanup,
+            event_retention: config.event_retention,
             connections: config.connections,
         })
     }
@@ -141,6 +143,12 @@ impl Application {
         // Stops with the server (dropping the guard aborts the task).
         let _cleanup = self.cleanup.map(|config| {
             AbortOnDrop(tokio::spawn(crate::cleanup::run(
+                self.store.clone(),
+                config,
+            )))
+        });
+        let _retention = self.event_retention.map(|config| {
+            AbortOnDrop(tokio::spawn(crate::cleanup::prune_events(
                 self.store.clone(),
                 config,
             )))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::clock::now_ms;
-use crate::config::CleanupConfig;
+use crate::config::{CleanupConfig, RetentionConfig};
 use crate::store::{CleanupPolicy, SharedStore};
 
 /// Rows per delete statement: big enough that a pass over a large backlog takes few
@@ -39,6 +39,27 @@ pub async fn run(store: SharedStore, config: CleanupConfig) {
             Ok(report) if report.is_empty() => tracing::debug!("clean-up: nothing to delete"),
             Ok(report) => tracing::info!(?report, "clean-up deleted what had ended"),
             Err(error) => tracing::error!(%error, "clean-up pass failed; the next one retries"),
+        }
+    }
+}
+
+/// Runs retention passes until the task is aborted: each deletes the events older than
+/// `config.keep`, in batches (`Store::prune_events`). Several instances may run it at once.
+pub async fn prune_events(store: SharedStore, config: RetentionConfig) {
+    let keep = millis(config.keep);
+    let mut ticks = tokio::time::interval(config.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store
+            .prune_events(now_ms().saturating_sub(keep), BATCH, PAUSE)
+            .await
+        {
+            Ok(0) => tracing::debug!("event retention: nothing to delete"),
+            Ok(deleted) => tracing::info!(deleted, "event retention deleted old events"),
+            Err(error) => {
+                tracing::error!(%error, "event retention pass failed; the next one retries")
+            }
         }
     }
 }

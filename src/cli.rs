@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{CleanupConfig, Config, ConnectionLimits, RateLimitConfig};
+use crate::config::{CleanupConfig, Config, ConnectionLimits, RateLimitConfig, RetentionConfig};
+use crate::domain::OrgId;
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,33 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Read the audit trail (system events).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Write events to standard output as JSON lines, oldest first (by id), streaming.
+    Export {
+        /// Only this organization's events.
+        #[arg(long, value_parser = parse_org)]
+        org: Option<OrgId>,
+        /// Only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+    },
+}
+
+fn parse_org(raw: &str) -> Result<OrgId, String> {
+    OrgId::parse(raw).ok_or_else(|| format!("not an organization id (a UUID): {raw}"))
+}
+
+/// Unix ms of an RFC 3339 timestamp.
+fn parse_time(raw: &str) -> Result<i64, String> {
+    crate::clock::parse_rfc3339(raw).ok_or_else(|| format!("not an RFC 3339 timestamp: {raw}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +128,11 @@ pub struct ServeArgs {
     /// with its organization (0: never).
     #[arg(long, env = "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS", default_value_t = 30)]
     pub unverified_account_days: u32,
+
+    /// Days system events are kept; older ones are deleted in the background, in small batches.
+    /// Default: kept forever.
+    #[arg(long, env = "WORKSPACES_EVENT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub event_retention_days: Option<u32>,
 
     /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Without it, e-mails (their tokens
     /// included) are written to the log, which the server allows only on a loopback --listen
@@ -209,6 +242,10 @@ impl ServeArgs {
                 unverified_account_ttl: (self.unverified_account_days > 0)
                     .then(|| days(self.unverified_account_days)),
             }),
+            event_retention: self.event_retention_days.map(|n| RetentionConfig {
+                keep: days(n),
+                interval: RetentionConfig::INTERVAL,
+            }),
             smtp_url: self.smtp_url,
             dev_mail_log: self.dev_mail_log,
             mail_from: self.mail_from,
@@ -254,6 +291,21 @@ mod tests {
             Command::Serve(serve) => serve.into_config(cli.database_url),
             _ => unreachable!("serve parses as serve"),
         }
+    }
+
+    #[test]
+    fn events_are_kept_forever_unless_a_retention_is_given() {
+        assert_eq!(serve(&[]).event_retention, None);
+        let retention = serve(&["--event-retention-days", "30"])
+            .event_retention
+            .unwrap();
+        assert_eq!(
+            retention.keep,
+            std::time::Duration::from_secs(30 * 24 * 60 * 60)
+        );
+        assert_eq!(retention.interval, crate::config::RetentionConfig::INTERVAL);
+        let zero = Cli::try_parse_from(["workspaces", "serve", "--event-retention-days", "0"]);
+        assert!(zero.is_err());
     }
 
     #[test]

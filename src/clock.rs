@@ -18,9 +18,31 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 3339 timestamp (any offset) as Unix milliseconds, sub-millisecond digits dropped;
+/// None when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let time = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(time.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{parse_rfc3339, rfc3339};
+
+    #[test]
+    fn parses_rfc3339_with_any_offset() {
+        assert_eq!(
+            parse_rfc3339("2026-11-23T19:52:28.123Z"),
+            Some(1_795_463_548_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T20:52:28.123456+01:00"),
+            Some(1_795_463_548_123)
+        );
+        for bad in ["", "2026-11-23", "yesterday", "2026-13-01T00:00:00Z"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_milliseconds_as_rfc3339() {

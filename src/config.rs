@@ -20,6 +20,8 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// The background clean-up of expired rows; None: off.
     pub cleanup: Option<CleanupConfig>,
+    /// The background deletion of old system events; None: events are kept forever.
+    pub event_retention: Option<RetentionConfig>,
     /// SMTP relay URL. None: e-mails go to the log, which is allowed only on a loopback
     /// listener or with `dev_mail_log`.
     pub smtp_url: Option<String>,
@@ -78,6 +80,20 @@ pub struct CleanupConfig {
     pub unverified_account_ttl: Option<Duration>,
 }
 
+/// How long system events are kept (`--event-retention-days`, `crate::cleanup::prune_events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Events older than this are deleted.
+    pub keep: Duration,
+    /// Time between two passes.
+    pub interval: Duration,
+}
+
+impl RetentionConfig {
+    /// A pass an hour: events are deleted at most an hour past their age limit.
+    pub const INTERVAL: Duration = Duration::from_secs(60 * 60);
+}
+
 impl RateLimitConfig {
     pub const OFF: RateLimitConfig = RateLimitConfig {
         per_ip_per_minute: 0,
@@ -116,6 +132,7 @@ impl Config {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             // Off: a test drives a clean-up pass itself, or turns the task on.
             cleanup: None,
+            event_retention: None,
             smtp_url: None,
             dev_mail_log: false,
             mail_from: "Workspaces <no-reply@localhost.localdomain>".to_owned(),
@@ -191,6 +208,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret_file", &self.jwt_secret_file)
             .field("session_lifetime", &self.session_lifetime)
             .field("cleanup", &self.cleanup)
+            .field("event_retention", &self.event_retention)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("dev_mail_log", &self.dev_mail_log)
             .field("mail_from", &self.mail_from)

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use workspaces::app::{open_store, shutdown_signal, Application};
-use workspaces::cli::{Cli, Command, UserCommand};
+use workspaces::cli::{Cli, Command, EventsCommand, UserCommand};
 use workspaces::clock::now_ms;
 use workspaces::config::Config;
 use workspaces::domain::Email;
@@ -73,6 +73,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             tracing::info!("account {} verified", email.as_str());
+        }
+        Command::Events {
+            command: EventsCommand::Export { org, since },
+        } => {
+            let store = open_store(&Config::for_database(cli.database_url)).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = workspaces::export::export_events(&store, org, since, &mut out).await?;
+            tracing::info!(written, "events exported");
         }
     }
     Ok(ExitCode::SUCCESS)

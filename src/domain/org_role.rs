@@ -71,6 +71,12 @@ impl OrgRole {
     pub fn administers_all_workspaces(self) -> bool {
         self >= Self::ADMINISTERS_ALL_WORKSPACES
     }
+
+    /// OWNER and ADMINISTRATORS see every system event of their organization; everyone else
+    /// sees what they caused and what happened in their workspaces (contract section 7).
+    pub fn sees_all_events(self) -> bool {
+        self >= OrgRole::Administrators
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +120,14 @@ mod tests {
             allowed,
             vec![OrgRole::Workspaces, OrgRole::Administrators, OrgRole::Owner]
         );
+    }
+
+    #[test]
+    fn only_administrators_and_owners_see_every_event() {
+        let allowed: Vec<_> = OrgRole::ALL
+            .into_iter()
+            .filter(|r| r.sees_all_events())
+            .collect();
+        assert_eq!(allowed, vec![OrgRole::Administrators, OrgRole::Owner]);
     }
 }

@@ -18,6 +18,9 @@ mod middleware;
 mod openapi;
 mod routes;
 
+/// The export writes events as the API shows them (`crate::export`).
+pub(crate) use bodies::system_events::EventFields;
+
 use std::sync::Arc;
 
 use axum::error_handling::HandleErrorLayer;
@@ -158,6 +161,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
         .merge(routes::sessions::router())
+        .merge(routes::system_events::router())
         .merge(routes::tokens::router())
         .merge(routes::users::router())
         .merge(routes::workspaces::router())

@@ -32,6 +32,7 @@ pub const BEARER_AUTH: &str = "bearerAuth";
             password reset, users"),
         (name = "organization", description = "The caller's organization and its users"),
         (name = "workspaces", description = "Workspaces and their members"),
+        (name = "events", description = "The audit trail: system events"),
     )
 )]
 pub struct ApiDoc;

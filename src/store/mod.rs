@@ -20,6 +20,7 @@ mod organizations;
 mod postgres;
 mod queries;
 mod sqlite;
+mod system_events;
 pub(crate) mod tx;
 mod users;
 mod workspaces;
@@ -36,6 +37,7 @@ pub use identity::{
     RefreshOutcome, SessionInfo, SessionUser, User,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
+pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};
 pub use workspaces::{
     AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,

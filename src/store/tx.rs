@@ -258,7 +258,8 @@ macro_rules! native_column {
 native_column!(Uuid, i64, i16, bool, String, Vec<u8>);
 
 /// A statement that takes row locks on PostgreSQL (`FOR UPDATE`), where several processes
-/// share the database. SQLite has no row locks and needs none: its one writer holds the
+/// share the database (or, rarely, one written twice because only the dialects' functions
+/// differ: reading a JSON array of event ids). SQLite has no row locks and needs none: its one writer holds the
 /// database's write lock for the whole transaction, so a check and the write after it cannot be
 /// separated by another writer.
 pub struct Locking {

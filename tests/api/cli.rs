@@ -95,6 +95,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "WORKSPACES_UNVERIFIED_ACCOUNT_DAYS",
         ),
         ("--smtp-url", "WORKSPACES_SMTP_URL"),
+        ("--event-retention-days", "WORKSPACES_EVENT_RETENTION_DAYS"),
         ("--dev-mail-log", "WORKSPACES_DEV_MAIL_LOG"),
         (
             "--header-read-timeout-secs",
@@ -123,7 +124,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
     }
     let top = workspaces().arg("--help").output().unwrap();
     let top = String::from_utf8(top.stdout).unwrap();
-    for command in ["serve", "migrate", "user"] {
+    for command in ["serve", "migrate", "user", "events"] {
         assert!(top.contains(command), "{command} missing from:\n{top}");
     }
 }

@@ -76,6 +76,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/workspace/{id}/users", PROTECTED),
     ("PUT", "/workspace/{id}/users/{userId}", PROTECTED),
     ("DELETE", "/workspace/{id}/users/{userId}", PROTECTED),
+    // routes/system_events.rs
+    ("POST", "/systemevent", PROTECTED),
+    ("POST", "/systemevent/read", PROTECTED),
+    ("DELETE", "/systemevent/read", PROTECTED),
+    ("POST", "/systemevent/{id}/read", PROTECTED),
+    ("DELETE", "/systemevent/{id}/read", PROTECTED),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

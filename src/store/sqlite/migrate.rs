@@ -45,6 +45,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261202000301_hashed_session_ids.sql",
     "20261202000302_cleanup_indexes.sql",
     "20261203000001_system_events.sql",
+    "20261203000101_system_events_indexes.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -424,9 +425,10 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261203000001_system_events.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP TABLE system_event_reads; DROP TABLE system_events; \
-         DELETE FROM sqlite_sequence WHERE name = 'system_events';";
+    /// Undoes what the last migration (20261203000101_system_events_indexes.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP INDEX system_events_org_time; \
+         DROP INDEX system_events_actor_time; DROP INDEX system_events_workspace_time; \
+         DROP INDEX system_events_context_time;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

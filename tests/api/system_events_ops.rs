@@ -1,0 +1,212 @@
+//! The operators' side of the audit trail: `workspaces events export` (the binary as a process)
+//! and `--event-retention-days` (the background retention pass).
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use workspaces::app::Application;
+use workspaces::config::RetentionConfig;
+
+use crate::binary::workspaces;
+use crate::event_cast::{EventCast, HOUR, MINUTE};
+use crate::helpers::{now_ms, test_config, CapturingMailer};
+
+const DAY: i64 = 24 * HOUR;
+
+/// Inserts `n` events by `actor` of `org`, created at `first`, `first + 1` ... (ms).
+async fn bulk(cast: &EventCast, org: &str, actor: &str, n: i64, first: i64) {
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+         INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, \
+         json_data, created_at) SELECT $1, $2, NULL, 3, 1, $2, NULL, {first} + i FROM n",
+        last = n - 1
+    );
+    assert_eq!(cast.app.execute(&sql, &[org, actor]).await, n as u64);
+}
+
+/// The export's lines, parsed.
+fn export(cast: &EventCast, args: &[&str]) -> Vec<Value> {
+    let output = workspaces()
+        .args(["--database-url", &cast.app.database_url, "events", "export"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn ids(lines: &[Value]) -> Vec<i64> {
+    lines
+        .iter()
+        .map(|line| line["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn export_writes_json_lines_oldest_first_by_organization_and_time_across_batches() {
+    let cast = EventCast::new().await;
+    let (owner, stranger) = (&cast.owner, &cast.stranger);
+    let mut first = EventCast::row(owner, 0, 0, &cast.workspace, 2 * DAY);
+    first.workspace = Some(cast.workspace.clone());
+    first.json_data = Some(r#"{"name":"Design"}"#);
+    let first_id = cast.insert(&first).await;
+    // Over two batches of the export (1,000 each), alternating organizations' blocks.
+    let base = now_ms() - DAY;
+    bulk(&cast, &owner.org_id, &owner.user_id, 1500, base).await;
+    bulk(
+        &cast,
+        &stranger.org_id,
+        &stranger.user_id,
+        700,
+        base + 10_000,
+    )
+    .await;
+    bulk(&cast, &owner.org_id, &owner.user_id, 300, base + 20_000).await;
+
+    let all = export(&cast, &[]);
+    assert_eq!(all.len(), 2501);
+    let all_ids = ids(&all);
+    assert!(
+        all_ids.windows(2).all(|w| w[0] < w[1]),
+        "oldest first, by id"
+    );
+    assert_eq!(all_ids[0], first_id);
+    // A line is the event as the API shows it, without the reader's `showUnread`.
+    let mut expected = EventCast::json(first_id, &first, owner, true);
+    expected.as_object_mut().unwrap().remove("showUnread");
+    assert_eq!(all[0], expected);
+
+    let ours = export(&cast, &["--org", &owner.org_id]);
+    assert_eq!(ours.len(), 1801);
+    assert!(ours
+        .iter()
+        .all(|line| line["orgId"] == owner.org_id.as_str()));
+    let theirs = export(&cast, &["--org", &stranger.org_id]);
+    assert_eq!(theirs.len(), 700);
+    assert!(ids(&theirs).windows(2).all(|w| w[0] < w[1]));
+
+    let since = crate::helpers::rfc3339(base + 10_000);
+    let recent = export(&cast, &["--since", &since]);
+    // All but the first event and the first 1,500's first 10,000 ms.
+    assert_eq!(recent.len(), 700 + 300);
+    let recent_ours = export(&cast, &["--org", &owner.org_id, "--since", &since]);
+    assert_eq!(recent_ours.len(), 300);
+
+    // A reader that stops early (`| head -1`) ends the export cleanly: it streams.
+    let mut child = workspaces()
+        .args(["--database-url", &cast.app.database_url, "events", "export"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), expected);
+    assert!(child.wait().unwrap().success());
+
+    for bad in [["--org", "acme"], ["--since", "yesterday"]] {
+        let output = workspaces()
+            .args(["--database-url", &cast.app.database_url, "events", "export"])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn retention_deletes_only_the_events_older_than_its_days_in_batches_from_several_instances() {
+    let cast = EventCast::new().await;
+    let owner = &cast.owner;
+    // More old events than one batch, one of them marked read; then the young ones, the oldest
+    // of which is just inside the window.
+    bulk(
+        &cast,
+        &owner.org_id,
+        &owner.user_id,
+        2300,
+        now_ms() - 3 * DAY,
+    )
+    .await;
+    let read_old = cast
+        .app
+        .count("SELECT MIN(id) FROM system_events", &[])
+        .await;
+    let young = [
+        EventCast::row(owner, 4, 1, &owner.org_id, DAY - 10 * MINUTE),
+        EventCast::row(owner, 4, 1, &owner.org_id, HOUR),
+    ];
+    let mut young_ids = Vec::new();
+    for row in &young {
+        young_ids.push(cast.insert(row).await);
+    }
+    let mark = format!(
+        "INSERT INTO system_event_reads (user_id, event_id) VALUES ($1, {read_old}), ($1, {})",
+        young_ids[1]
+    );
+    cast.app.execute(&mark, &[&owner.user_id]).await;
+
+    // Retention runs in two more instances on the database at once, started once the events
+    // are in (an instance running it from the start could delete the old events before they are
+    // marked).
+    for _ in 0..2 {
+        let mut config = test_config(&cast.app.database_url);
+        config.event_retention = Some(RetentionConfig {
+            keep: Duration::from_secs(24 * 60 * 60),
+            interval: Duration::from_millis(200),
+        });
+        let mailer = Arc::new(CapturingMailer::default());
+        let pruner = Application::build_with_mailer(config, mailer)
+            .await
+            .unwrap();
+        tokio::spawn(pruner.run_until(std::future::pending()));
+    }
+
+    let started = Instant::now();
+    while cast
+        .app
+        .count("SELECT COUNT(*) FROM system_events", &[])
+        .await
+        > 2
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "retention did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = cast
+        .app
+        .strings(
+            "SELECT CAST(id AS TEXT) FROM system_events ORDER BY id",
+            &[],
+        )
+        .await;
+    let young_text: Vec<String> = young_ids.iter().map(i64::to_string).collect();
+    assert_eq!(left, young_text);
+    let reads = cast
+        .app
+        .strings("SELECT CAST(event_id AS TEXT) FROM system_event_reads", &[])
+        .await;
+    assert_eq!(reads, [young_ids[1].to_string()]);
+    // Later passes keep the young ones.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        cast.app
+            .count("SELECT COUNT(*) FROM system_events", &[])
+            .await,
+        2
+    );
+}

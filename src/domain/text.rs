@@ -38,7 +38,7 @@ pub fn has_refused_chars(text: &str) -> bool {
 fn refused_class() -> String {
     let mut class = String::new();
     let mut range: Option<(u32, u32)> = None;
-    let mut close = |class: &mut String, (first, last): (u32, u32)| {
+    let close = |class: &mut String, (first, last): (u32, u32)| {
         class.push_str(&format!("\\u{first:04X}"));
         if last > first {
             class.push_str(&format!("-\\u{last:04X}"));

@@ -18,6 +18,7 @@ mod connections;
 mod durability_sigkill;
 mod email_keys;
 mod envelope;
+mod events_written;
 mod fake_smtp;
 mod hashing;
 mod instances;

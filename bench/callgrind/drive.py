@@ -1,5 +1,6 @@
 # Sends N requests, one at a time on one connection: page (GET /workspace?limit=50 following
-# nextCursor), list (GET /workspace) or a path. Usage: drive.py PORT N MODE
+# nextCursor), list (GET /workspace), create:PREFIX (POST /workspace named PREFIX-0, PREFIX-1, ...:
+# unique names, so every request creates) or a path. Usage: drive.py PORT N MODE
 import http.client, json, sys
 port = int(sys.argv[1]); n = int(sys.argv[2]); mode = sys.argv[3]
 import os; tok = open(os.environ.get("TOKEN_FILE", "/tmp/pf/token")).read()
@@ -7,6 +8,12 @@ c = http.client.HTTPConnection("127.0.0.1", port)
 h = {"authorization": "Bearer " + tok}
 cursor = None
 for i in range(n):
+    if mode.startswith("create:"):
+        body = json.dumps({"name": f"{mode[7:]}-{i}"})
+        c.request("POST", "/workspace", body, dict(h, **{"content-type": "application/json"}))
+        r = c.getresponse(); data = r.read()
+        assert r.status == 201, (r.status, data[:200])
+        continue
     if mode == "page":
         path = "/workspace?limit=50" + (f"&cursor={cursor}" if cursor else "")
     elif mode == "list":

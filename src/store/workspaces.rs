@@ -23,7 +23,17 @@ impl Store {
         claim: SessionClaim,
         workspace: NewWorkspace,
     ) -> StoreResult<CreateOutcome> {
-        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace)))
+        // The event's data is written here, before the checks (on PostgreSQL they run in the
+        // statement that appends it), with the organization the token claims: the session check
+        // only passes for a user of that organization. Here, not in the operation, so that on
+        // SQLite it is not the one writer thread's work.
+        let created = WorkspaceFields {
+            id: workspace.id,
+            name: &workspace.name,
+            org_id: claim.org_id,
+        };
+        let data = json(&created)?;
+        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace, data)))
             .await
     }
 
@@ -203,10 +213,12 @@ impl Store {
     }
 }
 
+/// `data`: the `created` event's json_data.
 async fn create_workspace(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
     new: NewWorkspace,
+    data: String,
 ) -> StoreResult<CreateOutcome> {
     let SessionClaim {
         session_id,
@@ -214,15 +226,6 @@ async fn create_workspace(
         org_id,
         now,
     } = claim;
-    // The event's data is written before the checks (on PostgreSQL they run in the statement
-    // that appends it), with the organization the token claims: the session check below only
-    // passes for a user of that organization.
-    let created = WorkspaceFields {
-        id: new.id,
-        name: &new.name,
-        org_id,
-    };
-    let data = json(&created)?;
     if tx.dialect() == Dialect::Postgres {
         // One round trip instead of five (see the statement's comment).
         let me = tx

@@ -1,5 +1,6 @@
 # Sends N requests, one at a time on one connection: page (GET /workspace?limit=50 following
-# nextCursor), list (GET /workspace), create (POST /workspace, unique names) or a path. Usage: drive.py PORT N MODE
+# nextCursor), list (GET /workspace), create (POST /workspace, a name of its own per request, so
+# every request creates) or a path. Usage: drive.py PORT N MODE
 import http.client, json, sys
 port = int(sys.argv[1]); n = int(sys.argv[2]); mode = sys.argv[3]
 import os; tok = open(os.environ.get("TOKEN_FILE", "/tmp/pf/token")).read()

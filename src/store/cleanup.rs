@@ -104,7 +104,8 @@ impl Store {
     }
 
     /// Deletes the accounts registered before `registered_before` that were never verified (see
-    /// `queries::abandoned_account!`), each with everything it owns and its organization, in a
+    /// `queries::abandoned_account!`), each with everything it owns, its organization and that
+    /// organization's events (its registration's `org` and `user` created), in a
     /// transaction of its own that checks again, under a row lock on PostgreSQL, that the account
     /// is still abandoned (it may have been verified since it was picked).
     async fn delete_abandoned_accounts(
@@ -143,6 +144,8 @@ impl Store {
                                 tx.execute(sql, args![user_id]).await?;
                             }
                             tx.execute(queries::DELETE_EMPTY_ORGANIZATION, args![org_id])
+                                .await?;
+                            tx.execute(queries::DELETE_GONE_ORGANIZATION_EVENTS, args![org_id])
                                 .await?;
                             Ok(true)
                         })

@@ -2,13 +2,15 @@
 
 use uuid::Uuid;
 
+use super::events::{append_event, json, Actor, Changes, NewEvent, OrgFields, UserFields};
 use super::tx::{args, Row, Tx};
-use super::{queries, Store, StoreResult};
-use crate::domain::{OrgId, OrgRole, SessionId, UserId};
+use super::{queries, Store, StoreError, StoreResult};
+use crate::domain::{EventKind, OrgId, OrgRole, SessionId, UserId};
 
 impl Store {
     /// Creates an organization, its first user, a first session with its refresh token and an
-    /// e-mail verification, atomically. `Conflict` when the e-mail is taken.
+    /// e-mail verification, atomically, with the `org` and `user` created events (the new user
+    /// their actor). `Conflict` when the e-mail is taken.
     pub async fn register(
         &self,
         org: NewOrganization,
@@ -30,7 +32,19 @@ impl Store {
                     ],
                 )
                 .await?;
-                insert_user(tx, &user).await?;
+                let by = Actor {
+                    org_id: org.id,
+                    user_id: user.id,
+                    at: org.created_at,
+                };
+                let fields = OrgFields {
+                    id: org.id,
+                    name: &org.name,
+                    website: org.website.as_deref(),
+                    is_business: org.is_business,
+                };
+                append_event(tx, &NewEvent::org(by, EventKind::Created, json(&fields)?)).await?;
+                insert_user(tx, by, &user).await?;
                 insert_session(tx, &session, &refresh).await?;
                 insert_verification(tx, &verification).await
             })
@@ -293,11 +307,16 @@ impl Store {
                 let Some(user_id) = claimed else {
                     return Ok(None);
                 };
+                let before = live_user(tx, user_id).await?;
                 tx.execute(
                     queries::VALIDATE_USER,
                     args![user_id, true, now, &new_password_hash],
                 )
                 .await?;
+                let changes = Changes::default()
+                    .field("validated", before.validated, true)
+                    .secret("password", new_password_hash.is_some());
+                append_user_updated(tx, &before, before.id, now, changes).await?;
                 // Whoever registered the address before its owner verified it (or learnt the
                 // password that verification replaces) must not keep a session: the verified
                 // account starts with none.
@@ -309,23 +328,65 @@ impl Store {
         .await
     }
 
-    /// Marks the account with this e-mail key validated (operator command). False if unknown.
+    /// Marks the account with this e-mail key validated (operator command), its event naming
+    /// the user as the actor (the operator has no account). False if unknown.
     pub async fn mark_validated_by_email(&self, email_key: &str, now: i64) -> StoreResult<bool> {
         let email_key = email_key.to_owned();
-        self.write_single(move |tx| {
+        self.write(move |tx| {
             Box::pin(async move {
-                let changed = tx
-                    .execute(queries::VALIDATE_BY_EMAIL, args![&email_key, true, now])
+                let before = tx
+                    .query_opt(
+                        queries::USER_BY_EMAIL_KEY,
+                        args![&email_key],
+                        User::from_row,
+                    )
                     .await?;
-                Ok(changed > 0)
+                let Some(before) = before else {
+                    return Ok(false);
+                };
+                tx.execute(queries::VALIDATE_BY_EMAIL, args![&email_key, true, now])
+                    .await?;
+                let changes = Changes::default().field("validated", before.validated, true);
+                append_user_updated(tx, &before, before.id, now, changes).await?;
+                Ok(true)
             })
         })
         .await
     }
 }
 
-/// Inserts a user; a taken e-mail is [`StoreError::Conflict`](super::StoreError::Conflict).
-pub(super) async fn insert_user(tx: &mut Tx<'_>, user: &NewUser) -> StoreResult<()> {
+/// A live user, read inside a transaction that found them live a statement earlier.
+pub(super) async fn live_user(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<User> {
+    tx.query_opt(queries::LIVE_USER_BY_ID, args![user_id], User::from_row)
+        .await?
+        .ok_or(StoreError::Unavailable(
+            "a user vanished inside a transaction",
+        ))
+}
+
+/// Appends `user` updated for `target` by `actor_id` of the target's organization, when
+/// `changes` holds any; nothing when nothing changed.
+pub(super) async fn append_user_updated(
+    tx: &mut Tx<'_>,
+    target: &User,
+    actor_id: UserId,
+    at: i64,
+    changes: Changes,
+) -> StoreResult<()> {
+    let Some(data) = changes.json()? else {
+        return Ok(());
+    };
+    let by = Actor {
+        org_id: target.org_id,
+        user_id: actor_id,
+        at,
+    };
+    append_event(tx, &NewEvent::user(by, EventKind::Updated, target.id, data)).await
+}
+
+/// Inserts a user with its `user` created event (`by` its author); a taken e-mail is
+/// [`StoreError::Conflict`].
+pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> StoreResult<()> {
     tx.execute(
         queries::INSERT_USER,
         args![
@@ -342,7 +403,17 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, user: &NewUser) -> StoreResult<
         ],
     )
     .await?;
-    Ok(())
+    let fields = UserFields {
+        id: user.id,
+        email: &user.email,
+        name: &user.first_name,
+        last_name: &user.last_name,
+        org_id: user.org_id,
+        org_role: user.org_role.value(),
+        validated: false,
+    };
+    let event = NewEvent::user(by, EventKind::Created, user.id, json(&fields)?);
+    append_event(tx, &event).await
 }
 
 /// Inserts a session with its first refresh token.

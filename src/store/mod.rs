@@ -3,7 +3,7 @@
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of its
 //! concern ([`identity`], [`workspaces`], [`organizations`], [`users`]), running the SQL text of
-//! [`queries`]. The backend folders hold only what genuinely differs: connecting, transactions,
+//! [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
 //! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
 //! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
 //! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the
@@ -14,6 +14,7 @@
 
 mod cleanup;
 mod email_keys;
+mod events;
 mod identity;
 mod listing;
 mod organizations;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use email_keys::Rekeyed;
+pub use events::Actor;
 pub use identity::{
     Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
     RefreshOutcome, SessionInfo, SessionUser, User,
@@ -66,6 +68,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     SqliteMigration(#[from] sqlite::MigrateError),
+    /// An event's `json_data` could not be written as JSON.
+    #[error("encoding an event: {0}")]
+    Encoding(serde_json::Error),
     /// The database URL or options are not usable.
     #[error("{0}")]
     Configuration(String),

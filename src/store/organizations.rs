@@ -2,9 +2,11 @@
 
 use uuid::Uuid;
 
+use super::events::{append_event, Actor, Changes, NewEvent};
+use super::identity::{append_user_updated, live_user};
 use super::tx::{args, Row};
 use super::{queries, Store, StoreResult};
-use crate::domain::{OrgId, UserId};
+use crate::domain::{EventKind, OrgId, UserId};
 
 impl Store {
     /// The organization, unless it is deleted or unknown.
@@ -18,15 +20,15 @@ impl Store {
         .await
     }
 
-    /// Applies `patch` to a live organization in one write transaction that locks its row first,
-    /// so two concurrent partial updates of different fields both survive. None when the
-    /// organization is deleted or unknown.
+    /// Applies `patch` to the actor's live organization in one write transaction that locks its
+    /// row first, so two concurrent partial updates of different fields both survive. None when
+    /// the organization is deleted or unknown.
     pub async fn update_organization(
         &self,
-        org_id: OrgId,
+        by: Actor,
         patch: OrganizationPatch,
-        now: i64,
     ) -> StoreResult<Option<Organization>> {
+        let (org_id, now) = (by.org_id, by.at);
         self.write(move |tx| {
             Box::pin(async move {
                 // Read-modify-write under the row lock: a concurrent update of other fields
@@ -35,9 +37,10 @@ impl Store {
                 let current = tx
                     .query_opt(locked, args![org_id], Organization::from_row)
                     .await?;
-                let Some(mut org) = current else {
+                let Some(before) = current else {
                     return Ok(None);
                 };
+                let mut org = before.clone();
                 patch.apply_to(&mut org);
                 tx.execute(
                     queries::UPDATE_ORGANIZATION,
@@ -58,6 +61,9 @@ impl Store {
                     ],
                 )
                 .await?;
+                if let Some(data) = before.changes_to(&org).json()? {
+                    append_event(tx, &NewEvent::org(by, EventKind::Updated, data)).await?;
+                }
                 Ok(Some(org))
             })
         })
@@ -149,6 +155,7 @@ impl Store {
                 let Some(user_id) = claimed else {
                     return Ok(false);
                 };
+                let before = live_user(tx, user_id).await?;
                 // Receiving the e-mail proves the address, hence `validated`.
                 tx.execute(
                     queries::SET_PASSWORD_VALIDATED,
@@ -161,6 +168,12 @@ impl Store {
                 // Whoever knew the old password loses access at once.
                 tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
                     .await?;
+                let changes = Changes::default().secret("password", true).field(
+                    "validated",
+                    before.validated,
+                    true,
+                );
+                append_user_updated(tx, &before, user_id, now, changes).await?;
                 Ok(true)
             })
         })
@@ -225,6 +238,26 @@ impl Organization {
             mfa_enforced: row.get("mfa_enforced")?,
             deleted_at: row.get("deleted_at")?,
         })
+    }
+}
+
+impl Organization {
+    /// Each updatable field that differs in `after`, named as the organization's JSON and its
+    /// update body name them.
+    fn changes_to(&self, after: &Organization) -> Changes {
+        let text = |value: &Option<String>| value.clone();
+        Changes::default()
+            .field("name", self.name.as_str(), &after.name)
+            .field("address1", text(&self.address1), text(&after.address1))
+            .field("address2", text(&self.address2), text(&after.address2))
+            .field("city", text(&self.city), text(&after.city))
+            .field("zipcode", text(&self.zipcode), text(&after.zipcode))
+            .field("phone", text(&self.phone), text(&after.phone))
+            .field("state", text(&self.state), text(&after.state))
+            .field("country", text(&self.country), text(&after.country))
+            .field("website", text(&self.website), text(&after.website))
+            .field("is_business", self.is_business, after.is_business)
+            .field("mfaEnforced", self.mfa_enforced, after.mfa_enforced)
     }
 }
 

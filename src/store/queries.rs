@@ -33,6 +33,13 @@ pub const INSERT_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 pub const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
 
+// ---- the audit trail (store/events.rs) -------------------------------------------------------
+
+/// Binds: org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at.
+pub const INSERT_EVENT: &str =
+    "INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, \
+     json_data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 // ---- identity --------------------------------------------------------------------------------
 
 pub const INSERT_ORGANIZATION: &str =
@@ -139,6 +146,20 @@ pub const LIVE_VERIFICATION_USER: &str =
 pub const VALIDATE_USER: &str = "UPDATE users SET validated = $2, updated_at = $3, \
      password_hash = COALESCE($4, password_hash) WHERE id = $1 AND deleted_at IS NULL";
 
+/// A user (deleted or not) by e-mail key.
+pub const USER_BY_EMAIL_KEY: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.email_key = $1"
+);
+
+/// A user who is not deleted.
+pub const LIVE_USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
+);
+
 pub const VALIDATE_BY_EMAIL: &str =
     "UPDATE users SET validated = $2, updated_at = $3 WHERE email_key = $1";
 
@@ -153,22 +174,27 @@ pub const INSERT_ADMIN_MEMBER: &str =
      VALUES ($1, $2, 'ADMIN', $3)";
 
 /// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
-/// `AUTHENTICATE` and the two inserts, which cost no round trips there): the session's user
-/// (`me`, the checks of `AUTHENTICATE`), the workspace, inserted only when they are validated and
-/// their role is at least `$7`, and its ADMIN membership. A statement outside a transaction
-/// commits or fails as a whole, so a workspace is never without its ADMIN; a taken name fails the
-/// insert with a unique violation (only ever after the checks passed). No row: the session is not
-/// live.
+/// `AUTHENTICATE`, the two inserts and `INSERT_EVENT`, which cost no round trips there): the
+/// session's user (`me`, the checks of `AUTHENTICATE`, and of the organization `$8` the token
+/// names), the workspace, inserted only when they are validated and their role is at least `$7`,
+/// its ADMIN membership and its `created` event (`$9` context, `$10` event, `$11` its
+/// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
+/// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
+/// (only ever after the checks passed). No row: the session is not live.
 pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str =
     "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-     AND u.deleted_at IS NULL), \
+     AND u.deleted_at IS NULL AND u.org_id = $8), \
      created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
      SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
      RETURNING id), \
      admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
-     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me) \
+     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me), \
+     event AS (INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, \
+     context_id, json_data, created_at) \
+     SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
+     FROM created CROSS JOIN me) \
      SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
      FROM me";
 
@@ -181,10 +207,12 @@ pub const RENAME_WORKSPACE: &str =
     "UPDATE workspaces SET name = $3, name_key = $4, updated_at = $5 \
      WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL RETURNING id, org_id, name";
 
-/// The soft delete with its resource check, in one statement so they cannot be separated.
+/// The soft delete with its resource check, in one statement so they cannot be separated;
+/// returns the deleted workspace.
 pub const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3, updated_at = $3 \
      WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL AND NOT EXISTS \
-     (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id)";
+     (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id) \
+     RETURNING id, org_id, name";
 
 pub const COUNT_LIVE_WORKSPACE: &str =
     "SELECT COUNT(*) AS n FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
@@ -196,6 +224,12 @@ pub const COUNT_LIVE_USER: &str =
 /// run one after the other across every server process.
 pub const LOCK_LIVE_WORKSPACE: Locking =
     locking!("SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL");
+
+/// A live workspace of the organization ($2), locked until commit on PostgreSQL: a rename reads
+/// the name it replaces.
+pub const LOCK_LIVE_WORKSPACE_OF_ORG: Locking = locking!(
+    "SELECT id, org_id, name FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
+);
 
 pub const INSERT_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
@@ -556,3 +590,8 @@ pub const DELETE_OLD_EVENTS: Locking = Locking::new(
      (SELECT id, created_at FROM system_events ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) b \
      WHERE b.created_at < $1)",
 );
+
+/// The events of the organization $1, once it is gone: they name an organization, a user and
+/// their changes that no longer exist (their read marks go with them, ON DELETE CASCADE).
+pub const DELETE_GONE_ORGANIZATION_EVENTS: &str = "DELETE FROM system_events WHERE org_id = $1 \
+     AND NOT EXISTS (SELECT 1 FROM organizations WHERE id = $1)";

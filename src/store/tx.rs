@@ -14,7 +14,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{ColumnIndex, PgConnection, Row as _};
 use uuid::Uuid;
 
-use crate::domain::{OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole};
+use crate::domain::{
+    EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
+};
 
 use super::{postgres, sqlite, StoreError, StoreResult};
 
@@ -128,6 +130,19 @@ impl From<Option<OrgRole>> for Arg<'_> {
 impl From<WorkspaceRole> for Arg<'_> {
     fn from(role: WorkspaceRole) -> Self {
         Arg::Text(Some(role.as_str()))
+    }
+}
+
+/// An event's context and kind bind as the contract's indices, which is what the table stores.
+impl From<EventContext> for Arg<'_> {
+    fn from(context: EventContext) -> Self {
+        Arg::SmallInt(Some(context.index()))
+    }
+}
+
+impl From<EventKind> for Arg<'_> {
+    fn from(kind: EventKind) -> Self {
+        Arg::SmallInt(Some(kind.index()))
     }
 }
 

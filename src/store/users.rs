@@ -2,10 +2,12 @@
 
 use uuid::Uuid;
 
-use super::identity::{insert_user, insert_verification};
+use super::events::{append_event, json, Actor, Changes, NewEvent, UserFields};
+use super::identity::{append_user_updated, insert_user, insert_verification};
 use super::tx::{args, Dialect, Tx};
 use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult, User};
-use crate::domain::{check_user_change, OrgId, OrgRole, RoleDenied, SessionId, UserId};
+use crate::clock::rfc3339;
+use crate::domain::{check_user_change, EventKind, OrgId, OrgRole, RoleDenied, SessionId, UserId};
 
 /// Managing the users of an organization. Every query is scoped by the organization; every change
 /// of one user by another re-reads both users' roles under a lock of the organization row, so the
@@ -33,15 +35,22 @@ impl Store {
         .await
     }
 
-    /// Creates a user (with a verification when an invitation is sent). `Conflict`: e-mail taken.
+    /// Creates a user (with a verification when an invitation is sent), `actor_id` of the same
+    /// organization its author. `Conflict`: e-mail taken.
     pub async fn create_org_user(
         &self,
+        actor_id: UserId,
         user: NewUser,
         verification: Option<NewVerification>,
     ) -> StoreResult<()> {
         self.write(move |tx| {
             Box::pin(async move {
-                insert_user(tx, &user).await?;
+                let by = Actor {
+                    org_id: user.org_id,
+                    user_id: actor_id,
+                    at: user.created_at,
+                };
+                insert_user(tx, by, &user).await?;
                 if let Some(verification) = &verification {
                     insert_verification(tx, verification).await?;
                 }
@@ -110,6 +119,12 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
         .query_opt(queries::USER_BY_ID, args![change.target_id], User::from_row)
         .await?
         .ok_or(StoreError::Unavailable("an updated user vanished"))?;
+    let changes = Changes::default()
+        .field("name", before.first_name.as_str(), &after.first_name)
+        .field("lastName", before.last_name.as_str(), &after.last_name)
+        .field("orgRole", before.org_role.value(), after.org_role.value())
+        .secret("password", update.password_hash.is_some());
+    append_user_updated(tx, &before, change.actor_id, change.now, changes).await?;
     Ok(UserChangeOutcome::done(before, after))
 }
 
@@ -135,6 +150,13 @@ async fn delete_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<Use
         args![change.target_id, change.now],
     )
     .await?;
+    let by = Actor {
+        org_id: change.org_id,
+        user_id: change.actor_id,
+        at: change.now,
+    };
+    let data = json(&UserFields::from(&before))?;
+    append_event(tx, &NewEvent::user(by, EventKind::Deleted, before.id, data)).await?;
     let after = User {
         deleted_at: Some(change.now),
         ..before.clone()
@@ -152,6 +174,9 @@ async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<U
     }
     tx.execute(queries::ACTIVATE_USER, args![change.target_id, change.now])
         .await?;
+    let changes =
+        Changes::default().field("deletedAt", before.deleted_at.map(rfc3339), None::<String>);
+    append_user_updated(tx, &before, change.actor_id, change.now, changes).await?;
     let after = User {
         deleted_at: None,
         ..before.clone()

@@ -1,11 +1,14 @@
 //! Workspaces and their members: the workspace half of the store.
 
+use super::events::{append_event, json, Actor, Changes, MemberFields, NewEvent, WorkspaceFields};
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
 use super::tx::{args, Dialect, Row, Tx};
 use super::{queries, Store, StoreError, StoreResult, User};
-use crate::domain::{OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole};
+use crate::domain::{
+    EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
+};
 
 /// Everything the workspace routes need from the database. Every method that names a workspace
 /// or a user is scoped by the caller's organization in SQL, so no query reaches another
@@ -20,7 +23,17 @@ impl Store {
         claim: SessionClaim,
         workspace: NewWorkspace,
     ) -> StoreResult<CreateOutcome> {
-        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace)))
+        // The event's data is written here, before the checks (on PostgreSQL they run in the
+        // statement that appends it), with the organization the token claims: the session check
+        // only passes for a user of that organization. Here, not in the operation, so that on
+        // SQLite it is not the one writer thread's work.
+        let created = WorkspaceFields {
+            id: workspace.id,
+            name: &workspace.name,
+            org_id: claim.org_id,
+        };
+        let data = json(&created)?;
+        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace, data)))
             .await
     }
 
@@ -84,51 +97,44 @@ impl Store {
         .await
     }
 
-    /// Renames a live workspace; None when there is none; `Conflict` when the name is taken.
+    /// Renames a live workspace of the actor's organization; None when there is none;
+    /// `Conflict` when the name is taken. The same name again changes nothing.
     pub async fn rename_workspace(
         &self,
         rename: WorkspaceRename,
     ) -> StoreResult<Option<Workspace>> {
-        self.write_single(move |tx| {
-            Box::pin(async move {
-                tx.query_opt(
-                    queries::RENAME_WORKSPACE,
-                    args![
-                        rename.workspace_id,
-                        rename.org_id,
-                        &rename.name,
-                        &rename.name_key,
-                        rename.now
-                    ],
-                    Workspace::from_row,
-                )
-                .await
-            })
-        })
-        .await
+        self.write(move |tx| Box::pin(rename_workspace(tx, rename)))
+            .await
     }
 
-    /// Soft-deletes a live workspace that holds no resources, checked in the same statement.
+    /// Soft-deletes a live workspace of the actor's organization that holds no resources,
+    /// checked in the same statement.
     pub async fn delete_workspace(
         &self,
-        org_id: OrgId,
+        by: Actor,
         workspace_id: WorkspaceId,
-        now: i64,
     ) -> StoreResult<DeleteOutcome> {
-        self.write_single(move |tx| {
+        self.write(move |tx| {
             Box::pin(async move {
                 let deleted = tx
-                    .execute(
+                    .query_opt(
                         queries::DELETE_EMPTY_WORKSPACE,
-                        args![workspace_id, org_id, now],
+                        args![workspace_id, by.org_id, by.at],
+                        Workspace::from_row,
                     )
                     .await?;
-                if deleted > 0 {
+                if let Some(deleted) = deleted {
+                    let data = json(&deleted.fields())?;
+                    let event = NewEvent::workspace(by, EventKind::Deleted, deleted.id, data);
+                    append_event(tx, &event).await?;
                     return Ok(DeleteOutcome::Deleted);
                 }
                 // Only explains the outcome: nothing was written.
                 let live = tx
-                    .count(queries::COUNT_LIVE_WORKSPACE, args![workspace_id, org_id])
+                    .count(
+                        queries::COUNT_LIVE_WORKSPACE,
+                        args![workspace_id, by.org_id],
+                    )
                     .await?;
                 Ok(if live == 0 {
                     DeleteOutcome::NotFound
@@ -145,9 +151,11 @@ impl Store {
         self.write(move |tx| Box::pin(add_member(tx, member))).await
     }
 
-    /// Changes an active member's role; refuses to demote the last ADMIN.
+    /// Changes an active member's role; refuses to demote the last ADMIN. Their current role
+    /// again changes nothing.
     pub async fn change_member_role(
         &self,
+        by: Actor,
         workspace_id: WorkspaceId,
         user_id: UserId,
         role: WorkspaceRole,
@@ -155,15 +163,26 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let loses_admin = role != WorkspaceRole::Admin;
-                let checked = check_member_change(tx, workspace_id, user_id, loses_admin).await?;
-                if checked == MemberChangeOutcome::Done {
-                    tx.execute(
-                        queries::UPDATE_MEMBER_ROLE,
-                        args![workspace_id, user_id, role],
-                    )
-                    .await?;
+                let current =
+                    match check_member_change(tx, workspace_id, user_id, loses_admin).await? {
+                        Ok(current) => current,
+                        Err(refused) => return Ok(refused),
+                    };
+                if current == role {
+                    return Ok(MemberChangeOutcome::Done);
                 }
-                Ok(checked)
+                tx.execute(
+                    queries::UPDATE_MEMBER_ROLE,
+                    args![workspace_id, user_id, role],
+                )
+                .await?;
+                let changes = Changes::default().field("role", current.as_str(), role.as_str());
+                if let Some(data) = changes.json()? {
+                    let kind = EventKind::Updated;
+                    let event = NewEvent::member(by, kind, workspace_id, user_id, data);
+                    append_event(tx, &event).await?;
+                }
+                Ok(MemberChangeOutcome::Done)
             })
         })
         .await
@@ -172,35 +191,43 @@ impl Store {
     /// Removes an active member; refuses to remove the last ADMIN.
     pub async fn remove_member(
         &self,
+        by: Actor,
         workspace_id: WorkspaceId,
         user_id: UserId,
     ) -> StoreResult<MemberChangeOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
-                let checked = check_member_change(tx, workspace_id, user_id, true).await?;
-                if checked == MemberChangeOutcome::Done {
-                    tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
-                        .await?;
-                }
-                Ok(checked)
+                let role = match check_member_change(tx, workspace_id, user_id, true).await? {
+                    Ok(role) => role,
+                    Err(refused) => return Ok(refused),
+                };
+                tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
+                    .await?;
+                let data = json(&MemberFields::new(workspace_id, user_id, role))?;
+                let event = NewEvent::member(by, EventKind::Deleted, workspace_id, user_id, data);
+                append_event(tx, &event).await?;
+                Ok(MemberChangeOutcome::Done)
             })
         })
         .await
     }
 }
 
+/// `data`: the `created` event's json_data.
 async fn create_workspace(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
     new: NewWorkspace,
+    data: String,
 ) -> StoreResult<CreateOutcome> {
     let SessionClaim {
         session_id,
         user_id,
+        org_id,
         now,
     } = claim;
     if tx.dialect() == Dialect::Postgres {
-        // One round trip instead of four (see the statement's comment).
+        // One round trip instead of five (see the statement's comment).
         let me = tx
             .query_opt(
                 queries::CREATE_WORKSPACE_IN_ONE_STATEMENT,
@@ -211,7 +238,11 @@ async fn create_workspace(
                     new.id,
                     &new.name,
                     &new.name_key,
-                    OrgRole::CREATES_WORKSPACES
+                    OrgRole::CREATES_WORKSPACES,
+                    org_id,
+                    EventContext::Workspace,
+                    EventKind::Created,
+                    &data,
                 ],
                 |row| {
                     Ok((
@@ -248,7 +279,7 @@ async fn create_workspace(
             User::from_row,
         )
         .await?;
-    let Some(me) = me else {
+    let Some(me) = me.filter(|me| me.org_id == org_id) else {
         return Ok(CreateOutcome::NotLive);
     };
     if !me.validated {
@@ -264,6 +295,16 @@ async fn create_workspace(
     .await?;
     tx.execute(queries::INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
         .await?;
+    let by = Actor {
+        org_id,
+        user_id: me.id,
+        at: now,
+    };
+    append_event(
+        tx,
+        &NewEvent::workspace(by, EventKind::Created, new.id, data),
+    )
+    .await?;
     Ok(CreateOutcome::Created(Workspace {
         id: new.id,
         org_id: me.org_id,
@@ -342,47 +383,96 @@ async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMember
             ],
         )
         .await?;
-    Ok(if inserted == 0 {
-        AddMemberOutcome::AlreadyMember
-    } else {
-        AddMemberOutcome::Added
-    })
+    if inserted == 0 {
+        return Ok(AddMemberOutcome::AlreadyMember);
+    }
+    let fields = MemberFields::new(member.workspace_id, member.user_id, member.role);
+    let by = Actor {
+        org_id: member.org_id,
+        user_id: member.actor_id,
+        at: member.created_at,
+    };
+    let (kind, workspace_id) = (EventKind::Created, member.workspace_id);
+    let event = NewEvent::member(by, kind, workspace_id, member.user_id, json(&fields)?);
+    append_event(tx, &event).await?;
+    Ok(AddMemberOutcome::Added)
+}
+
+async fn rename_workspace(
+    tx: &mut Tx<'_>,
+    rename: WorkspaceRename,
+) -> StoreResult<Option<Workspace>> {
+    let by = rename.by;
+    // Read under the row lock (PostgreSQL), so the event's "from" is the name this rename
+    // replaces even when two renames race.
+    let lock = queries::LOCK_LIVE_WORKSPACE_OF_ORG.sql(tx.dialect());
+    let current = tx
+        .query_opt(
+            lock,
+            args![rename.workspace_id, by.org_id],
+            Workspace::from_row,
+        )
+        .await?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let changes = Changes::default().field("name", current.name.as_str(), &rename.name);
+    let Some(data) = changes.json()? else {
+        return Ok(Some(current));
+    };
+    let renamed = tx
+        .query_opt(
+            queries::RENAME_WORKSPACE,
+            args![
+                rename.workspace_id,
+                by.org_id,
+                &rename.name,
+                &rename.name_key,
+                by.at
+            ],
+            Workspace::from_row,
+        )
+        .await?
+        .ok_or(StoreError::Unavailable("a locked workspace vanished"))?;
+    let event = NewEvent::workspace(by, EventKind::Updated, renamed.id, data);
+    append_event(tx, &event).await?;
+    Ok(Some(renamed))
 }
 
 /// Inside the transaction: locks the live workspace's row (PostgreSQL), then checks that `user`
 /// is an active member and, when `loses_admin` and they are an ADMIN, that another active ADMIN
-/// remains. `Done` when the change may proceed.
+/// remains. Their current role when the change may proceed, else the refusal.
 async fn check_member_change(
     tx: &mut Tx<'_>,
     workspace_id: WorkspaceId,
     user_id: UserId,
     loses_admin: bool,
-) -> StoreResult<MemberChangeOutcome> {
+) -> StoreResult<Result<WorkspaceRole, MemberChangeOutcome>> {
     let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
     let live: Option<WorkspaceId> = tx
         .query_opt(lock, args![workspace_id], |row| row.get("id"))
         .await?;
     if live.is_none() {
-        return Ok(MemberChangeOutcome::WorkspaceNotFound);
+        return Ok(Err(MemberChangeOutcome::WorkspaceNotFound));
     }
-    let role: Option<String> = tx
+    let role: Option<WorkspaceRole> = tx
         .query_opt(queries::MEMBER_ROLE, args![workspace_id, user_id], |row| {
             row.get("role")
         })
         .await?;
     Ok(match role {
-        None => MemberChangeOutcome::NotMember,
-        Some(role) if role == "ADMIN" && loses_admin => {
+        None => Err(MemberChangeOutcome::NotMember),
+        Some(WorkspaceRole::Admin) if loses_admin => {
             let admins = tx
                 .count(queries::COUNT_ACTIVE_ADMINS, args![workspace_id])
                 .await?;
             if admins <= 1 {
-                MemberChangeOutcome::LastAdmin
+                Err(MemberChangeOutcome::LastAdmin)
             } else {
-                MemberChangeOutcome::Done
+                Ok(WorkspaceRole::Admin)
             }
         }
-        Some(_) => MemberChangeOutcome::Done,
+        Some(role) => Ok(role),
     })
 }
 
@@ -391,6 +481,8 @@ async fn check_member_change(
 pub struct SessionClaim {
     pub session_id: SessionId,
     pub user_id: UserId,
+    /// The organization the token names; a session only counts as live for a user of it.
+    pub org_id: OrgId,
     pub now: i64,
 }
 
@@ -421,6 +513,15 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Its public fields, as its events record them.
+    fn fields(&self) -> WorkspaceFields<'_> {
+        WorkspaceFields {
+            id: self.id,
+            name: &self.name,
+            org_id: self.org_id,
+        }
+    }
+
     /// Reads the columns id, org_id, name.
     fn from_row(row: &Row<'_>) -> StoreResult<Workspace> {
         Ok(Workspace {
@@ -482,11 +583,10 @@ pub struct WorkspaceAccess {
 
 #[derive(Debug, Clone)]
 pub struct WorkspaceRename {
-    pub org_id: OrgId,
+    pub by: Actor,
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub name_key: String,
-    pub now: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,6 +599,8 @@ pub enum DeleteOutcome {
 #[derive(Debug, Clone)]
 pub struct NewMember {
     pub org_id: OrgId,
+    /// Who adds them.
+    pub actor_id: UserId,
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
     pub role: WorkspaceRole,

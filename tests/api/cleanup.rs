@@ -86,13 +86,14 @@ async fn set(app: &TestApp, table: &str, column: &str, value: i64, filter: &str,
 }
 
 /// Rows per table, in this order.
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "sessions",
     "refresh_tokens",
     "email_verifications",
     "password_resets",
     "users",
     "organizations",
+    "system_events",
 ];
 
 async fn counts(app: &TestApp) -> Vec<i64> {
@@ -283,8 +284,9 @@ async fn a_clean_up_pass_deletes_exactly_what_ended_and_nothing_live() {
         accounts: 1,
     };
     assert_eq!(report, expected);
-    // Dave's account took his session, refresh token, verification, user and organization.
-    let gone = [3, 4, 2, 1, 1, 1];
+    // Dave's account took his session, refresh token, verification, user and organization, and
+    // its two events (org and user created), which named what no longer exists.
+    let gone = [3, 4, 2, 1, 1, 1, 2];
     let after: Vec<i64> = before.iter().zip(gone).map(|(b, g)| b - g).collect();
     assert_eq!(counts(&app).await, after, "{TABLES:?}");
     for session in [&logged_out, &expired] {
@@ -298,6 +300,10 @@ async fn a_clean_up_pass_deletes_exactly_what_ended_and_nothing_live() {
     }
     assert!(!exists(&app, "users", "id", &dave.user_id).await);
     assert!(!exists(&app, "organizations", "id", &dave.org_id).await);
+    assert!(!exists(&app, "system_events", "org_id", &dave.org_id).await);
+    for user in [&ann, &bob, &erin] {
+        assert!(exists(&app, "system_events", "org_id", &user.org_id).await);
+    }
     assert!(!exists(&app, "password_resets", "user_id", &carol.user_id).await);
     assert!(exists(&app, "password_resets", "user_id", &ann.user_id).await);
     // The live session still works, and refreshes.

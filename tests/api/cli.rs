@@ -14,6 +14,7 @@ use crate::helpers::{assert_answer, spawn_app, PASSWORD};
 async fn user_verify_marks_the_account_validated() {
     let app = spawn_app().await;
     let account = app.register("Ann@Example.com").await;
+    let mark = app.event_mark().await;
 
     let status = workspaces()
         .args([
@@ -34,6 +35,13 @@ async fn user_verify_marks_the_account_validated() {
         )
         .await;
     assert_eq!(validated, 1);
+    // The operator has no account: the event names the user, as a verification by e-mail does.
+    let event = json!({
+        "orgId": account.org_id, "actorId": account.user_id, "workspaceId": null,
+        "context": 3, "event": 1, "contextId": account.user_id,
+        "jsonData": { "validated": { "from": false, "to": true } },
+    });
+    assert_eq!(app.events_since(&mark).await, [event]);
     let login = app.login("ann@example.com", PASSWORD).await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let answer = app

@@ -1,7 +1,8 @@
 //! A 2xx means the change is on disk.
 //!
 //! Killing the server with SIGKILL under write load loses no acknowledged workspace, leaves none
-//! without its ADMIN, and the server restarts as it is. A killed process's writes survive in the
+//! without its ADMIN or its `created` event, leaves no event of a workspace that does not exist,
+//! and the server restarts as it is. A killed process's writes survive in the
 //! operating system's page cache, so that alone would pass with `synchronous = OFF` too: the
 //! settings that make a commit survive power loss are pinned separately, read from the server's
 //! own connections.
@@ -204,6 +205,43 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
     }
     for (id, its_admins) in &admins {
         assert_eq!(its_admins, &owner_only, "workspace {id} has its ADMIN");
+    }
+    // Every stored workspace (so every acknowledged one) has exactly one `created` event...
+    let created_events = database
+        .id_pairs(
+            "SELECT w.id, e.context_id FROM workspaces w LEFT JOIN system_events e \
+             ON e.context_id = w.id AND e.workspace_id = w.id AND e.context = 0 AND e.event = 0",
+        )
+        .await;
+    let mut events_of: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (workspace, event) in created_events {
+        events_of.entry(workspace).or_default().extend(event);
+    }
+    for (id, events) in &events_of {
+        assert_eq!(
+            events,
+            &[*id],
+            "workspace {id} has its one created event ({seen})"
+        );
+    }
+    // ...and no workspace event names a workspace that is not stored.
+    let pointed = database
+        .id_pairs(
+            "SELECT e.context_id, w.id FROM system_events e LEFT JOIN workspaces w \
+             ON w.id = e.context_id WHERE e.context = 0",
+        )
+        .await;
+    assert_eq!(
+        pointed.len(),
+        events_of.len(),
+        "one event per workspace ({seen})"
+    );
+    for (event, workspace) in pointed {
+        assert_eq!(
+            workspace,
+            Some(event),
+            "event of workspace {event} ({seen})"
+        );
     }
     // Only a request cut off by the kill can have committed without its 201 arriving.
     let unacknowledged = admins.len() - acknowledged.len();

@@ -976,6 +976,8 @@ impl TestApp {
             "SELECT 'member|' || w.name || '|' || u.email || '|' || m.role || '|' || m.created_at \
              FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id \
              JOIN users u ON u.id = m.user_id ORDER BY 1",
+            "SELECT 'event|' || id || '|' || context || '|' || event || '|' || created_at || '|' \
+             || COALESCE(json_data, '') FROM system_events ORDER BY 1",
         ];
         let mut rows = Vec::new();
         for sql in queries {
@@ -991,5 +993,125 @@ impl TestApp {
     pub async fn assert_unchanged(&self, before: &Snapshot) {
         let after = self.snapshot().await;
         assert_eq!(&after, before, "a refused request changed something");
+    }
+}
+
+/// Where the audit trail stood before a test's change: its last event id, and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct EventMark {
+    id: i64,
+    at: i64,
+}
+
+impl TestApp {
+    pub async fn event_mark(&self) -> EventMark {
+        let id = self
+            .count("SELECT COALESCE(MAX(id), 0) FROM system_events", &[])
+            .await;
+        EventMark { id, at: now_ms() }
+    }
+
+    /// The events stored after `mark`, in id order, each as the JSON of its columns
+    /// (`orgId`, `actorId`, `workspaceId`, `context`, `event`, `contextId`, `jsonData` parsed
+    /// from its text): for comparing whole. Their `created_at` is checked to fall between the
+    /// mark and now, and left out.
+    pub async fn events_since(&self, mark: &EventMark) -> Vec<Value> {
+        let until = now_ms();
+        let mut events = Vec::new();
+        for mut row in self.event_rows(mark.id).await {
+            let at = row["createdAt"].as_i64().unwrap();
+            assert!(
+                (mark.at..=until).contains(&at),
+                "event time {at} outside {}..={until}: {row}",
+                mark.at
+            );
+            let row_object = row.as_object_mut().unwrap();
+            row_object.remove("createdAt");
+            row_object.remove("id");
+            events.push(row);
+        }
+        events
+    }
+
+    /// Every column of the events after id `after`, ids increasing.
+    async fn event_rows(&self, after: i64) -> Vec<Value> {
+        let sql = format!(
+            "SELECT id, org_id, actor_id, workspace_id, context, event, context_id, json_data, \
+             created_at FROM system_events WHERE id > {after} ORDER BY id"
+        );
+        type Columns = (
+            i64,
+            Uuid,
+            Uuid,
+            Option<Uuid>,
+            i64,
+            i64,
+            Uuid,
+            Option<String>,
+            i64,
+        );
+        let rows: Vec<Columns> = match &self.db {
+            Db::Sqlite(conn) => {
+                on_sqlite(conn, &sql, &[], |statement| {
+                    let mut rows = statement.raw_query();
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        out.push((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                            row.get(7)?,
+                            row.get(8)?,
+                        ));
+                    }
+                    Ok(out)
+                })
+                .await
+            }
+            Db::Postgres(pool) => {
+                use sqlx::Row;
+                let rows = sqlx::query(&sql).fetch_all(pool).await.unwrap();
+                rows.iter()
+                    .map(|row| {
+                        (
+                            row.get(0),
+                            row.get(1),
+                            row.get(2),
+                            row.get(3),
+                            i64::from(row.get::<i16, _>(4)),
+                            i64::from(row.get::<i16, _>(5)),
+                            row.get(6),
+                            row.get(7),
+                            row.get(8),
+                        )
+                    })
+                    .collect()
+            }
+        };
+        rows.into_iter()
+            .map(
+                |(id, org, actor, workspace, context, event, context_id, data, at)| {
+                    let data = data.map(|text| {
+                        serde_json::from_str::<Value>(&text)
+                            .unwrap_or_else(|_| panic!("json_data is JSON text: {text}"))
+                    });
+                    json!({
+                        "id": id,
+                        "orgId": org.to_string(),
+                        "actorId": actor.to_string(),
+                        "workspaceId": workspace.map(|w| w.to_string()),
+                        "context": context,
+                        "event": event,
+                        "contextId": context_id.to_string(),
+                        "jsonData": data,
+                        "createdAt": at,
+                    })
+                },
+            )
+            .collect()
     }
 }

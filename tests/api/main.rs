@@ -19,6 +19,7 @@ mod durability_sigkill;
 mod email_keys;
 mod envelope;
 mod event_cast;
+mod events_written;
 mod fake_smtp;
 mod hashing;
 mod instances;

@@ -79,7 +79,7 @@ fn token_of(body: &str) -> String {
 }
 
 /// Requests a reset for `email` and returns the token from the e-mail it produces.
-async fn reset_token(app: &TestApp, email: &str) -> String {
+pub(crate) async fn reset_token(app: &TestApp, email: &str) -> String {
     let before = reset_emails(app, email).len();
     assert_answer(
         &request_reset(app, email).await,

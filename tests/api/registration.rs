@@ -18,10 +18,13 @@ const NOT_FOUND: &str = "Verification token not found";
 /// Verification tokens live 24 hours.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// Rows in every table a registration writes to, then the number of e-mails sent.
+/// Rows in every table a registration writes to (its events too), then the number of e-mails
+/// sent.
 async fn footprint(app: &TestApp) -> Vec<i64> {
     let mut counts = Vec::new();
-    for table in "organizations users sessions refresh_tokens email_verifications".split(' ') {
+    for table in
+        "organizations users sessions refresh_tokens email_verifications system_events".split(' ')
+    {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         counts.push(app.count(&sql, &[]).await);
     }
@@ -97,7 +100,7 @@ async fn registering_creates_an_unvalidated_owner_with_a_hashed_password_and_ans
         hashes[0].starts_with("$argon2id$") && !hashes[0].contains(PASSWORD),
         "{hashes:?}"
     );
-    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 1]);
+    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 2, 1]);
 }
 
 #[tokio::test]
@@ -147,7 +150,7 @@ async fn registering_without_a_required_field_answers_400_missing_field_and_writ
         "Missing required field: email",
         "MISSING_FIELD",
     );
-    assert_eq!(footprint(&app).await, vec![0; 6]);
+    assert_eq!(footprint(&app).await, vec![0; 7]);
 }
 
 #[tokio::test]
@@ -166,7 +169,7 @@ async fn registering_with_an_invalid_email_answers_400_invalid_email_and_writes_
 
         assert_error(&answer, 400, "Invalid email address", "INVALID_EMAIL");
     }
-    assert_eq!(footprint(&app).await, vec![0; 6]);
+    assert_eq!(footprint(&app).await, vec![0; 7]);
 }
 
 #[tokio::test]
@@ -189,7 +192,7 @@ async fn registering_with_a_weak_or_over_long_password_answers_400_weak_password
 
         assert_error(&answer, 400, message, "WEAK_PASSWORD");
     }
-    assert_eq!(footprint(&app).await, vec![0; 6]);
+    assert_eq!(footprint(&app).await, vec![0; 7]);
 
     let mut body = TestApp::registration_body("ann@example.com");
     body["password"] = json!(&too_long[..128]);
@@ -217,7 +220,7 @@ async fn registering_a_name_with_a_format_or_separator_character_answers_400_and
             assert_error(&answer, 400, &message, "INVALID_FIELD");
         }
     }
-    assert_eq!(footprint(&app).await, vec![0; 6]);
+    assert_eq!(footprint(&app).await, vec![0; 7]);
 }
 
 #[tokio::test]
@@ -481,7 +484,7 @@ async fn resending_verification_for_an_unknown_or_malformed_id_answers_404() {
 
         assert_error(&answer, 404, NOT_FOUND, "VERIFICATION_NOT_FOUND");
     }
-    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 1]);
+    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 2, 1]);
 }
 
 #[tokio::test]
@@ -498,8 +501,8 @@ async fn resending_verification_for_a_verified_account_answers_400_already_verif
         "ALREADY_VERIFIED",
     );
     // Two sessions with a refresh token each: the registration's, ended by the verification,
-    // and the login after it.
-    assert_eq!(footprint(&app).await, vec![1, 1, 2, 2, 1, 1]);
+    // and the login after it; three events: org and user created, the user verified.
+    assert_eq!(footprint(&app).await, vec![1, 1, 2, 2, 1, 3, 1]);
 }
 
 // A real race only on PostgreSQL: on SQLite the server's one writer thread runs these writes
@@ -529,5 +532,5 @@ async fn concurrent_registrations_of_one_email_create_one_account() {
     for answer in answers.iter().filter(|a| a.status != StatusCode::CREATED) {
         assert_error(answer, 400, message, "EMAIL_ALREADY_EXISTS");
     }
-    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 1]);
+    assert_eq!(footprint(&app).await, vec![1, 1, 1, 1, 1, 2, 1]);
 }

@@ -7,7 +7,7 @@ use crate::clock::now_ms;
 use crate::domain::{Id, SessionId, UserId, WorkspaceId};
 use crate::http::bodies::errors::ErrorCode;
 use crate::http::AppState;
-use crate::store::{SessionClaim, User};
+use crate::store::{Actor, SessionClaim, User};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -202,6 +202,7 @@ impl FromRequestParts<AppState> for Bearer {
             claim: SessionClaim {
                 session_id: session.id(),
                 user_id: claims.user_id,
+                org_id: claims.org_id,
                 now: now_ms(),
             },
         })
@@ -225,6 +226,15 @@ impl AuthUser {
             Ok(())
         } else {
             Err(ApiError::not_validated())
+        }
+    }
+
+    /// The caller as the author of a change made now (what its audit event records).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            org_id: self.user.org_id,
+            user_id: self.user.id,
+            at: now_ms(),
         }
     }
 }

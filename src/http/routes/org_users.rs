@@ -156,7 +156,11 @@ async fn create_user(
         validated: false,
         deleted_at: None,
     };
-    match state.store.create_org_user(user, verification).await {
+    match state
+        .store
+        .create_org_user(auth.user.id, user, verification)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(fields::email_taken()),
         Err(error) => return Err(ApiError::internal(FAILED, error)),

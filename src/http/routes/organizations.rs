@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::now_ms;
 use crate::domain::{has_refused_chars, OrgId, OrgRole};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
@@ -19,7 +18,7 @@ use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, PathId};
 use crate::http::common::fields::no_valid_fields;
 use crate::http::AppState;
-use crate::store::OrganizationPatch;
+use crate::store::{Actor, OrganizationPatch};
 
 /// What these routes answer on failure: the envelope plus `"data": null`.
 type OrganizationError = ShapedError<ErrorWithNullData>;
@@ -167,7 +166,13 @@ async fn update_organization(
         })?;
     let org = state
         .store
-        .update_organization(org_id, patch, now_ms())
+        .update_organization(
+            Actor {
+                org_id,
+                ..auth.actor()
+            },
+            patch,
+        )
         .await
         .or_500("Failed to update organization")?
         .ok_or_else(organization_not_found)?;

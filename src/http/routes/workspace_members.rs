@@ -102,6 +102,7 @@ async fn add_member(
     let user_id = UserId::parse(target).ok_or_else(target_not_found)?;
     let member = NewMember {
         org_id: auth.user.org_id,
+        actor_id: auth.user.id,
         workspace_id: workspace.id,
         user_id,
         role,
@@ -161,7 +162,12 @@ async fn change_member_role(
         .workspace;
     let outcome = state
         .store
-        .change_member_role(workspace.id, user_id.or(member_not_found)?, role)
+        .change_member_role(
+            auth.actor(),
+            workspace.id,
+            user_id.or(member_not_found)?,
+            role,
+        )
         .await
         .or_500(route.failed)?;
     change_answer(outcome)
@@ -194,7 +200,7 @@ async fn remove_member(
         .workspace;
     let outcome = state
         .store
-        .remove_member(workspace.id, user_id.or(member_not_found)?)
+        .remove_member(auth.actor(), workspace.id, user_id.or(member_not_found)?)
         .await
         .or_500(route.failed)?;
     change_answer(outcome)

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::now_ms;
 use crate::domain::{WorkspaceId, WorkspaceName, WorkspaceNameError};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
@@ -316,11 +315,10 @@ async fn rename_workspace(
         return Ok(Json(access.workspace.into()));
     };
     let rename = WorkspaceRename {
-        org_id: auth.user.org_id,
+        by: auth.actor(),
         workspace_id: access.workspace.id,
         name_key: name.key(),
         name: name.into_inner(),
-        now: now_ms(),
     };
     let workspace = match state.store.rename_workspace(rename).await {
         Ok(Some(workspace)) => workspace,
@@ -360,7 +358,7 @@ async fn delete_workspace(
     let access = managed_workspace(&state, &auth, id, &ROUTE).await?;
     let outcome = state
         .store
-        .delete_workspace(auth.user.org_id, access.workspace.id, now_ms())
+        .delete_workspace(auth.actor(), access.workspace.id)
         .await
         .or_500(ROUTE.failed)?;
     match outcome {

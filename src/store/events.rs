@@ -1,0 +1,269 @@
+//! The write half of the audit trail (contract section 7): every store operation that changes
+//! something appends its event here, on the [`Tx`] of the change itself, so the event commits or
+//! rolls back with it. Nothing else writes `system_events`.
+//!
+//! `json_data` is built from typed values with serde, never by pasting strings: `created` and
+//! `deleted` events carry the entity's public fields ([`WorkspaceFields`], [`MemberFields`],
+//! [`UserFields`], [`OrgFields`]); `updated` events carry [`Changes`], `{"field": {"from": a,
+//! "to": b}}` for each field that changed, a password only ever as `"changed"`.
+
+use serde::ser::{Serialize, Serializer};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::tx::{args, Tx};
+use super::{queries, StoreError, StoreResult, User};
+use crate::domain::{EventContext, EventKind, OrgId, UserId, WorkspaceId, WorkspaceRole};
+
+/// Who makes a change, in which organization, when (Unix ms): what its event records as the
+/// actor. For a registration, a verification or a password reset, the user themself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub at: i64,
+}
+
+/// One row of `system_events`, before the database numbers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct NewEvent {
+    pub org_id: OrgId,
+    pub actor_id: UserId,
+    pub workspace_id: Option<WorkspaceId>,
+    pub context: EventContext,
+    pub kind: EventKind,
+    pub context_id: Uuid,
+    pub json_data: Option<String>,
+    pub at: i64,
+}
+
+impl NewEvent {
+    fn new(by: Actor, context: EventContext, kind: EventKind, context_id: Uuid) -> NewEvent {
+        NewEvent {
+            org_id: by.org_id,
+            actor_id: by.user_id,
+            workspace_id: None,
+            context,
+            kind,
+            context_id,
+            json_data: None,
+            at: by.at,
+        }
+    }
+
+    /// `workspace` created / updated / deleted.
+    pub fn workspace(by: Actor, kind: EventKind, id: WorkspaceId, data: String) -> NewEvent {
+        NewEvent {
+            workspace_id: Some(id),
+            json_data: Some(data),
+            ..NewEvent::new(by, EventContext::Workspace, kind, id.uuid())
+        }
+    }
+
+    /// `workspaceuser` created / updated / deleted: about the member, in their workspace.
+    pub fn member(
+        by: Actor,
+        kind: EventKind,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        data: String,
+    ) -> NewEvent {
+        NewEvent {
+            workspace_id: Some(workspace_id),
+            json_data: Some(data),
+            ..NewEvent::new(by, EventContext::WorkspaceUser, kind, user_id.uuid())
+        }
+    }
+
+    /// `user` created / updated / deleted.
+    pub fn user(by: Actor, kind: EventKind, user_id: UserId, data: String) -> NewEvent {
+        NewEvent {
+            json_data: Some(data),
+            ..NewEvent::new(by, EventContext::User, kind, user_id.uuid())
+        }
+    }
+
+    /// `org` created / updated: about the actor's organization.
+    pub fn org(by: Actor, kind: EventKind, data: String) -> NewEvent {
+        NewEvent {
+            json_data: Some(data),
+            ..NewEvent::new(by, EventContext::Org, kind, by.org_id.uuid())
+        }
+    }
+}
+
+/// Appends `event`, in the caller's transaction.
+pub(super) async fn append_event(tx: &mut Tx<'_>, event: &NewEvent) -> StoreResult<()> {
+    tx.execute(
+        queries::INSERT_EVENT,
+        args![
+            event.org_id,
+            event.actor_id,
+            event.workspace_id,
+            event.context,
+            event.kind,
+            event.context_id,
+            event.json_data.as_deref(),
+            event.at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `value` as JSON text.
+pub(super) fn json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(StoreError::Encoding)
+}
+
+/// A workspace's public fields, as its JSON on the wire: `{"id","name","orgId"}`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct WorkspaceFields<'a> {
+    pub id: WorkspaceId,
+    pub name: &'a str,
+    pub org_id: OrgId,
+}
+
+/// A membership's public fields: `{"workspaceId","userId","role"}`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MemberFields {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: &'static str,
+}
+
+impl MemberFields {
+    pub fn new(workspace_id: WorkspaceId, user_id: UserId, role: WorkspaceRole) -> MemberFields {
+        MemberFields {
+            workspace_id,
+            user_id,
+            role: role.as_str(),
+        }
+    }
+}
+
+/// A user's public fields, named as the organization's user JSON names them:
+/// `{"id","email","name","lastName","orgId","orgRole","validated"}` (`name` is the first name).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UserFields<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub last_name: &'a str,
+    pub org_id: OrgId,
+    pub org_role: u8,
+    pub validated: bool,
+}
+
+impl<'a> From<&'a User> for UserFields<'a> {
+    fn from(user: &'a User) -> Self {
+        UserFields {
+            id: user.id,
+            email: &user.email,
+            name: &user.first_name,
+            last_name: &user.last_name,
+            org_id: user.org_id,
+            org_role: user.org_role.value(),
+            validated: user.validated,
+        }
+    }
+}
+
+/// A new organization's public fields, named as the organization JSON names them:
+/// `{"id","name","website","is_business"}` (all a registration sets).
+#[derive(Debug, serde::Serialize)]
+pub(super) struct OrgFields<'a> {
+    pub id: OrgId,
+    pub name: &'a str,
+    pub website: Option<&'a str>,
+    pub is_business: bool,
+}
+
+/// The fields an update changed, in the order they were compared: the `jsonData` of `updated`
+/// events. Fields whose value stayed the same are left out.
+#[derive(Debug, Default)]
+pub(super) struct Changes(Vec<(&'static str, Change)>);
+
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+enum Change {
+    FromTo {
+        from: Value,
+        to: Value,
+    },
+    /// A secret: only that it changed, never a value or a hash.
+    Changed(&'static str),
+}
+
+impl Changes {
+    /// Records `field` when `from` and `to` differ.
+    pub fn field<T: PartialEq + Into<Value>>(
+        mut self,
+        field: &'static str,
+        from: T,
+        to: T,
+    ) -> Self {
+        if from != to {
+            let (from, to) = (from.into(), to.into());
+            self.0.push((field, Change::FromTo { from, to }));
+        }
+        self
+    }
+
+    /// Records that the secret `field` was replaced, when `changed`.
+    pub fn secret(mut self, field: &'static str, changed: bool) -> Self {
+        if changed {
+            self.0.push((field, Change::Changed("changed")));
+        }
+        self
+    }
+
+    /// The JSON of the changes; None when nothing changed (then there is no event either).
+    pub fn json(&self) -> StoreResult<Option<String>> {
+        if self.0.is_empty() {
+            return Ok(None);
+        }
+        json(self).map(Some)
+    }
+}
+
+impl Serialize for Changes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(field, change)| (field, change)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Changes;
+
+    #[test]
+    fn changes_name_each_changed_field_in_order_and_secrets_only_as_changed() {
+        let changes = Changes::default()
+            .field("name", "Ann", "Anna")
+            .field("lastName", "Lee", "Lee")
+            .field("orgRole", 255_u8, 2)
+            .field("website", Some("a"), None)
+            .secret("password", true);
+        let text = changes.json().unwrap().unwrap();
+        assert_eq!(
+            text,
+            r#"{"name":{"from":"Ann","to":"Anna"},"orgRole":{"from":255,"to":2},"website":{"from":"a","to":null},"password":"changed"}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["password"], json!("changed"));
+    }
+
+    #[test]
+    fn no_change_is_no_data() {
+        let changes = Changes::default()
+            .field("name", "Ann", "Ann")
+            .secret("password", false);
+        assert_eq!(changes.json().unwrap(), None);
+    }
+}

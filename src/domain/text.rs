@@ -35,7 +35,13 @@ pub fn has_refused_chars(text: &str) -> bool {
 /// a single valid name. The few refused characters beyond the BMP (format characters such as
 /// U+E0001 LANGUAGE TAG) are refused by [`has_refused_chars`] all the same; the pattern does not
 /// state them, as ECMA-262 without the `u` flag cannot name one character there.
-fn refused_class() -> String {
+fn refused_class() -> &'static str {
+    // Built once: it looks at all 65,536 characters, and every name field's schema asks for it.
+    static CLASS: std::sync::LazyLock<String> = std::sync::LazyLock::new(build_refused_class);
+    &CLASS
+}
+
+fn build_refused_class() -> String {
     let mut class = String::new();
     let mut range: Option<(u32, u32)> = None;
     let close = |class: &mut String, (first, last): (u32, u32)| {

@@ -328,3 +328,73 @@ async fn out_of_range_values_malformed_timestamps_and_ids_and_unknown_indices_an
     let empty = json!({"success": true, "events": [], "total": 0, "skip": 0, "take": 20});
     assert_answer(&answer, 200, &empty);
 }
+
+/// The two halves meet: a change made through the API is what the query answers, with its
+/// actor's names, its JSON data as a string, and a fresh event unread until it is marked.
+#[tokio::test]
+async fn a_workspace_created_through_the_api_is_the_newest_event_its_owner_reads() {
+    let app = crate::helpers::spawn_app().await;
+    let owner = app.register_verified("ann@example.com").await;
+    let created = app.create_workspace(&owner.access_token, "Design").await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let workspace = created.body["workspace"]["id"].as_str().unwrap().to_owned();
+
+    let query = |body: Value| {
+        let request = app
+            .client
+            .post(app.url("/systemevent"))
+            .bearer_auth(&owner.access_token)
+            .json(&body);
+        crate::helpers::TestApp::send(request)
+    };
+    let answer = query(json!({ "context": 0, "take": 1 })).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let event = &answer.body["events"][0];
+    let id = event["id"].as_i64().expect("an integer id");
+    let data = json!({ "id": workspace, "name": "Design", "orgId": owner.org_id });
+    let expected = json!({
+        "success": true,
+        "events": [{
+            "id": id,
+            "timestamp": event["timestamp"],
+            "contextId": workspace,
+            "context": "workspace",
+            "event": "created",
+            "orgId": owner.org_id,
+            "userId": owner.user_id,
+            "userName": format!("{} {}", owner.first_name, owner.last_name),
+            "userEmail": owner.email,
+            "workspaceId": workspace,
+            // A JSON string; its content is compared parsed, below.
+            "jsonData": event["jsonData"],
+            "showUnread": true,
+        }],
+        "total": 1,
+        "skip": 0,
+        "take": 1,
+    });
+    assert_answer(&answer, 200, &expected);
+    let stamp = event["timestamp"].as_str().unwrap();
+    assert!(stamp.ends_with('Z') || stamp.contains('+'), "{stamp}");
+    // The string holds exactly the workspace's public fields.
+    let stored: Value = serde_json::from_str(event["jsonData"].as_str().unwrap()).unwrap();
+    assert_eq!(stored, data);
+
+    // Marked read, it leaves the unread view and shows as read.
+    let marked = app
+        .post(
+            "/systemevent/read",
+            Some(&owner.access_token),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_answer(&marked, 200, &json!({ "success": true }));
+    let unread = query(json!({ "context": 0, "showUnread": true })).await;
+    assert_eq!(unread.body["total"], 0, "{}", unread.body);
+    let again = query(json!({ "context": 0, "take": 1 })).await;
+    assert_eq!(
+        again.body["events"][0]["showUnread"], false,
+        "{}",
+        again.body
+    );
+}

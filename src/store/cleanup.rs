@@ -166,41 +166,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
+    use crate::store::sqlite::explain::{migrated, plan};
 
     use crate::store::queries;
     use crate::store::tx::Dialect;
 
-    /// The schema, as the migrations make it.
-    fn schema() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        for migration in [
-            include_str!("../../migrations/sqlite/20261123000001_init.sql"),
-            include_str!("../../migrations/sqlite/20261123000002_password_resets.sql"),
-            include_str!("../../migrations/sqlite/20261201000001_listing_index.sql"),
-            include_str!("../../migrations/sqlite/20261202000301_hashed_session_ids.sql"),
-            include_str!("../../migrations/sqlite/20261202000302_cleanup_indexes.sql"),
-        ] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn
-    }
-
-    fn plan(conn: &Connection, sql: &str) -> String {
-        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        // Parameters left unbound: the plan does not depend on their values.
-        let mut rows = plan.raw_query();
-        let mut steps: Vec<String> = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            steps.push(row.get("detail").unwrap());
-        }
-        steps.join("\n")
-    }
-
     /// A pass over a large database reads what ended through an index, never a whole table.
     #[test]
     fn every_clean_up_statement_finds_its_rows_through_an_index() {
-        let conn = schema();
+        let conn = migrated();
         let deletes = [
             (
                 &queries::DELETE_EXPIRED_REFRESH_TOKENS,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::tx::{args, Tx};
 use super::{queries, StoreError, StoreResult, User};
-use crate::domain::{EventContext, EventKind, OrgId, UserId, WorkspaceId, WorkspaceRole};
+use crate::domain::{EventContext, EventKind, OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// Who makes a change, in which organization, when (Unix ms): what its event records as the
 /// actor. For a registration, a verification or a password reset, the user themself.
@@ -160,14 +160,32 @@ pub(super) struct UserFields<'a> {
 
 impl<'a> From<&'a User> for UserFields<'a> {
     fn from(user: &'a User) -> Self {
+        let names = (
+            user.email.as_str(),
+            user.first_name.as_str(),
+            user.last_name.as_str(),
+        );
+        UserFields::of(user.id, user.org_id, names, user.org_role, user.validated)
+    }
+}
+
+impl<'a> UserFields<'a> {
+    /// The fields of a user, from their parts (a `User`, or a `NewUser` being inserted).
+    pub(super) fn of(
+        id: UserId,
+        org_id: OrgId,
+        (email, name, last_name): (&'a str, &'a str, &'a str),
+        org_role: OrgRole,
+        validated: bool,
+    ) -> Self {
         UserFields {
-            id: user.id,
-            email: &user.email,
-            name: &user.first_name,
-            last_name: &user.last_name,
-            org_id: user.org_id,
-            org_role: user.org_role.value(),
-            validated: user.validated,
+            id,
+            email,
+            name,
+            last_name,
+            org_id,
+            org_role: org_role.value(),
+            validated,
         }
     }
 }

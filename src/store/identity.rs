@@ -403,15 +403,13 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
         ],
     )
     .await?;
-    let fields = UserFields {
-        id: user.id,
-        email: &user.email,
-        name: &user.first_name,
-        last_name: &user.last_name,
-        org_id: user.org_id,
-        org_role: user.org_role.value(),
-        validated: false,
-    };
+    let names = (
+        user.email.as_str(),
+        user.first_name.as_str(),
+        user.last_name.as_str(),
+    );
+    // Not validated yet: it has just been inserted so.
+    let fields = UserFields::of(user.id, user.org_id, names, user.org_role, false);
     let event = NewEvent::user(by, EventKind::Created, user.id, json(&fields)?);
     append_event(tx, &event).await
 }

@@ -393,33 +393,14 @@ mod tests {
 /// The plans SQLite makes for the listing statements (PostgreSQL's are checked by the bench).
 #[cfg(test)]
 mod plan_tests {
-    use rusqlite::Connection;
-
     use super::listing_sql;
     use crate::domain::WorkspaceId;
+    use crate::store::sqlite::explain::{migrated, plan};
     use crate::store::Selection;
-
-    /// The schema, as the migrations make it.
-    fn schema() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(include_str!(
-            "../../migrations/sqlite/20261123000001_init.sql"
-        ))
-        .unwrap();
-        conn.execute_batch(include_str!(
-            "../../migrations/sqlite/20261123000002_password_resets.sql"
-        ))
-        .unwrap();
-        conn.execute_batch(include_str!(
-            "../../migrations/sqlite/20261201000001_listing_index.sql"
-        ))
-        .unwrap();
-        conn
-    }
 
     #[test]
     fn listing_pages_walk_the_name_index_without_sorting_and_read_members_from_an_index() {
-        let conn = schema();
+        let conn = migrated();
         let mut selections = vec![Selection::One(WorkspaceId::from_uuid(uuid::Uuid::nil()))];
         for limit in [2, 51, 101, 201, i64::MAX] {
             selections.push(Selection::Page { after: None, limit });
@@ -427,26 +408,15 @@ mod plan_tests {
             selections.push(Selection::Page { after, limit });
         }
         for selection in selections {
-            let sql = format!("EXPLAIN QUERY PLAN {}", listing_sql(&selection));
-            let mut plan = conn.prepare(&sql).unwrap();
-            // Parameters left unbound: the plan does not depend on their values.
-            let mut rows = plan.raw_query();
-            let mut steps: Vec<String> = Vec::new();
-            while let Some(row) = rows.next().unwrap() {
-                steps.push(row.get("detail").unwrap());
-            }
+            let steps = plan(&conn, listing_sql(&selection));
             assert!(
-                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
-                "{selection:?} sorts:\n{}",
-                steps.join("\n")
+                !steps.contains("TEMP B-TREE"),
+                "{selection:?} sorts:\n{steps}"
             );
             assert!(
-                steps
-                    .iter()
-                    .any(|step| step.contains("workspaces_live_name_unique")
-                        || step.contains("sqlite_autoindex_workspaces_1")),
-                "{selection:?}:\n{}",
-                steps.join("\n")
+                steps.contains("workspaces_live_name_unique")
+                    || steps.contains("sqlite_autoindex_workspaces_1"),
+                "{selection:?}:\n{steps}"
             );
         }
     }

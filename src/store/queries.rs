@@ -244,9 +244,11 @@ pub const COUNT_ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) AS n FROM workspace_members m JOIN users u ON u.id = m.user_id \
      WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
 
+/// Sets member $2's role in workspace $1 to $3 (the caller has checked the membership exists).
 pub const UPDATE_MEMBER_ROLE: &str =
     "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2";
 
+/// Removes member $2 from workspace $1.
 pub const DELETE_MEMBER: &str =
     "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";
 

@@ -258,33 +258,10 @@ impl Store {
 
 #[cfg(test)]
 mod plan_tests {
-    use rusqlite::Connection;
+    use crate::store::sqlite::explain::{migrated, plan};
 
     use super::{count_sql, page_sql, Conditions, EventFilter, EventReader};
     use crate::domain::{EventContext, OrgId, UserId, WorkspaceId};
-
-    fn schema() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        for migration in [
-            include_str!("../../migrations/sqlite/20261123000001_init.sql"),
-            include_str!("../../migrations/sqlite/20261203000001_system_events.sql"),
-            include_str!("../../migrations/sqlite/20261203000101_system_events_indexes.sql"),
-        ] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn
-    }
-
-    fn plan(conn: &Connection, sql: &str) -> String {
-        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        // Parameters left unbound: the plan does not depend on their values.
-        let mut rows = plan.raw_query();
-        let mut steps: Vec<String> = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            steps.push(row.get("detail").unwrap());
-        }
-        steps.join("\n")
-    }
 
     fn reader(org_wide: bool) -> EventReader {
         EventReader {
@@ -299,7 +276,7 @@ mod plan_tests {
     /// sort, no scan of the table, whatever it holds; its count reads that index alone.
     #[test]
     fn the_default_query_walks_the_organization_time_index_without_sorting() {
-        let conn = schema();
+        let conn = migrated();
         let filter = EventFilter {
             from: Some(0),
             ..EventFilter::default()
@@ -325,7 +302,7 @@ mod plan_tests {
     /// Every filter and the member scope read through an index, never a whole table.
     #[test]
     fn every_filter_and_the_member_scope_search_an_index() {
-        let conn = schema();
+        let conn = migrated();
         let filters = [
             EventFilter {
                 actor: Some(UserId::new()),

@@ -247,7 +247,7 @@ pub trait Column: Sized {
 }
 
 macro_rules! native_column {
-    ($($t:ty),*) => {$(
+    (@one $t:ty) => {
         impl Column for $t {
             #[inline]
             fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
@@ -258,16 +258,10 @@ macro_rules! native_column {
                 row.try_get(at)
             }
         }
-        impl Column for Option<$t> {
-            #[inline]
-            fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
-                row.get(at)
-            }
-            #[inline]
-            fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
-                row.try_get(at)
-            }
-        }
+    };
+    ($($t:ty),*) => {$(
+        native_column!(@one $t);
+        native_column!(@one Option<$t>);
     )*};
 }
 native_column!(Uuid, i64, i16, bool, String, Vec<u8>);

@@ -8,6 +8,8 @@
 //! on PostgreSQL, so databases made by earlier versions open unchanged.
 
 pub(super) mod exec;
+#[cfg(test)]
+pub(crate) mod explain;
 mod migrate;
 mod pool;
 mod writer;

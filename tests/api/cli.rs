@@ -1,6 +1,5 @@
 //! The binary itself: its commands, its help, and graceful shutdown on SIGTERM.
 
-use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -198,12 +197,7 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     // `serve` reads the port from the line the server prints: it must answer there.
     let (mut server, port) = serve(logged, &url, &[]);
-    let mut health = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    health
-        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    health.read_to_string(&mut answer).unwrap();
+    let answer = crate::helpers::raw_health(port);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     let kill = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

@@ -1115,3 +1115,16 @@ impl TestApp {
             .collect()
     }
 }
+
+/// The raw answer of `GET /health` on 127.0.0.1:`port`, over a plain TCP connection closed after
+/// it: for tests of the binary that check what reaches the wire.
+pub fn raw_health(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut health = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    answer
+}

@@ -1,8 +1,6 @@
 //! What the binary refuses at start, and what it warns about: e-mail to the log off loopback,
 //! CORS origins that are not origins; and a database password that must not reach the log.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -46,12 +44,7 @@ fn serve_and_read_log(dir: &Path, listen: &str, extra: &[&str]) -> String {
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     let (server, port) = serve_on(command, &sqlite_url(dir), listen, extra);
     let server = KillOnDrop(server);
-    let mut health = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    health
-        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    health.read_to_string(&mut answer).unwrap();
+    let answer = crate::helpers::raw_health(port);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     drop(server);
     std::fs::read_to_string(log_path).unwrap()

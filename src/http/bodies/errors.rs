@@ -139,10 +139,30 @@ impl From<ErrorResponse> for ErrorWithEmptyList {
     }
 }
 
+/// The errors of the MFA, session and device routes (contract sections 8 and 9): the
+/// documented `"error"` text, plus our envelope (`message`, the same text, and `error_code`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorWithText {
+    /// The documented error text (the same as `message`).
+    error: Cow<'static, str>,
+    #[serde(flatten)]
+    envelope: ErrorResponse,
+}
+
+impl From<ErrorResponse> for ErrorWithText {
+    fn from(envelope: ErrorResponse) -> Self {
+        ErrorWithText {
+            error: envelope.message.clone(),
+            envelope,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{
         ErrorCode, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList, ErrorWithNullData,
+        ErrorWithText,
     };
 
     fn text(value: impl serde::Serialize) -> String {
@@ -179,6 +199,10 @@ mod tests {
         assert_eq!(
             text(ErrorWithEmptyList::from(error())),
             format!("{{{envelope},\"data\":[],\"total\":0}}")
+        );
+        assert_eq!(
+            text(ErrorWithText::from(error())),
+            format!("{{\"error\":\"Gone\",{envelope}}}")
         );
     }
 }

@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::auth::{new_token, read_secret_file, JwtKeys, PasswordHasher};
+use crate::auth::mfa::SecretBox;
+use crate::auth::{new_token, read_secret_file, JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
 use crate::http::{metrics_router, router, AppState, Metrics, Throttle};
@@ -73,6 +74,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let store = open_store(&config).await?;
         let secret = jwt_secret(&config, &store).await?;
+        let mfa = mfa_config(&config, secret.as_bytes())?;
         let state = AppState {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -84,6 +86,7 @@ impl Application {
             session_lifetime_ms: i64::try_from(config.session_lifetime.as_millis())
                 .unwrap_or(i64::MAX),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
+            mfa: Arc::new(mfa),
         };
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
@@ -209,6 +212,20 @@ async fn jwt_secret(config: &Config, store: &SharedStore) -> anyhow::Result<Stri
         anyhow::bail!("{flag} must be at least {MIN_JWT_SECRET_BYTES} bytes");
     }
     Ok(secret)
+}
+
+/// The key sealing TOTP secrets (`--mfa-encryption-key`, or its file, or else derived from the
+/// JWT secret) and the issuer. A malformed key stops the start, without the key in the message.
+fn mfa_config(config: &Config, signing_secret: &[u8]) -> anyhow::Result<MfaConfig> {
+    let key = match (&config.mfa_encryption_key, &config.mfa_encryption_key_file) {
+        (Some(key), _) => Some(key.clone()),
+        (None, Some(path)) => Some(read_secret_file(path)?),
+        (None, None) => None,
+    };
+    MfaConfig::new(
+        SecretBox::new(key.as_deref(), signing_secret)?,
+        &config.mfa_issuer,
+    )
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

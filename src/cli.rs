@@ -111,6 +111,25 @@ pub struct ServeArgs {
     )]
     pub jwt_secret_file: Option<PathBuf>,
 
+    /// AES-256 key sealing the TOTP secrets in the database: 32 bytes as 64 hex digits or base64
+    /// (e.g. `openssl rand -hex 32`). Default: derived from the JWT secret, so whoever holds that
+    /// can read them, and changing it (or this key) makes enrolled TOTP unusable until re-enrolled.
+    #[arg(long, env = "WORKSPACES_MFA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub mfa_encryption_key: Option<String>,
+
+    /// A file holding that key (a trailing line break is ignored). It must not be accessible to
+    /// its group or others (chmod 600).
+    #[arg(
+        long,
+        env = "WORKSPACES_MFA_ENCRYPTION_KEY_FILE",
+        conflicts_with = "mfa_encryption_key"
+    )]
+    pub mfa_encryption_key_file: Option<PathBuf>,
+
+    /// The issuer authenticator apps show beside the account's TOTP codes (no colon).
+    #[arg(long, env = "WORKSPACES_MFA_ISSUER", default_value = crate::config::DEFAULT_MFA_ISSUER)]
+    pub mfa_issuer: String,
+
     /// Days after its login at which a session ends, however often it refreshes.
     #[arg(long, env = "WORKSPACES_SESSION_LIFETIME_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_days: u32,
@@ -235,6 +254,9 @@ impl ServeArgs {
             db_max_connections: self.db_max_connections,
             jwt_secret: self.jwt_secret,
             jwt_secret_file: self.jwt_secret_file,
+            mfa_encryption_key: self.mfa_encryption_key,
+            mfa_encryption_key_file: self.mfa_encryption_key_file,
+            mfa_issuer: self.mfa_issuer,
             session_lifetime: days(self.session_lifetime_days),
             cleanup: (self.cleanup_interval_secs > 0).then(|| CleanupConfig {
                 interval: Duration::from_secs(self.cleanup_interval_secs),
@@ -333,5 +355,31 @@ mod tests {
         assert_eq!(set.rate_limits.trusted_proxy_hops, 2);
         assert_eq!(set.rate_limits.login_failures_per_account_per_minute, 7);
         assert_eq!(set.password_hash_queue, 5);
+    }
+
+    #[test]
+    fn mfa_flags_reach_the_config() {
+        let defaults = serve(&[]);
+        assert_eq!(defaults.mfa_issuer, "Workspaces");
+        assert_eq!(defaults.mfa_encryption_key, None);
+        assert_eq!(defaults.mfa_encryption_key_file, None);
+        let key = "ab".repeat(32);
+        let set = serve(&["--mfa-issuer", "Acme", "--mfa-encryption-key", &key]);
+        assert_eq!(set.mfa_issuer, "Acme");
+        assert_eq!(set.mfa_encryption_key, Some(key.clone()));
+        let from_file = serve(&["--mfa-encryption-key-file", "/run/mfa.key"]);
+        assert_eq!(
+            from_file.mfa_encryption_key_file,
+            Some(std::path::PathBuf::from("/run/mfa.key"))
+        );
+        let both = Cli::try_parse_from([
+            "workspaces",
+            "serve",
+            "--mfa-encryption-key",
+            &key,
+            "--mfa-encryption-key-file",
+            "/run/mfa.key",
+        ]);
+        assert!(both.is_err());
     }
 }

@@ -16,6 +16,13 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// A file holding the HS256 secret, readable by its owner only.
     pub jwt_secret_file: Option<PathBuf>,
+    /// The AES-256 key sealing TOTP secrets at rest (64 hex digits or base64). None (and no
+    /// `mfa_encryption_key_file`): derived from the JWT secret.
+    pub mfa_encryption_key: Option<String>,
+    /// A file holding that key, readable by its owner only.
+    pub mfa_encryption_key_file: Option<PathBuf>,
+    /// The issuer authenticator apps show beside a TOTP code.
+    pub mfa_issuer: String,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime: Duration,
     /// The background clean-up of expired rows; None: off.
@@ -107,6 +114,9 @@ impl RateLimitConfig {
 /// Contract section 4: a session ends at the latest 90 days after its login.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
+/// The issuer named in `otpauth://` URIs unless `--mfa-issuer` says otherwise.
+pub const DEFAULT_MFA_ISSUER: &str = "Workspaces";
+
 /// What one listener allows each connection, and how many connections it keeps open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -129,6 +139,9 @@ impl Config {
             db_max_connections: 16,
             jwt_secret: None,
             jwt_secret_file: None,
+            mfa_encryption_key: None,
+            mfa_encryption_key_file: None,
+            mfa_issuer: DEFAULT_MFA_ISSUER.to_owned(),
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             // Off: a test drives a clean-up pass itself, or turns the task on.
             cleanup: None,
@@ -206,6 +219,12 @@ impl fmt::Debug for Config {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("jwt_secret_file", &self.jwt_secret_file)
+            .field(
+                "mfa_encryption_key",
+                &self.mfa_encryption_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("mfa_encryption_key_file", &self.mfa_encryption_key_file)
+            .field("mfa_issuer", &self.mfa_issuer)
             .field("session_lifetime", &self.session_lifetime)
             .field("cleanup", &self.cleanup)
             .field("event_retention", &self.event_retention)
@@ -235,8 +254,9 @@ mod tests {
         let mut config = Config::for_database("postgres://app:hunter2@db/ws?password=sw0rdfish");
         config.jwt_secret = Some("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".into());
         config.smtp_url = Some("smtps://mail:pa55@smtp.example.com".into());
+        config.mfa_encryption_key = Some("00aes00".repeat(9) + "0");
         let printed = format!("{config:?}");
-        for secret in ["hunter2", "sw0rdfish", "s3cr3t", "pa55"] {
+        for secret in ["hunter2", "sw0rdfish", "s3cr3t", "pa55", "00aes00"] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }

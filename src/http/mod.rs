@@ -42,7 +42,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use common::throttle::Throttle;
 pub use metrics::Metrics;
 
-use crate::auth::{JwtKeys, PasswordHasher};
+use crate::auth::{JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::store::SharedStore;
@@ -65,6 +65,8 @@ pub struct AppState {
     /// The rate limits, checked by the middleware (per address) and by handlers (per account
     /// and per user, on the values they parse).
     pub throttle: Arc<Throttle>,
+    /// The key sealing TOTP secrets and the issuer named in `otpauth://` URIs.
+    pub mfa: Arc<MfaConfig>,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,

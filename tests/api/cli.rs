@@ -88,6 +88,12 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--db-max-connections", "WORKSPACES_DB_MAX_CONNECTIONS"),
         ("--jwt-secret", "WORKSPACES_JWT_SECRET"),
         ("--jwt-secret-file", "WORKSPACES_JWT_SECRET_FILE"),
+        ("--mfa-encryption-key", "WORKSPACES_MFA_ENCRYPTION_KEY"),
+        (
+            "--mfa-encryption-key-file",
+            "WORKSPACES_MFA_ENCRYPTION_KEY_FILE",
+        ),
+        ("--mfa-issuer", "WORKSPACES_MFA_ISSUER"),
         (
             "--session-lifetime-days",
             "WORKSPACES_SESSION_LIFETIME_DAYS",

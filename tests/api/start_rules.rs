@@ -1,8 +1,9 @@
 //! What the binary refuses at start, and what it warns about: e-mail to the log off loopback,
-//! CORS origins that are not origins; and a database password that must not reach the log.
+//! CORS origins that are not origins, MFA encryption keys that are not keys; and a database
+//! password or a key that must not reach the log.
 
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::binary::{serve_on, workspaces};
@@ -16,7 +17,13 @@ fn sqlite_url(dir: &Path) -> String {
 
 /// Runs `workspaces ARGS...` to its end (at most 30 s).
 fn run(args: &[&str]) -> Output {
-    let mut child = workspaces()
+    run_command(workspaces(), args)
+}
+
+/// Runs `command ARGS...` to its end (at most 30 s), logging at debug level (the configuration
+/// is logged at start: it too must keep secrets out).
+fn run_command(mut command: Command, args: &[&str]) -> Output {
+    let mut child = command
         .env("RUST_LOG", "debug")
         .args(args)
         .stdout(Stdio::piped())
@@ -151,4 +158,93 @@ fn a_wildcard_or_null_cors_origin_is_refused_at_start() {
             "{origin}: it announced a listener"
         );
     }
+}
+
+#[test]
+fn a_malformed_mfa_encryption_key_stops_the_start_without_being_repeated() {
+    const MESSAGE: &str = "--mfa-encryption-key must be 32 bytes written as 64 hex digits or in \
+                           base64 (e.g. the output of `openssl rand -hex 32`)";
+    // 31 bytes in hex, and a passphrase: neither is a key.
+    let short_hex = "5e".repeat(31);
+    let passphrase = "Tr0ub4dor&3-horse-battery";
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("mfa.key");
+    std::fs::write(&key_file, format!("{passphrase}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let key_file = key_file.display().to_string();
+    let cases: [(&str, &[&str], Option<&str>); 4] = [
+        (&short_hex, &["--mfa-encryption-key", &short_hex], None),
+        (passphrase, &["--mfa-encryption-key", passphrase], None),
+        (passphrase, &["--mfa-encryption-key-file", &key_file], None),
+        (passphrase, &[], Some(passphrase)),
+    ];
+    for (key, flags, env) in cases {
+        let db_dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(db_dir.path());
+        let mut command = workspaces();
+        if let Some(value) = env {
+            command.env("WORKSPACES_MFA_ENCRYPTION_KEY", value);
+        }
+        let args = [
+            &["--database-url", &url, "serve", "--listen", "127.0.0.1:0"],
+            flags,
+        ]
+        .concat();
+        let output = run_command(command, &args);
+
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {output:?}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            error.contains(MESSAGE),
+            "{MESSAGE:?} missing from:\n{error}"
+        );
+        assert!(!error.contains(key), "the key reached the log:\n{error}");
+        assert!(!error.contains("panicked"), "{error}");
+        assert!(
+            output.stdout.is_empty(),
+            "{flags:?}: it announced a listener"
+        );
+    }
+}
+
+#[test]
+fn a_valid_mfa_encryption_key_starts_the_server_and_stays_out_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "c0ffee".repeat(10) + "c0ff";
+    let log = serve_and_read_log(
+        dir.path(),
+        "127.0.0.1:0",
+        &["--mfa-encryption-key", &key, "--mfa-issuer", "Acme"],
+    );
+    assert!(log.contains("listening"), "{log}");
+    assert!(!log.contains("c0ffee"), "the key reached the log:\n{log}");
+}
+
+#[test]
+fn an_mfa_issuer_with_a_colon_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let args = [
+        "--database-url",
+        &url,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mfa-issuer",
+        "Acme:Corp",
+    ];
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let error = String::from_utf8(output.stderr).unwrap();
+    let message = "--mfa-issuer must be a non-empty name without a colon";
+    assert!(
+        error.contains(message),
+        "{message:?} missing from:\n{error}"
+    );
+    assert!(output.stdout.is_empty(), "it announced a listener");
 }

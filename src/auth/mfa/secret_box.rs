@@ -211,8 +211,7 @@ mod tests {
         ] {
             assert_eq!(parse_key(text), None, "{text}");
             let error = SecretBox::new(Some(text), SIGNING_SECRET)
-                .err()
-                .expect("refused")
+                .expect_err("refused")
                 .to_string();
             assert!(
                 error.starts_with("--mfa-encryption-key must be 32 bytes"),

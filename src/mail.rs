@@ -82,6 +82,29 @@ pub const PASSWORD_RESET: TokenEmail = TokenEmail {
                  stays unchanged.",
 };
 
+/// The activation of magic-link MFA (`POST /mfa/setup` with `MAGIC_LINK`). Its token goes to
+/// `POST /mfa/magic-link/activate`.
+pub const MAGIC_LINK_ACTIVATION: TokenEmail = TokenEmail {
+    subject: "Activate sign-in links",
+    why: "You asked to confirm sign-ins with a link sent to this address.",
+    token_label: "Activation token",
+    page: "mfa/magic-link/activate",
+    fine_print: "The token is valid for 10 minutes and works once. If you did not ask for \
+                 this, ignore this message and change your password.",
+};
+
+/// A sign-in link for a pending session (`POST /mfa/magic-link/send`). Its token goes to
+/// `POST /mfa/verify-login` from the session that asked for it.
+pub const MAGIC_LINK_LOGIN: TokenEmail = TokenEmail {
+    subject: "Your sign-in link",
+    why: "Someone signed in to your account with your password and asked for this link to \
+          complete the sign-in.",
+    token_label: "Sign-in token",
+    page: "mfa/verify-login",
+    fine_print: "The token is valid for 10 minutes, works once, and only for the sign-in that \
+                 asked for it. If this was not you, do not use it: change your password.",
+};
+
 /// A message that carries a token: a greeting, why it was sent, the token on a line of its own
 /// (clients and tests read it by its label), a link to the web app when its URL is known, and
 /// the fine print.

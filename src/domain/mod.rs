@@ -3,6 +3,7 @@
 mod email;
 mod events;
 mod ids;
+mod mfa;
 mod names;
 mod org_role;
 mod org_rules;
@@ -14,6 +15,7 @@ mod workspace_role;
 pub use email::{email_key, Email};
 pub use events::{EventContext, EventKind};
 pub use ids::{Id, OrgId, SessionId, UserId, WorkspaceId};
+pub use mfa::{MfaMethod, MfaType};
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};

@@ -72,6 +72,12 @@ impl OrgRole {
         self >= Self::ADMINISTERS_ALL_WORKSPACES
     }
 
+    /// OWNER and ADMINISTRATORS edit their organization (its fields and its MFA enforcement)
+    /// and reset the MFA of its users.
+    pub fn administers_organization(self) -> bool {
+        self >= OrgRole::Administrators
+    }
+
     /// OWNER and ADMINISTRATORS see every system event of their organization; everyone else
     /// sees what they caused and what happened in their workspaces (contract section 7).
     pub fn sees_all_events(self) -> bool {

@@ -158,6 +158,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         routes
     };
     routes
+        .merge(routes::mfa::router())
         .merge(routes::organizations::router())
         .merge(routes::org_users::router())
         .merge(routes::password_reset::router())

@@ -9,9 +9,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::bodies::errors::ErrorResponse;
@@ -33,6 +35,8 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "organization", description = "The caller's organization and its users"),
         (name = "workspaces", description = "Workspaces and their members"),
         (name = "events", description = "The audit trail: system events"),
+        (name = "mfa", description = "Multi-factor authentication: TOTP, backup codes, magic \
+            links, enforcement"),
     )
 )]
 pub struct ApiDoc;
@@ -62,6 +66,19 @@ impl Modify for BearerAuth {
 /// `min_properties` as `maxProperties`, so it is set here.)
 const AT_LEAST_ONE_FIELD: [&str; 3] = ["OrganizationUpdate", "UpdateUserBody", "UpdateOrgUserBody"];
 
+/// The protected routes a session pending its second factor may call (contract section 8), as
+/// (method, path): they take `extract::AnySession`, so they never answer `MFA_REQUIRED`. Every
+/// other protected route does (`document_mfa_required`). `POST /mfa/setup` and
+/// `/mfa/verify-setup` are not here: they let a pending session through only while its user has
+/// no method enabled.
+pub const PENDING_SESSION_ROUTES: [(&str, &str); 5] = [
+    ("get", "/user/profile"),
+    ("get", "/mfa/status"),
+    ("get", "/mfa/methods"),
+    ("post", "/mfa/magic-link/send"),
+    ("post", "/mfa/verify-login"),
+];
+
 /// The finished document, with what the derive cannot say.
 pub fn finish(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     if let Some(components) = document.components.as_mut() {
@@ -71,7 +88,53 @@ pub fn finish(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
             }
         }
     }
+    document_mfa_required(&mut document);
     document
+}
+
+/// Adds the 403 `MFA_REQUIRED` that every protected route but [`PENDING_SESSION_ROUTES`]
+/// answers a pending session: written once here rather than on each route, so that a new route
+/// is documented with it (the allow-list test probes every route of the document).
+fn document_mfa_required(document: &mut utoipa::openapi::OpenApi) {
+    const WHY: &str = "`MFA_REQUIRED` (MFA verification required): the session waits for its \
+                       second factor (`POST /mfa/verify-login`)";
+    let envelope = || RefOr::Ref(Ref::from_schema_name("ErrorResponse"));
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations: [(&str, &mut Option<Operation>); 4] = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation.as_mut() else {
+                continue;
+            };
+            if operation.security.is_none() || PENDING_SESSION_ROUTES.contains(&(method, path)) {
+                continue;
+            }
+            let responses = &mut operation.responses.responses;
+            match responses.get_mut("403") {
+                Some(RefOr::T(forbidden)) => {
+                    forbidden.description = format!("{}; or {WHY}", forbidden.description);
+                    for content in forbidden.content.values_mut() {
+                        if let Some(documented) = content.schema.take() {
+                            let either = AnyOfBuilder::new().item(documented).item(envelope());
+                            content.schema = Some(RefOr::T(Schema::AnyOf(either.build())));
+                        }
+                    }
+                }
+                _ => {
+                    let content = ContentBuilder::new().schema(Some(envelope())).build();
+                    let forbidden = ResponseBuilder::new()
+                        .description(WHY)
+                        .content("application/json", content)
+                        .build();
+                    responses.insert("403".to_owned(), RefOr::T(forbidden));
+                }
+            }
+        }
+    }
 }
 
 /// The document, serialized once when the router is built.

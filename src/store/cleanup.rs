@@ -1,5 +1,6 @@
 //! The clean-up of what has ended: sessions past their expiry or revoked (with their refresh
-//! tokens), expired refresh, verification and reset tokens, and abandoned accounts. One pass
+//! tokens), expired refresh, verification, reset and magic-link tokens, failed MFA
+//! verifications the lockout no longer counts, and abandoned accounts. One pass
 //! deletes in batches of bounded size, each its own short statement or transaction, with a
 //! pause between batches so that requests' writes (SQLite's one writer, PostgreSQL's row locks)
 //! never wait long behind it.
@@ -10,7 +11,7 @@
 use std::time::Duration;
 
 use super::tx::{args, Locking};
-use super::{queries, Store, StoreResult};
+use super::{queries, Store, StoreResult, LOCKOUT_WINDOW_MS};
 use crate::domain::{OrgId, OrgRole, UserId};
 
 /// What a pass deletes.
@@ -34,6 +35,10 @@ pub struct CleanupReport {
     pub sessions: u64,
     pub verifications: u64,
     pub password_resets: u64,
+    /// Magic-link tokens (activation and sign-in).
+    pub mfa_link_tokens: u64,
+    /// Failed MFA verifications older than the lockout window.
+    pub mfa_failures: u64,
     /// Abandoned accounts, each with its organization.
     pub accounts: u64,
 }
@@ -68,6 +73,14 @@ impl Store {
             .await?;
         report.password_resets = self
             .delete_in_batches(&queries::DELETE_EXPIRED_RESETS, ended, policy)
+            .await?;
+        report.mfa_link_tokens = self
+            .delete_in_batches(&queries::DELETE_EXPIRED_LINK_TOKENS, ended, policy)
+            .await?;
+        // Never a failure the lockout still counts, whatever the grace.
+        let failures_before = ended.min(now.saturating_sub(LOCKOUT_WINDOW_MS));
+        report.mfa_failures = self
+            .delete_in_batches(&queries::DELETE_OLD_MFA_FAILURES, failures_before, policy)
             .await?;
         if let Some(ttl) = policy.unverified_account_ttl_ms {
             report.accounts = self
@@ -190,6 +203,11 @@ mod tests {
                 "email_verifications_expires",
             ),
             (&queries::DELETE_EXPIRED_RESETS, "password_resets_expires"),
+            (
+                &queries::DELETE_EXPIRED_LINK_TOKENS,
+                "mfa_link_tokens_expires",
+            ),
+            (&queries::DELETE_OLD_MFA_FAILURES, "mfa_failures_time"),
         ];
         let mut statements: Vec<(&str, &str)> = deletes
             .iter()

@@ -61,6 +61,7 @@ impl Store {
                     Ok(Credentials {
                         user: User::from_row(row)?,
                         password_hash: row.get("password_hash")?,
+                        mfa_required: row.get("mfa_required")?,
                     })
                 })
                 .await
@@ -92,12 +93,7 @@ impl Store {
                 tx.query_opt(
                     queries::AUTHENTICATE,
                     args![session_id, user_id, now],
-                    |row| {
-                        Ok(SessionUser {
-                            user: User::from_row(row)?,
-                            session_created_at: row.get("session_created_at")?,
-                        })
-                    },
+                    SessionUser::from_row,
                 )
                 .await
             })
@@ -426,7 +422,8 @@ async fn insert_session(
             session.id,
             session.user_id,
             session.created_at,
-            session.expires_at
+            session.expires_at,
+            session.mfa_pending
         ],
     )
     .await?;
@@ -488,6 +485,31 @@ pub struct SessionUser {
     pub user: User,
     /// When the session began (its login or registration), Unix ms; refreshes keep it.
     pub session_created_at: i64,
+    pub mfa: SessionMfa,
+}
+
+impl SessionUser {
+    /// Reads the columns of `queries::AUTHENTICATE`.
+    pub(super) fn from_row(row: &Row<'_>) -> StoreResult<SessionUser> {
+        Ok(SessionUser {
+            user: User::from_row(row)?,
+            session_created_at: row.get("session_created_at")?,
+            mfa: SessionMfa {
+                pending: row.get("mfa_pending")?,
+                verified: row.get("mfa_verified")?,
+            },
+        })
+    }
+}
+
+/// Where a session stands with the second factor (contract section 8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionMfa {
+    /// Opened by a password alone for a user who needs MFA: until `verify-login` passes, it may
+    /// call only the pending-session allow-list.
+    pub pending: bool,
+    /// Passed MFA (`verify-login`, or enrolling a method in this session).
+    pub verified: bool,
 }
 
 /// A user as login sees them: with the password hash, which only password checks read.
@@ -495,6 +517,8 @@ pub struct SessionUser {
 pub struct Credentials {
     pub user: User,
     pub password_hash: Option<String>,
+    /// MFA is required for them: a password login opens a pending session.
+    pub mfa_required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -525,6 +549,8 @@ pub struct NewSession {
     pub user_id: UserId,
     pub created_at: i64,
     pub expires_at: i64,
+    /// It waits for its second factor (see [`SessionMfa::pending`]).
+    pub mfa_pending: bool,
 }
 
 #[derive(Debug, Clone)]

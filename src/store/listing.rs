@@ -9,7 +9,7 @@ use super::{Member, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWi
 use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
-/// - `me`: the session's user, if the session is live (the checks of `queries::AUTHENTICATE`);
+/// - `me`: the session's user, if the session is live and past MFA (`full_access_session!`);
 /// - `page`: the live workspaces of their organization they may see (all of them when their role
 ///   is at least `$4`, `OrgRole::ADMINISTERS_ALL_WORKSPACES`, else those they are a member of), where the keyset order and the limit
 ///   apply;
@@ -40,10 +40,9 @@ pub fn listing_sql(selection: &Selection) -> &'static str {
         ($selection:expr) => {
             concat!(
                 "WITH me AS (SELECT u.id, u.org_id, u.org_role FROM sessions s \
-                 JOIN users u ON u.id = s.user_id \
-                 WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL \
-                 AND s.expires_at > $3 AND u.deleted_at IS NULL), \
-                 page AS (SELECT w.id, w.org_id, w.name, w.name_key FROM workspaces w \
+                 JOIN users u ON u.id = s.user_id WHERE ",
+                full_access_session!(),
+                "), page AS (SELECT w.id, w.org_id, w.name, w.name_key FROM workspaces w \
                  WHERE w.org_id = (SELECT org_id FROM me) AND w.deleted_at IS NULL \
                  AND ((SELECT org_role FROM me) >= $4 OR EXISTS \
                  (SELECT 1 FROM workspace_members x WHERE x.workspace_id = w.id \

@@ -12,14 +12,17 @@
 //! An operation decides before it writes: every refusal returns before its first write, so that
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
+// First, with its macros: the other modules' statements are built from its fragments.
+#[macro_use]
+mod queries;
 mod cleanup;
 mod email_keys;
 mod events;
 mod identity;
 mod listing;
+mod mfa;
 mod organizations;
 mod postgres;
-mod queries;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
@@ -36,7 +39,11 @@ pub use email_keys::Rekeyed;
 pub use events::Actor;
 pub use identity::{
     Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    RefreshOutcome, SessionInfo, SessionUser, User,
+    RefreshOutcome, SessionInfo, SessionMfa, SessionUser, User,
+};
+pub use mfa::{
+    Factor, MethodChange, MethodState, MfaState, NewLinkToken, TotpSecrets, VerifyOutcome,
+    LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};

@@ -19,6 +19,33 @@ macro_rules! user_columns {
     };
 }
 
+/// The checks of a live session `s` ($1 session, $2 user, $3 now) of a user `u` who is not
+/// deleted: every statement that authenticates a request says them this way.
+macro_rules! live_session {
+    () => {
+        "s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+         AND u.deleted_at IS NULL"
+    };
+}
+
+/// [`live_session!`], and past its second factor: not a pending session (contract section 8).
+/// The statements that do a request's work and check its session in the same round trip say
+/// this; when they find no row, the caller asks [`AUTHENTICATE`] why (401 or 403).
+macro_rules! full_access_session {
+    () => {
+        concat!(live_session!(), " AND NOT s.mfa_pending")
+    };
+}
+
+/// Whether MFA is required for the user `u`: their organization enforces it, an admin's reset
+/// asked for it, or they have a method enabled (section 8's `isRequired`).
+macro_rules! mfa_required {
+    () => {
+        "((SELECT o.mfa_enforced FROM organizations o WHERE o.id = u.org_id) OR u.mfa_required \
+         OR EXISTS (SELECT 1 FROM mfa_methods mm WHERE mm.user_id = u.id AND mm.enabled))"
+    };
+}
+
 /// Columns of `Organization`, in this order.
 macro_rules! organization_columns {
     () => {
@@ -53,9 +80,10 @@ pub const INSERT_USER: &str =
      last_name, org_role, validated, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
 
+/// $5: whether the session is pending its second factor.
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
-     VALUES ($1, $2, $3, $3, $4)";
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, mfa_pending) \
+     VALUES ($1, $2, $3, $3, $4, $5)";
 
 pub const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
@@ -68,30 +96,40 @@ pub const INSERT_VERIFICATION: &str =
 /// A user's password hash ($1 user), if they have one.
 pub const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 
-/// A user (deleted or not) and their password hash, by e-mail key.
+/// A user (deleted or not), their password hash and whether MFA is required for them, by
+/// e-mail key.
 pub const CREDENTIALS_BY_EMAIL: &str = concat!(
     "SELECT ",
     user_columns!(),
-    ", u.password_hash FROM users u WHERE u.email_key = $1"
+    ", u.password_hash, ",
+    mfa_required!(),
+    " AS mfa_required FROM users u WHERE u.email_key = $1"
 );
 
-/// The user behind a live session ($1 session, $2 user, $3 now), and when the session began.
+/// The user behind a live session ($1 session, $2 user, $3 now), when the session began and
+/// where it stands with MFA.
 pub const AUTHENTICATE: &str = concat!(
     "SELECT ",
     user_columns!(),
-    ", s.created_at AS session_created_at FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-     AND u.deleted_at IS NULL"
+    ", s.created_at AS session_created_at, s.mfa_pending, s.mfa_verified \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+    live_session!()
 );
 
 /// Marks a live refresh token of session $3 used ($1 hash, $2 now); returns its session.
 /// Only a token of a session that is not revoked, was opened after $4 (the absolute lifetime)
-/// and whose user is not deleted is claimed.
-pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
+/// and whose user is not deleted is claimed; and, when MFA is required for the user, only of a
+/// session that passed it (a pending session never refreshes, and one opened with a password
+/// alone stops refreshing once MFA becomes required).
+pub const CLAIM_REFRESH_TOKEN: &str = concat!(
+    "UPDATE refresh_tokens SET used_at = $2 \
      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $3 \
      AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.id = $3 AND s.revoked_at IS NULL AND s.created_at > $4 AND u.deleted_at IS NULL) \
-     RETURNING session_id";
+     WHERE s.id = $3 AND s.revoked_at IS NULL AND s.created_at > $4 AND u.deleted_at IS NULL \
+     AND NOT s.mfa_pending AND (s.mfa_verified OR NOT ",
+    mfa_required!(),
+    ")) RETURNING session_id"
+);
 
 /// A refresh token's session, when and whether it was used, and its expiry.
 pub const REFRESH_TOKEN_STATE: &str =
@@ -181,11 +219,11 @@ pub const INSERT_ADMIN_MEMBER: &str =
 /// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
 /// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
 /// (only ever after the checks passed). No row: the session is not live.
-pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str =
+pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str = concat!(
     "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-     AND u.deleted_at IS NULL AND u.org_id = $8), \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+    full_access_session!(),
+    " AND u.org_id = $8), \
      created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
      SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
      RETURNING id), \
@@ -196,7 +234,8 @@ pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str =
      SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
      FROM created CROSS JOIN me) \
      SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
-     FROM me";
+     FROM me"
+);
 
 /// A live workspace of the organization with the caller's membership role ($3 user), if any.
 pub const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
@@ -359,6 +398,125 @@ pub const SOFT_DELETE_USER: &str =
 
 pub const ACTIVATE_USER: &str = "UPDATE users SET deleted_at = NULL, updated_at = $2 WHERE id = $1";
 
+// ---- multi-factor authentication (store/mfa.rs) ----------------------------------------------
+
+/// The user $1 (not deleted) with their organization's enforcement, the admin's requirement and
+/// one row per method they have (NULL method columns when none).
+pub const MFA_STATE: &str = "SELECT o.mfa_enforced, u.mfa_required, m.method, m.configured, \
+     m.enabled, m.is_primary FROM users u JOIN organizations o ON o.id = u.org_id \
+     LEFT JOIN mfa_methods m ON m.user_id = u.id WHERE u.id = $1 AND u.deleted_at IS NULL \
+     ORDER BY m.method";
+
+/// Serialises the MFA changes and verifications of user $1 (the lockout count and the checks
+/// before each write hold until commit); on SQLite the one writer already does.
+pub const LOCK_MFA_USER: Locking = locking!("SELECT id FROM users WHERE id = $1");
+
+/// The sealed TOTP secrets of user $1: the active one and one waiting for `verify-setup`.
+pub const TOTP_SECRETS: &str = "SELECT secret, pending_secret FROM mfa_methods \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH'";
+
+/// Creates the method row $2 of user $1 ($3 now) if there is none, off and not configured.
+pub const INSERT_MFA_METHOD: &str = "INSERT INTO mfa_methods (user_id, method, created_at, \
+     updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (user_id, method) DO NOTHING";
+
+/// A new pending TOTP secret ($2, sealed) for user $1, replacing any earlier pending one.
+pub const SET_PENDING_TOTP_SECRET: &str = "UPDATE mfa_methods SET pending_secret = $2, \
+     updated_at = $3 WHERE user_id = $1 AND method = 'GOOGLE_AUTH'";
+
+pub const DELETE_PENDING_BACKUP_CODES: &str =
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1 AND pending";
+
+pub const INSERT_PENDING_BACKUP_CODE: &str =
+    "INSERT INTO mfa_backup_codes (user_id, code_hash, pending) VALUES ($1, $2, TRUE)";
+
+/// `verify-setup`: the pending secret $2 (still the one the code was checked against) becomes
+/// the active one, configured and enabled, its code's step $3 spent.
+pub const ACTIVATE_TOTP_SECRET: &str = "UPDATE mfa_methods SET secret = pending_secret, \
+     pending_secret = NULL, configured = TRUE, enabled = TRUE, last_step = $3, updated_at = $4 \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH' AND pending_secret = $2";
+
+/// The backup codes of a completed setup replace the earlier set.
+pub const DELETE_ACTIVE_BACKUP_CODES: &str =
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1 AND NOT pending";
+pub const ACTIVATE_BACKUP_CODES: &str =
+    "UPDATE mfa_backup_codes SET pending = FALSE WHERE user_id = $1 AND pending";
+
+/// Switches the configured method $2 of user $1 on ($3 true) or off; no row when it is not
+/// configured. Switching off also drops its primary mark.
+pub const SET_METHOD_ENABLED: &str = "UPDATE mfa_methods SET enabled = $3, \
+     is_primary = (is_primary AND $3), updated_at = $4 \
+     WHERE user_id = $1 AND method = $2 AND configured";
+
+/// Makes the method $2 of user $1 primary and any other not.
+pub const CLEAR_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = FALSE, updated_at = $3 \
+     WHERE user_id = $1 AND is_primary AND method <> $2";
+pub const SET_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, updated_at = $3 \
+     WHERE user_id = $1 AND method = $2 AND enabled";
+
+/// Gives user $1 a primary method when they have enabled ones but none is primary: the first
+/// enabled one by name ($2 now).
+pub const ENSURE_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, updated_at = $2 \
+     WHERE user_id = $1 AND method = (SELECT MIN(e.method) FROM mfa_methods e \
+     WHERE e.user_id = $1 AND e.enabled) \
+     AND NOT EXISTS (SELECT 1 FROM mfa_methods p WHERE p.user_id = $1 AND p.is_primary)";
+
+/// A reset: everything of user $1's second factors goes.
+pub const RESET_MFA_ROWS: [&str; 3] = [
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+    "DELETE FROM mfa_link_tokens WHERE user_id = $1",
+    "DELETE FROM mfa_methods WHERE user_id = $1",
+];
+
+/// Whether an admin requires MFA of user $1 ($2).
+pub const SET_MFA_REQUIRED: &str = "UPDATE users SET mfa_required = $2 WHERE id = $1";
+
+/// A magic-link token ($1 hash) of user $2 for `purpose` $3, bound to session $4 (login links).
+pub const INSERT_LINK_TOKEN: &str = "INSERT INTO mfa_link_tokens (token_hash, user_id, purpose, \
+     session_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Spends a live activation token ($1 hash, $2 now); returns its user and their organization.
+pub const CLAIM_ACTIVATION_TOKEN: &str = "UPDATE mfa_link_tokens SET used_at = $2 \
+     WHERE token_hash = $1 AND purpose = 'activate' AND used_at IS NULL AND expires_at > $2 \
+     RETURNING user_id";
+pub const LIVE_USER_ORG: &str = "SELECT org_id FROM users WHERE id = $1 AND deleted_at IS NULL";
+
+/// The magic-link method of user $1 becomes configured and enabled ($2 now).
+pub const ENABLE_MAGIC_LINK: &str = "UPDATE mfa_methods SET configured = TRUE, enabled = TRUE, \
+     updated_at = $2 WHERE user_id = $1 AND method = 'MAGIC_LINK'";
+
+/// Failed verifications of user $1 after $2: how many, and the newest.
+pub const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, MAX(failed_at) AS newest \
+     FROM mfa_failures WHERE user_id = $1 AND failed_at > $2";
+pub const INSERT_MFA_FAILURE: &str =
+    "INSERT INTO mfa_failures (user_id, failed_at) VALUES ($1, $2)";
+pub const CLEAR_MFA_FAILURES: &str = "DELETE FROM mfa_failures WHERE user_id = $1";
+
+/// Spends the TOTP step $2 of user $1 ($3 now): only a step later than the last one spent, so a
+/// code works once, also when two requests race (one update wins, the other matches no row).
+pub const SPEND_TOTP_STEP: &str = "UPDATE mfa_methods SET last_step = $2, updated_at = $3 \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH' AND enabled AND last_step < $2";
+
+/// Spends an unused backup code ($2 hash) of user $1 ($3 now), while TOTP is on.
+pub const SPEND_BACKUP_CODE: &str = "UPDATE mfa_backup_codes SET used_at = $3 \
+     WHERE user_id = $1 AND code_hash = $2 AND NOT pending AND used_at IS NULL \
+     AND EXISTS (SELECT 1 FROM mfa_methods m WHERE m.user_id = $1 \
+     AND m.method = 'GOOGLE_AUTH' AND m.enabled)";
+
+/// Spends a live login link ($2 hash) of user $1 sent for session $4 ($3 now), while the
+/// method is on.
+pub const SPEND_LOGIN_LINK: &str = "UPDATE mfa_link_tokens SET used_at = $3 \
+     WHERE token_hash = $2 AND user_id = $1 AND purpose = 'login' AND session_id = $4 \
+     AND used_at IS NULL AND expires_at > $3 \
+     AND EXISTS (SELECT 1 FROM mfa_methods m WHERE m.user_id = $1 \
+     AND m.method = 'MAGIC_LINK' AND m.enabled)";
+
+/// Session $1 (of user $2, live at $3) passed its second factor.
+pub const VERIFY_SESSION: &str = "UPDATE sessions SET mfa_pending = FALSE, mfa_verified = TRUE \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+/// The refresh tokens of session $1: a verified session gets a fresh one.
+pub const DELETE_SESSION_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE session_id = $1";
+
 // ---- clean-up (store/cleanup.rs) -------------------------------------------------------------
 
 /// `batch_delete!(table, key, alias, select)`: deletes the rows of `table` whose `key` is among
@@ -437,6 +595,23 @@ pub const DELETE_EXPIRED_RESETS: Locking = batch_delete!(
     "SELECT r.id FROM password_resets r WHERE r.expires_at < $1"
 );
 
+/// Magic-link tokens that expired before $1.
+pub const DELETE_EXPIRED_LINK_TOKENS: Locking = batch_delete!(
+    "mfa_link_tokens",
+    "token_hash",
+    "l",
+    "SELECT l.token_hash FROM mfa_link_tokens l WHERE l.expires_at < $1"
+);
+
+/// Failed MFA verifications made before $1 (the clean-up's grace is longer than the lockout
+/// window, so these no longer count).
+pub const DELETE_OLD_MFA_FAILURES: Locking = batch_delete!(
+    "mfa_failures",
+    "id",
+    "f",
+    "SELECT f.id FROM mfa_failures f WHERE f.failed_at < $1"
+);
+
 /// An abandoned account (`u`, $3 its role OWNER): registered before $1 and never verified, alone
 /// in its organization (no other user row, deleted or not), and with no verification or reset
 /// token still live at $4 (a resend gives it another day). Its organization then holds no
@@ -477,8 +652,12 @@ pub const LOCK_ABANDONED_ACCOUNT: Locking = Locking::new(
 );
 
 /// What an account owns, each deleted by user id ($1), children first.
-pub const DELETE_ACCOUNT_ROWS: [&str; 6] = [
+pub const DELETE_ACCOUNT_ROWS: [&str; 10] = [
     "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+    "DELETE FROM mfa_failures WHERE user_id = $1",
+    "DELETE FROM mfa_link_tokens WHERE user_id = $1",
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+    "DELETE FROM mfa_methods WHERE user_id = $1",
     "DELETE FROM sessions WHERE user_id = $1",
     "DELETE FROM email_verifications WHERE user_id = $1",
     "DELETE FROM password_resets WHERE user_id = $1",

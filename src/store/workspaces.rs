@@ -5,7 +5,7 @@ use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
 use super::tx::{args, Dialect, Row, Tx};
-use super::{queries, Store, StoreError, StoreResult, User};
+use super::{queries, SessionUser, Store, StoreError, StoreResult};
 use crate::domain::{
     EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
 };
@@ -276,10 +276,12 @@ async fn create_workspace(
         .query_opt(
             queries::AUTHENTICATE,
             args![session_id, user_id, now],
-            User::from_row,
+            SessionUser::from_row,
         )
         .await?;
-    let Some(me) = me.filter(|me| me.org_id == org_id) else {
+    // The checks of `full_access_session!`, as the PostgreSQL statement makes them.
+    let me = me.filter(|me| me.user.org_id == org_id && !me.mfa.pending);
+    let Some(SessionUser { user: me, .. }) = me else {
         return Ok(CreateOutcome::NotLive);
     };
     if !me.validated {

@@ -118,14 +118,20 @@ impl CapturingMailer {
 
     /// The token of the last verification e-mail sent to `address`.
     pub fn last_verification_token(&self, address: &str) -> String {
+        self.last_token(address, "Verification token")
+    }
+
+    /// The token on the `{label}: ` line of the last e-mail sent to `address`.
+    pub fn last_token(&self, address: &str, label: &str) -> String {
         let mails = self.to(address);
         let mail = mails
             .last()
             .unwrap_or_else(|| panic!("no e-mail was sent to {address}"));
+        let prefix = format!("{label}: ");
         mail.body
             .lines()
-            .find_map(|line| line.strip_prefix("Verification token: "))
-            .expect("the e-mail carries a verification token")
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("the e-mail carries no {label}: {}", mail.body))
             .to_owned()
     }
 }
@@ -960,9 +966,22 @@ impl TestApp {
              FROM organizations ORDER BY 1",
             "SELECT 'user|' || email || '|' || first_name || '|' || last_name || '|' || \
              org_role || '|' || validated || '|' || COALESCE(deleted_at, -1) || '|' || \
-             COALESCE(password_hash, '') || '|' || updated_at FROM users ORDER BY 1",
+             COALESCE(password_hash, '') || '|' || updated_at || '|' || mfa_required FROM users \
+             ORDER BY 1",
             "SELECT 'session|' || u.email || '|' || s.created_at || '|' || \
-             COALESCE(s.revoked_at, -1) FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+             COALESCE(s.revoked_at, -1) || '|' || s.mfa_pending || '|' || s.mfa_verified \
+             FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+            "SELECT 'mfa|' || u.email || '|' || m.method || '|' || m.configured || '|' || \
+             m.enabled || '|' || m.is_primary || '|' || m.last_step || '|' || \
+             COALESCE(LENGTH(m.secret), -1) || '|' || COALESCE(LENGTH(m.pending_secret), -1) || \
+             '|' || m.updated_at FROM mfa_methods m JOIN users u ON u.id = m.user_id ORDER BY 1",
+            "SELECT 'backup|' || u.email || '|' || b.pending || '|' || COALESCE(b.used_at, -1) \
+             FROM mfa_backup_codes b JOIN users u ON u.id = b.user_id ORDER BY 1",
+            "SELECT 'link|' || u.email || '|' || l.purpose || '|' || l.created_at || '|' || \
+             COALESCE(l.used_at, -1) FROM mfa_link_tokens l JOIN users u ON u.id = l.user_id \
+             ORDER BY 1",
+            "SELECT 'mfa-failure|' || u.email || '|' || f.failed_at FROM mfa_failures f \
+             JOIN users u ON u.id = f.user_id ORDER BY 1",
             "SELECT 'refresh|' || u.email || '|' || t.created_at || '|' || \
              COALESCE(t.used_at, -1) FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
              JOIN users u ON u.id = s.user_id ORDER BY 1",

@@ -133,6 +133,31 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A second factor: its secret, backup codes and codes stay out of the log too.
+    let (status, setup, _) = post(
+        &client,
+        url("/mfa/setup"),
+        Some(&access),
+        json!({ "mfaType": "GOOGLE_AUTH" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{setup}");
+    let totp_secret = setup["data"]["secret"].as_str().unwrap().to_owned();
+    let backup_codes: Vec<String> = setup["data"]["backupCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let code = crate::mfa_support::totp(&totp_secret, crate::mfa_support::steady_step().await);
+    let (status, _, _) = post(
+        &client,
+        url("/mfa/verify-setup"),
+        Some(&access),
+        json!({ "mfaType": "GOOGLE_AUTH", "code": code }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     drop(server);
 
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -147,7 +172,13 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
         registered["refreshToken"].as_str().unwrap(),
         refreshed["accessToken"].as_str().unwrap(),
         refreshed["refreshToken"].as_str().unwrap(),
+        &totp_secret,
+        setup["data"]["qrCode"].as_str().unwrap(),
     ];
+    let secrets: Vec<&str> = secrets
+        .into_iter()
+        .chain(backup_codes.iter().map(String::as_str))
+        .collect();
     for secret in secrets {
         assert!(!log.contains(secret), "a secret reached the log:\n{log}");
     }

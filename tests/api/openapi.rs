@@ -82,20 +82,32 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("DELETE", "/systemevent/read", PROTECTED),
     ("POST", "/systemevent/{id}/read", PROTECTED),
     ("DELETE", "/systemevent/{id}/read", PROTECTED),
+    ("POST", "/mfa/setup", PROTECTED),
+    ("POST", "/mfa/verify-setup", PROTECTED),
+    ("POST", "/mfa/verify-login", PROTECTED),
+    ("POST", "/mfa/magic-link/send", PROTECTED),
+    ("POST", "/mfa/magic-link/activate", PUBLIC),
+    ("GET", "/mfa/status", PROTECTED),
+    ("GET", "/mfa/methods", PROTECTED),
+    ("POST", "/mfa/enable", PROTECTED),
+    ("POST", "/mfa/disable", PROTECTED),
+    ("POST", "/mfa/primary", PROTECTED),
+    ("POST", "/mfa/reset", PROTECTED),
+    ("POST", "/mfa/organization/enforce", PROTECTED),
 ];
 
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-async fn document(app: &TestApp) -> Value {
+pub(crate) async fn document(app: &TestApp) -> Value {
     let answer = app.get("/openapi.json", None).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
 }
 
 /// The documented operations: (METHOD, path) -> operation object.
-fn operations(document: &Value) -> BTreeMap<(String, String), Value> {
+pub(crate) fn operations(document: &Value) -> BTreeMap<(String, String), Value> {
     let paths = document["paths"]
         .as_object()
         .expect("the document has paths");
@@ -231,7 +243,7 @@ fn answers_json(operation: &Value) -> bool {
 }
 
 /// `template` with every parameter replaced by a fresh UUID.
-fn concrete(template: &str) -> String {
+pub(crate) fn concrete(template: &str) -> String {
     template
         .split('/')
         .map(|segment| {

@@ -73,19 +73,26 @@ impl RegisterResponse {
 
 /// `POST /user/login`, 200.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     success: SuccessTrue,
     #[serde(flatten)]
     tokens: IssuedTokens,
     user: UserSummary,
+    /// Present (true) when the session waits for its second factor: until
+    /// `POST /mfa/verify-login`, its access token opens only the pending-session allow-list.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(value_type = Option<bool>)]
+    mfa_required: bool,
 }
 
 impl LoginResponse {
-    pub fn new(tokens: IssuedTokens, user: UserSummary) -> Self {
+    pub fn new(tokens: IssuedTokens, user: UserSummary, mfa_required: bool) -> Self {
         LoginResponse {
             success: SuccessTrue,
             tokens,
             user,
+            mfa_required,
         }
     }
 }
@@ -209,8 +216,9 @@ pub struct ProfileResponse {
 }
 
 impl ProfileResponse {
-    /// The profile of `user`, whose organization is a business or not.
-    pub fn new(user: User, is_business: bool) -> Self {
+    /// The profile of `user`, whose organization is a business or not; `mfa_required`: section
+    /// 8's `isRequired`.
+    pub fn new(user: User, is_business: bool, mfa_required: bool) -> Self {
         let role = user.org_role;
         let data = Profile {
             id: user.id,
@@ -222,7 +230,7 @@ impl ProfileResponse {
             org_role_description: role.description(),
             org_roles: role.inherited_values(),
             validated: user.validated,
-            mfa_required: false,
+            mfa_required,
             is_business,
         };
         ProfileResponse {

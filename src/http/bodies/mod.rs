@@ -9,6 +9,7 @@ pub mod constants;
 pub mod errors;
 pub mod fields;
 pub mod identity;
+pub mod mfa;
 pub mod organization;
 pub mod responses;
 pub mod system_events;

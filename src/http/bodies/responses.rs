@@ -9,13 +9,18 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, ToSchema};
 
-use super::errors::ErrorResponse;
+use super::errors::{ErrorResponse, ErrorWithText};
 
 fn error_response(description: &str) -> ResponseBuilder {
+    error_response_in(description, &ErrorResponse::name())
+}
+
+/// An error answered in the envelope named `schema`.
+fn error_response_in(description: &str, schema: &str) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
         "application/json",
         ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name(ErrorResponse::name())))
+            .schema(Some(Ref::from_schema_name(schema)))
             .build(),
     )
 }
@@ -59,6 +64,23 @@ impl IntoResponses for BodyRejected {
             (
                 "415",
                 error_response("A non-empty body whose Content-Type is not JSON"),
+            ),
+        ])
+    }
+}
+
+/// [`BodyRejected`] for the routes whose errors carry the documented `error` text (MFA, sessions
+/// and devices): the same 413 and 415 in [`ErrorWithText`].
+pub struct BodyRejectedWithText;
+
+impl IntoResponses for BodyRejectedWithText {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let name = ErrorWithText::name();
+        responses([
+            ("413", error_response_in("Request body over 64 KiB", &name)),
+            (
+                "415",
+                error_response_in("A non-empty body whose Content-Type is not JSON", &name),
             ),
         ])
     }

@@ -31,14 +31,21 @@ pub struct IssuedSession {
 }
 
 /// A new session for `user_id`, with its first refresh token. It ends when its refresh token
-/// does, and never later than `lifetime_ms` after now (the absolute lifetime).
-pub fn new_session(user_id: UserId, now: i64, lifetime_ms: i64) -> IssuedSession {
+/// does, and never later than `lifetime_ms` after now (the absolute lifetime). `mfa_pending`:
+/// it waits for its second factor (a password login of a user who needs MFA).
+pub fn new_session(
+    user_id: UserId,
+    now: i64,
+    lifetime_ms: i64,
+    mfa_pending: bool,
+) -> IssuedSession {
     let secret = SessionSecret::generate();
     let session = NewSession {
         id: secret.id(),
         user_id,
         created_at: now,
         expires_at: now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms),
+        mfa_pending,
     };
     let refresh_plain = secret.new_refresh_token();
     let refresh = NewRefreshToken {

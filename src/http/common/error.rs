@@ -90,6 +90,12 @@ impl ApiError {
         )
     }
 
+    /// The caller's session has not passed its second factor (a pending session outside its
+    /// allow-list, or a password-only session changing MFA): contract section 8.
+    pub fn mfa_required() -> Self {
+        Self::forbidden(ErrorCode::MfaRequired, "MFA verification required")
+    }
+
     /// The caller is deleted or has not verified their e-mail: every write refuses them.
     pub fn not_validated() -> Self {
         Self::bad_request(

@@ -7,7 +7,7 @@ use crate::clock::now_ms;
 use crate::domain::{Id, SessionId, UserId, WorkspaceId};
 use crate::http::bodies::errors::ErrorCode;
 use crate::http::AppState;
-use crate::store::{Actor, SessionClaim, User};
+use crate::store::{Actor, SessionClaim, SessionMfa, User};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -150,12 +150,30 @@ pub struct MemberPath {
 /// takes [`AuthUser`].
 pub struct Bearer {
     pub claim: SessionClaim,
+    /// The session's secret the token carries (its hash is `claim.session_id`).
+    secret: SessionSecret,
 }
 
 impl Bearer {
     /// The caller, checked now: for a request that fails before reaching its own query, so that
-    /// a dead session still answers 401 before any other error (the documented check order).
+    /// a dead session still answers 401, and a pending one 403 `MFA_REQUIRED`, before any other
+    /// error (the documented check order).
     pub async fn authenticate(&self, state: &AppState) -> Result<AuthUser, ApiError> {
+        self.authenticate_any(state).await?.full_access()
+    }
+
+    /// Why the statement that checked this token's session with the request's work found no
+    /// live, full-access session: 401, or 403 `MFA_REQUIRED` for a pending session. Only on that
+    /// failure path, so a request with a good session makes one round trip.
+    pub async fn not_live(&self, state: &AppState) -> ApiError {
+        match self.authenticate(state).await {
+            Ok(_) => ApiError::unauthorized(),
+            Err(error) => error,
+        }
+    }
+
+    /// The caller, whether or not their session still waits for its second factor.
+    async fn authenticate_any(&self, state: &AppState) -> Result<AuthUser, ApiError> {
         let caller = state
             .store
             .authenticate(self.claim.session_id, self.claim.user_id, self.claim.now)
@@ -166,6 +184,7 @@ impl Bearer {
             user: caller.user,
             session_id: self.claim.session_id,
             session_created_at: caller.session_created_at,
+            mfa: caller.mfa,
         })
     }
 
@@ -196,7 +215,7 @@ impl FromRequestParts<AppState> for Bearer {
             .keys
             .verify(token.trim())
             .ok_or_else(ApiError::unauthorized)?;
-        // The claim carries the session's secret; from here on only its hash, the stored id.
+        // The claim carries the session's secret; the store sees only its hash, the stored id.
         let session = SessionSecret::from_claim(&claims.sid).ok_or_else(ApiError::unauthorized)?;
         Ok(Bearer {
             claim: SessionClaim {
@@ -205,21 +224,34 @@ impl FromRequestParts<AppState> for Bearer {
                 org_id: claims.org_id,
                 now: now_ms(),
             },
+            secret: session,
         })
     }
 }
 
 /// The caller of a protected route: a valid access JWT whose session and user are live in the
-/// database at this moment (so logout and revocation take effect at once).
+/// database at this moment (so logout and revocation take effect at once). As an extractor, it
+/// refuses a session pending its second factor (403 `MFA_REQUIRED`); the few routes a pending
+/// session may call take [`AnySession`] instead.
 pub struct AuthUser {
     pub user: User,
     pub session_id: SessionId,
     /// When the caller's session began (its login), Unix ms: a password change from an older
     /// session must prove the current password.
     pub session_created_at: i64,
+    pub mfa: SessionMfa,
 }
 
 impl AuthUser {
+    /// The caller, unless their session is pending its second factor.
+    fn full_access(self) -> Result<AuthUser, ApiError> {
+        if self.mfa.pending {
+            Err(ApiError::mfa_required())
+        } else {
+            Ok(self)
+        }
+    }
+
     /// Writes need a verified, non-deleted account.
     pub fn require_validated(&self) -> Result<(), ApiError> {
         if self.user.validated && self.user.deleted_at.is_none() {
@@ -247,5 +279,21 @@ impl FromRequestParts<AppState> for AuthUser {
             .await?
             .authenticate(state)
             .await
+    }
+}
+
+/// The caller of a route on the pending-session allow-list (contract section 8: the profile,
+/// MFA status and methods, sending a magic link, `verify-login`, and enrolling while no method
+/// is enabled): their session may still wait for its second factor (`mfa.pending`).
+/// With the session's secret, for `verify-login`'s new tokens.
+pub struct AnySession(pub AuthUser, pub SessionSecret);
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = Bearer::from_request_parts(parts, state).await?;
+        let caller = bearer.authenticate_any(state).await?;
+        Ok(AnySession(caller, bearer.secret))
     }
 }

@@ -3,6 +3,7 @@
 //! it. A route module imports only the shared modules (`common`, `bodies`), never another route
 //! module.
 
+pub mod mfa;
 pub mod ops;
 pub mod org_users;
 pub mod organizations;

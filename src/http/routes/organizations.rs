@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{has_refused_chars, OrgId, OrgRole};
+use crate::domain::{has_refused_chars, OrgId};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
 use crate::http::bodies::organization::{OrganizationResponse, OrganizationUpdatedResponse};
@@ -28,10 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// ADMINISTRATORS and OWNER may edit their organization (contract section 2).
-fn can_edit_organization(role: OrgRole) -> bool {
-    role >= OrgRole::Administrators
-}
-
 fn organization_not_found() -> ApiError {
     ApiError::not_found(ErrorCode::OrganizationNotFound, "Organization not found")
 }
@@ -157,7 +153,7 @@ async fn update_organization(
     let patch = parse_patch(&body)?;
     auth.require_validated()?;
     let org_id = own_org_id(&auth, org_id)
-        .filter(|_| can_edit_organization(auth.user.org_role))
+        .filter(|_| auth.user.org_role.administers_organization())
         .ok_or_else(|| {
             ApiError::insufficient_permissions(
                 "Insufficient permissions: only OWNER and ADMINISTRATOR roles can modify \
@@ -257,7 +253,7 @@ fn boolean(value: &Value, field: &str) -> Result<bool, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{can_edit_organization, parse_patch, OrganizationUpdate};
+    use super::{parse_patch, OrganizationUpdate};
     use crate::domain::OrgRole;
     use crate::store::OrganizationPatch;
 
@@ -274,7 +270,7 @@ mod tests {
     fn only_administrators_and_owners_edit_the_organization() {
         let allowed: Vec<_> = OrgRole::ALL
             .into_iter()
-            .filter(|role| can_edit_organization(*role))
+            .filter(|role| role.administers_organization())
             .collect();
         assert_eq!(allowed, vec![OrgRole::Administrators, OrgRole::Owner]);
     }

@@ -136,7 +136,7 @@ async fn register(
         org_role: OrgRole::Owner,
         created_at: now,
     };
-    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms);
+    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, false);
     let (verification, verification_token) = new_verification(user.id, now);
     let verification_id = verification.id;
     let summary = UserSummary {

@@ -24,7 +24,7 @@ use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::RefreshOutcome;
+use crate::store::{Credentials, RefreshOutcome};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -53,7 +53,7 @@ fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
     tag = "identity",
     request_body = LoginBody,
     responses(
-        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 200, description = "Logged in; with `mfaRequired: true`, the session waits for `POST /mfa/verify-login`", body = LoginResponse),
         (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
         (status = 401, description = "`USER_NOT_FOUND`, `INVALID_PASSWORD`, `USER_INACTIVE` or `NO_PASSWORD_SET`", body = ErrorResponse),
         BodyRejected,
@@ -129,7 +129,9 @@ async fn attempt_login(
     if !matches {
         return Err(wrong_password());
     }
-    let user = credentials.user;
+    let Credentials {
+        user, mfa_required, ..
+    } = credentials;
     if user.deleted_at.is_some() {
         return Err(login_failure(
             ErrorCode::UserInactive,
@@ -138,7 +140,8 @@ async fn attempt_login(
     }
 
     let now = now_ms();
-    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms);
+    // MFA required: the session is pending until `POST /mfa/verify-login` (contract section 8).
+    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, mfa_required);
     state
         .store
         .create_session(issued.session, issued.refresh)
@@ -151,7 +154,11 @@ async fn attempt_login(
         session: &issued.secret,
     };
     let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
-    Ok(LoginResponse::new(tokens, UserSummary::from(&user)))
+    Ok(LoginResponse::new(
+        tokens,
+        UserSummary::from(&user),
+        mfa_required,
+    ))
 }
 
 /// The official client sends `refresh_token`; the reference documents `refreshToken`.

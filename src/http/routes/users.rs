@@ -19,7 +19,7 @@ use crate::http::bodies::responses::{
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, hashing_failed};
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
+use crate::http::common::extract::{AnySession, AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
 use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
@@ -49,7 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn profile(
     State(state): State<AppState>,
-    auth: AuthUser,
+    AnySession(auth, _): AnySession,
 ) -> Result<Json<ProfileResponse>, ApiError> {
     const FAILED: &str = "Internal server error";
     let org = state
@@ -58,7 +58,18 @@ async fn profile(
         .await
         .or_500(FAILED)?
         .ok_or_else(|| ApiError::internal(FAILED, "the caller's organization is gone"))?;
-    Ok(Json(ProfileResponse::new(auth.user, org.is_business)))
+    let mfa = state
+        .store
+        .mfa_state(auth.user.id)
+        .await
+        .or_500(FAILED)?
+        .unwrap_or_default();
+    let mfa_required = mfa.is_required();
+    Ok(Json(ProfileResponse::new(
+        auth.user,
+        org.is_business,
+        mfa_required,
+    )))
 }
 
 /// Any member of the organization may read another's role; other organizations' users, deleted

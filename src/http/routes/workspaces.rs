@@ -118,7 +118,7 @@ async fn create_workspace(
     // Uniqueness is the database's call (partial unique index), so it holds across processes.
     match state.store.create_workspace(bearer.claim, new).await {
         Ok(CreateOutcome::Created(workspace)) => Ok((StatusCode::CREATED, Json(workspace.into()))),
-        Ok(CreateOutcome::NotLive) => Err(ApiError::unauthorized()),
+        Ok(CreateOutcome::NotLive) => Err(bearer.not_live(&state).await),
         Ok(CreateOutcome::NotValidated) => Err(ApiError::not_validated()),
         Ok(CreateOutcome::NotPermitted) => Err(ApiError::insufficient_permissions(
             "Insufficient permissions to create workspaces",
@@ -185,12 +185,14 @@ async fn list_workspaces(
         after,
         limit: limit.saturating_add(1),
     };
-    let mut listed = state
+    let found = state
         .store
         .visible_workspaces(bearer.claim, selection)
         .await
-        .or_500("Failed to fetch workspaces")?
-        .ok_or_else(ApiError::unauthorized)?;
+        .or_500("Failed to fetch workspaces")?;
+    let Some(mut listed) = found else {
+        return Err(bearer.not_live(&state).await);
+    };
     let more = listed.len() as i64 > limit;
     listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = (paginated && more)
@@ -261,12 +263,14 @@ async fn get_workspace(
     let Some(id) = id.id() else {
         return Err(bearer.or_unauthorized(&state, not_found()).await);
     };
-    let listed = state
+    let found = state
         .store
         .visible_workspaces(bearer.claim, Selection::One(id))
         .await
-        .or_500("Failed to fetch workspace")?
-        .ok_or_else(ApiError::unauthorized)?;
+        .or_500("Failed to fetch workspace")?;
+    let Some(listed) = found else {
+        return Err(bearer.not_live(&state).await);
+    };
     let workspace = listed.into_iter().next().ok_or_else(not_found)?;
     let body = WorkspaceWithUsersResponse::new(workspace);
     let size_hint = body.size_hint();

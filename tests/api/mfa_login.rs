@@ -1,0 +1,430 @@
+//! Logging in with a second factor: the pending session, `POST /mfa/verify-login` with TOTP
+//! codes (drift, replay), backup codes and sign-in links, the lockout, and the atomic spend.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use workspaces::app::Application;
+
+use crate::helpers::{
+    assert_answer, assert_error, now_ms, spawn_app, test_config, Account, CapturingMailer, TestApp,
+    PASSWORD,
+};
+use crate::mfa_support::{mfa_error, steady_step, totp};
+
+fn invalid_code() -> Value {
+    mfa_error("Invalid verification code", "INVALID_MFA_CODE")
+}
+
+/// Forgets the step the user's TOTP codes were last spent at, as if they enrolled long ago (so
+/// a test can present codes of any recent step without waiting for time to pass).
+async fn forget_spent_steps(app: &TestApp, user_id: &str) {
+    app.execute(
+        "UPDATE mfa_methods SET last_step = -1 WHERE user_id = $1",
+        &[user_id],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_alone_opens_only_a_pending_session_which_totp_then_verifies() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let mark = app.event_mark().await;
+
+    let login = app.login(&owner.email, PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(login.body["mfaRequired"], json!(true));
+    assert_eq!(login.body["user"]["id"], json!(owner.user_id));
+    let pending = app.log_in_pending(&owner).await;
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND mfa_pending AND NOT mfa_verified";
+    assert_eq!(app.count(sql, &[&pending.token_id]).await, 1);
+
+    // The profile answers, the rest of the API does not, and the session cannot refresh.
+    let profile = app.get("/user/profile", Some(&pending.access_token)).await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert_eq!(profile.body["data"]["mfaRequired"], json!(true));
+    let workspaces = app.get("/workspace", Some(&pending.access_token)).await;
+    assert_error(
+        &workspaces,
+        403,
+        "MFA verification required",
+        "MFA_REQUIRED",
+    );
+    let created = app.create_workspace(&pending.access_token, "Not yet").await;
+    assert_error(&created, 403, "MFA verification required", "MFA_REQUIRED");
+    let refresh = app
+        .post(
+            "/user/refresh",
+            None,
+            json!({ "refreshToken": pending.refresh_token }),
+        )
+        .await;
+    assert_error(
+        &refresh,
+        401,
+        "Invalid or expired refresh token",
+        "INVALID_REFRESH_TOKEN",
+    );
+    let status = app.get("/mfa/status", Some(&pending.access_token)).await;
+    assert_eq!(status.body["data"]["sessionVerified"], json!(false));
+
+    let code = enrolled.fresh_code(enrolled.enrolled_step);
+    let verified = app.verify_login(&pending, &code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let access = verified.str("accessToken");
+    let expected = json!({
+        "success": true,
+        "message": "MFA verification successful",
+        "fullAccessToken": access,
+        "accessToken": access,
+        "refreshToken": verified.str("refreshToken"),
+        "tokenId": pending.token_id,
+        "expiresAt": verified.body["expiresAt"],
+    });
+    assert_answer(&verified, StatusCode::OK, &expected);
+    let expires_at = verified.body["expiresAt"].as_i64().unwrap();
+    assert!((expires_at - now_ms() - 3_600_000).abs() < 60_000);
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND NOT mfa_pending AND mfa_verified";
+    assert_eq!(app.count(sql, &[&pending.token_id]).await, 1);
+
+    // The same session now has full access, with the old access token too.
+    for token in [&pending.access_token, &access] {
+        let listed = app.get("/workspace", Some(token)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    }
+    let status = app.get("/mfa/status", Some(&access)).await;
+    assert_eq!(status.body["data"]["sessionVerified"], json!(true));
+    // The login's refresh token was replaced; the new one refreshes (and keeps the session).
+    let old = app
+        .post(
+            "/user/refresh",
+            None,
+            json!({ "refreshToken": pending.refresh_token }),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let refreshed = app
+        .post(
+            "/user/refresh",
+            None,
+            json!({ "refreshToken": verified.str("refreshToken") }),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    // A verification is a login, not a change: no event.
+    assert_eq!(app.events_since(&mark).await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn one_step_of_drift_is_accepted_two_are_not_and_a_code_works_once() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    forget_spent_steps(&app, &owner.user_id).await;
+
+    let pending = app.log_in_pending(&owner).await;
+    let step = steady_step().await;
+    for far in [step - 2, step + 2, step - 40, step + 40] {
+        let answer = app
+            .verify_login(&pending, &totp(&enrolled.secret, far))
+            .await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
+    }
+    // Those were 4 failures: clear them so that this test is not about the lockout.
+    app.execute("DELETE FROM mfa_failures", &[]).await;
+    for malformed in ["12345", "1234567", "abcdef", "12 34 56x"] {
+        let answer = app.verify_login(&pending, malformed).await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
+    }
+    app.execute("DELETE FROM mfa_failures", &[]).await;
+
+    let behind = app
+        .verify_login(&pending, &totp(&enrolled.secret, step - 1))
+        .await;
+    assert_eq!(behind.status, StatusCode::OK, "{}", behind.body);
+
+    // Replay: the code just used, and any older one, are refused to a second session.
+    let second = app.log_in_pending(&owner).await;
+    for spent in [step - 1, step - 2] {
+        let replayed = app
+            .verify_login(&second, &totp(&enrolled.secret, spent))
+            .await;
+        assert_answer(&replayed, StatusCode::BAD_REQUEST, &invalid_code());
+    }
+    let ahead = app
+        .verify_login(&second, &totp(&enrolled.secret, step + 1))
+        .await;
+    assert_eq!(ahead.status, StatusCode::OK, "{}", ahead.body);
+    let third = app.log_in_pending(&owner).await;
+    let now_code = app
+        .verify_login(&third, &totp(&enrolled.secret, step))
+        .await;
+    assert_answer(&now_code, StatusCode::BAD_REQUEST, &invalid_code());
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND mfa_pending";
+    assert_eq!(app.count(sql, &[&third.token_id]).await, 1);
+}
+
+#[tokio::test]
+async fn a_backup_code_works_once_in_place_of_a_totp_code() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let code = &enrolled.backup_codes[3];
+
+    let pending = app.log_in_pending(&owner).await;
+    // Case and dashes do not matter.
+    let typed = code.to_uppercase().replace('-', "");
+    let verified = app.verify_login(&pending, &typed).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let sql = "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND used_at IS NOT NULL";
+    assert_eq!(app.count(sql, &[&owner.user_id]).await, 1);
+
+    let again = app.log_in_pending(&owner).await;
+    let reused = app.verify_login(&again, code).await;
+    assert_answer(&reused, StatusCode::BAD_REQUEST, &invalid_code());
+    let other = app.verify_login(&again, &enrolled.backup_codes[4]).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    assert_eq!(app.count(sql, &[&owner.user_id]).await, 2);
+}
+
+#[tokio::test]
+async fn five_failures_lock_verification_for_fifteen_minutes_even_for_a_right_code_and_a_new_login()
+{
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let pending = app.log_in_pending(&owner).await;
+    for _ in 0..5 {
+        let answer = app.verify_login(&pending, "000000").await;
+        // (One in a million: 000000 is the right code.)
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
+    }
+    let sql = "SELECT COUNT(*) FROM mfa_failures WHERE user_id = $1";
+    assert_eq!(app.count(sql, &[&owner.user_id]).await, 5);
+
+    let fresh_login = app.log_in_pending(&owner).await;
+    let before = app.snapshot().await;
+    for session in [&pending, &fresh_login] {
+        let right = app.verify_login(session, &enrolled.backup_codes[0]).await;
+        assert_answer(
+            &right,
+            StatusCode::TOO_MANY_REQUESTS,
+            &mfa_error("Too many failed attempts", "MFA_LOCKED"),
+        );
+        let retry: u64 = right.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((890..=900).contains(&retry), "{retry}");
+    }
+    // Locked out, nothing is checked or spent.
+    app.assert_unchanged(&before).await;
+
+    // Once the 15 minutes since the last failure have passed, the right code works.
+    app.execute(
+        "UPDATE mfa_failures SET failed_at = failed_at - 900000 WHERE user_id = $1",
+        &[&owner.user_id],
+    )
+    .await;
+    let later = app
+        .verify_login(&fresh_login, &enrolled.backup_codes[0])
+        .await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+    assert_eq!(app.count(sql, &[&owner.user_id]).await, 0);
+}
+
+/// A second server on the test's database, with a mailer of its own.
+async fn second_instance(app: &TestApp) -> String {
+    let second = Application::build_with_mailer(
+        test_config(&app.database_url),
+        Arc::new(CapturingMailer::default()),
+    )
+    .await
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until(std::future::pending()));
+    address
+}
+
+async fn verify_at(app: &TestApp, base: &str, session: &Account, code: &str) -> StatusCode {
+    let request = app
+        .client
+        .post(format!("{base}/mfa/verify-login"))
+        .bearer_auth(&session.access_token)
+        .json(&json!({ "mfaType": "GOOGLE_AUTH", "code": code }));
+    TestApp::send(request).await.status
+}
+
+#[tokio::test]
+async fn the_lockout_counts_failures_made_through_every_instance() {
+    let app = spawn_app().await;
+    let second = second_instance(&app).await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let pending = app.log_in_pending(&owner).await;
+    for (i, base) in [&app.address, &second, &app.address, &second, &app.address]
+        .into_iter()
+        .enumerate()
+    {
+        let status = verify_at(&app, base, &pending, "000000").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "attempt {i}");
+    }
+    for base in [&app.address, &second] {
+        let status = verify_at(&app, base, &pending, &enrolled.backup_codes[1]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+#[tokio::test]
+async fn one_totp_code_or_backup_code_presented_twice_at_once_on_two_instances_succeeds_once() {
+    let app = spawn_app().await;
+    let second = second_instance(&app).await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    for round in 0..4 {
+        let (a, b) = (
+            app.log_in_pending(&owner).await,
+            app.log_in_pending(&owner).await,
+        );
+        let code = if round % 2 == 0 {
+            forget_spent_steps(&app, &owner.user_id).await;
+            totp(&enrolled.secret, steady_step().await)
+        } else {
+            enrolled.backup_codes[round].clone()
+        };
+        let (first, other) = tokio::join!(
+            verify_at(&app, &app.address, &a, &code),
+            verify_at(&app, &second, &b, &code),
+        );
+        let mut statuses = [first, other];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::BAD_REQUEST],
+            "round {round}"
+        );
+        let sql = "SELECT COUNT(*) FROM sessions WHERE id IN ($1, $2) AND mfa_verified";
+        assert_eq!(app.count(sql, &[&a.token_id, &b.token_id]).await, 1);
+        app.execute("DELETE FROM mfa_failures", &[]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_link_verifies_the_session_that_asked_for_it_once() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    app.mfa_post(
+        "/mfa/setup",
+        &owner.access_token,
+        json!({ "mfaType": "MAGIC_LINK" }),
+    )
+    .await;
+    let activation = app.mailer.last_token(&owner.email, "Activation token");
+    let activated = app
+        .post(
+            "/mfa/magic-link/activate",
+            None,
+            json!({ "token": activation }),
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::OK);
+
+    let pending = app.log_in_pending(&owner).await;
+    let other = app.log_in_pending(&owner).await;
+    let sent = app
+        .mfa_post("/mfa/magic-link/send", &pending.access_token, json!({}))
+        .await;
+    assert_answer(
+        &sent,
+        StatusCode::OK,
+        &json!({ "success": true, "message": "Magic link sent" }),
+    );
+    let token = app.mailer.last_token(&owner.email, "Sign-in token");
+    let link = |session: &Account, token: &str| {
+        let body = json!({ "mfaType": "MAGIC_LINK", "token": token });
+        let access = session.access_token.clone();
+        let app = &app;
+        async move { app.mfa_post("/mfa/verify-login", &access, body).await }
+    };
+    // Another session of the same user cannot use it.
+    let elsewhere = link(&other, &token).await;
+    assert_answer(&elsewhere, StatusCode::BAD_REQUEST, &invalid_code());
+    let verified = link(&pending, &token).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert_eq!(
+        verified.body["message"],
+        json!("MFA verification successful")
+    );
+    let third = app.log_in_pending(&owner).await;
+    let reused = link(&third, &token).await;
+    assert_answer(&reused, StatusCode::BAD_REQUEST, &invalid_code());
+    let missing = app
+        .mfa_post(
+            "/mfa/verify-login",
+            &third.access_token,
+            json!({ "mfaType": "MAGIC_LINK" }),
+        )
+        .await;
+    assert_answer(
+        &missing,
+        StatusCode::BAD_REQUEST,
+        &mfa_error("Missing required field: token", "MISSING_FIELD"),
+    );
+
+    // Expired after 10 minutes.
+    app.mfa_post("/mfa/magic-link/send", &third.access_token, json!({}))
+        .await;
+    let late = app.mailer.last_token(&owner.email, "Sign-in token");
+    app.execute(
+        "UPDATE mfa_link_tokens SET expires_at = created_at + 600000 - 700000",
+        &[],
+    )
+    .await;
+    let expired = link(&third, &late).await;
+    assert_answer(&expired, StatusCode::BAD_REQUEST, &invalid_code());
+}
+
+#[tokio::test]
+async fn a_sign_in_link_needs_magic_links_enabled() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    app.enrol_totp(&owner).await;
+    let pending = app.log_in_pending(&owner).await;
+    let before = app.snapshot().await;
+    let sent = app
+        .mfa_post("/mfa/magic-link/send", &pending.access_token, json!({}))
+        .await;
+    assert_answer(
+        &sent,
+        StatusCode::BAD_REQUEST,
+        &mfa_error("Magic link MFA is not enabled", "MFA_METHOD_NOT_ENABLED"),
+    );
+    app.assert_unchanged(&before).await;
+}
+
+#[tokio::test]
+async fn users_without_mfa_log_in_as_before() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let login = app.login(&owner.email, PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.get("mfaRequired").is_none(), "{}", login.body);
+    let sql =
+        "SELECT COUNT(*) FROM sessions WHERE id = $1 AND NOT mfa_pending AND NOT mfa_verified";
+    assert_eq!(app.count(sql, &[&login.str("tokenId")]).await, 1);
+    // `verify-login` from a session that needs none: still a code check (nothing to verify).
+    let answer = app
+        .verify_login(
+            &Account {
+                access_token: login.str("accessToken"),
+                ..owner.clone()
+            },
+            "123456",
+        )
+        .await;
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
+}

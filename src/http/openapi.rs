@@ -33,6 +33,7 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "organization", description = "The caller's organization and its users"),
         (name = "workspaces", description = "Workspaces and their members"),
         (name = "events", description = "The audit trail: system events"),
+        (name = "settings", description = "Settings objects of the caller and of their organization"),
     )
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod identity;
 pub mod organization;
 pub mod responses;
+pub mod settings;
 pub mod system_events;
 pub mod workspaces;
 

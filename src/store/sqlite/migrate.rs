@@ -46,6 +46,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261202000302_cleanup_indexes.sql",
     "20261203000001_system_events.sql",
     "20261203000101_system_events_indexes.sql",
+    "20261204000201_settings_objects.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -426,9 +427,7 @@ mod tests {
     }
 
     /// Undoes what the last migration (20261203000101_system_events_indexes.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP INDEX system_events_org_time; \
-         DROP INDEX system_events_actor_time; DROP INDEX system_events_workspace_time; \
-         DROP INDEX system_events_context_time;";
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE user_settings; DROP TABLE org_settings;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

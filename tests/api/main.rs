@@ -40,6 +40,8 @@ mod rate_limits;
 mod registration;
 mod schema;
 mod sessions;
+mod settings;
+mod settings_race;
 mod stolen_database;
 mod system_events_ops;
 mod system_events_query;

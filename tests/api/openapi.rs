@@ -82,6 +82,15 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("DELETE", "/systemevent/read", PROTECTED),
     ("POST", "/systemevent/{id}/read", PROTECTED),
     ("DELETE", "/systemevent/{id}/read", PROTECTED),
+    // routes/settings.rs
+    ("GET", "/settings/user", PROTECTED),
+    ("POST", "/settings/user", PROTECTED),
+    ("PUT", "/settings/user", PROTECTED),
+    ("DELETE", "/settings/user", PROTECTED),
+    ("GET", "/settings/organization", PROTECTED),
+    ("POST", "/settings/organization", PROTECTED),
+    ("PUT", "/settings/organization", PROTECTED),
+    ("DELETE", "/settings/organization", PROTECTED),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

@@ -688,3 +688,59 @@ async fn a_stored_object_that_cannot_be_read_answers_the_reads_500() {
         assert_error(&answer, 500, &scope.failed(&Method::GET), "INTERNAL_ERROR");
     }
 }
+
+#[test]
+fn the_document_types_every_body_of_the_eight_routes() {
+    let document = workspaces::http::openapi_document();
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let body_of = |operation: &Value, status: &str| {
+        operation["responses"][status]["content"]["application/json"]["schema"].clone()
+    };
+    for scope in SCOPES {
+        let item = &document["paths"][scope.path];
+        let get = &item["get"];
+        assert_eq!(body_of(get, "200"), schema("SettingsResponse"));
+        assert_eq!(get.get("requestBody"), None);
+        let writes = [
+            ("post", "ReplaceSettingsBody"),
+            ("put", "SettingsObject"),
+            ("delete", "DeleteSettingsKeysBody"),
+        ];
+        for (method, request) in writes {
+            let operation = &item[method];
+            let sent = &operation["requestBody"]["content"]["application/json"]["schema"];
+            assert_eq!(sent, &schema(request), "{method} {}", scope.path);
+            assert_eq!(body_of(operation, "200"), schema("MessageResponse"));
+            for status in ["400", "401", "413", "415", "500"] {
+                assert_eq!(
+                    body_of(operation, status),
+                    schema("ErrorResponse"),
+                    "{status}"
+                );
+            }
+            // Only the organization's object has writers and non-writers.
+            let denies = operation["responses"].get("403").is_some();
+            assert_eq!(
+                denies,
+                scope.context == ORGANIZATION.context,
+                "{method} {}",
+                scope.path
+            );
+        }
+    }
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["SettingsObject"]["type"], "object");
+    assert_eq!(schemas["SettingsObject"]["additionalProperties"], true);
+    assert_eq!(
+        schemas["ReplaceSettingsBody"]["required"],
+        json!(["settings"])
+    );
+    assert_eq!(
+        schemas["DeleteSettingsKeysBody"]["required"],
+        json!(["keys"])
+    );
+    assert_eq!(
+        schemas["DeleteSettingsKeysBody"]["properties"]["keys"]["minItems"],
+        1
+    );
+}

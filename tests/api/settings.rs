@@ -129,6 +129,12 @@ async fn write_ok(app: &TestApp, scope: &Scope, by: &Account, method: Method, bo
     assert_answer(&answer, StatusCode::OK, &done_body(scope, &method));
 }
 
+/// Replaces `by`'s object of `scope` by `settings` (`POST`) and asserts the whole 200.
+async fn replace_ok(app: &TestApp, scope: &Scope, by: &Account, settings: Value) {
+    let body = json!({ "settings": settings });
+    write_ok(app, scope, by, Method::POST, body).await;
+}
+
 /// Asserts that `by` reads `settings` and that the database holds exactly that text.
 async fn assert_settings(app: &TestApp, scope: &Scope, by: &Account, settings: Value) {
     let answer = read(app, scope, by).await;
@@ -162,14 +168,7 @@ async fn post_replaces_the_whole_object_and_records_the_keys_it_changed() {
     for scope in SCOPES {
         let first = json!({ "theme": "dark", "notifications": { "email": true, "push": false } });
         let mark = app.event_mark().await;
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": first }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, first.clone()).await;
         assert_settings(&app, scope, &owner, first).await;
         let keys = ["notifications", "theme"];
         assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
@@ -184,7 +183,7 @@ async fn post_replaces_the_whole_object_and_records_the_keys_it_changed() {
         assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
 
         // Replacing with {} empties it.
-        write_ok(&app, scope, &owner, Method::POST, json!({ "settings": {} })).await;
+        replace_ok(&app, scope, &owner, json!({})).await;
         assert_settings(&app, scope, &owner, json!({})).await;
     }
 }
@@ -200,14 +199,7 @@ async fn put_deep_merges_nested_objects_and_replaces_every_other_value() {
             "tags": ["a", "b"],
             "layout": { "columns": 3 },
         });
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": stored }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, stored).await;
         let patch = json!({
             "notifications": { "push": { "sound": "bell" }, "sms": false },
             "tags": ["c"],
@@ -260,14 +252,7 @@ async fn delete_removes_dot_paths_and_ignores_keys_that_name_nothing() {
             "notifications": { "email": true, "push": false },
             "tags": ["a"],
         });
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": stored }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, stored).await;
         let mark = app.event_mark().await;
 
         let keys = json!({ "keys": ["notifications.push", "theme", "missing", "tags.0",
@@ -297,28 +282,14 @@ async fn a_write_that_changes_nothing_answers_200_and_stores_and_records_nothing
         )
         .await;
         write_ok(&app, scope, &owner, Method::PUT, json!({})).await;
-        write_ok(&app, scope, &owner, Method::POST, json!({ "settings": {} })).await;
+        replace_ok(&app, scope, &owner, json!({})).await;
         app.assert_unchanged(&before).await;
         assert!(scope.stored(&app, &owner).await.is_empty());
 
         let stored = json!({ "a": { "b": [1, 2] }, "c": null });
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": stored }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, stored.clone()).await;
         let before = app.snapshot().await;
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": stored }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, stored).await;
         write_ok(
             &app,
             scope,
@@ -344,14 +315,7 @@ async fn bodies_of_the_wrong_shape_answer_the_routes_messages_and_change_nothing
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
     for scope in SCOPES {
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": { "a": 1 } }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, json!({ "a": 1 })).await;
         let before = app.snapshot().await;
         let wrong_shape = [
             (Method::POST, json!({})),
@@ -454,14 +418,7 @@ async fn the_object_is_at_most_64_kib_and_16_levels_after_merging_else_400_and_n
 
         // One byte over, by replacing or by merging halves that each fit.
         let half = of_size("a", 40 * 1024);
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": half }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, half).await;
         let before = app.snapshot().await;
         let over = json!({ "settings": of_size("a", 64 * 1024 + 1) });
         let answer = write(&app, scope, &owner, Method::POST, over).await;
@@ -471,19 +428,12 @@ async fn the_object_is_at_most_64_kib_and_16_levels_after_merging_else_400_and_n
         assert_answer(&answer, StatusCode::BAD_REQUEST, &too_large);
         app.assert_unchanged(&before).await;
         // The same half alone fits: only the merged size broke the bound.
-        write_ok(&app, scope, &owner, Method::POST, json!({ "settings": {} })).await;
+        replace_ok(&app, scope, &owner, json!({})).await;
         write_ok(&app, scope, &owner, Method::PUT, other_half.clone()).await;
         assert_settings(&app, scope, &owner, other_half).await;
 
         // 16 levels are stored; 17 refused, replaced or merged in.
-        write_ok(
-            &app,
-            scope,
-            &owner,
-            Method::POST,
-            json!({ "settings": nested(16) }),
-        )
-        .await;
+        replace_ok(&app, scope, &owner, nested(16)).await;
         assert_settings(&app, scope, &owner, nested(16)).await;
         let before = app.snapshot().await;
         let answer = write(
@@ -524,14 +474,7 @@ async fn only_owners_and_administrators_write_organization_settings_and_every_me
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
     let shared = json!({ "brand": { "color": "blue" } });
-    write_ok(
-        &app,
-        &ORGANIZATION,
-        &cast.owner,
-        Method::POST,
-        json!({ "settings": shared }),
-    )
-    .await;
+    replace_ok(&app, &ORGANIZATION, &cast.owner, shared.clone()).await;
 
     let denied = error_body(
         "Insufficient permissions to modify organization settings",
@@ -588,14 +531,7 @@ async fn only_owners_and_administrators_write_organization_settings_and_every_me
 async fn user_settings_belong_to_each_user_alone() {
     let app = spawn_app().await;
     let cast = OrgCast::seed(&app).await;
-    write_ok(
-        &app,
-        &USER,
-        &cast.owner,
-        Method::POST,
-        json!({ "settings": { "theme": "dark" } }),
-    )
-    .await;
+    replace_ok(&app, &USER, &cast.owner, json!({ "theme": "dark" })).await;
     write_ok(
         &app,
         &USER,
@@ -615,14 +551,7 @@ async fn an_unverified_caller_reads_settings_but_every_write_answers_400() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
     let unverified = app.member(&owner, "new@example.com", 255, Unverified).await;
-    write_ok(
-        &app,
-        &ORGANIZATION,
-        &owner,
-        Method::POST,
-        json!({ "settings": { "a": 1 } }),
-    )
-    .await;
+    replace_ok(&app, &ORGANIZATION, &owner, json!({ "a": 1 })).await;
     let before = app.snapshot().await;
     for scope in SCOPES {
         let answer = read(&app, scope, &unverified).await;

@@ -11,28 +11,13 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use tokio::sync::Barrier;
-use workspaces::app::Application;
 
 use crate::helpers::Verification::Verified;
-use crate::helpers::{
-    assert_answer, spawn_app, test_config, Account, Answer, CapturingMailer, TestApp,
-};
+use crate::helpers::{assert_answer, spawn_app, Account, Answer, TestApp};
+use crate::instances::second_instance;
 use crate::settings::{read, settings_body, Scope, SCOPES};
 
 const WRITES: usize = 20;
-
-/// Starts another instance on `app`'s database; its base URL.
-async fn second_instance(app: &TestApp) -> String {
-    let second = Application::build_with_mailer(
-        test_config(&app.database_url),
-        Arc::new(CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until(std::future::pending()));
-    address
-}
 
 /// `WRITES` PUTs of `{"keyNN": NN}` on `scope`, alternately through each base URL and by each
 /// writer, all released at once; every answer.

@@ -2,8 +2,8 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of its
-//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`], [`settings`]), running the SQL text of
-//! [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
+//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`], [`settings`]), running
+//! the SQL text of [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
 //! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
 //! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
 //! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the

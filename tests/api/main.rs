@@ -41,6 +41,7 @@ mod registration;
 mod schema;
 mod sessions;
 mod settings;
+mod settings_limits;
 mod settings_race;
 mod stolen_database;
 mod system_events_ops;

@@ -8,6 +8,7 @@ mod names;
 mod org_role;
 mod org_rules;
 mod password;
+mod settings;
 mod text;
 mod workspace_name;
 mod workspace_role;
@@ -20,6 +21,10 @@ pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};
 pub use password::{Password, PasswordError};
+pub use settings::{
+    AppliedSettings, Settings, SettingsChange, SettingsRefusal, SettingsScope, MAX_SETTINGS_BYTES,
+    MAX_SETTINGS_DEPTH,
+};
 pub use text::{has_refused_chars, no_refused_pattern, non_blank_no_refused_pattern};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
 pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

@@ -47,7 +47,8 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::store::SharedStore;
 
-/// Request bodies above this size are refused with 413 before any handler runs.
+/// Request bodies above this size are refused with 413 before any handler runs (the settings
+/// routes allow more: `routes::settings::MAX_SETTINGS_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Everything a handler may need, cloned cheaply into each request.
@@ -164,6 +165,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
         .merge(routes::sessions::router())
+        .merge(routes::settings::router())
         .merge(routes::system_events::router())
         .merge(routes::tokens::router())
         .merge(routes::users::router())

@@ -37,6 +37,7 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "events", description = "The audit trail: system events"),
         (name = "mfa", description = "Multi-factor authentication: TOTP, backup codes, magic \
             links, enforcement"),
+        (name = "settings", description = "Settings objects of the caller and of their organization"),
     )
 )]
 pub struct ApiDoc;

@@ -83,6 +83,15 @@ impl NewEvent {
         }
     }
 
+    /// `usersettings` / `orgsettings` updated (`context`): about the settings' owner, the user
+    /// or the organization `owner_id`.
+    pub fn settings(by: Actor, context: EventContext, owner_id: Uuid, data: String) -> NewEvent {
+        NewEvent {
+            json_data: Some(data),
+            ..NewEvent::new(by, context, EventKind::Updated, owner_id)
+        }
+    }
+
     /// `org` created / updated: about the actor's organization.
     pub fn org(by: Actor, kind: EventKind, data: String) -> NewEvent {
         NewEvent {

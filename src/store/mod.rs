@@ -2,8 +2,8 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of its
-//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`]), running the SQL text of
-//! [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
+//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`], [`settings`]), running
+//! the SQL text of [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
 //! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
 //! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
 //! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the
@@ -23,6 +23,7 @@ mod listing;
 mod mfa;
 mod organizations;
 mod postgres;
+mod settings;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
@@ -46,6 +47,7 @@ pub use mfa::{
     LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
+pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};
 pub use workspaces::{

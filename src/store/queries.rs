@@ -67,6 +67,56 @@ pub const INSERT_EVENT: &str =
     "INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, \
      json_data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+// ---- settings objects (store/settings.rs) ---------------------------------------------------
+
+/// The statements of one kind of settings object, by owner id ($1).
+pub struct SettingsQueries {
+    /// The stored object's text, if any.
+    pub read: &'static str,
+    /// The same, locking the row on PostgreSQL for the read-modify-write.
+    pub lock: Locking,
+    /// Binds: owner id, settings, updated_at. Inserts nothing when a row exists already (a
+    /// concurrent first write committed it).
+    pub insert: &'static str,
+    /// Binds: owner id, settings, updated_at.
+    pub update: &'static str,
+}
+
+/// The statements of the settings table `$table`, whose owner column is `$owner`.
+macro_rules! settings_queries {
+    ($table:literal, $owner:literal) => {
+        SettingsQueries {
+            read: concat!("SELECT settings FROM ", $table, " WHERE ", $owner, " = $1"),
+            lock: locking!(concat!(
+                "SELECT settings FROM ",
+                $table,
+                " WHERE ",
+                $owner,
+                " = $1"
+            )),
+            insert: concat!(
+                "INSERT INTO ",
+                $table,
+                " (",
+                $owner,
+                ", settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT (",
+                $owner,
+                ") DO NOTHING"
+            ),
+            update: concat!(
+                "UPDATE ",
+                $table,
+                " SET settings = $2, updated_at = $3 WHERE ",
+                $owner,
+                " = $1"
+            ),
+        }
+    };
+}
+
+pub const USER_SETTINGS: SettingsQueries = settings_queries!("user_settings", "user_id");
+pub const ORG_SETTINGS: SettingsQueries = settings_queries!("org_settings", "org_id");
+
 // ---- identity --------------------------------------------------------------------------------
 
 pub const INSERT_ORGANIZATION: &str =

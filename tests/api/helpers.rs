@@ -995,6 +995,10 @@ impl TestApp {
             "SELECT 'member|' || w.name || '|' || u.email || '|' || m.role || '|' || m.created_at \
              FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id \
              JOIN users u ON u.id = m.user_id ORDER BY 1",
+            "SELECT 'user_settings|' || u.email || '|' || s.settings || '|' || s.updated_at \
+             FROM user_settings s JOIN users u ON u.id = s.user_id ORDER BY 1",
+            "SELECT 'org_settings|' || o.name || '|' || s.settings || '|' || s.updated_at \
+             FROM org_settings s JOIN organizations o ON o.id = s.org_id ORDER BY 1",
             "SELECT 'event|' || id || '|' || context || '|' || event || '|' || created_at || '|' \
              || COALESCE(json_data, '') FROM system_events ORDER BY 1",
         ];

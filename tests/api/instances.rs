@@ -11,19 +11,25 @@ use crate::helpers::{
     assert_answer, assert_unauthorized, spawn_app, test_config, CapturingMailer, TestApp,
 };
 
-#[tokio::test]
-async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() {
-    let app = spawn_app().await;
-    let owner = app.register_verified("owner@example.com").await;
-
+/// Starts another server instance, in this process, on `app`'s database; its base URL.
+pub async fn second_instance(app: &TestApp) -> String {
     let second = Application::build_with_mailer(
         test_config(&app.database_url),
         Arc::new(CapturingMailer::default()),
     )
     .await
     .unwrap();
-    let second_address = format!("http://127.0.0.1:{}", second.port());
+    let address = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until(std::future::pending()));
+    address
+}
+
+#[tokio::test]
+async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+
+    let second_address = second_instance(&app).await;
 
     let answer = TestApp::send(
         app.client

@@ -94,6 +94,15 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/mfa/primary", PROTECTED),
     ("POST", "/mfa/reset", PROTECTED),
     ("POST", "/mfa/organization/enforce", PROTECTED),
+    // routes/settings.rs
+    ("GET", "/settings/user", PROTECTED),
+    ("POST", "/settings/user", PROTECTED),
+    ("PUT", "/settings/user", PROTECTED),
+    ("DELETE", "/settings/user", PROTECTED),
+    ("GET", "/settings/organization", PROTECTED),
+    ("POST", "/settings/organization", PROTECTED),
+    ("PUT", "/settings/organization", PROTECTED),
+    ("DELETE", "/settings/organization", PROTECTED),
 ];
 
 const HTTP_METHODS: [&str; 8] = [

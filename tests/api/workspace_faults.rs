@@ -16,7 +16,7 @@ use crate::cast::{role_of, Cast};
 use crate::helpers::{assert_answer, error_body, spawn_app, Account, Answer, TestApp};
 
 /// Makes every `event` (INSERT, UPDATE or DELETE) on `table` fail once its row has changed.
-async fn install_fault(app: &TestApp, table: &str, event: &str) {
+pub async fn install_fault(app: &TestApp, table: &str, event: &str) {
     if app.is_sqlite() {
         let sql = format!(
             "CREATE TRIGGER injected_fault AFTER {event} ON {table} \
@@ -38,7 +38,7 @@ async fn install_fault(app: &TestApp, table: &str, event: &str) {
     }
 }
 
-async fn remove_fault(app: &TestApp, table: &str) {
+pub async fn remove_fault(app: &TestApp, table: &str) {
     let sql = if app.is_sqlite() {
         "DROP TRIGGER injected_fault".to_owned()
     } else {

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod mfa;
 pub mod organization;
 pub mod responses;
+pub mod settings;
 pub mod system_events;
 pub mod workspaces;
 

@@ -46,7 +46,8 @@ pub struct EventFields {
     #[schema(required = true)]
     workspace_id: Option<WorkspaceId>,
     /// What changed, as a JSON text: the new entity's public fields (`created`),
-    /// `{"field":{"from":a,"to":b}}` (`updated`), the fields at deletion (`deleted`).
+    /// `{"field":{"from":a,"to":b}}` (`updated`), the fields at deletion (`deleted`); for
+    /// `usersettings` and `orgsettings`, `{"keys":[...]}`, the dot paths that changed.
     #[schema(required = true)]
     json_data: Option<String>,
 }

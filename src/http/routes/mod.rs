@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod password_reset;
 pub mod registration;
 pub mod sessions;
+pub mod settings;
 pub mod system_events;
 pub mod tokens;
 pub mod users;

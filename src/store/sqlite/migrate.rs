@@ -47,6 +47,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261203000001_system_events.sql",
     "20261203000101_system_events_indexes.sql",
     "20261204000001_mfa.sql",
+    "20261204000201_settings_objects.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -426,12 +427,8 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261203000101_system_events_indexes.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP TABLE mfa_failures; DROP TABLE mfa_link_tokens; \
-         DROP TABLE mfa_backup_codes; DROP TABLE mfa_methods; \
-         ALTER TABLE users DROP COLUMN mfa_required; \
-         ALTER TABLE sessions DROP COLUMN mfa_verified; \
-         ALTER TABLE sessions DROP COLUMN mfa_pending;";
+    /// Undoes what the last migration (20261204000201_settings_objects.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE user_settings; DROP TABLE org_settings;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

@@ -1,0 +1,165 @@
+//! Settings objects (contract section 10), a user's or an organization's: read, and changed by a
+//! read-modify-write in one write transaction. The rules of the change are `domain::settings`;
+//! here, only the lock around them and the audit event.
+
+use uuid::Uuid;
+
+use super::events::{append_event, json, Actor, NewEvent};
+use super::queries::{self, SettingsQueries};
+use super::tx::{args, Tx};
+use super::{Store, StoreError, StoreResult, User};
+use crate::domain::{
+    EventContext, OrgId, Settings, SettingsChange, SettingsRefusal, SettingsScope, UserId,
+};
+
+/// Whose settings object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsOwner {
+    User(UserId),
+    Org(OrgId),
+}
+
+impl SettingsOwner {
+    /// The object of `scope` that `user` reaches: their own, or their organization's.
+    pub fn of(scope: SettingsScope, user: &User) -> SettingsOwner {
+        match scope {
+            SettingsScope::User => SettingsOwner::User(user.id),
+            SettingsScope::Organization => SettingsOwner::Org(user.org_id),
+        }
+    }
+
+    fn queries(self) -> &'static SettingsQueries {
+        match self {
+            SettingsOwner::User(_) => &queries::USER_SETTINGS,
+            SettingsOwner::Org(_) => &queries::ORG_SETTINGS,
+        }
+    }
+
+    fn id(self) -> Uuid {
+        match self {
+            SettingsOwner::User(id) => id.uuid(),
+            SettingsOwner::Org(id) => id.uuid(),
+        }
+    }
+
+    /// What its events are about: `usersettings` or `orgsettings`, with the owner's id as their
+    /// `contextId`.
+    fn context(self) -> EventContext {
+        match self {
+            SettingsOwner::User(_) => EventContext::UserSettings,
+            SettingsOwner::Org(_) => EventContext::OrgSettings,
+        }
+    }
+}
+
+/// What a settings write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsOutcome {
+    /// Stored, with its event.
+    Changed,
+    /// The object already was what the write asked for: nothing stored, no event.
+    Unchanged,
+    /// The result would break a bound: nothing stored.
+    Refused(SettingsRefusal),
+}
+
+/// The `jsonData` of a settings event: the dot paths that changed, never their values.
+#[derive(Debug, serde::Serialize)]
+struct ChangedKeys<'a> {
+    keys: &'a [String],
+}
+
+impl Store {
+    /// The owner's settings object; `{}` when none was ever written.
+    pub async fn settings(&self, owner: SettingsOwner) -> StoreResult<Settings> {
+        self.read(move |tx| {
+            Box::pin(async move {
+                let stored = tx
+                    .query_opt(owner.queries().read, args![owner.id()], |row| {
+                        row.get::<String>("settings")
+                    })
+                    .await?;
+                Ok(stored
+                    .as_deref()
+                    .map(parse)
+                    .transpose()?
+                    .unwrap_or_default())
+            })
+        })
+        .await
+    }
+
+    /// Applies `change` to the owner's object in one write transaction: the stored object is
+    /// read under a lock, changed in Rust, checked against the bounds and written back with its
+    /// `usersettings` / `orgsettings` `updated` event. Concurrent writes to one object, from any
+    /// number of instances, take turns, so each sees the one before it (two partial updates of
+    /// different keys both survive).
+    pub async fn change_settings(
+        &self,
+        by: Actor,
+        owner: SettingsOwner,
+        change: SettingsChange,
+    ) -> StoreResult<SettingsOutcome> {
+        self.write(move |tx| {
+            Box::pin(async move { change_settings_in(tx, by, owner, &change).await })
+        })
+        .await
+    }
+}
+
+async fn change_settings_in(
+    tx: &mut Tx<'_>,
+    by: Actor,
+    owner: SettingsOwner,
+    change: &SettingsChange,
+) -> StoreResult<SettingsOutcome> {
+    let statements = owner.queries();
+    // A row that exists is locked by the read (PostgreSQL; SQLite's one writer already holds
+    // the database). A missing one cannot be locked: the first write inserts it, and when a
+    // concurrent first write inserted it meanwhile (the insert then waits for that commit and
+    // inserts nothing), the second pass reads and locks that row. Every refusal comes before
+    // any write, so nothing is stored for it.
+    for _ in 0..2 {
+        let lock = statements.lock.sql(tx.dialect());
+        let stored = tx
+            .query_opt(lock, args![owner.id()], |row| row.get::<String>("settings"))
+            .await?;
+        let current = stored
+            .as_deref()
+            .map(parse)
+            .transpose()?
+            .unwrap_or_default();
+        let applied = match change.apply(&current) {
+            Ok(applied) => applied,
+            Err(refusal) => return Ok(SettingsOutcome::Refused(refusal)),
+        };
+        if applied.changed.is_empty() {
+            return Ok(SettingsOutcome::Unchanged);
+        }
+        let write = if stored.is_some() {
+            statements.update
+        } else {
+            statements.insert
+        };
+        let written = tx
+            .execute(write, args![owner.id(), &applied.text, by.at])
+            .await?;
+        if written == 0 {
+            continue;
+        }
+        let data = json(&ChangedKeys {
+            keys: &applied.changed,
+        })?;
+        let event = NewEvent::settings(by, owner.context(), owner.id(), data);
+        append_event(tx, &event).await?;
+        return Ok(SettingsOutcome::Changed);
+    }
+    Err(StoreError::Unavailable(
+        "the settings row was neither found nor inserted",
+    ))
+}
+
+/// A stored object's text, which the store itself wrote.
+fn parse(text: &str) -> StoreResult<Settings> {
+    serde_json::from_str(text).map_err(StoreError::Encoding)
+}

@@ -1,0 +1,376 @@
+//! The settings routes (contract section 10), `/settings/user` and `/settings/organization`:
+//! reading, replacing, deep merge, dot-path removal, bodies of the wrong shape, each with its
+//! whole answer, what it stores and the event it records. Each test runs over both scopes
+//! ([`SCOPES`]); the bounds, roles and failures are in `settings_limits.rs`.
+
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    assert_answer, assert_error, assert_unauthorized, spawn_app, Account, Answer, TestApp,
+};
+
+/// One scope of settings: its route, its texts, its table and its event context.
+pub struct Scope {
+    pub path: &'static str,
+    /// How its messages name it: `User`, `Organization`.
+    name: &'static str,
+    pub table: &'static str,
+    pub owner_column: &'static str,
+    /// `usersettings` (7) or `orgsettings` (8).
+    pub context: i64,
+}
+
+pub const USER: Scope = Scope {
+    path: "/settings/user",
+    name: "User",
+    table: "user_settings",
+    owner_column: "user_id",
+    context: 7,
+};
+
+pub const ORGANIZATION: Scope = Scope {
+    path: "/settings/organization",
+    name: "Organization",
+    table: "org_settings",
+    owner_column: "org_id",
+    context: 8,
+};
+
+pub const SCOPES: [&Scope; 2] = [&USER, &ORGANIZATION];
+
+const UPDATED: i64 = 1;
+
+impl Scope {
+    /// Whose object `account` reaches: their own, or their organization's.
+    pub fn owner_id<'a>(&self, account: &'a Account) -> &'a str {
+        if self.context == USER.context {
+            &account.user_id
+        } else {
+            &account.org_id
+        }
+    }
+
+    /// The success message of a write with `method`.
+    pub fn done(&self, method: &Method) -> String {
+        let what = match method.as_str() {
+            "POST" => "updated",
+            "PUT" => "partially updated",
+            _ => "keys deleted",
+        };
+        format!("{} settings {what} successfully", self.name)
+    }
+
+    /// The message of a body of the wrong shape (and of a failure) of a write with `method`.
+    pub fn failed(&self, method: &Method) -> String {
+        let lower = self.name.to_lowercase();
+        match method.as_str() {
+            "GET" => format!("Failed to get {lower} settings"),
+            "POST" => format!("Failed to update {lower} settings"),
+            "PUT" => format!("Failed to partially update {lower} settings"),
+            _ => format!("Failed to delete {lower} settings keys"),
+        }
+    }
+
+    /// The stored text of `account`'s object of this scope, if a row exists.
+    pub async fn stored(&self, app: &TestApp, account: &Account) -> Vec<String> {
+        let sql = format!(
+            "SELECT settings FROM {} WHERE {} = $1",
+            self.table, self.owner_column
+        );
+        app.strings(&sql, &[self.owner_id(account)]).await
+    }
+
+    /// The event a write by `actor` that changed `keys` records.
+    pub fn event(&self, actor: &Account, keys: &[&str]) -> Value {
+        json!({
+            "orgId": actor.org_id,
+            "actorId": actor.user_id,
+            "workspaceId": null,
+            "context": self.context,
+            "event": UPDATED,
+            "contextId": self.owner_id(actor),
+            "jsonData": { "keys": keys },
+        })
+    }
+}
+
+pub async fn read(app: &TestApp, scope: &Scope, by: &Account) -> Answer {
+    app.get(scope.path, Some(&by.access_token)).await
+}
+
+pub async fn write(
+    app: &TestApp,
+    scope: &Scope,
+    by: &Account,
+    method: Method,
+    body: Value,
+) -> Answer {
+    app.request(method, scope.path, Some(&by.access_token), Some(body))
+        .await
+}
+
+pub fn settings_body(settings: Value) -> Value {
+    json!({ "success": true, "settings": settings })
+}
+
+pub fn done_body(scope: &Scope, method: &Method) -> Value {
+    json!({ "success": true, "message": scope.done(method) })
+}
+
+/// Writes `body` with `method` as `by` and asserts the whole 200.
+pub async fn write_ok(app: &TestApp, scope: &Scope, by: &Account, method: Method, body: Value) {
+    let answer = write(app, scope, by, method.clone(), body).await;
+    assert_answer(&answer, StatusCode::OK, &done_body(scope, &method));
+}
+
+/// Replaces `by`'s object of `scope` by `settings` (`POST`) and asserts the whole 200.
+pub async fn replace_ok(app: &TestApp, scope: &Scope, by: &Account, settings: Value) {
+    let body = json!({ "settings": settings });
+    write_ok(app, scope, by, Method::POST, body).await;
+}
+
+/// Asserts that `by` reads `settings` and that the database holds exactly that text.
+pub async fn assert_settings(app: &TestApp, scope: &Scope, by: &Account, settings: Value) {
+    let answer = read(app, scope, by).await;
+    assert_answer(&answer, StatusCode::OK, &settings_body(settings.clone()));
+    assert_eq!(scope.stored(app, by).await, [settings.to_string()]);
+}
+
+#[tokio::test]
+async fn settings_never_written_read_as_an_empty_object_and_a_token_is_required() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        let answer = read(&app, scope, &owner).await;
+        assert_answer(&answer, StatusCode::OK, &settings_body(json!({})));
+        assert!(scope.stored(&app, &owner).await.is_empty());
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+            let answer = app.request(method.clone(), scope.path, None, None).await;
+            assert_unauthorized(&answer);
+            let answer = app
+                .request(method, scope.path, Some("not-a-token"), None)
+                .await;
+            assert_unauthorized(&answer);
+        }
+    }
+}
+
+#[tokio::test]
+async fn post_replaces_the_whole_object_and_records_the_keys_it_changed() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        let first = json!({ "theme": "dark", "notifications": { "email": true, "push": false } });
+        let mark = app.event_mark().await;
+        replace_ok(&app, scope, &owner, first.clone()).await;
+        assert_settings(&app, scope, &owner, first).await;
+        let keys = ["notifications", "theme"];
+        assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
+
+        // Extra keys beside `settings` are ignored; what is not in the new object is gone.
+        let second = json!({ "notifications": { "email": true, "push": true }, "lang": "fr" });
+        let mark = app.event_mark().await;
+        let body = json!({ "settings": second, "deviceInfo": { "os": "x" } });
+        write_ok(&app, scope, &owner, Method::POST, body).await;
+        assert_settings(&app, scope, &owner, second).await;
+        let keys = ["lang", "notifications.push", "theme"];
+        assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
+
+        // Replacing with {} empties it.
+        replace_ok(&app, scope, &owner, json!({})).await;
+        assert_settings(&app, scope, &owner, json!({})).await;
+    }
+}
+
+#[tokio::test]
+async fn put_deep_merges_nested_objects_and_replaces_every_other_value() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        let stored = json!({
+            "theme": "dark",
+            "notifications": { "email": true, "push": { "sound": "ping", "badge": true } },
+            "tags": ["a", "b"],
+            "layout": { "columns": 3 },
+        });
+        replace_ok(&app, scope, &owner, stored).await;
+        let patch = json!({
+            "notifications": { "push": { "sound": "bell" }, "sms": false },
+            "tags": ["c"],
+            "layout": null,
+            "lang": "fr",
+        });
+        let mark = app.event_mark().await;
+
+        write_ok(&app, scope, &owner, Method::PUT, patch).await;
+
+        let merged = json!({
+            "theme": "dark",
+            "notifications": { "email": true, "push": { "sound": "bell", "badge": true },
+                "sms": false },
+            "tags": ["c"],
+            "layout": null,
+            "lang": "fr",
+        });
+        assert_settings(&app, scope, &owner, merged).await;
+        let keys = [
+            "lang",
+            "layout",
+            "notifications.push.sound",
+            "notifications.sms",
+            "tags",
+        ];
+        assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
+    }
+}
+
+#[tokio::test]
+async fn a_first_put_creates_the_object() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        let mark = app.event_mark().await;
+        write_ok(&app, scope, &owner, Method::PUT, json!({ "a": { "b": 1 } })).await;
+        assert_settings(&app, scope, &owner, json!({ "a": { "b": 1 } })).await;
+        assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &["a"])]);
+    }
+}
+
+#[tokio::test]
+async fn delete_removes_dot_paths_and_ignores_keys_that_name_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        let stored = json!({
+            "theme": "dark",
+            "notifications": { "email": true, "push": false },
+            "tags": ["a"],
+        });
+        replace_ok(&app, scope, &owner, stored).await;
+        let mark = app.event_mark().await;
+
+        let keys = json!({ "keys": ["notifications.push", "theme", "missing", "tags.0",
+            "theme.deeper", "notifications.none.deeper"] });
+        write_ok(&app, scope, &owner, Method::DELETE, keys).await;
+
+        let left = json!({ "notifications": { "email": true }, "tags": ["a"] });
+        assert_settings(&app, scope, &owner, left).await;
+        let keys = ["notifications.push", "theme"];
+        assert_eq!(app.events_since(&mark).await, [scope.event(&owner, &keys)]);
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_changes_nothing_answers_200_and_stores_and_records_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        // Before any write: no row is made for nothing.
+        let before = app.snapshot().await;
+        write_ok(
+            &app,
+            scope,
+            &owner,
+            Method::DELETE,
+            json!({ "keys": ["a"] }),
+        )
+        .await;
+        write_ok(&app, scope, &owner, Method::PUT, json!({})).await;
+        replace_ok(&app, scope, &owner, json!({})).await;
+        app.assert_unchanged(&before).await;
+        assert!(scope.stored(&app, &owner).await.is_empty());
+
+        let stored = json!({ "a": { "b": [1, 2] }, "c": null });
+        replace_ok(&app, scope, &owner, stored.clone()).await;
+        let before = app.snapshot().await;
+        replace_ok(&app, scope, &owner, stored).await;
+        write_ok(
+            &app,
+            scope,
+            &owner,
+            Method::PUT,
+            json!({ "a": { "b": [1, 2] } }),
+        )
+        .await;
+        write_ok(
+            &app,
+            scope,
+            &owner,
+            Method::DELETE,
+            json!({ "keys": ["x", "a.x"] }),
+        )
+        .await;
+        app.assert_unchanged(&before).await;
+    }
+}
+
+#[tokio::test]
+async fn bodies_of_the_wrong_shape_answer_the_routes_messages_and_change_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    for scope in SCOPES {
+        replace_ok(&app, scope, &owner, json!({ "a": 1 })).await;
+        let before = app.snapshot().await;
+        let wrong_shape = [
+            (Method::POST, json!({})),
+            (Method::POST, json!({ "settings": null })),
+            (Method::POST, json!({ "settings": [1] })),
+            (Method::POST, json!({ "settings": "dark" })),
+            (Method::POST, json!([{ "settings": {} }])),
+            (Method::PUT, json!([1])),
+            (Method::PUT, json!("theme")),
+            (Method::DELETE, json!({ "keys": ["a", 1] })),
+            (Method::DELETE, json!({ "keys": [null] })),
+        ];
+        for (method, body) in wrong_shape {
+            let answer = write(&app, scope, &owner, method.clone(), body).await;
+            assert_error(&answer, 400, &scope.failed(&method), "INVALID_BODY");
+        }
+        let keys_required = "Keys array is required and must not be empty";
+        for body in [
+            json!({}),
+            json!({ "keys": [] }),
+            json!({ "keys": "a" }),
+            json!({ "keys": null }),
+        ] {
+            let answer = write(&app, scope, &owner, Method::DELETE, body).await;
+            assert_error(&answer, 400, keys_required, "KEYS_REQUIRED");
+        }
+        // As the client sends a DELETE with nothing to say: no body, no Content-Type.
+        let answer = app
+            .request(Method::DELETE, scope.path, Some(&owner.access_token), None)
+            .await;
+        assert_error(&answer, 400, keys_required, "KEYS_REQUIRED");
+        // And a POST without a body.
+        let answer = app
+            .request(Method::POST, scope.path, Some(&owner.access_token), None)
+            .await;
+        assert_error(&answer, 400, &scope.failed(&Method::POST), "INVALID_BODY");
+        for method in [Method::POST, Method::PUT, Method::DELETE] {
+            let raw = |content_type: &str, text: &str| {
+                app.client
+                    .request(method.clone(), app.url(scope.path))
+                    .bearer_auth(&owner.access_token)
+                    .header(CONTENT_TYPE, content_type)
+                    .body(text.to_owned())
+            };
+            let answer = TestApp::send(raw("application/json", "{\"settings\": {")).await;
+            assert_error(
+                &answer,
+                400,
+                "Request body is not valid JSON",
+                "INVALID_JSON",
+            );
+            let answer = TestApp::send(raw("text/plain", "{\"keys\": [\"a\"]}")).await;
+            assert_error(
+                &answer,
+                415,
+                "Content-Type must be application/json",
+                "UNSUPPORTED_MEDIA_TYPE",
+            );
+        }
+        app.assert_unchanged(&before).await;
+    }
+}

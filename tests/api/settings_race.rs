@@ -1,0 +1,96 @@
+//! Concurrent partial updates of one settings object (contract section 10): 20 PUTs of
+//! different keys, released together and split over two server instances on one database, all
+//! survive, each with its own event. On PostgreSQL the instances have pools of their own and the
+//! row lock makes the read-modify-writes take turns; on SQLite each instance has its own writer
+//! on the one file, and the file's write lock does.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+use tokio::sync::Barrier;
+
+use crate::helpers::Verification::Verified;
+use crate::helpers::{assert_answer, spawn_app, Account, Answer, TestApp};
+use crate::instances::second_instance;
+use crate::settings::{read, settings_body, Scope, SCOPES};
+
+const WRITES: usize = 20;
+
+/// `WRITES` PUTs of `{"keyNN": NN}` on `scope`, alternately through each base URL and by each
+/// writer, all released at once; every answer.
+async fn concurrent_puts(scope: &Scope, bases: [&str; 2], writers: [&Account; 2]) -> Vec<Answer> {
+    let start = Arc::new(Barrier::new(WRITES));
+    let client = reqwest::Client::new();
+    let puts = (0..WRITES).map(|n| {
+        let request = client
+            .put(format!("{}{}", bases[n % 2], scope.path))
+            .bearer_auth(&writers[n / 2 % 2].access_token)
+            .json(&json!({ format!("key{n:02}"): n }))
+            .build()
+            .unwrap();
+        let (client, start) = (client.clone(), start.clone());
+        tokio::spawn(async move {
+            start.wait().await;
+            let response = client.execute(request).await.expect("request sent");
+            TestApp::read(&Method::PUT, response).await
+        })
+    });
+    join_all(puts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_puts_of_different_keys_over_two_instances_all_survive() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let administrator = app
+        .member(&owner, "administrator@example.com", 254, Verified)
+        .await;
+    let other_session = app.log_in(&owner).await;
+    let second = second_instance(&app).await;
+    for scope in SCOPES {
+        // User settings: one user's object from two sessions; the organization's: two writers.
+        let writers = if scope.path == "/settings/user" {
+            [&owner, &other_session]
+        } else {
+            [&owner, &administrator]
+        };
+        let mark = app.event_mark().await;
+
+        let answers = concurrent_puts(scope, [&app.address, &second], writers).await;
+
+        let done = format!(
+            "{} settings partially updated successfully",
+            if scope.path == "/settings/user" {
+                "User"
+            } else {
+                "Organization"
+            }
+        );
+        for answer in &answers {
+            assert_answer(
+                answer,
+                StatusCode::OK,
+                &json!({ "success": true, "message": done }),
+            );
+        }
+        let all: Map<String, Value> = (0..WRITES)
+            .map(|n| (format!("key{n:02}"), json!(n)))
+            .collect();
+        let answer = read(&app, scope, &owner).await;
+        assert_answer(&answer, StatusCode::OK, &settings_body(Value::Object(all)));
+        // One event per write, each naming its own key.
+        let events = app.events_since(&mark).await;
+        let named: BTreeSet<String> = events.iter().map(|e| e["jsonData"].to_string()).collect();
+        let expected: BTreeSet<String> = (0..WRITES)
+            .map(|n| json!({ "keys": [format!("key{n:02}")] }).to_string())
+            .collect();
+        assert_eq!((events.len(), named), (WRITES, expected));
+    }
+}

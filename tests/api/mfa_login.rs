@@ -428,3 +428,61 @@ async fn users_without_mfa_log_in_as_before() {
         .await;
     assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
 }
+
+#[tokio::test]
+async fn the_clean_up_deletes_expired_links_and_failures_the_lockout_no_longer_counts() {
+    use workspaces::store::{connect, CleanupPolicy, StoreOptions};
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    app.mfa_post(
+        "/mfa/setup",
+        &owner.access_token,
+        json!({ "mfaType": "MAGIC_LINK" }),
+    )
+    .await;
+    app.mfa_post(
+        "/mfa/setup",
+        &owner.access_token,
+        json!({ "mfaType": "MAGIC_LINK" }),
+    )
+    .await;
+    let pending = app.log_in(&owner).await;
+    for _ in 0..3 {
+        app.verify_login(&pending, "000000").await;
+    }
+    let now = now_ms();
+    // One link expired long ago, one is live; two failures are older than the window (and the
+    // grace), one is recent.
+    app.execute(
+        &format!(
+            "UPDATE mfa_link_tokens SET expires_at = {} WHERE created_at = \
+             (SELECT MIN(created_at) FROM mfa_link_tokens)",
+            now - 30 * 86_400_000_i64
+        ),
+        &[],
+    )
+    .await;
+    app.execute(
+        &format!(
+            "UPDATE mfa_failures SET failed_at = {} WHERE id IN \
+             (SELECT id FROM mfa_failures ORDER BY id LIMIT 2)",
+            now - 30 * 86_400_000_i64
+        ),
+        &[],
+    )
+    .await;
+    let store = connect(&app.database_url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let policy = CleanupPolicy {
+        grace_ms: 0,
+        unverified_account_ttl_ms: None,
+        batch: 1,
+        pause: std::time::Duration::ZERO,
+    };
+    let report = store.clean_up(&policy, now_ms()).await.unwrap();
+    assert_eq!((report.mfa_link_tokens, report.mfa_failures), (1, 2));
+    assert_eq!(app.count("SELECT COUNT(*) FROM mfa_link_tokens", &[]).await, 1);
+    // Even with no grace, a failure the lockout counts stays.
+    assert_eq!(app.count("SELECT COUNT(*) FROM mfa_failures", &[]).await, 1);
+}

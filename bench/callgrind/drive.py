@@ -1,6 +1,7 @@
 # Sends N requests, one at a time on one connection: page (GET /workspace?limit=50 following
 # nextCursor), list (GET /workspace), create (POST /workspace, a name of its own per request, so
-# every request creates) or a path. Usage: drive.py PORT N MODE
+# every request creates), login (POST /user/login of the seeded owner) or a path.
+# Usage: drive.py PORT N MODE
 import http.client, json, sys
 port = int(sys.argv[1]); n = int(sys.argv[2]); mode = sys.argv[3]
 import os; tok = open(os.environ.get("TOKEN_FILE", "/tmp/pf/token")).read()
@@ -14,6 +15,12 @@ for i in range(n):
         path = "/workspace"
     else:
         path = mode
+    if mode == "login":
+        body = json.dumps({"email": "own@x.io", "password": "Secret123"})
+        c.request("POST", "/user/login", body, {"content-type": "application/json"})
+        r = c.getresponse(); data = r.read()
+        assert r.status == 200, (r.status, data[:200])
+        continue
     if mode == "create":
         body = json.dumps({"name": f"create-{os.getpid()}-{i}"})
         c.request("POST", "/workspace", body, {**h, "content-type": "application/json"})

@@ -149,6 +149,13 @@ impl Store {
         self.read(|tx| Box::pin(read_state(tx, user_id))).await
     }
 
+    /// What the profile of `user_id` (not deleted) needs beyond the session check, in one query:
+    /// where they stand with MFA, and whether their organization is a business.
+    pub async fn profile_facts(&self, user_id: UserId) -> StoreResult<Option<(MfaState, bool)>> {
+        self.read(|tx| Box::pin(read_state_and_org(tx, user_id)))
+            .await
+    }
+
     /// The sealed TOTP secrets of `user_id`.
     pub async fn totp_secrets(&self, user_id: UserId) -> StoreResult<TotpSecrets> {
         self.read(|tx| {
@@ -512,6 +519,16 @@ impl Store {
 
 /// Where `user_id` stands, read in the caller's transaction.
 async fn read_state(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<MfaState>> {
+    Ok(read_state_and_org(tx, user_id)
+        .await?
+        .map(|(state, _)| state))
+}
+
+/// [`read_state`], and whether the user's organization is a business.
+async fn read_state_and_org(
+    tx: &mut Tx<'_>,
+    user_id: UserId,
+) -> StoreResult<Option<(MfaState, bool)>> {
     let rows = tx
         .query_all(queries::MFA_STATE, args![user_id], |row| {
             let method: Option<String> = row.get("method")?;
@@ -523,20 +540,24 @@ async fn read_state(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<MfaS
                 primary: row.get::<Option<bool>>("is_primary")?.unwrap_or(false),
             };
             Ok((
-                row.get::<bool>("mfa_enforced")?,
-                row.get::<bool>("mfa_required")?,
+                (
+                    row.get::<bool>("mfa_enforced")?,
+                    row.get::<bool>("mfa_required")?,
+                    row.get::<bool>("is_business")?,
+                ),
                 method.map(|_| state),
             ))
         })
         .await?;
-    let Some(&(enforced, required_by_admin, _)) = rows.first() else {
+    let Some(&((enforced, required_by_admin, is_business), _)) = rows.first() else {
         return Ok(None);
     };
-    Ok(Some(MfaState {
+    let state = MfaState {
         enforced,
         required_by_admin,
-        methods: rows.into_iter().filter_map(|(_, _, m)| m).collect(),
-    }))
+        methods: rows.into_iter().filter_map(|(_, m)| m).collect(),
+    };
+    Ok(Some((state, is_business)))
 }
 
 /// Takes `user_id`'s MFA lock, then reads where they stand.

@@ -450,9 +450,11 @@ pub const ACTIVATE_USER: &str = "UPDATE users SET deleted_at = NULL, updated_at 
 
 // ---- multi-factor authentication (store/mfa.rs) ----------------------------------------------
 
-/// The user $1 (not deleted) with their organization's enforcement, the admin's requirement and
-/// one row per method they have (NULL method columns when none).
-pub const MFA_STATE: &str = "SELECT o.mfa_enforced, u.mfa_required, m.method, m.configured, \
+/// The user $1 (not deleted) with their organization's enforcement (and whether it is a
+/// business, for the profile), the admin's requirement and one row per method they have (NULL
+/// method columns when none).
+pub const MFA_STATE: &str = "SELECT o.mfa_enforced, o.is_business, u.mfa_required, m.method, \
+     m.configured, \
      m.enabled, m.is_primary FROM users u JOIN organizations o ON o.id = u.org_id \
      LEFT JOIN mfa_methods m ON m.user_id = u.id WHERE u.id = $1 AND u.deleted_at IS NULL \
      ORDER BY m.method";

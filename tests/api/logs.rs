@@ -60,6 +60,26 @@ async fn post(
     (answer.status, answer.body, request_id)
 }
 
+/// The token on the `{label}: ` line of the first e-mail that has one, waiting up to 10 s.
+async fn token_from(smtp: &FakeSmtp, label: &str) -> String {
+    let prefix = format!("{label}: ");
+    let started = Instant::now();
+    loop {
+        let token = smtp.received().iter().find_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_owned))
+        });
+        if let Some(token) = token {
+            return token;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no e-mail with {label}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_its_id() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,20 +97,7 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
     let (status, registered, register_id) =
         post(&client, url("/user/register"), None, registration).await;
     assert_eq!(status, StatusCode::CREATED);
-    let verification_token = {
-        let started = Instant::now();
-        loop {
-            let token = smtp.received().iter().find_map(|m| {
-                m.lines()
-                    .find_map(|l| l.strip_prefix("Verification token: ").map(str::to_owned))
-            });
-            if let Some(token) = token {
-                break token;
-            }
-            assert!(started.elapsed() < Duration::from_secs(10), "no e-mail");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
+    let verification_token = token_from(&smtp, "Verification token").await;
     let (status, _, _) = post(
         &client,
         url("/user/verify-email"),
@@ -158,6 +165,53 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    // Magic links, through the SMTP server: activated, then a sign-in link for a pending session.
+    let (status, _, _) = post(
+        &client,
+        url("/mfa/setup"),
+        Some(&access),
+        json!({ "mfaType": "MAGIC_LINK" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let activation = token_from(&smtp, "Activation token").await;
+    let (status, _, _) = post(
+        &client,
+        url("/mfa/magic-link/activate"),
+        None,
+        json!({ "token": activation }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, pending, _) = post(
+        &client,
+        url("/user/login"),
+        None,
+        json!({ "email": "ann@example.com", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        (status, &pending["mfaRequired"]),
+        (StatusCode::OK, &json!(true))
+    );
+    let pending_access = pending["accessToken"].as_str().unwrap().to_owned();
+    let (status, _, _) = post(
+        &client,
+        url("/mfa/magic-link/send"),
+        Some(&pending_access),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let sign_in = token_from(&smtp, "Sign-in token").await;
+    let (status, verified, _) = post(
+        &client,
+        url("/mfa/verify-login"),
+        Some(&pending_access),
+        json!({ "mfaType": "MAGIC_LINK", "token": sign_in }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
     drop(server);
 
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -174,6 +228,10 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
         refreshed["refreshToken"].as_str().unwrap(),
         &totp_secret,
         setup["data"]["qrCode"].as_str().unwrap(),
+        &activation,
+        &sign_in,
+        &pending_access,
+        verified["refreshToken"].as_str().unwrap(),
     ];
     let secrets: Vec<&str> = secrets
         .into_iter()

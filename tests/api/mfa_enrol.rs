@@ -180,6 +180,22 @@ async fn verify_setup_with_the_current_code_enables_totp_and_verifies_the_sessio
             "mfaBackupCodes": "changed",
         })
     );
+    // After setup, no answer shows the secret or a backup code again.
+    for path in ["/mfa/status", "/mfa/methods", "/user/profile", "/token"] {
+        let text = app
+            .get(path, Some(&owner.access_token))
+            .await
+            .body
+            .to_string();
+        assert!(!text.contains(&enrolled.secret), "{path}: {text}");
+        assert!(
+            enrolled
+                .backup_codes
+                .iter()
+                .all(|c| !text.contains(c.as_str())),
+            "{path}: {text}"
+        );
+    }
     let all_events = app.dump("system_events").await.join("\n");
     assert!(!all_events.contains(&enrolled.secret));
     for code in &enrolled.backup_codes {

@@ -482,7 +482,10 @@ async fn the_clean_up_deletes_expired_links_and_failures_the_lockout_no_longer_c
     };
     let report = store.clean_up(&policy, now_ms()).await.unwrap();
     assert_eq!((report.mfa_link_tokens, report.mfa_failures), (1, 2));
-    assert_eq!(app.count("SELECT COUNT(*) FROM mfa_link_tokens", &[]).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mfa_link_tokens", &[]).await,
+        1
+    );
     // Even with no grace, a failure the lockout counts stays.
     assert_eq!(app.count("SELECT COUNT(*) FROM mfa_failures", &[]).await, 1);
 }

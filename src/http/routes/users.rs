@@ -52,23 +52,16 @@ async fn profile(
     AnySession(auth, _): AnySession,
 ) -> Result<Json<ProfileResponse>, ApiError> {
     const FAILED: &str = "Internal server error";
-    let org = state
+    let (mfa, is_business) = state
         .store
-        .organization(auth.user.org_id)
+        .profile_facts(auth.user.id)
         .await
         .or_500(FAILED)?
-        .ok_or_else(|| ApiError::internal(FAILED, "the caller's organization is gone"))?;
-    let mfa = state
-        .store
-        .mfa_state(auth.user.id)
-        .await
-        .or_500(FAILED)?
-        .unwrap_or_default();
-    let mfa_required = mfa.is_required();
+        .ok_or_else(|| ApiError::internal(FAILED, "the caller is gone"))?;
     Ok(Json(ProfileResponse::new(
         auth.user,
-        org.is_business,
-        mfa_required,
+        is_business,
+        mfa.is_required(),
     )))
 }
 

@@ -29,6 +29,7 @@ mod mail;
 mod metrics;
 mod mfa_allow_list;
 mod mfa_enrol;
+mod mfa_faults;
 mod mfa_login;
 mod mfa_manage;
 mod mfa_support;

@@ -1,0 +1,115 @@
+//! The documented 500 of each MFA route that writes: a failure in the database answers the
+//! route's message in the `/mfa/*` envelope and changes nothing.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_answer, spawn_app, Account, TestApp};
+use crate::mfa_support::{mfa_error, steady_step, totp};
+use crate::workspace_faults::{install_fault, remove_fault};
+
+/// With a fault on `table`'s `event`, `path` with `body` answers its 500 `message` and changes
+/// nothing.
+async fn fails_whole(
+    app: &TestApp,
+    (table, event): (&str, &str),
+    (session, path, body): (&Account, &str, Value),
+    message: &str,
+) {
+    install_fault(app, table, event).await;
+    let before = app.snapshot().await;
+    let answer = app.mfa_post(path, &session.access_token, body).await;
+    assert_answer(
+        &answer,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &mfa_error(message, "INTERNAL_ERROR"),
+    );
+    app.assert_unchanged(&before).await;
+    remove_fault(app, table).await;
+}
+
+#[tokio::test]
+async fn every_mfa_write_that_fails_in_the_database_answers_its_500_and_changes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let totp_type = || json!({ "mfaType": "GOOGLE_AUTH" });
+    let setup = (&owner, "/mfa/setup", totp_type());
+    fails_whole(&app, ("mfa_methods", "INSERT"), setup, "MFA setup failed").await;
+
+    let answer = app
+        .mfa_post("/mfa/setup", &owner.access_token, totp_type())
+        .await;
+    let secret = answer.body["data"]["secret"].as_str().unwrap().to_owned();
+    let code = totp(&secret, steady_step().await);
+    let verify = (
+        &owner,
+        "/mfa/verify-setup",
+        json!({ "mfaType": "GOOGLE_AUTH", "code": code }),
+    );
+    fails_whole(
+        &app,
+        ("mfa_methods", "UPDATE"),
+        verify,
+        "MFA setup verification failed",
+    )
+    .await;
+    let verified = app
+        .mfa_post(
+            "/mfa/verify-setup",
+            &owner.access_token,
+            json!({ "mfaType": "GOOGLE_AUTH", "code": code }),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+
+    let disable = (&owner, "/mfa/disable", totp_type());
+    fails_whole(
+        &app,
+        ("mfa_methods", "UPDATE"),
+        disable,
+        "Failed to disable MFA method",
+    )
+    .await;
+    let primary = (&owner, "/mfa/primary", totp_type());
+    fails_whole(
+        &app,
+        ("mfa_methods", "UPDATE"),
+        primary,
+        "Failed to update primary MFA method",
+    )
+    .await;
+    let reset = (&owner, "/mfa/reset", json!({}));
+    fails_whole(
+        &app,
+        ("mfa_methods", "DELETE"),
+        reset,
+        "Failed to reset MFA",
+    )
+    .await;
+    let enforce = (
+        &owner,
+        "/mfa/organization/enforce",
+        json!({ "enforced": true }),
+    );
+    fails_whole(
+        &app,
+        ("organizations", "UPDATE"),
+        enforce,
+        "Failed to update MFA enforcement",
+    )
+    .await;
+
+    let pending = app.log_in_pending(&owner).await;
+    let login = (
+        &pending,
+        "/mfa/verify-login",
+        json!({ "mfaType": "GOOGLE_AUTH", "code": "000000" }),
+    );
+    fails_whole(
+        &app,
+        ("mfa_failures", "INSERT"),
+        login,
+        "MFA verification failed",
+    )
+    .await;
+}

@@ -1,16 +1,11 @@
 //! Logging in with a second factor: the pending session, `POST /mfa/verify-login` with TOTP
 //! codes (drift, replay), backup codes and sign-in links, the lockout, and the atomic spend.
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use workspaces::app::Application;
 
-use crate::helpers::{
-    assert_answer, assert_error, now_ms, spawn_app, test_config, Account, CapturingMailer, TestApp,
-    PASSWORD,
-};
+use crate::helpers::{assert_answer, assert_error, now_ms, spawn_app, Account, TestApp, PASSWORD};
+use crate::instances::second_instance;
 use crate::mfa_support::{mfa_error, steady_step, totp};
 
 fn invalid_code() -> Value {
@@ -235,19 +230,6 @@ async fn five_failures_lock_verification_for_fifteen_minutes_even_for_a_right_co
         .await;
     assert_eq!(later.status, StatusCode::OK, "{}", later.body);
     assert_eq!(app.count(sql, &[&owner.user_id]).await, 0);
-}
-
-/// A second server on the test's database, with a mailer of its own.
-async fn second_instance(app: &TestApp) -> String {
-    let second = Application::build_with_mailer(
-        test_config(&app.database_url),
-        Arc::new(CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until(std::future::pending()));
-    address
 }
 
 async fn verify_at(app: &TestApp, base: &str, session: &Account, code: &str) -> StatusCode {

@@ -13,7 +13,7 @@ use crate::domain::Password;
 use crate::http::bodies::identity::IssuedTokens;
 use crate::http::AppState;
 use crate::mail::VERIFICATION;
-use crate::store::{NewRefreshToken, NewSession, NewVerification};
+use crate::store::{NewRefreshToken, NewSession, NewVerification, User};
 
 /// Refresh tokens live 30 days; a session slides with them, up to its absolute lifetime.
 pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
@@ -68,6 +68,18 @@ pub struct TokenSubject<'a> {
     pub email: &'a str,
     pub org_id: OrgId,
     pub session: &'a SessionSecret,
+}
+
+impl<'a> TokenSubject<'a> {
+    /// The tokens of `user`'s session `session`.
+    pub fn of(user: &'a User, session: &'a SessionSecret) -> Self {
+        TokenSubject {
+            user_id: user.id,
+            email: &user.email,
+            org_id: user.org_id,
+            session,
+        }
+    }
 }
 
 /// Signs an access token for `subject` and bundles it with the refresh token.

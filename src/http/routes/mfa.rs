@@ -396,13 +396,7 @@ async fn verify_login(
         .or_500(FAILED)?;
     match outcome {
         VerifyOutcome::Verified => {
-            let user = &caller.user;
-            let subject = TokenSubject {
-                user_id: user.id,
-                email: &user.email,
-                org_id: user.org_id,
-                session: &secret,
-            };
+            let subject = TokenSubject::of(&caller.user, &secret);
             let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
             Ok(Json(MfaLoginResponse::new(tokens)))
         }

@@ -147,12 +147,7 @@ async fn attempt_login(
         .create_session(issued.session, issued.refresh)
         .await
         .or_500(FAILED)?;
-    let subject = TokenSubject {
-        user_id: user.id,
-        email: &user.email,
-        org_id: user.org_id,
-        session: &issued.secret,
-    };
+    let subject = TokenSubject::of(&user, &issued.secret);
     let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
     Ok(LoginResponse::new(
         tokens,
@@ -258,12 +253,7 @@ async fn refresh(
     );
     match rotated.await {
         Ok(RefreshOutcome::Rotated { user, .. }) => {
-            let subject = TokenSubject {
-                user_id: user.id,
-                email: &user.email,
-                org_id: user.org_id,
-                session: &session,
-            };
+            let subject = TokenSubject::of(&user, &session);
             let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
             Ok(Json(RefreshResponse::from(tokens)))
         }

@@ -156,11 +156,13 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         routes
     };
     routes
+        .merge(routes::devices::router())
         .merge(routes::organizations::router())
         .merge(routes::org_users::router())
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
         .merge(routes::sessions::router())
+        .merge(routes::signed_in::router())
         .merge(routes::system_events::router())
         .merge(routes::tokens::router())
         .merge(routes::users::router())

@@ -33,6 +33,8 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "organization", description = "The caller's organization and its users"),
         (name = "workspaces", description = "Workspaces and their members"),
         (name = "events", description = "The audit trail: system events"),
+        (name = "sessions", description = "Where the caller is signed in, and ending it"),
+        (name = "devices", description = "The devices the caller signed in from"),
     )
 )]
 pub struct ApiDoc;

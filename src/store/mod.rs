@@ -13,6 +13,7 @@
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
 mod cleanup;
+mod devices;
 mod email_keys;
 mod events;
 mod identity;
@@ -20,6 +21,7 @@ mod listing;
 mod organizations;
 mod postgres;
 mod queries;
+mod signed_in;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
@@ -32,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cleanup::{CleanupPolicy, CleanupReport};
+pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
 pub use identity::{

@@ -6,11 +6,13 @@
 //! modules (`routes`) build on it.
 
 pub mod constants;
+pub mod devices;
 pub mod errors;
 pub mod fields;
 pub mod identity;
 pub mod organization;
 pub mod responses;
+pub mod signed_in;
 pub mod system_events;
 pub mod workspaces;
 

@@ -3,12 +3,14 @@
 //! it. A route module imports only the shared modules (`common`, `bodies`), never another route
 //! module.
 
+pub mod devices;
 pub mod ops;
 pub mod org_users;
 pub mod organizations;
 pub mod password_reset;
 pub mod registration;
 pub mod sessions;
+pub mod signed_in;
 pub mod system_events;
 pub mod tokens;
 pub mod users;

@@ -46,6 +46,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261202000302_cleanup_indexes.sql",
     "20261203000001_system_events.sql",
     "20261203000101_system_events_indexes.sql",
+    "20261204000101_devices.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -425,10 +426,10 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261203000101_system_events_indexes.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP INDEX system_events_org_time; \
-         DROP INDEX system_events_actor_time; DROP INDEX system_events_workspace_time; \
-         DROP INDEX system_events_context_time;";
+    /// Undoes what the last migration (20261204000101_devices.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP INDEX sessions_device; \
+         ALTER TABLE sessions DROP COLUMN ip_address; ALTER TABLE sessions DROP COLUMN device_id; \
+         DROP TABLE devices;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

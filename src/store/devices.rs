@@ -264,3 +264,33 @@ async fn revoke_device_sessions(
     )
     .await
 }
+
+/// The plans SQLite makes for the statements of the sessions and devices pages: each page is
+/// one statement, and each reads the user's rows through an index, never a whole table.
+#[cfg(test)]
+mod plan_tests {
+    use crate::store::queries;
+    use crate::store::sqlite::explain::{migrated, plan};
+
+    #[test]
+    fn session_and_device_statements_read_through_indexes() {
+        let conn = migrated();
+        let statements = [
+            (queries::LIST_SESSIONS, "sessions_user"),
+            (queries::LIST_DEVICES, "devices_user_fingerprint"),
+            (queries::DEVICE_WITH_SESSIONS, "sessions_device"),
+            (queries::REVOKE_DEVICE_SESSIONS, "sessions_device"),
+            (queries::TRUST_DEVICE, "devices_user_fingerprint"),
+            (queries::UNTRUST_DEVICE, "sqlite_autoindex_devices_1"),
+            (queries::DELETE_DEVICE, "sqlite_autoindex_devices_1"),
+            (queries::HEARTBEAT_SESSION, "sqlite_autoindex_sessions_1"),
+            (queries::SLIDE_REFRESH_TOKENS, "refresh_tokens_session"),
+        ];
+        for (sql, index) in statements {
+            let steps = plan(&conn, sql);
+            assert!(steps.contains(index), "{sql}:\n{steps}");
+            let scans = steps.lines().filter(|step| step.starts_with("SCAN")).count();
+            assert_eq!(scans, 0, "{sql}:\n{steps}");
+        }
+    }
+}

@@ -289,7 +289,10 @@ mod plan_tests {
         for (sql, index) in statements {
             let steps = plan(&conn, sql);
             assert!(steps.contains(index), "{sql}:\n{steps}");
-            let scans = steps.lines().filter(|step| step.starts_with("SCAN")).count();
+            let scans = steps
+                .lines()
+                .filter(|step| step.starts_with("SCAN"))
+                .count();
             assert_eq!(scans, 0, "{sql}:\n{steps}");
         }
     }

@@ -214,19 +214,8 @@ impl Store {
         device_id: DeviceId,
         now: i64,
     ) -> StoreResult<bool> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let found = tx
-                    .execute(queries::UNTRUST_DEVICE, args![device_id, user_id])
-                    .await?;
-                if found == 0 {
-                    return Ok(false);
-                }
-                revoke_device_sessions(tx, user_id, device_id, now).await?;
-                Ok(true)
-            })
-        })
-        .await
+        self.write(move |tx| Box::pin(async move { end_device(tx, user_id, device_id, now).await }))
+            .await
     }
 
     /// Removes one of the user's devices, ending every session on it, at once; false for an
@@ -239,30 +228,41 @@ impl Store {
     ) -> StoreResult<bool> {
         self.write(move |tx| {
             Box::pin(async move {
-                // Sessions first: deleting the device unlinks them (ON DELETE SET NULL). For a
-                // device that is not the user's, this revokes nothing (scoped by the user).
-                revoke_device_sessions(tx, user_id, device_id, now).await?;
-                let removed = tx
-                    .execute(queries::DELETE_DEVICE, args![device_id, user_id])
+                if !end_device(tx, user_id, device_id, now).await? {
+                    return Ok(false);
+                }
+                // Its (now revoked) sessions keep no link to it (ON DELETE SET NULL).
+                tx.execute(queries::DELETE_DEVICE, args![device_id, user_id])
                     .await?;
-                Ok(removed > 0)
+                Ok(true)
             })
         })
         .await
     }
 }
 
-async fn revoke_device_sessions(
+/// Clears the trust in one of the user's devices and revokes its live sessions; false when the
+/// user has no such device. The device's row is written first: on PostgreSQL that locks it, so a
+/// login recording the device meanwhile either commits before (and its session is revoked here)
+/// or waits for this transaction to end.
+async fn end_device(
     tx: &mut Tx<'_>,
     user_id: UserId,
     device_id: DeviceId,
     now: i64,
-) -> StoreResult<u64> {
+) -> StoreResult<bool> {
+    let found = tx
+        .execute(queries::UNTRUST_DEVICE, args![device_id, user_id])
+        .await?;
+    if found == 0 {
+        return Ok(false);
+    }
     tx.execute(
         queries::REVOKE_DEVICE_SESSIONS,
         args![device_id, user_id, now],
     )
-    .await
+    .await?;
+    Ok(true)
 }
 
 /// The plans SQLite makes for the statements of the sessions and devices pages: each page is

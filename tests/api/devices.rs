@@ -617,3 +617,40 @@ async fn account_clean_up_and_session_clean_up_leave_devices_consistent() {
         assert!(works(&app, token).await);
     }
 }
+
+#[tokio::test]
+async fn a_user_with_a_hundred_sessions_gets_them_all_from_each_listing() {
+    let app = spawn_app().await;
+    let ann = app.register_verified("ann@example.com").await;
+    let (first, token) = session_from(&app, &ann, FIREFOX_LINUX).await;
+    let device = device_of(&app, &first).await;
+    // 99 more sessions on the same device, a millisecond apart (copies of the first row).
+    let copy = "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+                device_id, ip_address) SELECT $1, user_id, created_at - $3, last_used_at, \
+                expires_at, device_id, ip_address FROM sessions WHERE id = $2";
+    for i in 1..100 {
+        let id = uuid::Uuid::now_v7().to_string();
+        let sql = copy.replace("$3", &i.to_string());
+        assert_eq!(app.execute(&sql, &[&id, &first]).await, 1);
+    }
+
+    let sessions = app.get("/sessions", Some(&token)).await;
+    let shown = details(&app, &token, &device).await;
+    let devices = app.get("/devices", Some(&token)).await;
+
+    assert_eq!(sessions.status, StatusCode::OK);
+    // The 100 on Firefox and the one the verified account logged in with.
+    assert_eq!(sessions.body["sessions"].as_array().unwrap().len(), 101);
+    let on_device = shown.body["device"]["sessions"].as_array().unwrap();
+    assert_eq!(on_device.len(), 100);
+    assert_eq!(on_device[0], entry(&app, &first, "Firefox on Linux").await);
+    let starts: Vec<i64> = on_device
+        .iter()
+        .map(|s| workspaces::clock::parse_rfc3339(s["startedAt"].as_str().unwrap()).unwrap())
+        .collect();
+    let mut newest_first = starts.clone();
+    newest_first.sort_by_key(|start| std::cmp::Reverse(*start));
+    assert_eq!(starts, newest_first);
+    assert_eq!(starts[0] - starts[99], 99);
+    assert_eq!(devices.body["devices"].as_array().unwrap().len(), 2);
+}

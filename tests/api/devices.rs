@@ -131,6 +131,20 @@ async fn scene(app: &TestApp) -> Scene {
     }
 }
 
+/// Ann's two Firefox sessions have ended, at once; her other sessions and Bob's have not.
+async fn assert_only_firefox_ended(app: &TestApp, s: &Scene) {
+    for (session, token) in &s.firefox {
+        assert!(revoked(app, session).await);
+        assert!(!works(app, token).await);
+    }
+    for (session, token) in [&s.iphone, &s.bob_firefox] {
+        assert!(!revoked(app, session).await);
+        assert!(works(app, token).await);
+    }
+    assert!(works(app, &s.ann.access_token).await);
+    assert!(works(app, &s.bob.access_token).await);
+}
+
 #[tokio::test]
 async fn a_login_records_its_device_from_the_user_agent_once_per_device() {
     let app = spawn_app().await;
@@ -386,16 +400,7 @@ async fn untrusting_a_device_ends_its_sessions_and_nothing_else() {
         200,
         &json!({ "success": true, "message": message }),
     );
-    for (session, token) in &s.firefox {
-        assert!(revoked(&app, session).await);
-        assert!(!works(&app, token).await);
-    }
-    for (session, token) in [&s.iphone, &s.bob_firefox] {
-        assert!(!revoked(&app, session).await);
-        assert!(works(&app, token).await);
-    }
-    assert!(works(&app, &s.ann.access_token).await);
-    assert!(works(&app, &s.bob.access_token).await);
+    assert_only_firefox_ended(&app, &s).await;
     // Still listed, no longer trusted, with no live session.
     let shown = details(&app, token, &device).await;
     assert_eq!(shown.status, StatusCode::OK);
@@ -433,15 +438,7 @@ async fn removing_a_device_ends_its_sessions_and_forgets_it() {
         200,
         &json!({ "success": true, "message": message }),
     );
-    for (session, token) in &s.firefox {
-        assert!(revoked(&app, session).await);
-        assert!(!works(&app, token).await);
-    }
-    for (session, token) in [&s.iphone, &s.bob_firefox] {
-        assert!(!revoked(&app, session).await);
-        assert!(works(&app, token).await);
-    }
-    assert!(works(&app, &s.ann.access_token).await);
+    assert_only_firefox_ended(&app, &s).await;
     let count = "SELECT COUNT(*) FROM devices WHERE id = $1";
     assert_eq!(app.count(count, &[&device]).await, 0);
     let again = details(&app, token, &device).await;

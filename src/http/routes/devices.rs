@@ -164,17 +164,7 @@ async fn untrust_device(
     auth: Result<AuthUser, ApiError>,
     Path(id): Path<PathId<DeviceId>>,
 ) -> Result<Json<MessageResponse>, DeviceError> {
-    let auth = auth?;
-    auth.require_validated()?;
-    let untrusted = state
-        .store
-        .untrust_device(auth.user.id, id.or(device_not_found)?, now_ms())
-        .await
-        .or_500("Failed to untrust device")?;
-    if !untrusted {
-        return Err(device_not_found().into());
-    }
-    Ok(Json(MessageResponse::new("Device untrusted successfully")))
+    end_device(&state, auth, id, Ending::Untrust).await
 }
 
 /// Removes one of the caller's devices, ending every session on it. A later login from it
@@ -198,15 +188,40 @@ async fn remove_device(
     auth: Result<AuthUser, ApiError>,
     Path(id): Path<PathId<DeviceId>>,
 ) -> Result<Json<MessageResponse>, DeviceError> {
+    end_device(&state, auth, id, Ending::Remove).await
+}
+
+/// The two ways of ending a device's sessions.
+#[derive(Clone, Copy)]
+enum Ending {
+    Untrust,
+    Remove,
+}
+
+/// Untrusts or removes one of the caller's devices, ending its sessions.
+async fn end_device(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: PathId<DeviceId>,
+    ending: Ending,
+) -> Result<Json<MessageResponse>, DeviceError> {
     let auth = auth?;
     auth.require_validated()?;
-    let removed = state
-        .store
-        .remove_device(auth.user.id, id.or(device_not_found)?, now_ms())
-        .await
-        .or_500("Failed to remove device")?;
-    if !removed {
+    let (user_id, device_id, now) = (auth.user.id, id.or(device_not_found)?, now_ms());
+    let (ended, failed, done) = match ending {
+        Ending::Untrust => (
+            state.store.untrust_device(user_id, device_id, now).await,
+            "Failed to untrust device",
+            "Device untrusted successfully",
+        ),
+        Ending::Remove => (
+            state.store.remove_device(user_id, device_id, now).await,
+            "Failed to remove device",
+            "Device removed successfully",
+        ),
+    };
+    if !ended.or_500(failed)? {
         return Err(device_not_found().into());
     }
-    Ok(Json(MessageResponse::new("Device removed successfully")))
+    Ok(Json(MessageResponse::new(done)))
 }

@@ -91,6 +91,10 @@ id_type!(
     /// A session: what one login created; its refresh tokens and access tokens name it.
     SessionId
 );
+id_type!(
+    /// A device a user signed in from (one per user and fingerprint).
+    DeviceId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Values parsed once at the edge, and the permission rules, as plain functions with unit tests.
 
+mod device;
 mod email;
 mod events;
 mod ids;
@@ -13,9 +14,10 @@ mod text;
 mod workspace_name;
 mod workspace_role;
 
+pub use device::{SeenDevice, TrustLevel};
 pub use email::{email_key, Email};
 pub use events::{EventContext, EventKind};
-pub use ids::{Id, OrgId, SessionId, UserId, WorkspaceId};
+pub use ids::{DeviceId, Id, OrgId, SessionId, UserId, WorkspaceId};
 pub use mfa::{MfaMethod, MfaType};
 pub use names::PersonName;
 pub use org_role::OrgRole;

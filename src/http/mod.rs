@@ -160,12 +160,14 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
     };
     routes
         .merge(routes::mfa::router())
+        .merge(routes::devices::router())
         .merge(routes::organizations::router())
         .merge(routes::org_users::router())
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
         .merge(routes::sessions::router())
         .merge(routes::settings::router())
+        .merge(routes::signed_in::router())
         .merge(routes::system_events::router())
         .merge(routes::tokens::router())
         .merge(routes::users::router())

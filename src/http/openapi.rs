@@ -38,6 +38,8 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "mfa", description = "Multi-factor authentication: TOTP, backup codes, magic \
             links, enforcement"),
         (name = "settings", description = "Settings objects of the caller and of their organization"),
+        (name = "sessions", description = "Where the caller is signed in, and ending it"),
+        (name = "devices", description = "The devices the caller signed in from"),
     )
 )]
 pub struct ApiDoc;

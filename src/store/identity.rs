@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::devices::{upsert_device, NewDevice};
 use super::events::{append_event, json, Actor, Changes, NewEvent, OrgFields, UserFields};
 use super::tx::{args, Row, Tx};
 use super::{queries, Store, StoreError, StoreResult};
@@ -210,7 +211,7 @@ impl Store {
         .await
     }
 
-    /// The user's live sessions, newest first.
+    /// The user's live sessions, newest first (one statement, also for a user with many).
     pub async fn list_sessions(&self, user_id: UserId, now: i64) -> StoreResult<Vec<SessionInfo>> {
         self.read(|tx| {
             Box::pin(async move {
@@ -220,6 +221,8 @@ impl Store {
                         created_at: row.get("created_at")?,
                         last_used_at: row.get("last_used_at")?,
                         expires_at: row.get("expires_at")?,
+                        ip_address: row.get("ip_address")?,
+                        device_name: row.get("device_name")?,
                     })
                 })
                 .await
@@ -410,12 +413,13 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
     append_event(tx, &event).await
 }
 
-/// Inserts a session with its first refresh token.
+/// Inserts a session with its first refresh token, on the device it came from.
 async fn insert_session(
     tx: &mut Tx<'_>,
     session: &NewSession,
     refresh: &NewRefreshToken,
 ) -> StoreResult<()> {
+    let device_id = upsert_device(tx, &session.device).await?;
     tx.execute(
         queries::INSERT_SESSION,
         args![
@@ -423,6 +427,8 @@ async fn insert_session(
             session.user_id,
             session.created_at,
             session.expires_at,
+            device_id,
+            &session.device.ip_address(),
             session.mfa_pending
         ],
     )
@@ -549,6 +555,8 @@ pub struct NewSession {
     pub user_id: UserId,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The device it comes from, recorded (or refreshed) with it.
+    pub device: NewDevice,
     /// It waits for its second factor (see [`SessionMfa::pending`]).
     pub mfa_pending: bool,
 }
@@ -588,4 +596,8 @@ pub struct SessionInfo {
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
+    /// The client address it was opened from, when known.
+    pub ip_address: Option<String>,
+    /// Its device's name; None for a session opened before devices were recorded.
+    pub device_name: Option<String>,
 }

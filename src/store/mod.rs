@@ -16,6 +16,7 @@
 #[macro_use]
 mod queries;
 mod cleanup;
+mod devices;
 mod email_keys;
 mod events;
 mod identity;
@@ -24,6 +25,7 @@ mod mfa;
 mod organizations;
 mod postgres;
 mod settings;
+mod signed_in;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
@@ -36,6 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cleanup::{CleanupPolicy, CleanupReport};
+pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
 pub use identity::{

@@ -130,10 +130,11 @@ pub const INSERT_USER: &str =
      last_name, org_role, validated, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
 
-/// $5: whether the session is pending its second factor.
+/// Binds: id, user_id, created_at, expires_at, device_id, ip_address, mfa_pending (whether the
+/// session waits for its second factor).
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, mfa_pending) \
-     VALUES ($1, $2, $3, $3, $4, $5)";
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, device_id, \
+     ip_address, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
 
 pub const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
@@ -205,9 +206,12 @@ pub const REVOKE_SESSION_BY_REFRESH_TOKEN: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND id = \
      (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)";
 
-pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at FROM sessions \
-     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-     ORDER BY created_at DESC, id DESC";
+/// The user's live sessions ($1 user, $2 now) with their device's name, newest first: one
+/// statement for `GET /token` and `GET /sessions`.
+pub const LIST_SESSIONS: &str = "SELECT s.id, s.created_at, s.last_used_at, s.expires_at, \
+     s.ip_address, d.device_name FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
+     WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+     ORDER BY s.created_at DESC, s.id DESC";
 
 /// Revokes one of the user's live sessions ($1 session, $2 user, $3 now).
 pub const REVOKE_OWN_SESSION: &str = "UPDATE sessions SET revoked_at = $3 \
@@ -408,6 +412,74 @@ pub const REVOKE_USER_SESSIONS: &str =
 /// Revokes a user's sessions but one ($3; the nil UUID keeps none).
 pub const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE user_id = $1 AND revoked_at IS NULL AND id <> $3";
+
+// ---- signed-in sessions and devices (contract section 9) -------------------------------------
+
+/// Records the device of a login ($1 id if new, $2 user, $3 fingerprint, $4 name, $5 type, $6 os,
+/// $7 browser, $8 user agent, $9 address, $10 seen level, $11 now); returns its id, the existing
+/// row's when the user has signed in from it before.
+pub const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_id, fingerprint, device_name, \
+     device_type, os, browser, user_agent, ip_address, seen_level, created_at, last_seen) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+     ON CONFLICT (user_id, fingerprint) DO UPDATE SET device_name = excluded.device_name, \
+     device_type = excluded.device_type, os = excluded.os, browser = excluded.browser, \
+     user_agent = excluded.user_agent, ip_address = excluded.ip_address, \
+     seen_level = excluded.seen_level, last_seen = excluded.last_seen \
+     RETURNING id";
+
+/// Records activity on one of the user's live sessions ($1 session, $2 user, $3 now) and slides
+/// its expiry to $5 (now + the refresh token lifetime), never past $4 (the absolute lifetime)
+/// after its login; returns the new expiry.
+pub const HEARTBEAT_SESSION: &str = "UPDATE sessions SET last_used_at = $3, \
+     expires_at = CASE WHEN created_at + $4 < $5 THEN created_at + $4 ELSE $5 END \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+     RETURNING expires_at";
+
+/// The session's unused refresh tokens follow its expiry ($2), so it can refresh until then.
+pub const SLIDE_REFRESH_TOKENS: &str =
+    "UPDATE refresh_tokens SET expires_at = $2 WHERE session_id = $1 AND used_at IS NULL";
+
+/// The columns of a device (`d`), for `store::devices`.
+macro_rules! device_columns {
+    () => {
+        "d.id, d.fingerprint, d.device_name, d.device_type, d.os, d.browser, d.user_agent, \
+         d.ip_address, d.seen_level, d.trusted_until, d.created_at, d.last_seen"
+    };
+}
+
+/// The user's ($1) devices, last seen first.
+pub const LIST_DEVICES: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    " FROM devices d WHERE d.user_id = $1 ORDER BY d.last_seen DESC, d.id DESC"
+);
+
+/// One of the user's devices ($1 device, $2 user), one row per live session on it ($3 now),
+/// newest first (one row with null session columns when it has none).
+pub const DEVICE_WITH_SESSIONS: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    ", s.id AS session_id, s.created_at AS session_created_at, \
+     s.last_used_at AS session_last_used_at, s.expires_at AS session_expires_at, \
+     s.ip_address AS session_ip_address FROM devices d LEFT JOIN sessions s \
+     ON s.device_id = d.id AND s.revoked_at IS NULL AND s.expires_at > $3 \
+     WHERE d.id = $1 AND d.user_id = $2 ORDER BY s.created_at DESC, s.id DESC"
+);
+
+/// Trusts the user's ($1) device with fingerprint $2 until $3; returns its id.
+pub const TRUST_DEVICE: &str = "UPDATE devices SET trusted_until = $3 \
+     WHERE user_id = $1 AND fingerprint = $2 RETURNING id";
+
+/// Ends the trust in one of the user's devices ($1 device, $2 user).
+pub const UNTRUST_DEVICE: &str =
+    "UPDATE devices SET trusted_until = NULL WHERE id = $1 AND user_id = $2";
+
+/// Revokes the user's live sessions on a device ($1 device, $2 user, $3 now).
+pub const REVOKE_DEVICE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $3 \
+     WHERE device_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+
+/// Deletes one of the user's devices ($1 device, $2 user); its sessions keep no link to it.
+pub const DELETE_DEVICE: &str = "DELETE FROM devices WHERE id = $1 AND user_id = $2";
 
 // ---- organization users ----------------------------------------------------------------------
 
@@ -704,13 +776,14 @@ pub const LOCK_ABANDONED_ACCOUNT: Locking = Locking::new(
 );
 
 /// What an account owns, each deleted by user id ($1), children first.
-pub const DELETE_ACCOUNT_ROWS: [&str; 10] = [
+pub const DELETE_ACCOUNT_ROWS: [&str; 11] = [
     "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
     "DELETE FROM mfa_failures WHERE user_id = $1",
     "DELETE FROM mfa_link_tokens WHERE user_id = $1",
     "DELETE FROM mfa_backup_codes WHERE user_id = $1",
     "DELETE FROM mfa_methods WHERE user_id = $1",
     "DELETE FROM sessions WHERE user_id = $1",
+    "DELETE FROM devices WHERE user_id = $1",
     "DELETE FROM email_verifications WHERE user_id = $1",
     "DELETE FROM password_resets WHERE user_id = $1",
     "DELETE FROM workspace_members WHERE user_id = $1",

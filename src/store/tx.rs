@@ -15,7 +15,8 @@ use sqlx::{ColumnIndex, PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::domain::{
-    EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
+    DeviceId, EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId,
+    WorkspaceRole,
 };
 
 use super::{postgres, sqlite, StoreError, StoreResult};
@@ -111,7 +112,7 @@ macro_rules! id_arg_and_column {
         }
     )*};
 }
-id_arg_and_column!(UserId, OrgId, WorkspaceId, SessionId);
+id_arg_and_column!(UserId, OrgId, WorkspaceId, SessionId, DeviceId);
 
 /// Roles bind as what the database stores: the number for an organization role, the wire string
 /// for a workspace role.

@@ -982,6 +982,9 @@ impl TestApp {
              ORDER BY 1",
             "SELECT 'mfa-failure|' || u.email || '|' || f.failed_at FROM mfa_failures f \
              JOIN users u ON u.id = f.user_id ORDER BY 1",
+            "SELECT 'device|' || u.email || '|' || d.fingerprint || '|' || d.last_seen || '|' || \
+             COALESCE(d.trusted_until, -1) FROM devices d JOIN users u ON u.id = d.user_id \
+             ORDER BY 1",
             "SELECT 'refresh|' || u.email || '|' || t.created_at || '|' || \
              COALESCE(t.used_at, -1) FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
              JOIN users u ON u.id = s.user_id ORDER BY 1",

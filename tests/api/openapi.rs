@@ -46,6 +46,17 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // routes/tokens.rs
     ("GET", "/token", PROTECTED),
     ("DELETE", "/token/{tokenId}", PROTECTED),
+    // routes/signed_in.rs
+    ("GET", "/sessions", PROTECTED),
+    ("POST", "/sessions/{id}/revoke", PROTECTED),
+    ("POST", "/sessions/revoke-all", PROTECTED),
+    ("POST", "/sessions/{id}/heartbeat", PROTECTED),
+    // routes/devices.rs
+    ("GET", "/devices", PROTECTED),
+    ("GET", "/devices/{id}", PROTECTED),
+    ("POST", "/devices/trust", PROTECTED),
+    ("POST", "/devices/{id}/untrust", PROTECTED),
+    ("DELETE", "/devices/{id}", PROTECTED),
     // routes/users.rs
     ("GET", "/user/profile", PROTECTED),
     ("GET", "/user/{userId}", PROTECTED),

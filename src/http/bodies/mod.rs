@@ -6,6 +6,7 @@
 //! modules (`routes`) build on it.
 
 pub mod constants;
+pub mod devices;
 pub mod errors;
 pub mod fields;
 pub mod identity;
@@ -13,6 +14,7 @@ pub mod mfa;
 pub mod organization;
 pub mod responses;
 pub mod settings;
+pub mod signed_in;
 pub mod system_events;
 pub mod workspaces;
 

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::{OrgId, UserId};
+use crate::domain::{OrgId, SeenDevice, UserId};
 
 use super::error::ApiError;
 use crate::auth::{
@@ -13,7 +13,7 @@ use crate::domain::Password;
 use crate::http::bodies::identity::IssuedTokens;
 use crate::http::AppState;
 use crate::mail::VERIFICATION;
-use crate::store::{NewRefreshToken, NewSession, NewVerification, User};
+use crate::store::{NewDevice, NewRefreshToken, NewSession, NewVerification, User};
 
 /// Refresh tokens live 30 days; a session slides with them, up to its absolute lifetime.
 pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
@@ -30,13 +30,15 @@ pub struct IssuedSession {
     pub secret: SessionSecret,
 }
 
-/// A new session for `user_id`, with its first refresh token. It ends when its refresh token
-/// does, and never later than `lifetime_ms` after now (the absolute lifetime). `mfa_pending`:
-/// it waits for its second factor (a password login of a user who needs MFA).
+/// A new session for `user_id` on the device it was `seen` from, with its first refresh token.
+/// It ends when its refresh token does, and never later than `lifetime_ms` after now (the
+/// absolute lifetime). `mfa_pending`: it waits for its second factor (a password login of a
+/// user who needs MFA).
 pub fn new_session(
     user_id: UserId,
     now: i64,
     lifetime_ms: i64,
+    seen: SeenDevice,
     mfa_pending: bool,
 ) -> IssuedSession {
     let secret = SessionSecret::generate();
@@ -45,6 +47,7 @@ pub fn new_session(
         user_id,
         created_at: now,
         expires_at: now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms),
+        device: NewDevice::new(user_id, seen, now),
         mfa_pending,
     };
     let refresh_plain = secret.new_refresh_token();

@@ -3,6 +3,7 @@
 //! modules import from here and from `bodies`, never from one another.
 
 pub mod credentials;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod fields;

@@ -3,6 +3,7 @@
 //! it. A route module imports only the shared modules (`common`, `bodies`), never another route
 //! module.
 
+pub mod devices;
 pub mod mfa;
 pub mod ops;
 pub mod org_users;
@@ -11,6 +12,7 @@ pub mod password_reset;
 pub mod registration;
 pub mod sessions;
 pub mod settings;
+pub mod signed_in;
 pub mod system_events;
 pub mod tokens;
 pub mod users;

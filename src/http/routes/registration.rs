@@ -21,10 +21,11 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
     self, hash_password, new_verification, send_verification, TokenSubject,
 };
+use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{JsonBody, PathId};
 use crate::http::common::fields;
-use crate::http::common::throttle::AccountKey;
+use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
 use crate::store::{NewOrganization, NewUser, StoreError};
 
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A new account: its organization (named `companyName`, or after the person) and its OWNER.
-/// Unknown fields (`deviceInfo`...) are ignored.
+/// Unknown fields are ignored.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RegisterBody {
@@ -54,6 +55,8 @@ struct RegisterBody {
     is_business: Option<bool>,
     #[schema(max_length = 2048)]
     company_website: Option<String>,
+    #[serde(default)]
+    device_info: DeviceInfoField,
 }
 
 /// The organization's name: `companyName`, or for a personal account the person's name.
@@ -103,6 +106,8 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
 )]
 async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
+    user_agent: UserAgent,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     const FAILED: &str = "Registration failed";
@@ -136,7 +141,8 @@ async fn register(
         org_role: OrgRole::Owner,
         created_at: now,
     };
-    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, false);
+    let device = body.device_info.seen(&user_agent, client);
+    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, device, false);
     let (verification, verification_token) = new_verification(user.id, now);
     let verification_id = verification.id;
     let summary = UserSummary {

@@ -13,13 +13,14 @@ use utoipa_axum::routes;
 
 use crate::auth::{hash_token, SessionSecret};
 use crate::clock::now_ms;
-use crate::domain::{Email, Password};
+use crate::domain::{Email, Password, SeenDevice};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::identity::{LoginResponse, RefreshResponse, UserSummary};
 use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::throttle::{AccountKey, ClientAddr};
@@ -33,13 +34,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
 }
 
-/// Credentials. Unknown fields (`deviceInfo`...) are ignored.
+/// Credentials, and what the client says about its device. Unknown fields are ignored.
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
     #[schema(schema_with = schema::non_blank, required = true)]
     email: Option<String>,
     #[schema(value_type = String, min_length = 1)]
     password: Option<String>,
+    #[serde(default, rename = "deviceInfo")]
+    device_info: DeviceInfoField,
 }
 
 fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
@@ -65,6 +68,7 @@ fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
 async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
+    user_agent: UserAgent,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
@@ -74,7 +78,8 @@ async fn login(
     let attempt = state
         .throttle
         .login_attempt(AccountKey::email(email), client)?;
-    let result = attempt_login(&state, email, password).await;
+    let device = body.device_info.seen(&user_agent, client);
+    let result = attempt_login(&state, email, password, device).await;
     // Refused credentials count as failures, in the metrics and for the login lock; malformed
     // and refused (429, 503) requests are not login attempts.
     match &result {
@@ -92,6 +97,7 @@ async fn attempt_login(
     state: &AppState,
     email: &str,
     password: &str,
+    device: SeenDevice,
 ) -> Result<LoginResponse, ApiError> {
     const FAILED: &str = "Login failed";
     let wrong_password = || login_failure(ErrorCode::InvalidPassword, "Invalid password");
@@ -141,7 +147,13 @@ async fn attempt_login(
 
     let now = now_ms();
     // MFA required: the session is pending until `POST /mfa/verify-login` (contract section 8).
-    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, mfa_required);
+    let issued = credentials::new_session(
+        user.id,
+        now,
+        state.session_lifetime_ms,
+        device,
+        mfa_required,
+    );
     state
         .store
         .create_session(issued.session, issued.refresh)

@@ -47,6 +47,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261203000001_system_events.sql",
     "20261203000101_system_events_indexes.sql",
     "20261204000001_mfa.sql",
+    "20261204000101_devices.sql",
     "20261204000201_settings_objects.sql",
 ];
 

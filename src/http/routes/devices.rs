@@ -1,0 +1,227 @@
+//! The devices the caller signed in from (contract section 9): `GET /devices`,
+//! `GET /devices/{id}`, `POST /devices/trust`, `POST /devices/{id}/untrust`,
+//! `DELETE /devices/{id}`. A device is recorded by each login (`store::devices`); untrusting and
+//! removing one end its sessions at once. Trust never skips MFA: a fingerprint is made of what
+//! the client says about itself, which an attacker can copy. Every error of these routes, 401
+//! included, carries the documented `error` text next to our envelope.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock::now_ms;
+use crate::domain::DeviceId;
+use crate::http::bodies::devices::{DeviceResponse, DevicesResponse, TrustedResponse};
+use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
+use crate::http::bodies::fields as schema;
+use crate::http::bodies::MessageResponse;
+use crate::http::common::error::{ApiError, OrInternal, ShapedError};
+use crate::http::common::extract::{AuthUser, JsonBody, PathId};
+use crate::http::AppState;
+
+/// What these routes answer on failure: the envelope plus `"error"`.
+type DeviceError = ShapedError<ErrorWithText>;
+
+/// A trust lasts 30 days.
+const TRUST_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_devices))
+        .routes(routes!(device_details, remove_device))
+        .routes(routes!(trust_device))
+        .routes(routes!(untrust_device))
+}
+
+fn device_not_found() -> ApiError {
+    ApiError::not_found(ErrorCode::DeviceNotFound, "Device not found")
+}
+
+/// The caller's devices, last seen first.
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's devices", body = DevicesResponse),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 500, description = "Failed to fetch devices", body = ErrorWithText),
+    )
+)]
+async fn list_devices(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+) -> Result<Json<DevicesResponse>, DeviceError> {
+    let auth = auth?;
+    let devices = state
+        .store
+        .list_devices(auth.user.id)
+        .await
+        .or_500("Failed to fetch devices")?;
+    Ok(Json(DevicesResponse::at(&devices, now_ms())))
+}
+
+/// One of the caller's devices, with its fingerprint and live sessions.
+#[utoipa::path(
+    get,
+    path = "/devices/{id}",
+    tag = "devices",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "A device id")),
+    responses(
+        (status = 200, description = "The device", body = DeviceResponse),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
+        (status = 500, description = "Failed to fetch device", body = ErrorWithText),
+    )
+)]
+async fn device_details(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    Path(id): Path<PathId<DeviceId>>,
+) -> Result<Json<DeviceResponse>, DeviceError> {
+    let auth = auth?;
+    let now = now_ms();
+    let details = state
+        .store
+        .device_details(auth.user.id, id.or(device_not_found)?, now)
+        .await
+        .or_500("Failed to fetch device")?
+        .ok_or_else(device_not_found)?;
+    Ok(Json(DeviceResponse::at(details, now)))
+}
+
+/// `POST /devices/trust`: which of the caller's devices.
+#[derive(Deserialize, ToSchema)]
+struct TrustBody {
+    /// The device's `deviceFingerprint` (from `GET /devices/{id}`).
+    #[schema(schema_with = schema::non_blank, required = true)]
+    fingerprint: Option<String>,
+}
+
+/// Trusts one of the caller's devices for 30 days (`trustLevel` HIGH). Trust does not skip MFA.
+#[utoipa::path(
+    post,
+    path = "/devices/trust",
+    tag = "devices",
+    security(("bearerAuth" = [])),
+    request_body = TrustBody,
+    responses(
+        (status = 200, description = "Device trusted successfully", body = TrustedResponse),
+        (status = 400, description = "`MISSING_FIELD` (no fingerprint), malformed JSON, or an account not validated", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 404, description = "Device not found (no device of the caller has this fingerprint)", body = ErrorWithText),
+        (status = 413, description = "Request body over 64 KiB", body = ErrorWithText),
+        (status = 415, description = "Content-Type must be application/json", body = ErrorWithText),
+        (status = 500, description = "Failed to trust device", body = ErrorWithText),
+    )
+)]
+async fn trust_device(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    body: Result<JsonBody<TrustBody>, ApiError>,
+) -> Result<Json<TrustedResponse>, DeviceError> {
+    let auth = auth?;
+    let JsonBody(body) = body?;
+    auth.require_validated()?;
+    let fingerprint = body.fingerprint.as_deref().map(str::trim);
+    let fingerprint = fingerprint
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::missing_field("fingerprint"))?;
+    let until = now_ms() + TRUST_TTL_MS;
+    let trusted = state
+        .store
+        .trust_device(auth.user.id, fingerprint, until)
+        .await
+        .or_500("Failed to trust device")?;
+    if !trusted {
+        return Err(device_not_found().into());
+    }
+    Ok(Json(TrustedResponse::new(until)))
+}
+
+/// Ends the trust in one of the caller's devices, and every session on it.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/untrust",
+    tag = "devices",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "A device id")),
+    responses(
+        (status = 200, description = "Device untrusted successfully; its sessions have ended", body = MessageResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
+        (status = 500, description = "Failed to untrust device", body = ErrorWithText),
+    )
+)]
+async fn untrust_device(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    Path(id): Path<PathId<DeviceId>>,
+) -> Result<Json<MessageResponse>, DeviceError> {
+    end_device(&state, auth, id, Ending::Untrust).await
+}
+
+/// Removes one of the caller's devices, ending every session on it. A later login from it
+/// records it anew.
+#[utoipa::path(
+    delete,
+    path = "/devices/{id}",
+    tag = "devices",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "A device id")),
+    responses(
+        (status = 200, description = "Device removed successfully; its sessions have ended", body = MessageResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
+        (status = 500, description = "Failed to remove device", body = ErrorWithText),
+    )
+)]
+async fn remove_device(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    Path(id): Path<PathId<DeviceId>>,
+) -> Result<Json<MessageResponse>, DeviceError> {
+    end_device(&state, auth, id, Ending::Remove).await
+}
+
+/// The two ways of ending a device's sessions.
+#[derive(Clone, Copy)]
+enum Ending {
+    Untrust,
+    Remove,
+}
+
+/// Untrusts or removes one of the caller's devices, ending its sessions.
+async fn end_device(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: PathId<DeviceId>,
+    ending: Ending,
+) -> Result<Json<MessageResponse>, DeviceError> {
+    let auth = auth?;
+    auth.require_validated()?;
+    let (user_id, device_id, now) = (auth.user.id, id.or(device_not_found)?, now_ms());
+    let (ended, failed, done) = match ending {
+        Ending::Untrust => (
+            state.store.untrust_device(user_id, device_id, now).await,
+            "Failed to untrust device",
+            "Device untrusted successfully",
+        ),
+        Ending::Remove => (
+            state.store.remove_device(user_id, device_id, now).await,
+            "Failed to remove device",
+            "Device removed successfully",
+        ),
+    };
+    if !ended.or_500(failed)? {
+        return Err(device_not_found().into());
+    }
+    Ok(Json(MessageResponse::new(done)))
+}

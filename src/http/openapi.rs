@@ -97,11 +97,12 @@ pub fn finish(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
 
 /// Adds the 403 `MFA_REQUIRED` that every protected route but [`PENDING_SESSION_ROUTES`]
 /// answers a pending session: written once here rather than on each route, so that a new route
-/// is documented with it (the allow-list test probes every route of the document).
+/// is documented with it (the allow-list test probes every route of the document). It comes in
+/// the envelope of the route's 401, since the same extraction of the caller answers both.
 fn document_mfa_required(document: &mut utoipa::openapi::OpenApi) {
     const WHY: &str = "`MFA_REQUIRED` (MFA verification required): the session waits for its \
                        second factor (`POST /mfa/verify-login`)";
-    let envelope = || RefOr::Ref(Ref::from_schema_name("ErrorResponse"));
+    let plain = || RefOr::Ref(Ref::from_schema_name("ErrorResponse"));
     for (path, item) in document.paths.paths.iter_mut() {
         let operations: [(&str, &mut Option<Operation>); 4] = [
             ("get", &mut item.get),
@@ -117,6 +118,14 @@ fn document_mfa_required(document: &mut utoipa::openapi::OpenApi) {
                 continue;
             }
             let responses = &mut operation.responses.responses;
+            let of_401 = match responses.get("401") {
+                Some(RefOr::T(unauthorized)) => unauthorized
+                    .content
+                    .get("application/json")
+                    .and_then(|content| content.schema.clone()),
+                _ => None,
+            };
+            let envelope = || of_401.clone().unwrap_or_else(plain);
             match responses.get_mut("403") {
                 Some(RefOr::T(forbidden)) => {
                     forbidden.description = format!("{}; or {WHY}", forbidden.description);

@@ -1,0 +1,227 @@
+//! Enrolling a second factor: `setup`, `verify-setup`, and the activation of magic links.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::mfa::{backup_codes, png_data_url, totp, TotpSecret};
+use crate::auth::{hash_token, new_token};
+use crate::clock::now_ms;
+use crate::domain::MfaMethod;
+use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
+use crate::http::bodies::mfa::{SetupResponse, TotpSetupResponse};
+use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::MessageResponse;
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{AnySession, JsonBody};
+use crate::http::common::throttle::AccountKey;
+use crate::http::AppState;
+use crate::mail::MAGIC_LINK_ACTIVATION;
+use crate::store::NewLinkToken;
+
+use super::{
+    may_change_mfa, method_of, mfa_state_of, open_secret, send_link, MfaResult, MfaTypeBody,
+    LINK_TOKEN_TTL_MS,
+};
+
+/// `{mfaType, code}`; for `MAGIC_LINK` the code is the activation token.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VerifySetupBody {
+    #[schema(value_type = String, example = "GOOGLE_AUTH")]
+    mfa_type: Option<String>,
+    #[schema(value_type = String, example = "123456")]
+    code: Option<String>,
+}
+
+/// `{token}`: the token of the activation e-mail.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct TokenBody {
+    #[schema(value_type = String)]
+    token: Option<String>,
+}
+
+/// Start enrolling a method: for `GOOGLE_AUTH` a new secret, its QR code and backup codes (the
+/// method stays off until `verify-setup`); for `MAGIC_LINK` an activation e-mail.
+#[utoipa::path(
+    post,
+    path = "/mfa/setup",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    request_body = MfaTypeBody,
+    responses(
+        BodyRejectedWithText,
+        (status = 200, description = "`GOOGLE_AUTH`: the secret, QR code, URI and backup codes; `MAGIC_LINK`: the activation e-mail was sent", body = SetupResponse),
+        (status = 400, description = "Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 403, description = "`MFA_REQUIRED`: MFA is on and this session did not pass it", body = ErrorWithText),
+        (status = 500, description = "MFA setup failed", body = ErrorWithText),
+    )
+)]
+pub(super) async fn setup(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+    body: Result<JsonBody<MfaTypeBody>, ApiError>,
+) -> MfaResult<SetupResponse> {
+    const FAILED: &str = "MFA setup failed";
+    let AnySession(caller, _) = session?;
+    let mfa = mfa_state_of(&state, &caller).await?;
+    may_change_mfa(&caller, &mfa, true)?;
+    let JsonBody(body) = body?;
+    let method = method_of(body.mfa_type.as_deref())?;
+    caller.require_validated()?;
+    let now = now_ms();
+    match method {
+        MfaMethod::GoogleAuth => {
+            let secret = TotpSecret::generate();
+            let sealed = state
+                .mfa
+                .secret_box
+                .seal(secret.as_bytes(), caller.user.id.uuid().as_bytes());
+            let codes = backup_codes::generate();
+            let hashes = codes
+                .iter()
+                .filter_map(|code| backup_codes::normalize(code))
+                .map(|code| backup_codes::hash(&code))
+                .collect();
+            let url = totp::otpauth_url(&secret, &state.mfa.issuer, &caller.user.email);
+            let qr_code = png_data_url(&url).or_500(FAILED)?;
+            state
+                .store
+                .begin_totp_setup(caller.user.id, sealed, hashes, now)
+                .await
+                .or_500(FAILED)?;
+            let body = TotpSetupResponse::new(secret.base32(), qr_code, url, codes);
+            Ok(Json(SetupResponse::Totp(body)))
+        }
+        MfaMethod::MagicLink => {
+            let token = new_token();
+            let link = NewLinkToken {
+                token_hash: hash_token(&token),
+                user_id: caller.user.id,
+                created_at: now,
+                expires_at: now + LINK_TOKEN_TTL_MS,
+            };
+            state
+                .store
+                .begin_magic_link_setup(link)
+                .await
+                .or_500(FAILED)?;
+            send_link(&state, &caller, &MAGIC_LINK_ACTIVATION, &token).await;
+            let body = MessageResponse::new("Magic link activation e-mail sent");
+            Ok(Json(SetupResponse::MagicLink(body)))
+        }
+    }
+}
+
+/// Finish enrolling: a TOTP code of the new secret enables `GOOGLE_AUTH` (and its backup codes),
+/// and this session counts as verified; for `MAGIC_LINK`, `code` is the activation token.
+#[utoipa::path(
+    post,
+    path = "/mfa/verify-setup",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    request_body = VerifySetupBody,
+    responses(
+        BodyRejectedWithText,
+        (status = 200, description = "MFA setup verified and enabled", body = MessageResponse),
+        (status = 400, description = "MFA setup verification failed; Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
+        (status = 500, description = "MFA setup verification failed", body = ErrorWithText),
+    )
+)]
+pub(super) async fn verify_setup(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+    body: Result<JsonBody<VerifySetupBody>, ApiError>,
+) -> MfaResult<MessageResponse> {
+    const FAILED: &str = "MFA setup verification failed";
+    let failed = || ApiError::bad_request(ErrorCode::MfaSetupFailed, FAILED);
+    let AnySession(caller, _) = session?;
+    let mfa = mfa_state_of(&state, &caller).await?;
+    may_change_mfa(&caller, &mfa, true)?;
+    let JsonBody(body) = body?;
+    let method = method_of(body.mfa_type.as_deref())?;
+    let code = body.code.as_deref().map(str::trim).unwrap_or_default();
+    if code.is_empty() {
+        return Err(ApiError::missing_field("code").into());
+    }
+    caller.require_validated()?;
+    let now = now_ms();
+    let done = match method {
+        MfaMethod::GoogleAuth => {
+            let secrets = state
+                .store
+                .totp_secrets(caller.user.id)
+                .await
+                .or_500(FAILED)?;
+            let Some(sealed) = secrets.pending else {
+                return Err(failed().into());
+            };
+            let step = open_secret(&state, &caller.user.id, &sealed)
+                .and_then(|secret| totp::matching_step(&secret, code, now));
+            let Some(step) = step else {
+                return Err(failed().into());
+            };
+            let by = caller.actor();
+            state
+                .store
+                .complete_totp_setup(by, caller.session_id, sealed, step)
+                .await
+                .or_500(FAILED)?
+        }
+        MfaMethod::MagicLink => state
+            .store
+            .activate_magic_link(hash_token(code), Some(caller.user.id), now)
+            .await
+            .or_500(FAILED)?,
+    };
+    if !done {
+        return Err(failed().into());
+    }
+    Ok(Json(MessageResponse::new("MFA setup verified and enabled")))
+}
+
+/// Enable magic-link MFA with the token of the activation e-mail (public: the link may be
+/// opened anywhere).
+#[utoipa::path(
+    post,
+    path = "/mfa/magic-link/activate",
+    tag = "mfa",
+    request_body = TokenBody,
+    responses(
+        BodyRejectedWithText,
+        (status = 200, description = "Magic link MFA activated successfully", body = MessageResponse),
+        (status = 400, description = "Invalid or expired token; `MISSING_FIELD`", body = ErrorWithText),
+        (status = 429, description = "Too many requests (`Retry-After`)", body = ErrorWithText),
+        (status = 500, description = "Failed to activate magic link", body = ErrorWithText),
+    )
+)]
+pub(super) async fn activate_magic_link(
+    State(state): State<AppState>,
+    body: Result<JsonBody<TokenBody>, ApiError>,
+) -> MfaResult<MessageResponse> {
+    let JsonBody(body) = body?;
+    let token = body.token.as_deref().map(str::trim).unwrap_or_default();
+    if token.is_empty() {
+        return Err(ApiError::missing_field("token").into());
+    }
+    state
+        .throttle
+        .check_account(AccountKey::token("magic-link-activation", token))?;
+    let activated = state
+        .store
+        .activate_magic_link(hash_token(token), None, now_ms())
+        .await
+        .or_500("Failed to activate magic link")?;
+    if !activated {
+        return Err(
+            ApiError::bad_request(ErrorCode::InvalidToken, "Invalid or expired token").into(),
+        );
+    }
+    Ok(Json(MessageResponse::new(
+        "Magic link MFA activated successfully",
+    )))
+}

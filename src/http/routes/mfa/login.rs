@@ -1,0 +1,193 @@
+//! Passing the second factor: `verify-login`, and the sign-in links it can take.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::mfa::{backup_codes, totp};
+use crate::auth::{hash_token, new_token};
+use crate::clock::now_ms;
+use crate::domain::MfaMethod;
+use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
+use crate::http::bodies::mfa::MfaLoginResponse;
+use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::MessageResponse;
+use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::error::{ApiError, OrInternal};
+use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
+use crate::http::common::throttle::AccountKey;
+use crate::http::AppState;
+use crate::mail::MAGIC_LINK_LOGIN;
+use crate::store::{Factor, NewLinkToken, NewRefreshToken, VerifyOutcome};
+
+use super::{method_of, open_secret, send_link, MfaResult, LINK_TOKEN_TTL_MS};
+
+/// `{mfaType, code}` (a TOTP code or a backup code) or `{mfaType: "MAGIC_LINK", token}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VerifyLoginBody {
+    #[schema(value_type = String, example = "GOOGLE_AUTH")]
+    mfa_type: Option<String>,
+    code: Option<String>,
+    token: Option<String>,
+}
+
+/// Pass the second factor: a TOTP code, a backup code, or the token of a sign-in link. The
+/// session becomes verified and gets a new token pair. 5 failures within 15 minutes lock the
+/// user's verification for 15 minutes, even for a right code.
+#[utoipa::path(
+    post,
+    path = "/mfa/verify-login",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    request_body = VerifyLoginBody,
+    responses(
+        BodyRejectedWithText,
+        (status = 200, description = "MFA verification successful", body = MfaLoginResponse),
+        (status = 400, description = "Invalid verification code; Invalid MFA type specified; `MISSING_FIELD`", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 429, description = "Too many failed attempts (`Retry-After`)", body = ErrorWithText),
+        (status = 500, description = "MFA verification failed", body = ErrorWithText),
+    )
+)]
+pub(super) async fn verify_login(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+    body: Result<JsonBody<VerifyLoginBody>, ApiError>,
+) -> MfaResult<MfaLoginResponse> {
+    const FAILED: &str = "MFA verification failed";
+    let AnySession(caller, secret) = session?;
+    let JsonBody(body) = body?;
+    let method = method_of(body.mfa_type.as_deref())?;
+    let presented = match method {
+        MfaMethod::GoogleAuth => body.code.as_deref(),
+        MfaMethod::MagicLink => body.token.as_deref().or(body.code.as_deref()),
+    };
+    let presented = presented.map(str::trim).unwrap_or_default();
+    if presented.is_empty() {
+        let field = if method == MfaMethod::MagicLink {
+            "token"
+        } else {
+            "code"
+        };
+        return Err(ApiError::missing_field(field).into());
+    }
+    let now = now_ms();
+    let factor = match method {
+        MfaMethod::GoogleAuth => totp_factor(&state, &caller, presented, now).await?,
+        MfaMethod::MagicLink => Factor::LoginLink {
+            hash: hash_token(presented),
+        },
+    };
+    let next_plain = secret.new_refresh_token();
+    let expires_at = (now + REFRESH_TOKEN_TTL_MS).min(
+        caller
+            .session_created_at
+            .saturating_add(state.session_lifetime_ms),
+    );
+    let next = NewRefreshToken {
+        token_hash: hash_token(&next_plain),
+        session_id: caller.session_id,
+        created_at: now,
+        expires_at,
+    };
+    let outcome = state
+        .store
+        .verify_login(caller.session_id, caller.user.id, factor, next, now)
+        .await
+        .or_500(FAILED)?;
+    match outcome {
+        VerifyOutcome::Verified => {
+            let subject = TokenSubject::of(&caller.user, &secret);
+            let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
+            Ok(Json(MfaLoginResponse::new(tokens)))
+        }
+        VerifyOutcome::Invalid => Err(ApiError::bad_request(
+            ErrorCode::InvalidMfaCode,
+            "Invalid verification code",
+        )
+        .into()),
+        VerifyOutcome::Locked { retry_after_ms } => {
+            let wait = std::time::Duration::from_millis(retry_after_ms.unsigned_abs());
+            let mut error = ApiError::rate_limited(wait);
+            error.code = ErrorCode::MfaLocked;
+            error.message = "Too many failed attempts".into();
+            Err(error.into())
+        }
+    }
+}
+
+/// What a `GOOGLE_AUTH` code is: a backup code (its normalized hash), or a TOTP code checked
+/// against the user's secret (the step it matched, if any).
+async fn totp_factor(
+    state: &AppState,
+    caller: &AuthUser,
+    code: &str,
+    now: i64,
+) -> Result<Factor, ApiError> {
+    if let Some(normalized) = backup_codes::normalize(code) {
+        return Ok(Factor::BackupCode {
+            hash: backup_codes::hash(&normalized),
+        });
+    }
+    let secrets = state
+        .store
+        .totp_secrets(caller.user.id)
+        .await
+        .or_500("MFA verification failed")?;
+    let Some(sealed) = secrets.active else {
+        return Ok(Factor::Invalid);
+    };
+    let step = open_secret(state, &caller.user.id, &sealed)
+        .and_then(|secret| totp::matching_step(&secret, code, now));
+    Ok(Factor::Totp { step })
+}
+
+/// E-mail a sign-in link for this (pending) session: its token, given to `verify-login` by this
+/// session within 10 minutes, passes MFA once.
+#[utoipa::path(
+    post,
+    path = "/mfa/magic-link/send",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Magic link sent", body = MessageResponse),
+        (status = 400, description = "`MFA_METHOD_NOT_ENABLED`: magic links are not enabled for this user", body = ErrorWithText),
+        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        (status = 429, description = "Too many requests (`Retry-After`)", body = ErrorWithText),
+        (status = 500, description = "Failed to send magic link", body = ErrorWithText),
+    )
+)]
+pub(super) async fn send_magic_link(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+) -> MfaResult<MessageResponse> {
+    const FAILED: &str = "Failed to send magic link";
+    let AnySession(caller, _) = session?;
+    // Each link is an e-mail: a session cannot make the server send them without bound.
+    let key = AccountKey::token("magic-link", &caller.user.id.to_string());
+    state.throttle.check_account(key)?;
+    let now = now_ms();
+    let token = new_token();
+    let link = NewLinkToken {
+        token_hash: hash_token(&token),
+        user_id: caller.user.id,
+        created_at: now,
+        expires_at: now + LINK_TOKEN_TTL_MS,
+    };
+    let created = state
+        .store
+        .create_login_link(caller.session_id, link)
+        .await
+        .or_500(FAILED)?;
+    if !created {
+        return Err(ApiError::bad_request(
+            ErrorCode::MfaMethodNotEnabled,
+            "Magic link MFA is not enabled",
+        )
+        .into());
+    }
+    send_link(&state, &caller, &MAGIC_LINK_LOGIN, &token).await;
+    Ok(Json(MessageResponse::new("Magic link sent")))
+}

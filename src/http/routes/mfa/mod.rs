@@ -1,0 +1,136 @@
+//! Multi-factor authentication (contract section 8): enrolling TOTP and magic links, the
+//! verification that turns a pending session into a full one, managing one's methods, an
+//! admin's reset and the organization's enforcement. Errors answer `{"success":false,"error"}`
+//! with our `message` and `error_code`.
+//!
+//! Who may change MFA: a session that passed MFA when the user has a method enabled (a stolen
+//! password must not switch MFA off, nor add the thief's factor next to the owner's); while no
+//! method is enabled, any session of the user, and a pending one only to enrol (`setup`,
+//! `verify-setup`), for a member whose organization enforces MFA.
+
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::mfa::TotpSecret;
+use crate::domain::{MfaMethod, MfaType, UserId};
+use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
+use crate::http::common::error::{ApiError, OrInternal, ShapedError};
+use crate::http::common::extract::AuthUser;
+use crate::http::AppState;
+use crate::mail::TokenEmail;
+use crate::store::MfaState;
+
+mod enrol;
+mod login;
+mod manage;
+
+type MfaError = ShapedError<ErrorWithText>;
+type MfaResult<T> = Result<Json<T>, MfaError>;
+
+/// Magic-link tokens (activation and sign-in) live 10 minutes.
+const LINK_TOKEN_TTL_MS: i64 = 10 * 60 * 1000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enrol::setup))
+        .routes(routes!(enrol::verify_setup))
+        .routes(routes!(login::verify_login))
+        .routes(routes!(login::send_magic_link))
+        .routes(routes!(enrol::activate_magic_link))
+        .routes(routes!(manage::status))
+        .routes(routes!(manage::methods))
+        .routes(routes!(manage::enable))
+        .routes(routes!(manage::disable))
+        .routes(routes!(manage::primary))
+        .routes(routes!(manage::reset))
+        .routes(routes!(manage::enforce))
+}
+
+/// `{mfaType}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct MfaTypeBody {
+    /// `GOOGLE_AUTH` or `MAGIC_LINK` (`PASSKEY` is not offered yet).
+    #[schema(value_type = String, example = "GOOGLE_AUTH")]
+    mfa_type: Option<String>,
+}
+
+fn invalid_type() -> ApiError {
+    ApiError::bad_request(ErrorCode::InvalidMfaType, "Invalid MFA type specified")
+}
+
+/// The method `mfaType` names; `PASSKEY` and anything unknown are 400.
+fn method_of(mfa_type: Option<&str>) -> Result<MfaMethod, ApiError> {
+    let mfa_type = mfa_type.ok_or_else(|| ApiError::missing_field("mfaType"))?;
+    match MfaType::parse(mfa_type) {
+        Some(MfaType::Method(method)) => Ok(method),
+        Some(MfaType::Passkey) | None => Err(invalid_type()),
+    }
+}
+
+fn not_configured() -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::MfaMethodNotConfigured,
+        "MFA method is not configured",
+    )
+}
+
+/// Whether `caller` may change their MFA now (see the module); `enrolling`: `setup` and
+/// `verify-setup`, which a pending session may call while no method is enabled.
+fn may_change_mfa(caller: &AuthUser, mfa: &MfaState, enrolling: bool) -> Result<(), ApiError> {
+    let allowed = if caller.mfa.pending {
+        enrolling && !mfa.is_enabled()
+    } else {
+        !mfa.is_enabled() || caller.mfa.verified
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::mfa_required())
+    }
+}
+
+/// The caller's MFA state (the caller is live, so it exists).
+async fn mfa_state_of(state: &AppState, caller: &AuthUser) -> Result<MfaState, ApiError> {
+    const FAILED: &str = "Internal server error";
+    state
+        .store
+        .mfa_state(caller.user.id)
+        .await
+        .or_500(FAILED)?
+        .ok_or_else(|| ApiError::internal(FAILED, "the caller has no MFA state"))
+}
+
+/// A failed send is logged, not returned: the user can ask again.
+async fn send_link(state: &AppState, caller: &AuthUser, email: &TokenEmail, token: &str) {
+    let user = &caller.user;
+    let message = email.to(
+        &user.email,
+        Some(&user.first_name),
+        token,
+        state.public_url.as_deref(),
+    );
+    if let Err(error) = state.mailer.send(message).await {
+        tracing::error!(%error, "sending a magic-link e-mail failed");
+    }
+}
+
+/// The TOTP secret `sealed` of `user_id`; None (logged) when it does not open: the key changed
+/// since it was sealed, or the row was tampered with.
+fn open_secret(state: &AppState, user_id: &UserId, sealed: &[u8]) -> Option<TotpSecret> {
+    let opened = state
+        .mfa
+        .secret_box
+        .open(sealed, user_id.uuid().as_bytes())
+        .and_then(|bytes| TotpSecret::from_bytes(&bytes));
+    if opened.is_none() {
+        tracing::error!(
+            "a TOTP secret does not open with the configured key (was --mfa-encryption-key or \
+             the signing secret changed?)"
+        );
+    }
+    opened
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::events::{append_event, Actor, Changes, NewEvent};
 use super::tx::{args, Tx};
 use super::{queries, NewRefreshToken, Store, StoreResult};
-use crate::domain::{EventKind, MfaMethod, OrgId, SessionId, UserId};
+use crate::domain::{can_manage_user, EventKind, MfaMethod, OrgId, OrgRole, SessionId, UserId};
 
 /// This many failed verifications of one user within [`LOCKOUT_WINDOW_MS`] lock their
 /// verification until the window has passed since the last of them.
@@ -130,6 +130,29 @@ pub enum VerifyOutcome {
     Invalid,
     /// Too many recent failures: nothing was checked. Retry after this many ms.
     Locked { retry_after_ms: i64 },
+}
+
+/// Whose MFA a reset removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetTarget {
+    /// The actor's own.
+    Own,
+    /// Another user's, by an actor of role `actor_role`; `require`: MFA at their next login.
+    Other {
+        user_id: UserId,
+        actor_role: OrgRole,
+        require: bool,
+    },
+}
+
+/// What a reset led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Done,
+    /// No live user of the actor's organization.
+    NotFound,
+    /// The actor may not act on the target (their role is not below the actor's).
+    NotPermitted,
 }
 
 /// What a change of a method led to.
@@ -378,29 +401,42 @@ impl Store {
         .await
     }
 
-    /// `reset`: removes every method, backup code and magic-link token of `target` (a live user
-    /// of the actor's organization; false otherwise). `require`: the admin's requirement to set
-    /// (None keeps it: a user resetting their own MFA cannot lift an admin's requirement).
-    /// `end_sessions`: the target's sessions end (an admin's reset of another user).
-    pub async fn reset_mfa(
-        &self,
-        by: Actor,
-        target: UserId,
-        require: Option<bool>,
-        end_sessions: bool,
-    ) -> StoreResult<bool> {
+    /// `reset`: removes every method, backup code and magic-link token of the actor
+    /// ([`ResetTarget::Own`]: an admin's requirement stays, the user cannot lift it) or of
+    /// another live user of the actor's organization ([`ResetTarget::Other`]: the admin's
+    /// requirement is set to `require` and the user's sessions end), under the role rules of
+    /// section 2 (checked on the target's role as it is now).
+    pub async fn reset_mfa(&self, by: Actor, target: ResetTarget) -> StoreResult<ResetOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
-                let org: Option<OrgId> = tx
-                    .query_opt(queries::LIVE_USER_ORG, args![target], |row| {
-                        row.get("org_id")
+                let user_id = match target {
+                    ResetTarget::Own => by.user_id,
+                    ResetTarget::Other { user_id, .. } => user_id,
+                };
+                let found = tx
+                    .query_opt(queries::LIVE_USER_ORG, args![user_id], |row| {
+                        Ok((row.get::<OrgId>("org_id")?, row.get::<OrgRole>("org_role")?))
                     })
                     .await?;
-                if org != Some(by.org_id) {
-                    return Ok(false);
-                }
+                let Some((_, role)) = found.filter(|(org, _)| *org == by.org_id) else {
+                    return Ok(ResetOutcome::NotFound);
+                };
+                let (require, end_sessions) = match target {
+                    ResetTarget::Own => (None, false),
+                    ResetTarget::Other {
+                        actor_role,
+                        require,
+                        ..
+                    } => {
+                        if !can_manage_user(actor_role, role) {
+                            return Ok(ResetOutcome::NotPermitted);
+                        }
+                        (Some(require), true)
+                    }
+                };
+                let target = user_id;
                 let Some(before) = lock_and_read(tx, target).await? else {
-                    return Ok(false);
+                    return Ok(ResetOutcome::NotFound);
                 };
                 for sql in queries::RESET_MFA_ROWS {
                     tx.execute(sql, args![target]).await?;
@@ -416,7 +452,7 @@ impl Store {
                 let removed = before.methods.iter().any(|m| m.configured);
                 let secrets: &[&'static str] = if removed { &["mfaMethods"] } else { &[] };
                 append_mfa_event(tx, by, target, &before, secrets).await?;
-                Ok(true)
+                Ok(ResetOutcome::Done)
             })
         })
         .await

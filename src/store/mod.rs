@@ -46,8 +46,8 @@ pub use identity::{
     RefreshOutcome, SessionInfo, SessionMfa, SessionUser, User,
 };
 pub use mfa::{
-    Factor, MethodChange, MethodState, MfaState, NewLinkToken, TotpSecrets, VerifyOutcome,
-    LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS,
+    Factor, MethodChange, MethodState, MfaState, NewLinkToken, ResetOutcome, ResetTarget,
+    TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
 pub use settings::{SettingsOutcome, SettingsOwner};

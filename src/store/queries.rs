@@ -602,7 +602,8 @@ pub const INSERT_LINK_TOKEN: &str = "INSERT INTO mfa_link_tokens (token_hash, us
 pub const CLAIM_ACTIVATION_TOKEN: &str = "UPDATE mfa_link_tokens SET used_at = $2 \
      WHERE token_hash = $1 AND purpose = 'activate' AND used_at IS NULL AND expires_at > $2 \
      RETURNING user_id";
-pub const LIVE_USER_ORG: &str = "SELECT org_id FROM users WHERE id = $1 AND deleted_at IS NULL";
+pub const LIVE_USER_ORG: &str =
+    "SELECT org_id, org_role FROM users WHERE id = $1 AND deleted_at IS NULL";
 
 /// The magic-link method of user $1 becomes configured and enabled ($2 now).
 pub const ENABLE_MAGIC_LINK: &str = "UPDATE mfa_methods SET configured = TRUE, enabled = TRUE, \

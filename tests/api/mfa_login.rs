@@ -471,3 +471,40 @@ async fn the_clean_up_deletes_expired_links_and_failures_the_lockout_no_longer_c
     // Even with no grace, a failure the lockout counts stays.
     assert_eq!(app.count("SELECT COUNT(*) FROM mfa_failures", &[]).await, 1);
 }
+
+#[tokio::test]
+async fn sending_sign_in_links_and_activating_tokens_are_rate_limited_in_the_mfa_envelope() {
+    use workspaces::config::RateLimitConfig;
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.rate_limits = RateLimitConfig {
+            per_ip_per_minute: 6,
+            per_account_per_minute: 1,
+            ..RateLimitConfig::OFF
+        };
+    })
+    .await;
+    let owner = app.register_verified("owner@example.com").await;
+    let limited = || mfa_error("Too many requests, try again later", "RATE_LIMITED");
+    // Per user: one sign-in e-mail a minute.
+    let first = app
+        .mfa_post("/mfa/magic-link/send", &owner.access_token, json!({}))
+        .await;
+    assert_eq!(first.status, StatusCode::BAD_REQUEST, "{}", first.body);
+    let second = app
+        .mfa_post("/mfa/magic-link/send", &owner.access_token, json!({}))
+        .await;
+    assert_answer(&second, StatusCode::TOO_MANY_REQUESTS, &limited());
+    assert!(second.headers.contains_key("retry-after"));
+    // Per token, then per address (registering, verifying and logging in took 3 of its 6).
+    let before = app.snapshot().await;
+    let token = |t: &str| json!({ "token": t });
+    let once = app.post("/mfa/magic-link/activate", None, token("a")).await;
+    assert_eq!(once.status, StatusCode::BAD_REQUEST);
+    let again = app.post("/mfa/magic-link/activate", None, token("a")).await;
+    assert_answer(&again, StatusCode::TOO_MANY_REQUESTS, &limited());
+    let other = app.post("/mfa/magic-link/activate", None, token("b")).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    let over = app.post("/mfa/magic-link/activate", None, token("c")).await;
+    assert_answer(&over, StatusCode::TOO_MANY_REQUESTS, &limited());
+    app.assert_unchanged(&before).await;
+}

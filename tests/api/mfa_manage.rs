@@ -240,6 +240,22 @@ async fn an_admin_resets_another_users_mfa_ending_their_sessions_and_may_require
             "INSUFFICIENT_PERMISSIONS",
         ),
     );
+    // The role rules of section 2: an administrator cannot act on the OWNER.
+    let above = app
+        .mfa_post(
+            "/mfa/reset",
+            &admin.access_token,
+            json!({ "resetUserId": owner.user_id }),
+        )
+        .await;
+    assert_answer(
+        &above,
+        StatusCode::FORBIDDEN,
+        &mfa_error(
+            "Insufficient permissions to reset this user's MFA",
+            "INSUFFICIENT_PERMISSIONS",
+        ),
+    );
     for other in [
         stranger.user_id.clone(),
         uuid::Uuid::now_v7().to_string(),

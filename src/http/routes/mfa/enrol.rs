@@ -15,7 +15,7 @@ use crate::http::bodies::responses::BodyRejectedWithText;
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, JsonBody};
-use crate::http::common::throttle::AccountKey;
+use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
 use crate::mail::MAGIC_LINK_ACTIVATION;
 use crate::store::NewLinkToken;
@@ -201,8 +201,12 @@ pub(super) async fn verify_setup(
 )]
 pub(super) async fn activate_magic_link(
     State(state): State<AppState>,
+    client: ClientAddr,
     body: Result<JsonBody<TokenBody>, ApiError>,
 ) -> MfaResult<MessageResponse> {
+    // A public route that takes a token: limited per address like the credential routes
+    // (here, so that its 429 comes in this route's envelope).
+    state.throttle.check_ip(client.0)?;
     let JsonBody(body) = body?;
     let token = body.token.as_deref().map(str::trim).unwrap_or_default();
     if token.is_empty() {

@@ -14,7 +14,7 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
 use crate::http::AppState;
-use crate::store::{MethodChange, OrganizationPatch};
+use crate::store::{MethodChange, OrganizationPatch, ResetOutcome, ResetTarget};
 
 use super::{may_change_mfa, method_of, mfa_state_of, not_configured, MfaResult, MfaTypeBody};
 
@@ -220,7 +220,7 @@ pub(super) async fn primary(
         (status = 200, description = "MFA reset successfully", body = MessageResponse),
         (status = 400, description = "`USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
         (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 403, description = "Insufficient permissions. OWNER or ADMINISTRATOR role required to reset another user's MFA.; `MFA_REQUIRED`", body = ErrorWithText),
+        (status = 403, description = "Insufficient permissions. OWNER or ADMINISTRATOR role required to reset another user's MFA.; Insufficient permissions to reset this user's MFA (the role rules: an ADMINISTRATORS cannot reset an OWNER); `MFA_REQUIRED`", body = ErrorWithText),
         (status = 404, description = "User not found", body = ErrorWithText),
         (status = 500, description = "Failed to reset MFA", body = ErrorWithText),
     )
@@ -250,17 +250,22 @@ pub(super) async fn reset(
     let mfa = mfa_state_of(&state, &caller).await?;
     may_change_mfa(&caller, &mfa, false)?;
     let by = caller.actor();
-    let done = match other {
-        Some(target) => {
-            let require = body.enable.unwrap_or(false);
-            state.store.reset_mfa(by, target, Some(require), true).await
-        }
-        None => state.store.reset_mfa(by, caller.user.id, None, false).await,
+    let target = match other {
+        Some(user_id) => ResetTarget::Other {
+            user_id,
+            actor_role: caller.user.org_role,
+            require: body.enable.unwrap_or(false),
+        },
+        None => ResetTarget::Own,
     };
-    if !done.or_500(FAILED)? {
-        return Err(user_not_found().into());
+    match state.store.reset_mfa(by, target).await.or_500(FAILED)? {
+        ResetOutcome::Done => Ok(Json(MessageResponse::new("MFA reset successfully"))),
+        ResetOutcome::NotFound => Err(user_not_found().into()),
+        ResetOutcome::NotPermitted => Err(ApiError::insufficient_permissions(
+            "Insufficient permissions to reset this user's MFA",
+        )
+        .into()),
     }
-    Ok(Json(MessageResponse::new("MFA reset successfully")))
 }
 
 /// Turn the organization's MFA enforcement on or off (OWNER, ADMINISTRATORS): the same flag as

@@ -10,7 +10,6 @@ use anyhow::Context as _;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::auth::mfa::SecretBox;
 use crate::auth::{new_token, read_secret_file, JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
@@ -214,18 +213,16 @@ async fn jwt_secret(config: &Config, store: &SharedStore) -> anyhow::Result<Stri
     Ok(secret)
 }
 
-/// The key sealing TOTP secrets (`--mfa-encryption-key`, or its file, or else derived from the
-/// JWT secret) and the issuer. A malformed key stops the start, without the key in the message.
+/// The keys sealing TOTP secrets and hashing backup codes (from `--mfa-encryption-key`, or its
+/// file, or else from the JWT secret) and the issuer. A malformed key stops the start, without
+/// the key in the message.
 fn mfa_config(config: &Config, signing_secret: &[u8]) -> anyhow::Result<MfaConfig> {
     let key = match (&config.mfa_encryption_key, &config.mfa_encryption_key_file) {
         (Some(key), _) => Some(key.clone()),
         (None, Some(path)) => Some(read_secret_file(path)?),
         (None, None) => None,
     };
-    MfaConfig::new(
-        SecretBox::new(key.as_deref(), signing_secret)?,
-        &config.mfa_issuer,
-    )
+    MfaConfig::new(key.as_deref(), signing_secret, &config.mfa_issuer)
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

@@ -228,6 +228,14 @@ pub struct ServeArgs {
     )]
     pub rate_limit_login_failures_per_account: u32,
 
+    /// Settings writes (POST, PUT, DELETE of /settings/*) per minute per signed-in user (0: off).
+    #[arg(
+        long,
+        env = "WORKSPACES_RATE_LIMIT_SETTINGS_WRITES_PER_USER",
+        default_value_t = 60
+    )]
+    pub rate_limit_settings_writes_per_user: u32,
+
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "WORKSPACES_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
@@ -285,6 +293,7 @@ impl ServeArgs {
                 per_ip_per_minute: self.rate_limit_per_ip,
                 per_account_per_minute: self.rate_limit_per_account,
                 login_failures_per_account_per_minute: self.rate_limit_login_failures_per_account,
+                settings_writes_per_user_per_minute: self.rate_limit_settings_writes_per_user,
                 trust_forwarded_for: self.trust_forwarded_for,
                 trusted_proxy_hops: usize::from(self.trusted_proxy_hops),
             },

@@ -68,6 +68,8 @@ pub struct RateLimitConfig {
     pub per_account_per_minute: u32,
     /// Failed logins per account from all addresses together.
     pub login_failures_per_account_per_minute: u32,
+    /// Settings writes per signed-in user: each is an audit event kept for good.
+    pub settings_writes_per_user_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Proxies in front of the server that append to `X-Forwarded-For`: the client address is
@@ -106,6 +108,7 @@ impl RateLimitConfig {
         per_ip_per_minute: 0,
         per_account_per_minute: 0,
         login_failures_per_account_per_minute: 0,
+        settings_writes_per_user_per_minute: 0,
         trust_forwarded_for: false,
         trusted_proxy_hops: 1,
     };

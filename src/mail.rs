@@ -105,6 +105,70 @@ pub const MAGIC_LINK_LOGIN: TokenEmail = TokenEmail {
                  asked for it. If this was not you, do not use it: change your password.",
 };
 
+/// The code that proves the mailbox when a pending session enrolls a second factor
+/// (`POST /mfa/setup` from a session that has only passed the password). It goes to
+/// `POST /mfa/verify-setup` as `emailCode`; there is no page to open.
+pub const MFA_SETUP_CODE: TokenEmail = TokenEmail {
+    subject: "Your code to set up two-step sign-in",
+    why: "Someone signed in to your account with your password and is setting up a second \
+          sign-in step. Enter this code with the code of the authenticator app to finish.",
+    token_label: "Setup code",
+    page: "",
+    fine_print: "The code is valid for 10 minutes and works once. If this was not you, do not \
+                 give it to anyone: change your password.",
+};
+
+/// What changed in a user's second factors, for [`mfa_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaChange {
+    /// A method was enabled: an authenticator app (`GOOGLE_AUTH`) or sign-in links.
+    Enabled(&'static str),
+    Disabled(&'static str),
+    /// Every method and backup code was removed (by the user, or an administrator).
+    Reset,
+    /// A backup code was used to sign in.
+    BackupCodeUsed,
+}
+
+impl MfaChange {
+    fn sentence(self) -> String {
+        match self {
+            MfaChange::Enabled(method) => format!("{} was turned on.", method_name(method)),
+            MfaChange::Disabled(method) => format!("{} was turned off.", method_name(method)),
+            MfaChange::Reset => "Every second sign-in step and backup code of your account was \
+                                 removed."
+                .to_owned(),
+            MfaChange::BackupCodeUsed => {
+                "A backup code was used to sign in. Each code works once.".to_owned()
+            }
+        }
+    }
+}
+
+fn method_name(method: &str) -> &'static str {
+    match method {
+        "GOOGLE_AUTH" => "Signing in with an authenticator app",
+        "MAGIC_LINK" => "Signing in with a link sent by e-mail",
+        _ => "A second sign-in step",
+    }
+}
+
+/// The notice of an MFA change, to the account's address: whoever made the change, the owner
+/// learns of it. It greets no one by name and carries no token or link, so it is safe to send
+/// to any address the account has.
+pub fn mfa_changed(to: &str, change: MfaChange) -> OutgoingEmail {
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject: "A sign-in method of your account changed".to_owned(),
+        body: format!(
+            "Hello,\n\nA sign-in method of your account changed: {}\n\nIf this was not you, \
+             change your password now, sign out your other sessions, and ask an administrator \
+             of your organization to reset your second sign-in steps.\n",
+            change.sentence()
+        ),
+    }
+}
+
 /// A message that carries a token: a greeting, why it was sent, the token on a line of its own
 /// (clients and tests read it by its label), a link to the web app when its URL is known, and
 /// the fine print.
@@ -112,7 +176,8 @@ pub struct TokenEmail {
     subject: &'static str,
     why: &'static str,
     token_label: &'static str,
-    /// The web app's page that takes the token (`{public_url}/{page}?token=...`).
+    /// The web app's page that takes the token (`{public_url}/{page}?token=...`); empty for a
+    /// code that is typed, not opened.
     page: &'static str,
     fine_print: &'static str,
 }
@@ -139,7 +204,7 @@ impl TokenEmail {
             "{greeting}\n\n{}\n\n{}: {token}\n",
             self.why, self.token_label
         );
-        if let Some(base) = public_url {
+        if let Some(base) = public_url.filter(|_| !self.page.is_empty()) {
             body.push_str(&format!(
                 "\nOr open: {}/{}?token={token}\n",
                 base.trim_end_matches('/'),

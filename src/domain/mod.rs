@@ -24,8 +24,8 @@ pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};
 pub use password::{Password, PasswordError};
 pub use settings::{
-    AppliedSettings, Settings, SettingsChange, SettingsRefusal, SettingsScope, MAX_SETTINGS_BYTES,
-    MAX_SETTINGS_DEPTH,
+    AppliedSettings, ChangedPaths, Settings, SettingsChange, SettingsRefusal, SettingsScope,
+    MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH,
 };
 pub use text::{has_refused_chars, no_refused_pattern, non_blank_no_refused_pattern};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};

@@ -37,6 +37,8 @@ pub struct CleanupReport {
     pub password_resets: u64,
     /// Magic-link tokens (activation and sign-in).
     pub mfa_link_tokens: u64,
+    /// Codes e-mailed for an enrolment from a pending session.
+    pub mfa_email_codes: u64,
     /// Failed MFA verifications older than the lockout window.
     pub mfa_failures: u64,
     /// Abandoned accounts, each with its organization.
@@ -76,6 +78,9 @@ impl Store {
             .await?;
         report.mfa_link_tokens = self
             .delete_in_batches(&queries::DELETE_EXPIRED_LINK_TOKENS, ended, policy)
+            .await?;
+        report.mfa_email_codes = self
+            .delete_in_batches(&queries::DELETE_EXPIRED_EMAIL_CODES, ended, policy)
             .await?;
         // Never a failure the lockout still counts, whatever the grace.
         let failures_before = ended.min(now.saturating_sub(LOCKOUT_WINDOW_MS));
@@ -206,6 +211,10 @@ mod tests {
             (
                 &queries::DELETE_EXPIRED_LINK_TOKENS,
                 "mfa_link_tokens_expires",
+            ),
+            (
+                &queries::DELETE_EXPIRED_EMAIL_CODES,
+                "mfa_email_codes_expires",
             ),
             (&queries::DELETE_OLD_MFA_FAILURES, "mfa_failures_time"),
         ];

@@ -9,6 +9,10 @@ use super::tx::{args, Row, Tx};
 use super::{queries, Store, StoreResult};
 use crate::domain::{DeviceId, SeenDevice, SessionId, TrustLevel, UserId};
 
+/// A user keeps at most this many devices: a login that records one more drops the least
+/// recently seen (contract section 8).
+pub const MAX_DEVICES: i64 = 100;
+
 /// A device as a login records it.
 #[derive(Debug, Clone)]
 pub struct NewDevice {
@@ -64,6 +68,18 @@ pub(super) async fn upsert_device(tx: &mut Tx<'_>, device: &NewDevice) -> StoreR
     id.ok_or(super::StoreError::Unavailable(
         "a device upsert returned no row",
     ))
+}
+
+/// Drops `user_id`'s devices beyond the [`MAX_DEVICES`] last seen, never `keep` (the device just
+/// recorded). Their sessions stay, pointing at no device.
+pub(super) async fn trim_devices(
+    tx: &mut Tx<'_>,
+    user_id: UserId,
+    keep: DeviceId,
+) -> StoreResult<()> {
+    tx.execute(queries::TRIM_DEVICES, args![user_id, MAX_DEVICES, keep])
+        .await?;
+    Ok(())
 }
 
 /// A recorded device.
@@ -285,6 +301,8 @@ mod plan_tests {
             (queries::DELETE_DEVICE, "sqlite_autoindex_devices_1"),
             (queries::HEARTBEAT_SESSION, "sqlite_autoindex_sessions_1"),
             (queries::SLIDE_REFRESH_TOKENS, "refresh_tokens_session"),
+            (queries::TRIM_DEVICES, "devices_user_fingerprint"),
+            (queries::END_OLDEST_PENDING_SESSIONS, "sessions_user"),
         ];
         for (sql, index) in statements {
             let steps = plan(&conn, sql);

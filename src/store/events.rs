@@ -101,8 +101,13 @@ impl NewEvent {
     }
 }
 
-/// Appends `event`, in the caller's transaction.
+/// The most bytes of `jsonData` an event keeps (contract section 7), so that no request can make
+/// an event much larger than itself.
+pub const MAX_EVENT_DATA_BYTES: usize = 16 * 1024;
+
+/// Appends `event`, in the caller's transaction, its `jsonData` within [`MAX_EVENT_DATA_BYTES`].
 pub(super) async fn append_event(tx: &mut Tx<'_>, event: &NewEvent) -> StoreResult<()> {
+    let json_data = event.json_data.as_deref().map(bounded_data);
     tx.execute(
         queries::INSERT_EVENT,
         args![
@@ -112,12 +117,44 @@ pub(super) async fn append_event(tx: &mut Tx<'_>, event: &NewEvent) -> StoreResu
             event.context,
             event.kind,
             event.context_id,
-            event.json_data.as_deref(),
+            json_data.as_deref(),
             event.at,
         ],
     )
     .await?;
     Ok(())
+}
+
+/// `data` when it is within [`MAX_EVENT_DATA_BYTES`]; otherwise the fields of its object that fit,
+/// in order, plus `"truncated": true` and `"changedCount"`, the number of fields it had. The
+/// builders of large data bound it themselves (settings events name what fits of their keys):
+/// this is the rule every event obeys whatever its builder did.
+fn bounded_data(data: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if data.len() <= MAX_EVENT_DATA_BYTES {
+        return Cow::Borrowed(data);
+    }
+    // Room for the trailer: `,"truncated":true,"changedCount":` and a count.
+    const TRAILER: usize = 64;
+    let fields = match serde_json::from_str::<Value>(data) {
+        Ok(Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    let count = fields.len();
+    let mut kept = serde_json::Map::new();
+    let mut used: usize = 2;
+    for (name, value) in fields {
+        let len = serde_json::to_string(&name).map_or(usize::MAX, |t| t.len())
+            + serde_json::to_string(&value).map_or(usize::MAX, |t| t.len())
+            + 2;
+        if used.saturating_add(len) <= MAX_EVENT_DATA_BYTES - TRAILER {
+            used += len;
+            kept.insert(name, value);
+        }
+    }
+    kept.insert("truncated".to_owned(), Value::Bool(true));
+    kept.insert("changedCount".to_owned(), Value::from(count));
+    Cow::Owned(Value::Object(kept).to_string())
 }
 
 /// `value` as JSON text.
@@ -267,7 +304,7 @@ impl Serialize for Changes {
 mod tests {
     use serde_json::json;
 
-    use super::Changes;
+    use super::{bounded_data, Changes, MAX_EVENT_DATA_BYTES};
 
     #[test]
     fn changes_name_each_changed_field_in_order_and_secrets_only_as_changed() {
@@ -284,6 +321,25 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["password"], json!("changed"));
+    }
+
+    #[test]
+    fn data_over_the_bound_keeps_the_fields_that_fit_and_says_how_many_there_were() {
+        let small = r#"{"name":{"from":"a","to":"b"}}"#;
+        assert_eq!(bounded_data(small), small);
+        let big = "x".repeat(MAX_EVENT_DATA_BYTES);
+        let data = json!({ "a": 1, "b": big, "c": "short" }).to_string();
+        let bounded = bounded_data(&data);
+        assert!(bounded.len() <= MAX_EVENT_DATA_BYTES);
+        let parsed: serde_json::Value = serde_json::from_str(&bounded).unwrap();
+        assert_eq!(
+            parsed,
+            json!({ "a": 1, "c": "short", "truncated": true, "changedCount": 3 })
+        );
+        // Not an object: only the marks.
+        let list = serde_json::Value::from(vec![big.clone(), big]).to_string();
+        let parsed: serde_json::Value = serde_json::from_str(&bounded_data(&list)).unwrap();
+        assert_eq!(parsed, json!({ "truncated": true, "changedCount": 0 }));
     }
 
     #[test]

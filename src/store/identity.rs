@@ -2,11 +2,15 @@
 
 use uuid::Uuid;
 
-use super::devices::{upsert_device, NewDevice};
+use super::devices::{trim_devices, upsert_device, NewDevice};
 use super::events::{append_event, json, Actor, Changes, NewEvent, OrgFields, UserFields};
 use super::tx::{args, Row, Tx};
 use super::{queries, Store, StoreError, StoreResult};
 use crate::domain::{EventKind, OrgId, OrgRole, SessionId, UserId};
+
+/// A user has at most this many live sessions pending their second factor: a login that opens
+/// one more ends the oldest (contract section 8).
+pub const MAX_PENDING_SESSIONS: i64 = 10;
 
 impl Store {
     /// Creates an organization, its first user, a first session with its refresh token and an
@@ -413,13 +417,24 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
     append_event(tx, &event).await
 }
 
-/// Inserts a session with its first refresh token, on the device it came from.
+/// Inserts a session with its first refresh token, on the device it came from, and keeps the
+/// user's limits: at most [`MAX_DEVICES`](super::devices::MAX_DEVICES) devices (the least
+/// recently seen go) and, for a pending session, at most [`MAX_PENDING_SESSIONS`] live pending
+/// sessions (the oldest end).
 async fn insert_session(
     tx: &mut Tx<'_>,
     session: &NewSession,
     refresh: &NewRefreshToken,
 ) -> StoreResult<()> {
+    if session.mfa_pending {
+        // Pending sessions are counted under the user's MFA lock: concurrent logins, on any
+        // number of instances, leave at most MAX_PENDING_SESSIONS.
+        let lock = queries::LOCK_MFA_USER.sql(tx.dialect());
+        tx.query_opt(lock, args![session.user_id], |_| Ok(()))
+            .await?;
+    }
     let device_id = upsert_device(tx, &session.device).await?;
+    trim_devices(tx, session.user_id, device_id).await?;
     tx.execute(
         queries::INSERT_SESSION,
         args![
@@ -433,6 +448,13 @@ async fn insert_session(
         ],
     )
     .await?;
+    if session.mfa_pending {
+        tx.execute(
+            queries::END_OLDEST_PENDING_SESSIONS,
+            args![session.user_id, session.created_at, MAX_PENDING_SESSIONS],
+        )
+        .await?;
+    }
     tx.execute(
         queries::INSERT_REFRESH_TOKEN,
         args![

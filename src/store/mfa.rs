@@ -9,15 +9,20 @@
 //! of instances.
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::events::{append_event, Actor, Changes, NewEvent};
 use super::tx::{args, Tx};
 use super::{queries, NewRefreshToken, Store, StoreResult};
 use crate::domain::{can_manage_user, EventKind, MfaMethod, OrgId, OrgRole, SessionId, UserId};
 
-/// This many failed verifications of one user within [`LOCKOUT_WINDOW_MS`] lock their
-/// verification until the window has passed since the last of them.
+/// This many failed verifications of one user from one client address within
+/// [`LOCKOUT_WINDOW_MS`] lock that client out of the user's verification until the window has
+/// passed since the last of them; [`LOCKOUT_USER_FAILURES`] from all clients together lock the
+/// user. So a password holder cannot lock the owner out from elsewhere, and distributed
+/// guessing is still capped.
 pub const LOCKOUT_FAILURES: i64 = 5;
+pub const LOCKOUT_USER_FAILURES: i64 = 20;
 pub const LOCKOUT_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// Where a user stands with MFA.
@@ -132,6 +137,25 @@ pub enum VerifyOutcome {
     Locked { retry_after_ms: i64 },
 }
 
+/// What a pending session enrolling TOTP proves besides the code of its new secret: the
+/// account's mailbox, by the code `setup` e-mailed (its hash; None when none was sent with the
+/// request). `client` is the address the lockout counts its failures under.
+#[derive(Debug, Clone)]
+pub struct MailboxProof {
+    pub email_code_hash: Option<Vec<u8>>,
+    pub client: String,
+}
+
+/// The code `setup` e-mails when a pending session starts enrolling, to store: only its hash.
+#[derive(Debug, Clone)]
+pub struct NewEmailCode {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub code_hash: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// Whose MFA a reset removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetTarget {
@@ -159,6 +183,8 @@ pub enum ResetOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodChange {
     Done,
+    /// The method already was as asked: nothing changed.
+    Unchanged,
     /// The method was never verified (enable, disable), or is not enabled (primary).
     NotConfigured,
     /// It is the last enabled method and MFA is required of the user (enforced by the
@@ -198,17 +224,22 @@ impl Store {
     }
 
     /// `setup` of TOTP: `sealed` becomes the pending secret and `backup_code_hashes` the pending
-    /// backup codes, replacing those of an earlier setup not verified. Nothing is on yet (no
+    /// backup codes, replacing those of an earlier setup not verified, and `email_code` (from a
+    /// pending session) the code its `verify-setup` must also give. Nothing is on yet (no
     /// event: nothing the user can use changed).
     pub async fn begin_totp_setup(
         &self,
         user_id: UserId,
         sealed: Vec<u8>,
         backup_code_hashes: Vec<Vec<u8>>,
+        email_code: Option<NewEmailCode>,
         now: i64,
     ) -> StoreResult<()> {
         self.write(move |tx| {
             Box::pin(async move {
+                if let Some(code) = &email_code {
+                    insert_email_code(tx, code).await?;
+                }
                 let method = MfaMethod::GoogleAuth.as_str();
                 tx.execute(queries::INSERT_MFA_METHOD, args![user_id, method, now])
                     .await?;
@@ -229,22 +260,55 @@ impl Store {
         .await
     }
 
-    /// `verify-setup` of TOTP with a code of step `step` of the pending secret `sealed`: the
-    /// secret and its backup codes become active, the method enabled (primary if none is), and
-    /// the session `session_id` counts as verified (it has just proved the factor). False when
-    /// the pending secret is no longer `sealed` (another setup replaced it meanwhile).
+    /// `verify-setup` of TOTP with a code of step `step` (None: it matched no step) of the
+    /// pending secret `sealed`: the secret and its backup codes become active, the method
+    /// enabled (primary if none is), and the session `session_id` counts as verified (it has
+    /// just proved the factor; a pending session's expiry becomes `session_expires_at`, a
+    /// verified session's). `Invalid` when the code matched no step, or the pending secret is no
+    /// longer `sealed` (another setup replaced it meanwhile).
+    ///
+    /// From a pending session (`mailbox`), under the lockout of `verify-login`: refused while
+    /// locked out, and the e-mailed code is spent too; a wrong or missing one, or a wrong TOTP
+    /// code, is a failure recorded for the lockout (committed: it counts though the request
+    /// fails). Enabling the user's first method ends their other sessions that never passed MFA.
     pub async fn complete_totp_setup(
         &self,
         by: Actor,
         session_id: SessionId,
         sealed: Vec<u8>,
-        step: i64,
-    ) -> StoreResult<bool> {
+        step: Option<i64>,
+        mailbox: Option<MailboxProof>,
+        session_expires_at: i64,
+    ) -> StoreResult<VerifyOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
                 let (user_id, now) = (by.user_id, by.at);
                 let Some(before) = lock_and_read(tx, user_id).await? else {
-                    return Ok(false);
+                    return Ok(VerifyOutcome::Invalid);
+                };
+                if let Some(proof) = &mailbox {
+                    if let Some(retry_after_ms) =
+                        locked_out(tx, user_id, &proof.client, now).await?
+                    {
+                        return Ok(VerifyOutcome::Locked { retry_after_ms });
+                    }
+                    let spent = match (&proof.email_code_hash, step) {
+                        (Some(hash), Some(_)) => {
+                            tx.execute(
+                                queries::SPEND_EMAIL_CODE,
+                                args![session_id, user_id, hash, now],
+                            )
+                            .await?
+                        }
+                        _ => 0,
+                    };
+                    if spent != 1 {
+                        record_failure(tx, user_id, &proof.client, now).await?;
+                        return Ok(VerifyOutcome::Invalid);
+                    }
+                }
+                let Some(step) = step else {
+                    return Ok(VerifyOutcome::Invalid);
                 };
                 let activated = tx
                     .execute(
@@ -253,7 +317,7 @@ impl Store {
                     )
                     .await?;
                 if activated == 0 {
-                    return Ok(false);
+                    return Ok(VerifyOutcome::Invalid);
                 }
                 tx.execute(queries::DELETE_ACTIVE_BACKUP_CODES, args![user_id])
                     .await?;
@@ -261,51 +325,67 @@ impl Store {
                     .await?;
                 tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
                     .await?;
-                tx.execute(queries::VERIFY_SESSION, args![session_id, user_id, now])
-                    .await?;
+                tx.execute(
+                    queries::VERIFY_SESSION,
+                    args![session_id, user_id, now, session_expires_at],
+                )
+                .await?;
+                if let Some(proof) = &mailbox {
+                    tx.execute(queries::CLEAR_MFA_FAILURES, args![user_id, &proof.client])
+                        .await?;
+                }
+                end_unverified_sessions(tx, &before, user_id, Some(session_id), now).await?;
                 let secrets = ["mfaSecret", "mfaBackupCodes"];
                 append_mfa_event(tx, by, user_id, &before, &secrets).await?;
-                Ok(true)
+                Ok(VerifyOutcome::Verified)
             })
         })
         .await
     }
 
-    /// `setup` of magic links: the method's row (off until activated) and the activation token.
-    pub async fn begin_magic_link_setup(&self, token: NewLinkToken) -> StoreResult<()> {
+    /// `setup` of magic links by session `session_id`: the method's row (off until activated)
+    /// and the activation token.
+    pub async fn begin_magic_link_setup(
+        &self,
+        session_id: SessionId,
+        token: NewLinkToken,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             Box::pin(async move {
                 let (user_id, now) = (token.user_id, token.created_at);
                 let method = MfaMethod::MagicLink.as_str();
                 tx.execute(queries::INSERT_MFA_METHOD, args![user_id, method, now])
                     .await?;
-                insert_link_token(tx, &token, "activate", None).await
+                insert_link_token(tx, &token, "activate", Some(session_id)).await
             })
         })
         .await
     }
 
     /// `magic-link/activate`: spends a live activation token and enables its user's magic-link
-    /// method (primary if none is), the user the change's actor. False for a token that is
-    /// unknown, spent or expired, whose user or method is gone, or (`for_user`, from
-    /// `verify-setup`) of another user.
+    /// method (primary if none is), the user the change's actor (returned). None for a token
+    /// that is unknown, spent or expired, whose user or method is gone, or (`for_user`, from
+    /// `verify-setup`) of another user. Enabling the user's first method ends their sessions
+    /// that never passed MFA, but the one that asked for the link.
     pub async fn activate_magic_link(
         &self,
         token_hash: Vec<u8>,
         for_user: Option<UserId>,
         now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Actor>> {
         self.write(move |tx| {
             Box::pin(async move {
-                let claimed: Option<UserId> = tx
+                let claimed: Option<(UserId, Option<SessionId>)> = tx
                     .query_opt(
                         queries::CLAIM_ACTIVATION_TOKEN,
                         args![&token_hash, now],
-                        |row| row.get("user_id"),
+                        |row| Ok((row.get("user_id")?, row.get("session_id")?)),
                     )
                     .await?;
-                let Some(user_id) = claimed.filter(|&u| for_user.is_none_or(|f| f == u)) else {
-                    return Ok(false);
+                let Some((user_id, asked_by)) =
+                    claimed.filter(|&(u, _)| for_user.is_none_or(|f| f == u))
+                else {
+                    return Ok(None);
                 };
                 let org: Option<OrgId> = tx
                     .query_opt(queries::LIVE_USER_ORG, args![user_id], |row| {
@@ -313,17 +393,17 @@ impl Store {
                     })
                     .await?;
                 let Some(org_id) = org else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 let Some(before) = lock_and_read(tx, user_id).await? else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 if tx
                     .execute(queries::ENABLE_MAGIC_LINK, args![user_id, now])
                     .await?
                     == 0
                 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
                     .await?;
@@ -332,17 +412,21 @@ impl Store {
                     user_id,
                     at: now,
                 };
+                end_unverified_sessions(tx, &before, user_id, asked_by, now).await?;
                 append_mfa_event(tx, by, user_id, &before, &[]).await?;
-                Ok(true)
+                Ok(Some(by))
             })
         })
         .await
     }
 
     /// `enable` / `disable` of a configured method of the actor.
+    /// Enabling the user's first method ends their other sessions that never passed MFA (but
+    /// `session_id`, the one making the change).
     pub async fn set_mfa_method_enabled(
         &self,
         by: Actor,
+        session_id: SessionId,
         method: MfaMethod,
         enabled: bool,
     ) -> StoreResult<MethodChange> {
@@ -367,8 +451,14 @@ impl Store {
                 .await?;
                 tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
                     .await?;
-                append_mfa_event(tx, by, user_id, &before, &[]).await?;
-                Ok(MethodChange::Done)
+                if enabled {
+                    end_unverified_sessions(tx, &before, user_id, Some(session_id), now).await?;
+                }
+                if append_mfa_event(tx, by, user_id, &before, &[]).await? {
+                    Ok(MethodChange::Done)
+                } else {
+                    Ok(MethodChange::Unchanged)
+                }
             })
         })
         .await
@@ -482,7 +572,8 @@ impl Store {
 
     /// `verify-login`: under the user's lock, refuses while they are locked out; else spends the
     /// factor with a conditional update (a code works once) and, when it was right, verifies the
-    /// session and gives it the refresh token `next` in place of its earlier ones. A wrong factor
+    /// session and gives it the refresh token `next` in place of its earlier ones (and, when it
+    /// was pending, `next`'s expiry in place of the pending one's 15 minutes). A wrong factor
     /// is recorded as a failure (committed: it counts even though the request fails).
     pub async fn verify_login(
         &self,
@@ -490,24 +581,15 @@ impl Store {
         user_id: UserId,
         factor: Factor,
         next: NewRefreshToken,
+        client: String,
         now: i64,
     ) -> StoreResult<VerifyOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
                 let lock = queries::LOCK_MFA_USER.sql(tx.dialect());
                 tx.query_opt(lock, args![user_id], |_| Ok(())).await?;
-                let since = now - LOCKOUT_WINDOW_MS;
-                let (failures, newest) = tx
-                    .query_opt(queries::RECENT_MFA_FAILURES, args![user_id, since], |row| {
-                        Ok((row.get::<i64>("n")?, row.get::<Option<i64>>("newest")?))
-                    })
-                    .await?
-                    .unwrap_or((0, None));
-                if failures >= LOCKOUT_FAILURES {
-                    let until = newest.unwrap_or(now) + LOCKOUT_WINDOW_MS;
-                    return Ok(VerifyOutcome::Locked {
-                        retry_after_ms: (until - now).max(1),
-                    });
+                if let Some(retry_after_ms) = locked_out(tx, user_id, &client, now).await? {
+                    return Ok(VerifyOutcome::Locked { retry_after_ms });
                 }
                 let spent = match &factor {
                     Factor::Totp { step: Some(step) } => {
@@ -529,15 +611,17 @@ impl Store {
                 };
                 let verified = spent == 1
                     && tx
-                        .execute(queries::VERIFY_SESSION, args![session_id, user_id, now])
+                        .execute(
+                            queries::VERIFY_SESSION,
+                            args![session_id, user_id, now, next.expires_at],
+                        )
                         .await?
                         == 1;
                 if !verified {
-                    tx.execute(queries::INSERT_MFA_FAILURE, args![user_id, now])
-                        .await?;
+                    record_failure(tx, user_id, &client, now).await?;
                     return Ok(VerifyOutcome::Invalid);
                 }
-                tx.execute(queries::CLEAR_MFA_FAILURES, args![user_id])
+                tx.execute(queries::CLEAR_MFA_FAILURES, args![user_id, &client])
                     .await?;
                 tx.execute(queries::DELETE_SESSION_REFRESH_TOKENS, args![session_id])
                     .await?;
@@ -604,23 +688,106 @@ async fn lock_and_read(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<M
 }
 
 /// The `user updated` event of an MFA change of `target`: what differs from `before`, plus the
-/// secrets named in `secrets` as `"changed"`. No change, no event.
+/// secrets named in `secrets` as `"changed"`. No change, no event (false).
 async fn append_mfa_event(
     tx: &mut Tx<'_>,
     by: Actor,
     target: UserId,
     before: &MfaState,
     secrets: &[&'static str],
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let after = read_state(tx, target).await?.unwrap_or_default();
     let changes = secrets
         .iter()
         .fold(before.changes_to(&after), |changes, secret| {
             changes.secret(secret, true)
         });
-    if let Some(data) = changes.json()? {
-        append_event(tx, &NewEvent::user(by, EventKind::Updated, target, data)).await?;
+    let Some(data) = changes.json()? else {
+        return Ok(false);
+    };
+    append_event(tx, &NewEvent::user(by, EventKind::Updated, target, data)).await?;
+    Ok(true)
+}
+
+/// When a change enables the first method of `user_id` (who had none enabled `before`), their
+/// sessions that never passed MFA end, but `keep` (the session making the change): a password
+/// alone must not keep full access once MFA is on.
+async fn end_unverified_sessions(
+    tx: &mut Tx<'_>,
+    before: &MfaState,
+    user_id: UserId,
+    keep: Option<SessionId>,
+    now: i64,
+) -> StoreResult<()> {
+    if before.is_enabled() {
+        return Ok(());
     }
+    let keep = keep.map_or(Uuid::nil(), SessionId::uuid);
+    tx.execute(
+        queries::REVOKE_UNVERIFIED_SESSIONS,
+        args![user_id, now, keep],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How long `client` must wait before trying a second factor of `user_id` again (ms); None
+/// when it is not locked out. Either limit locks until the window has passed since the newest
+/// failure it counts.
+async fn locked_out(
+    tx: &mut Tx<'_>,
+    user_id: UserId,
+    client: &str,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let since = now - LOCKOUT_WINDOW_MS;
+    let counts = tx
+        .query_opt(
+            queries::RECENT_MFA_FAILURES,
+            args![user_id, since, client],
+            |row| {
+                Ok((
+                    row.get::<i64>("n")?,
+                    row.get::<Option<i64>>("newest")?,
+                    row.get::<i64>("n_client")?,
+                    row.get::<Option<i64>>("newest_client")?,
+                ))
+            },
+        )
+        .await?;
+    let Some((all, newest, mine, my_newest)) = counts else {
+        return Ok(None);
+    };
+    let until = |newest: Option<i64>| newest.unwrap_or(now) + LOCKOUT_WINDOW_MS;
+    let per_client = (mine >= LOCKOUT_FAILURES).then(|| until(my_newest));
+    let per_user = (all >= LOCKOUT_USER_FAILURES).then(|| until(newest));
+    Ok(per_client.max(per_user).map(|until| (until - now).max(1)))
+}
+
+/// A failed second factor of `user_id` from `client`, for the lockout.
+async fn record_failure(
+    tx: &mut Tx<'_>,
+    user_id: UserId,
+    client: &str,
+    now: i64,
+) -> StoreResult<()> {
+    tx.execute(queries::INSERT_MFA_FAILURE, args![user_id, now, client])
+        .await?;
+    Ok(())
+}
+
+async fn insert_email_code(tx: &mut Tx<'_>, code: &NewEmailCode) -> StoreResult<()> {
+    tx.execute(
+        queries::UPSERT_EMAIL_CODE,
+        args![
+            code.session_id,
+            code.user_id,
+            &code.code_hash,
+            code.created_at,
+            code.expires_at
+        ],
+    )
+    .await?;
     Ok(())
 }
 

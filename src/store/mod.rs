@@ -46,8 +46,9 @@ pub use identity::{
     RefreshOutcome, SessionInfo, SessionMfa, SessionUser, User,
 };
 pub use mfa::{
-    Factor, MethodChange, MethodState, MfaState, NewLinkToken, ResetOutcome, ResetTarget,
-    TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS,
+    Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode, NewLinkToken,
+    ResetOutcome, ResetTarget, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
+    LOCKOUT_WINDOW_MS,
 };
 pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
 pub use settings::{SettingsOutcome, SettingsOwner};

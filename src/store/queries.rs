@@ -136,6 +136,14 @@ pub const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, device_id, \
      ip_address, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
 
+/// Ends user $1's live pending sessions ($2 now) but the $3 newest (ties broken by id), so that
+/// a user has at most that many waiting for their second factor. Written for both backends: a
+/// LIMIT inside `NOT IN`, not an OFFSET (SQLite has no `LIMIT ALL`, PostgreSQL no `LIMIT -1`).
+pub const END_OLDEST_PENDING_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND mfa_pending AND revoked_at IS NULL AND expires_at > $2 \
+     AND id NOT IN (SELECT id FROM sessions WHERE user_id = $1 AND mfa_pending \
+     AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC LIMIT $3)";
+
 pub const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
      VALUES ($1, $2, $3, $4)";
@@ -427,13 +435,21 @@ pub const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_id, fingerprint, 
      seen_level = excluded.seen_level, last_seen = excluded.last_seen \
      RETURNING id";
 
+/// Deletes user $1's devices but the $2 last seen (ties broken by id), never $3 (the device of
+/// the login being recorded). Their sessions live on, pointing at no device (`ON DELETE SET
+/// NULL`).
+pub const TRIM_DEVICES: &str = "DELETE FROM devices WHERE user_id = $1 AND id <> $3 \
+     AND id NOT IN (SELECT id FROM devices WHERE user_id = $1 \
+     ORDER BY last_seen DESC, id DESC LIMIT $2)";
+
 /// Records activity on one of the user's live sessions ($1 session, $2 user, $3 now) and slides
 /// its expiry to $5 (now + the refresh token lifetime), never past $4 (the absolute lifetime)
-/// after its login; returns the new expiry.
+/// after its login; returns the new expiry. A pending session is not slid: it ends 15 minutes
+/// after its login unless it passes MFA.
 pub const HEARTBEAT_SESSION: &str = "UPDATE sessions SET last_used_at = $3, \
      expires_at = CASE WHEN created_at + $4 < $5 THEN created_at + $4 ELSE $5 END \
      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
-     RETURNING expires_at";
+     AND NOT mfa_pending RETURNING expires_at";
 
 /// The session's unused refresh tokens follow its expiry ($2), so it can refresh until then.
 pub const SLIDE_REFRESH_TOKENS: &str =
@@ -585,8 +601,9 @@ pub const ENSURE_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, upda
      AND NOT EXISTS (SELECT 1 FROM mfa_methods p WHERE p.user_id = $1 AND p.is_primary)";
 
 /// A reset: everything of user $1's second factors goes.
-pub const RESET_MFA_ROWS: [&str; 3] = [
+pub const RESET_MFA_ROWS: [&str; 4] = [
     "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+    "DELETE FROM mfa_email_codes WHERE user_id = $1",
     "DELETE FROM mfa_link_tokens WHERE user_id = $1",
     "DELETE FROM mfa_methods WHERE user_id = $1",
 ];
@@ -598,10 +615,11 @@ pub const SET_MFA_REQUIRED: &str = "UPDATE users SET mfa_required = $2 WHERE id 
 pub const INSERT_LINK_TOKEN: &str = "INSERT INTO mfa_link_tokens (token_hash, user_id, purpose, \
      session_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// Spends a live activation token ($1 hash, $2 now); returns its user and their organization.
+/// Spends a live activation token ($1 hash, $2 now); returns its user and the session that
+/// asked for it.
 pub const CLAIM_ACTIVATION_TOKEN: &str = "UPDATE mfa_link_tokens SET used_at = $2 \
      WHERE token_hash = $1 AND purpose = 'activate' AND used_at IS NULL AND expires_at > $2 \
-     RETURNING user_id";
+     RETURNING user_id, session_id";
 pub const LIVE_USER_ORG: &str =
     "SELECT org_id, org_role FROM users WHERE id = $1 AND deleted_at IS NULL";
 
@@ -609,12 +627,36 @@ pub const LIVE_USER_ORG: &str =
 pub const ENABLE_MAGIC_LINK: &str = "UPDATE mfa_methods SET configured = TRUE, enabled = TRUE, \
      updated_at = $2 WHERE user_id = $1 AND method = 'MAGIC_LINK'";
 
-/// Failed verifications of user $1 after $2: how many, and the newest.
-pub const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, MAX(failed_at) AS newest \
+/// Failed verifications of user $1 after $2: how many and the newest, from every client and
+/// from client $3.
+pub const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, MAX(failed_at) AS newest, \
+     COUNT(CASE WHEN client = $3 THEN 1 END) AS n_client, \
+     MAX(CASE WHEN client = $3 THEN failed_at END) AS newest_client \
      FROM mfa_failures WHERE user_id = $1 AND failed_at > $2";
+/// A failed verification of user $1 from client $3 ($2 now).
 pub const INSERT_MFA_FAILURE: &str =
-    "INSERT INTO mfa_failures (user_id, failed_at) VALUES ($1, $2)";
-pub const CLEAR_MFA_FAILURES: &str = "DELETE FROM mfa_failures WHERE user_id = $1";
+    "INSERT INTO mfa_failures (user_id, failed_at, client) VALUES ($1, $2, $3)";
+/// A right factor from client $2 forgets that client's failures for user $1 (not the others':
+/// a password holder elsewhere must not get new tries from the owner's success).
+pub const CLEAR_MFA_FAILURES: &str = "DELETE FROM mfa_failures WHERE user_id = $1 AND client = $2";
+
+/// The code e-mailed for an enrolment from pending session $1 of user $2: its hash $3, made at
+/// $4, live until $5; a new setup replaces the session's earlier code.
+pub const UPSERT_EMAIL_CODE: &str = "INSERT INTO mfa_email_codes (session_id, user_id, \
+     code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (session_id) DO UPDATE SET user_id = excluded.user_id, \
+     code_hash = excluded.code_hash, created_at = excluded.created_at, \
+     expires_at = excluded.expires_at, used_at = NULL";
+
+/// Spends the live e-mailed code ($3 hash) of session $1 of user $2 ($4 now): once.
+pub const SPEND_EMAIL_CODE: &str = "UPDATE mfa_email_codes SET used_at = $4 \
+     WHERE session_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL \
+     AND expires_at > $4";
+
+/// When a user enables their first method: their sessions that never passed MFA end, but the
+/// one making the change ($3; the nil UUID keeps none).
+pub const REVOKE_UNVERIFIED_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND NOT mfa_verified AND id <> $3";
 
 /// Spends the TOTP step $2 of user $1 ($3 now): only a step later than the last one spent, so a
 /// code works once, also when two requests race (one update wins, the other matches no row).
@@ -635,8 +677,12 @@ pub const SPEND_LOGIN_LINK: &str = "UPDATE mfa_link_tokens SET used_at = $3 \
      AND EXISTS (SELECT 1 FROM mfa_methods m WHERE m.user_id = $1 \
      AND m.method = 'MAGIC_LINK' AND m.enabled)";
 
-/// Session $1 (of user $2, live at $3) passed its second factor.
-pub const VERIFY_SESSION: &str = "UPDATE sessions SET mfa_pending = FALSE, mfa_verified = TRUE \
+/// Session $1 (of user $2, live at $3) passed its second factor. A pending session, which ends
+/// 15 minutes after its login, takes a verified session's expiry $4; one opened before MFA was
+/// required keeps its own. (Every expression of a SET reads the row as it was, on both
+/// backends: `mfa_pending` in the CASE is the value before this update.)
+pub const VERIFY_SESSION: &str = "UPDATE sessions SET mfa_pending = FALSE, mfa_verified = TRUE, \
+     expires_at = CASE WHEN mfa_pending THEN $4 ELSE expires_at END \
      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
 
 /// The refresh tokens of session $1: a verified session gets a fresh one.
@@ -728,6 +774,14 @@ pub const DELETE_EXPIRED_LINK_TOKENS: Locking = batch_delete!(
     "SELECT l.token_hash FROM mfa_link_tokens l WHERE l.expires_at < $1"
 );
 
+/// E-mailed enrolment codes that expired before $1.
+pub const DELETE_EXPIRED_EMAIL_CODES: Locking = batch_delete!(
+    "mfa_email_codes",
+    "session_id",
+    "c",
+    "SELECT c.session_id FROM mfa_email_codes c WHERE c.expires_at < $1"
+);
+
 /// Failed MFA verifications made before $1 (the clean-up's grace is longer than the lockout
 /// window, so these no longer count).
 pub const DELETE_OLD_MFA_FAILURES: Locking = batch_delete!(
@@ -777,9 +831,10 @@ pub const LOCK_ABANDONED_ACCOUNT: Locking = Locking::new(
 );
 
 /// What an account owns, each deleted by user id ($1), children first.
-pub const DELETE_ACCOUNT_ROWS: [&str; 11] = [
+pub const DELETE_ACCOUNT_ROWS: [&str; 12] = [
     "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
     "DELETE FROM mfa_failures WHERE user_id = $1",
+    "DELETE FROM mfa_email_codes WHERE user_id = $1",
     "DELETE FROM mfa_link_tokens WHERE user_id = $1",
     "DELETE FROM mfa_backup_codes WHERE user_id = $1",
     "DELETE FROM mfa_methods WHERE user_id = $1",

@@ -9,7 +9,8 @@ use super::queries::{self, SettingsQueries};
 use super::tx::{args, Tx};
 use super::{Store, StoreError, StoreResult, User};
 use crate::domain::{
-    EventContext, OrgId, Settings, SettingsChange, SettingsRefusal, SettingsScope, UserId,
+    ChangedPaths, EventContext, OrgId, Settings, SettingsChange, SettingsRefusal, SettingsScope,
+    UserId,
 };
 
 /// Whose settings object.
@@ -63,10 +64,28 @@ pub enum SettingsOutcome {
     Refused(SettingsRefusal),
 }
 
-/// The `jsonData` of a settings event: the dot paths that changed, never their values.
+/// The `jsonData` of a settings event: the dot paths that changed, never their values. When
+/// more changed than fit in the event's bound, the ones that fit, `"truncated": true` and how
+/// many changed.
 #[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ChangedKeys<'a> {
     keys: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_count: Option<usize>,
+}
+
+impl<'a> From<&'a ChangedPaths> for ChangedKeys<'a> {
+    fn from(changed: &'a ChangedPaths) -> Self {
+        let truncated = changed.is_truncated();
+        ChangedKeys {
+            keys: &changed.paths,
+            truncated: truncated.then_some(true),
+            changed_count: truncated.then_some(changed.total),
+        }
+    }
 }
 
 impl Store {
@@ -147,9 +166,7 @@ async fn change_settings_in(
         if written == 0 {
             continue;
         }
-        let data = json(&ChangedKeys {
-            keys: &applied.changed,
-        })?;
+        let data = json(&ChangedKeys::from(&applied.changed))?;
         let event = NewEvent::settings(by, owner.context(), owner.id(), data);
         append_event(tx, &event).await?;
         return Ok(SettingsOutcome::Changed);

@@ -179,11 +179,26 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mailer = Arc::new(CapturingMailer::default());
+    spawn_app_mailing(configure, mailer.clone(), mailer).await
+}
+
+/// A server that sends its e-mail through SMTP to `smtp_url` (the test's `mailer` stays empty).
+pub async fn spawn_app_with_smtp(smtp_url: &str) -> TestApp {
+    let smtp = workspaces::mail::SmtpMailer::new(smtp_url, "Workspaces <no-reply@example.com>")
+        .expect("a valid SMTP URL");
+    spawn_app_mailing(|_| {}, Arc::new(smtp), Arc::default()).await
+}
+
+async fn spawn_app_mailing(
+    configure: impl FnOnce(&mut Config),
+    server_mailer: Arc<dyn workspaces::mail::Mailer>,
+    mailer: Arc<CapturingMailer>,
+) -> TestApp {
     let (url, place) = fresh_database().await;
     let mut config = test_config(&url);
     configure(&mut config);
-    let mailer = Arc::new(CapturingMailer::default());
-    let app = Application::build_with_mailer(config, mailer.clone())
+    let app = Application::build_with_mailer(config, server_mailer)
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -128,9 +128,15 @@ async fn a_method_never_verified_cannot_be_enabled_disabled_or_primary() {
 async fn changing_mfa_needs_a_session_that_passed_it() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    // A session opened before MFA was switched on never passed it.
+    // A session opened before MFA was switched on never passed it: enabling the first method
+    // ends it.
     let older = app.log_in(&owner).await;
     let enrolled = app.enrol_totp(&owner).await;
+    assert_unauthorized(&app.get("/workspace", Some(&older.access_token)).await);
+    // Such a session (here revived by hand; the one that asked for a magic-link activation is
+    // another) may not change MFA.
+    let revived = "UPDATE sessions SET revoked_at = NULL WHERE id = $1";
+    assert_eq!(app.execute(revived, &[&older.token_id]).await, 1);
     let before = app.snapshot().await;
     for (path, body) in [
         ("/mfa/disable", json!({ "mfaType": "GOOGLE_AUTH" })),

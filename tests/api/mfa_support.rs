@@ -81,6 +81,18 @@ impl Totp {
     }
 }
 
+/// The subject of the e-mail carrying the code a pending session's enrolment needs.
+pub const SETUP_CODE_SUBJECT: &str = "Your code to set up two-step sign-in";
+
+/// The code on the `Setup code: ` line of `mail`.
+pub fn email_code_of(mail: &workspaces::mail::OutgoingEmail) -> String {
+    mail.body
+        .lines()
+        .find_map(|line| line.strip_prefix("Setup code: "))
+        .unwrap_or_else(|| panic!("the e-mail carries no setup code: {}", mail.body))
+        .to_owned()
+}
+
 /// The 200 of `verify-setup`.
 pub fn setup_verified() -> Value {
     json!({ "success": true, "message": "MFA setup verified and enabled" })
@@ -92,8 +104,10 @@ impl TestApp {
     }
 
     /// Enrols TOTP for `account` from its session: setup, then verify-setup with the current
-    /// code. That session is then verified.
+    /// code (and, from a pending session, the code setup e-mailed). That session is then
+    /// verified.
     pub async fn enrol_totp(&self, account: &Account) -> Totp {
+        let mails_before = self.mailer.to(&account.email).len();
         let setup = self
             .mfa_post(
                 "/mfa/setup",
@@ -110,12 +124,16 @@ impl TestApp {
             .map(|c| c.as_str().unwrap().to_owned())
             .collect();
         let step = steady_step().await;
+        let mut body = json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step) });
+        let mails = self.mailer.to(&account.email);
+        if let Some(mail) = mails[mails_before..]
+            .iter()
+            .find(|mail| mail.subject == SETUP_CODE_SUBJECT)
+        {
+            body["emailCode"] = json!(email_code_of(mail));
+        }
         let verified = self
-            .mfa_post(
-                "/mfa/verify-setup",
-                &account.access_token,
-                json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step) }),
-            )
+            .mfa_post("/mfa/verify-setup", &account.access_token, body)
             .await;
         assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
         assert_eq!(verified.body, setup_verified());

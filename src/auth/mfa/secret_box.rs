@@ -90,7 +90,7 @@ impl fmt::Debug for SecretBox {
 }
 
 /// 32 bytes from 64 hex digits or base64 of any common flavour; None for anything else.
-fn parse_key(text: &str) -> Option<[u8; KEY_BYTES]> {
+pub(super) fn parse_key(text: &str) -> Option<[u8; KEY_BYTES]> {
     let text = text.trim();
     let bytes = if text.len() == 2 * KEY_BYTES && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         decode_hex(text)

@@ -60,6 +60,7 @@ pub enum ErrorCode {
     RateLimited,
     RefreshTokenReused,
     RequestTimeout,
+    SettingsKeyForbidden,
     SettingsTooDeep,
     SettingsTooLarge,
     SessionNotFound,

@@ -17,6 +17,9 @@ use crate::store::{NewDevice, NewRefreshToken, NewSession, NewVerification, User
 
 /// Refresh tokens live 30 days; a session slides with them, up to its absolute lifetime.
 pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// A session pending its second factor ends this long after its login unless it passes MFA
+/// (contract section 8); passing gives it a verified session's expiry.
+pub const PENDING_SESSION_TTL_MS: i64 = 15 * 60 * 1000;
 /// Verification tokens live 24 hours.
 const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -33,7 +36,9 @@ pub struct IssuedSession {
 /// A new session for `user_id` on the device it was `seen` from, with its first refresh token.
 /// It ends when its refresh token does, and never later than `lifetime_ms` after now (the
 /// absolute lifetime). `mfa_pending`: it waits for its second factor (a password login of a
-/// user who needs MFA).
+/// user who needs MFA), and ends [`PENDING_SESSION_TTL_MS`] after now unless it passes it; its
+/// refresh token keeps the full expiry (a pending session cannot refresh, and one verified by
+/// enrolling keeps this token).
 pub fn new_session(
     user_id: UserId,
     now: i64,
@@ -42,11 +47,16 @@ pub fn new_session(
     mfa_pending: bool,
 ) -> IssuedSession {
     let secret = SessionSecret::generate();
+    let expires_at = now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms);
     let session = NewSession {
         id: secret.id(),
         user_id,
         created_at: now,
-        expires_at: now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms),
+        expires_at: if mfa_pending {
+            expires_at.min(now + PENDING_SESSION_TTL_MS)
+        } else {
+            expires_at
+        },
         device: NewDevice::new(user_id, seen, now),
         mfa_pending,
     };
@@ -55,7 +65,7 @@ pub fn new_session(
         token_hash: hash_token(&refresh_plain),
         session_id: session.id,
         created_at: now,
-        expires_at: session.expires_at,
+        expires_at,
     };
     IssuedSession {
         session,

@@ -46,6 +46,16 @@ impl ApiError {
         }
     }
 
+    /// 429 `MFA_LOCKED` "Too many failed attempts" with `Retry-After`: too many wrong second
+    /// factors for this user (contract section 8).
+    pub fn mfa_locked(wait: Duration) -> Self {
+        ApiError {
+            code: ErrorCode::MfaLocked,
+            message: "Too many failed attempts".into(),
+            ..Self::rate_limited(wait)
+        }
+    }
+
     /// 503 `OVERLOADED` with `Retry-After: 1`: the server is at capacity (requests in flight, or
     /// the password hashing queue) and refuses at once rather than queueing, so a load balancer
     /// or the client can retry.

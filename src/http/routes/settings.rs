@@ -5,7 +5,9 @@
 //! documented handlers over them.
 //!
 //! Check order of a write: token (401), body (400), caller verified (400), for the organization
-//! OWNER or ADMINISTRATORS (403), then the bounds of the result, under the row's lock (400).
+//! OWNER or ADMINISTRATORS (403), the per-user rate limit (429), the request's own keys and
+//! bounds (400, before the store is touched), then the bounds of the result, under the row's
+//! lock (400).
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::Json;
@@ -25,6 +27,7 @@ use crate::http::bodies::settings::{SettingsObject, SettingsResponse};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
+use crate::http::common::throttle::UserAction;
 use crate::http::AppState;
 use crate::store::{SettingsOutcome, SettingsOwner};
 
@@ -194,6 +197,14 @@ async fn write<B: ChangeBody>(
             "Insufficient permissions to modify organization settings",
         ));
     }
+    // Each accepted write is an event kept for good: a burst must not fill the audit trail.
+    state
+        .throttle
+        .check_user_action(UserAction::SettingsWrite, auth.user.id)?;
+    // What the request breaks on its own is refused before the store is touched.
+    change
+        .check()
+        .map_err(|refusal| refused(refusal, texts.failed))?;
     let owner = SettingsOwner::of(scope, &auth.user);
     let outcome = state
         .store
@@ -204,14 +215,24 @@ async fn write<B: ChangeBody>(
         SettingsOutcome::Changed | SettingsOutcome::Unchanged => {
             Ok(Json(MessageResponse::new(texts.done)))
         }
-        SettingsOutcome::Refused(SettingsRefusal::TooLarge) => Err(ApiError::bad_request(
+        SettingsOutcome::Refused(refusal) => Err(refused(refusal, texts.failed)),
+    }
+}
+
+/// The 400 of a refused write; `failed` is the route's documented text.
+fn refused(refusal: SettingsRefusal, failed: &'static str) -> ApiError {
+    match refusal {
+        SettingsRefusal::TooLarge => ApiError::bad_request(
             ErrorCode::SettingsTooLarge,
             format!("Settings must be at most {MAX_SETTINGS_BYTES} bytes as JSON"),
-        )),
-        SettingsOutcome::Refused(SettingsRefusal::TooDeep) => Err(ApiError::bad_request(
+        ),
+        SettingsRefusal::TooDeep => ApiError::bad_request(
             ErrorCode::SettingsTooDeep,
             format!("Settings must be at most {MAX_SETTINGS_DEPTH} levels deep"),
-        )),
+        ),
+        SettingsRefusal::ForbiddenKey => {
+            ApiError::bad_request(ErrorCode::SettingsKeyForbidden, failed)
+        }
     }
 }
 
@@ -255,11 +276,12 @@ macro_rules! settings_routes {
             request_body = ReplaceSettingsBody,
             responses(
                 (status = 200, description = "`... settings updated successfully` (also when nothing changed)", body = MessageResponse),
-                (status = 400, description = "`INVALID_BODY` (`Failed to update ... settings`: `settings` is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+                (status = 400, description = "`INVALID_BODY` (`Failed to update ... settings`: `settings` is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP`, `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
                 Unauthorized,
                 $($denied)*
                 (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
                 (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
+                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
                 (status = 500, description = "`Failed to update ... settings`", body = ErrorResponse),
             )
         )]
@@ -281,11 +303,12 @@ macro_rules! settings_routes {
             request_body = SettingsObject,
             responses(
                 (status = 200, description = "`... settings partially updated successfully` (also when nothing changed)", body = MessageResponse),
-                (status = 400, description = "`INVALID_BODY` (`Failed to partially update ... settings`: the body is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP` (of the merged object), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+                (status = 400, description = "`INVALID_BODY` (`Failed to partially update ... settings`: the body is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP` (of the merged object), `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
                 Unauthorized,
                 $($denied)*
                 (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
                 (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
+                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
                 (status = 500, description = "`Failed to partially update ... settings`", body = ErrorResponse),
             )
         )]
@@ -311,6 +334,7 @@ macro_rules! settings_routes {
                 $($denied)*
                 (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
                 (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
+                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
                 (status = 500, description = "`Failed to delete ... settings keys`", body = ErrorResponse),
             )
         )]

@@ -127,6 +127,7 @@ fn not_found_or_expired() -> ApiError {
 
 /// Records activity on one of the caller's sessions and slides its expiry as a refresh would
 /// (30 days from now, never past the session's absolute lifetime); its refresh token follows.
+/// A session pending its second factor is not slid (404): it ends 15 minutes after its login.
 #[utoipa::path(
     post,
     path = "/sessions/{id}/heartbeat",
@@ -136,7 +137,7 @@ fn not_found_or_expired() -> ApiError {
     responses(
         (status = 200, description = "Session updated successfully", body = HeartbeatResponse),
         (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 404, description = "Session not found or expired (unknown, ended, or another user's)", body = ErrorWithText),
+        (status = 404, description = "Session not found or expired (unknown, ended, pending its second factor, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to update session", body = ErrorWithText),
     )
 )]

@@ -69,12 +69,24 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeye
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
 
+/// A signed-in user's request that is limited per user because each one leaves something
+/// behind: an audit event kept for good, an e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// `POST`, `PUT` or `DELETE` of a settings object (`--rate-limit-settings-writes-per-user`).
+    SettingsWrite,
+    /// `POST /mfa/setup`, which may e-mail the account (the per-account limit).
+    MfaSetup,
+}
+
 /// Every rate limit of one server instance.
 pub struct Throttle {
     config: RateLimitConfig,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_account: Option<DefaultKeyedRateLimiter<AccountKey>>,
     per_user: Option<DefaultKeyedRateLimiter<UserId>>,
+    settings_writes: Option<DefaultKeyedRateLimiter<UserId>>,
+    mfa_setups: Option<DefaultKeyedRateLimiter<UserId>>,
     /// Failed logins per account and client address: an attacker's address is locked out of an
     /// account while its owner, elsewhere, still gets in.
     failures_per_client: Option<Failures<(AccountKey, Option<IpAddr>)>>,
@@ -90,6 +102,8 @@ impl Throttle {
             per_ip: keyed(config.per_ip_per_minute),
             per_account: keyed(config.per_account_per_minute),
             per_user: keyed(config.per_account_per_minute),
+            settings_writes: keyed(config.settings_writes_per_user_per_minute),
+            mfa_setups: keyed(config.per_account_per_minute),
             failures_per_client: Failures::per_minute(config.per_account_per_minute),
             failures_per_account: Failures::per_minute(
                 config.login_failures_per_account_per_minute,
@@ -127,6 +141,18 @@ impl Throttle {
     /// A request by `user` that will hash or verify a password (429 beyond the per-user limit).
     pub fn check_hashing(&self, user: UserId) -> Result<(), ApiError> {
         match &self.per_user {
+            Some(limiter) => self.check(limiter, &user),
+            None => Ok(()),
+        }
+    }
+
+    /// `action` by `user` (429 beyond its per-user limit).
+    pub fn check_user_action(&self, action: UserAction, user: UserId) -> Result<(), ApiError> {
+        let limiter = match action {
+            UserAction::SettingsWrite => &self.settings_writes,
+            UserAction::MfaSetup => &self.mfa_setups,
+        };
+        match limiter {
             Some(limiter) => self.check(limiter, &user),
             None => Ok(()),
         }
@@ -184,7 +210,10 @@ impl Throttle {
         if let Some(limiter) = &self.per_account {
             limiter.retain_recent();
         }
-        if let Some(limiter) = &self.per_user {
+        for limiter in [&self.per_user, &self.settings_writes, &self.mfa_setups]
+            .into_iter()
+            .flatten()
+        {
             limiter.retain_recent();
         }
         if let Some(failures) = &self.failures_per_client {

@@ -13,17 +13,25 @@ use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
 use crate::http::bodies::mfa::{SetupResponse, TotpSetupResponse};
 use crate::http::bodies::responses::BodyRejectedWithText;
 use crate::http::bodies::MessageResponse;
+use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, JsonBody};
-use crate::http::common::throttle::{AccountKey, ClientAddr};
+use crate::http::common::throttle::{AccountKey, ClientAddr, UserAction};
 use crate::http::AppState;
-use crate::mail::MAGIC_LINK_ACTIVATION;
-use crate::store::NewLinkToken;
+use crate::mail::{MfaChange, MAGIC_LINK_ACTIVATION, MFA_SETUP_CODE};
+use crate::store::{MailboxProof, NewEmailCode, NewLinkToken, VerifyOutcome};
 
 use super::{
-    may_change_mfa, method_of, mfa_state_of, open_secret, send_link, MfaResult, MfaTypeBody,
-    LINK_TOKEN_TTL_MS,
+    client_key, locked, may_change_mfa, method_of, mfa_state_of, notify, open_secret, send_link,
+    MfaResult, MfaTypeBody, LINK_TOKEN_TTL_MS,
 };
+
+/// A fresh 6-digit code for the mailbox of a pending session that enrolls (10 minutes, once,
+/// and its failures count for the lockout: 20 guesses in 15 minutes at most of a million).
+fn new_email_code() -> String {
+    use rand::Rng as _;
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+}
 
 /// `{mfaType, code}`; for `MAGIC_LINK` the code is the activation token.
 #[derive(Deserialize, ToSchema)]
@@ -33,6 +41,9 @@ pub(super) struct VerifySetupBody {
     mfa_type: Option<String>,
     #[schema(value_type = String, example = "123456")]
     code: Option<String>,
+    /// The code e-mailed by `setup`: required when a pending session enrolls `GOOGLE_AUTH`.
+    #[schema(value_type = String, example = "654321")]
+    email_code: Option<String>,
 }
 
 /// `{token}`: the token of the activation e-mail.
@@ -56,6 +67,7 @@ pub(super) struct TokenBody {
         (status = 400, description = "Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
         (status = 401, description = "Unauthorized", body = ErrorWithText),
         (status = 403, description = "`MFA_REQUIRED`: MFA is on and this session did not pass it", body = ErrorWithText),
+        (status = 429, description = "Too many setups by this user (`Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup failed", body = ErrorWithText),
     )
 )]
@@ -71,9 +83,23 @@ pub(super) async fn setup(
     let JsonBody(body) = body?;
     let method = method_of(body.mfa_type.as_deref())?;
     caller.require_validated()?;
+    // Each setup may e-mail the account: a session must not make the server send without bound.
+    state
+        .throttle
+        .check_user_action(UserAction::MfaSetup, caller.user.id)?;
     let now = now_ms();
     match method {
         MfaMethod::GoogleAuth => {
+            // A pending session has only passed the password: the mailbox must be proved too,
+            // by a code e-mailed now and given to `verify-setup` with the TOTP code.
+            let email_code = caller.mfa.pending.then(new_email_code);
+            let email_code_row = email_code.as_ref().map(|code| NewEmailCode {
+                session_id: caller.session_id,
+                user_id: caller.user.id,
+                code_hash: hash_token(code),
+                created_at: now,
+                expires_at: now + LINK_TOKEN_TTL_MS,
+            });
             let secret = TotpSecret::generate();
             let sealed = state
                 .mfa
@@ -83,15 +109,18 @@ pub(super) async fn setup(
             let hashes = codes
                 .iter()
                 .filter_map(|code| backup_codes::normalize(code))
-                .map(|code| backup_codes::hash(&code))
+                .map(|code| state.mfa.backup_code_hash(&code))
                 .collect();
             let url = totp::otpauth_url(&secret, &state.mfa.issuer, &caller.user.email);
             let qr_code = png_data_url(&url).or_500(FAILED)?;
             state
                 .store
-                .begin_totp_setup(caller.user.id, sealed, hashes, now)
+                .begin_totp_setup(caller.user.id, sealed, hashes, email_code_row, now)
                 .await
                 .or_500(FAILED)?;
+            if let Some(code) = email_code {
+                send_link(&state, &caller, &MFA_SETUP_CODE, &code).await;
+            }
             let body = TotpSetupResponse::new(secret.base32(), qr_code, url, codes);
             Ok(Json(SetupResponse::Totp(body)))
         }
@@ -105,7 +134,7 @@ pub(super) async fn setup(
             };
             state
                 .store
-                .begin_magic_link_setup(link)
+                .begin_magic_link_setup(caller.session_id, link)
                 .await
                 .or_500(FAILED)?;
             send_link(&state, &caller, &MAGIC_LINK_ACTIVATION, &token).await;
@@ -116,7 +145,9 @@ pub(super) async fn setup(
 }
 
 /// Finish enrolling: a TOTP code of the new secret enables `GOOGLE_AUTH` (and its backup codes),
-/// and this session counts as verified; for `MAGIC_LINK`, `code` is the activation token.
+/// and this session counts as verified; for `MAGIC_LINK`, `code` is the activation token. A
+/// pending session enrolling `GOOGLE_AUTH` also gives `emailCode`, the code `setup` e-mailed.
+/// The change is e-mailed to the account.
 #[utoipa::path(
     post,
     path = "/mfa/verify-setup",
@@ -129,12 +160,14 @@ pub(super) async fn setup(
         (status = 400, description = "MFA setup verification failed; Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`", body = ErrorWithText),
         (status = 401, description = "Unauthorized", body = ErrorWithText),
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
+        (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (a pending session's enrolment counts toward the lockout of `verify-login`; `Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup verification failed", body = ErrorWithText),
     )
 )]
 pub(super) async fn verify_setup(
     State(state): State<AppState>,
     session: Result<AnySession, ApiError>,
+    client: ClientAddr,
     body: Result<JsonBody<VerifySetupBody>, ApiError>,
 ) -> MfaResult<MessageResponse> {
     const FAILED: &str = "MFA setup verification failed";
@@ -150,7 +183,7 @@ pub(super) async fn verify_setup(
     }
     caller.require_validated()?;
     let now = now_ms();
-    let done = match method {
+    let enabled = match method {
         MfaMethod::GoogleAuth => {
             let secrets = state
                 .store
@@ -162,25 +195,63 @@ pub(super) async fn verify_setup(
             };
             let step = open_secret(&state, &caller.user.id, &sealed)
                 .and_then(|secret| totp::matching_step(&secret, code, now));
-            let Some(step) = step else {
+            // A pending session also gives the code e-mailed at setup; its failures count for
+            // the lockout, so neither code can be guessed.
+            let mailbox = caller.mfa.pending.then(|| MailboxProof {
+                email_code_hash: body
+                    .email_code
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|code| !code.is_empty())
+                    .map(hash_token),
+                client: client_key(client),
+            });
+            if step.is_none() && mailbox.is_none() {
                 return Err(failed().into());
-            };
-            let by = caller.actor();
-            state
+            }
+            // A pending session that passes MFA here gets a verified session's expiry, as
+            // `verify-login` gives it (a pending one ends 15 minutes after its login).
+            let session_expires_at = (now + REFRESH_TOKEN_TTL_MS).min(
+                caller
+                    .session_created_at
+                    .saturating_add(state.session_lifetime_ms),
+            );
+            let outcome = state
                 .store
-                .complete_totp_setup(by, caller.session_id, sealed, step)
+                .complete_totp_setup(
+                    caller.actor(),
+                    caller.session_id,
+                    sealed,
+                    step,
+                    mailbox,
+                    session_expires_at,
+                )
                 .await
-                .or_500(FAILED)?
+                .or_500(FAILED)?;
+            match outcome {
+                VerifyOutcome::Verified => true,
+                VerifyOutcome::Invalid => false,
+                VerifyOutcome::Locked { retry_after_ms } => {
+                    return Err(locked(retry_after_ms).into())
+                }
+            }
         }
         MfaMethod::MagicLink => state
             .store
             .activate_magic_link(hash_token(code), Some(caller.user.id), now)
             .await
-            .or_500(FAILED)?,
+            .or_500(FAILED)?
+            .is_some(),
     };
-    if !done {
+    if !enabled {
         return Err(failed().into());
     }
+    notify(
+        &state,
+        &caller.user.email,
+        MfaChange::Enabled(method.as_str()),
+    )
+    .await;
     Ok(Json(MessageResponse::new("MFA setup verified and enabled")))
 }
 
@@ -215,15 +286,29 @@ pub(super) async fn activate_magic_link(
     state
         .throttle
         .check_account(AccountKey::token("magic-link-activation", token))?;
+    const FAILED: &str = "Failed to activate magic link";
     let activated = state
         .store
         .activate_magic_link(hash_token(token), None, now_ms())
         .await
-        .or_500("Failed to activate magic link")?;
-    if !activated {
+        .or_500(FAILED)?;
+    let Some(by) = activated else {
         return Err(
             ApiError::bad_request(ErrorCode::InvalidToken, "Invalid or expired token").into(),
         );
+    };
+    // The notice comes after the commit: a failed look-up only loses the notice.
+    match state.store.org_user(by.org_id, by.user_id).await {
+        Ok(Some(user)) => {
+            notify(
+                &state,
+                &user.email,
+                MfaChange::Enabled(MfaMethod::MagicLink.as_str()),
+            )
+            .await;
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "reading the address of an MFA change failed"),
     }
     Ok(Json(MessageResponse::new(
         "Magic link MFA activated successfully",

@@ -16,12 +16,14 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
-use crate::http::common::throttle::AccountKey;
+use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::mail::MAGIC_LINK_LOGIN;
+use crate::mail::{MfaChange, MAGIC_LINK_LOGIN};
 use crate::store::{Factor, NewLinkToken, NewRefreshToken, VerifyOutcome};
 
-use super::{method_of, open_secret, send_link, MfaResult, LINK_TOKEN_TTL_MS};
+use super::{
+    client_key, locked, method_of, notify, open_secret, send_link, MfaResult, LINK_TOKEN_TTL_MS,
+};
 
 /// `{mfaType, code}` (a TOTP code or a backup code) or `{mfaType: "MAGIC_LINK", token}`.
 #[derive(Deserialize, ToSchema)]
@@ -34,8 +36,10 @@ pub(super) struct VerifyLoginBody {
 }
 
 /// Pass the second factor: a TOTP code, a backup code, or the token of a sign-in link. The
-/// session becomes verified and gets a new token pair. 5 failures within 15 minutes lock the
-/// user's verification for 15 minutes, even for a right code.
+/// session becomes verified and gets a new token pair; a backup code used is e-mailed to the
+/// account. 5 failures within 15 minutes from one client address lock that client out of the
+/// user's verification for 15 minutes, even for a right code; 20 from all clients lock the
+/// user.
 #[utoipa::path(
     post,
     path = "/mfa/verify-login",
@@ -54,6 +58,7 @@ pub(super) struct VerifyLoginBody {
 pub(super) async fn verify_login(
     State(state): State<AppState>,
     session: Result<AnySession, ApiError>,
+    client: ClientAddr,
     body: Result<JsonBody<VerifyLoginBody>, ApiError>,
 ) -> MfaResult<MfaLoginResponse> {
     const FAILED: &str = "MFA verification failed";
@@ -92,15 +97,26 @@ pub(super) async fn verify_login(
         created_at: now,
         expires_at,
     };
+    let backup_code = matches!(factor, Factor::BackupCode { .. });
     let outcome = state
         .store
-        .verify_login(caller.session_id, caller.user.id, factor, next, now)
+        .verify_login(
+            caller.session_id,
+            caller.user.id,
+            factor,
+            next,
+            client_key(client),
+            now,
+        )
         .await
         .or_500(FAILED)?;
     match outcome {
         VerifyOutcome::Verified => {
             let subject = TokenSubject::of(&caller.user, &secret);
             let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
+            if backup_code {
+                notify(&state, &caller.user.email, MfaChange::BackupCodeUsed).await;
+            }
             Ok(Json(MfaLoginResponse::new(tokens)))
         }
         VerifyOutcome::Invalid => Err(ApiError::bad_request(
@@ -108,13 +124,7 @@ pub(super) async fn verify_login(
             "Invalid verification code",
         )
         .into()),
-        VerifyOutcome::Locked { retry_after_ms } => {
-            let wait = std::time::Duration::from_millis(retry_after_ms.unsigned_abs());
-            let mut error = ApiError::rate_limited(wait);
-            error.code = ErrorCode::MfaLocked;
-            error.message = "Too many failed attempts".into();
-            Err(error.into())
-        }
+        VerifyOutcome::Locked { retry_after_ms } => Err(locked(retry_after_ms).into()),
     }
 }
 
@@ -128,7 +138,7 @@ async fn totp_factor(
 ) -> Result<Factor, ApiError> {
     if let Some(normalized) = backup_codes::normalize(code) {
         return Ok(Factor::BackupCode {
-            hash: backup_codes::hash(&normalized),
+            hash: state.mfa.backup_code_hash(&normalized),
         });
     }
     let secrets = state

@@ -14,9 +14,12 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
 use crate::http::AppState;
+use crate::mail::MfaChange;
 use crate::store::{MethodChange, OrganizationPatch, ResetOutcome, ResetTarget};
 
-use super::{may_change_mfa, method_of, mfa_state_of, not_configured, MfaResult, MfaTypeBody};
+use super::{
+    may_change_mfa, method_of, mfa_state_of, not_configured, notify, MfaResult, MfaTypeBody,
+};
 
 /// `{enforced}`.
 #[derive(Deserialize, ToSchema)]
@@ -93,13 +96,33 @@ async fn change_method(
     caller.require_validated()?;
     let by = caller.actor();
     let store = &state.store;
+    let session = caller.session_id;
     let outcome = match change {
-        Change::Enable => store.set_mfa_method_enabled(by, method, true).await,
-        Change::Disable => store.set_mfa_method_enabled(by, method, false).await,
+        Change::Enable => {
+            store
+                .set_mfa_method_enabled(by, session, method, true)
+                .await
+        }
+        Change::Disable => {
+            store
+                .set_mfa_method_enabled(by, session, method, false)
+                .await
+        }
         Change::Primary => store.set_primary_mfa_method(by, method).await,
     };
     match outcome.or_500(change.failed())? {
-        MethodChange::Done => Ok(Json(MessageResponse::new(change.done()))),
+        MethodChange::Done => {
+            let notice = match change {
+                Change::Enable => Some(MfaChange::Enabled(method.as_str())),
+                Change::Disable => Some(MfaChange::Disabled(method.as_str())),
+                Change::Primary => None,
+            };
+            if let Some(notice) = notice {
+                notify(state, &caller.user.email, notice).await;
+            }
+            Ok(Json(MessageResponse::new(change.done())))
+        }
+        MethodChange::Unchanged => Ok(Json(MessageResponse::new(change.done()))),
         MethodChange::NotConfigured => Err(not_configured().into()),
         MethodChange::LastWhileRequired => Err(ApiError::forbidden(
             ErrorCode::MfaEnforced,
@@ -259,7 +282,23 @@ pub(super) async fn reset(
         None => ResetTarget::Own,
     };
     match state.store.reset_mfa(by, target).await.or_500(FAILED)? {
-        ResetOutcome::Done => Ok(Json(MessageResponse::new("MFA reset successfully"))),
+        ResetOutcome::Done => {
+            let to = match other {
+                None => Some(caller.user.email.clone()),
+                // The notice is sent after the commit: a failed look-up only loses the notice.
+                Some(user_id) => match state.store.org_user(caller.user.org_id, user_id).await {
+                    Ok(user) => user.map(|user| user.email),
+                    Err(error) => {
+                        tracing::error!(%error, "reading the address of a reset user failed");
+                        None
+                    }
+                },
+            };
+            if let Some(to) = to {
+                notify(&state, &to, MfaChange::Reset).await;
+            }
+            Ok(Json(MessageResponse::new("MFA reset successfully")))
+        }
         ResetOutcome::NotFound => Err(user_not_found().into()),
         ResetOutcome::NotPermitted => Err(ApiError::insufficient_permissions(
             "Insufficient permissions to reset this user's MFA",

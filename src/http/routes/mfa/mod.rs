@@ -19,8 +19,9 @@ use crate::domain::{MfaMethod, MfaType, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::AuthUser;
+use crate::http::common::throttle::ClientAddr;
 use crate::http::AppState;
-use crate::mail::TokenEmail;
+use crate::mail::{mfa_changed, MfaChange, TokenEmail};
 use crate::store::MfaState;
 
 mod enrol;
@@ -102,6 +103,26 @@ async fn mfa_state_of(state: &AppState, caller: &AuthUser) -> Result<MfaState, A
         .await
         .or_500(FAILED)?
         .ok_or_else(|| ApiError::internal(FAILED, "the caller has no MFA state"))
+}
+
+/// Tells `to`, the address of the account whose MFA changed, what changed. A failed send is
+/// logged, not returned: the change is made.
+async fn notify(state: &AppState, to: &str, change: MfaChange) {
+    if let Err(error) = state.mailer.send(mfa_changed(to, change)).await {
+        tracing::error!(%error, "sending an MFA change notice failed");
+    }
+}
+
+/// What the lockout counts a client's failures under: its address, or "" when unknown.
+fn client_key(client: ClientAddr) -> String {
+    client.0.map(|ip| ip.to_string()).unwrap_or_default()
+}
+
+/// The 429 of a locked-out verification.
+fn locked(retry_after_ms: i64) -> ApiError {
+    ApiError::mfa_locked(std::time::Duration::from_millis(
+        retry_after_ms.unsigned_abs(),
+    ))
 }
 
 /// A failed send is logged, not returned: the user can ask again.

@@ -1,0 +1,21 @@
+-- MFA hardening after the second review (contract section 8). Mirrors migrations/sqlite.
+
+-- The lockout counts failures per user and per client address (5 from one client lock that
+-- client out for that user; 20 from all clients lock the user). '' when the address is unknown.
+-- Failures recorded before this migration count against the unknown client.
+ALTER TABLE mfa_failures ADD COLUMN client TEXT NOT NULL DEFAULT '';
+
+-- The code e-mailed to the account when a pending session of a user with no method enabled
+-- starts enrolling: a password alone must not reach a verified session. One per session (a new
+-- setup replaces it), stored hashed, 10 minutes, single use (`used_at`).
+CREATE TABLE mfa_email_codes (
+    session_id UUID PRIMARY KEY,
+    user_id    UUID NOT NULL REFERENCES users (id),
+    code_hash  BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT
+);
+CREATE INDEX mfa_email_codes_user ON mfa_email_codes (user_id);
+-- For the clean-up, which deletes expired codes.
+CREATE INDEX mfa_email_codes_expires ON mfa_email_codes (expires_at);

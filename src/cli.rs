@@ -172,7 +172,7 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
 
-    /// Base URL of the web app, for links in e-mails (e.g. https://app.example.com).
+    /// Base URL of the web app, for links in e-mails (e.g. `https://app.example.com`).
     #[arg(long, env = "WORKSPACES_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -202,7 +202,7 @@ pub struct ServeArgs {
     pub max_connections: u64,
 
     /// Browser origin allowed to call the API (CORS); repeat or comma-separate. Default: none.
-    /// Each must be a scheme and host (https://app.example.com); `*` and `null` are refused.
+    /// Each must be a scheme and host (`https://app.example.com`); `*` and `null` are refused.
     #[arg(long, env = "WORKSPACES_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
 

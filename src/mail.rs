@@ -187,7 +187,7 @@ impl TokenEmail {
     ///
     /// A name is whatever whoever made the account typed, so it is only for a recipient who has
     /// proved the address is theirs: otherwise anyone could send a stranger a message from this
-    /// server with words of their choosing in it ("Hello Visit http://evil.example now").
+    /// server with words of their choosing in it (`Hello Visit http://evil.example now`).
     /// Callers pass `None` for an address that is not verified.
     pub fn to(
         &self,

@@ -887,7 +887,7 @@ macro_rules! event_columns {
     };
 }
 
-/// `SELECT` of a page: then `WHERE <conditions>`, [`EVENTS_PAGE_TAIL`].
+/// `SELECT` of a page: then `WHERE <conditions>`, [`EVENTS_PAGE_ORDER`], then `LIMIT`/`OFFSET`.
 pub const EVENTS_PAGE_HEAD: &str = concat!(
     "SELECT ",
     event_columns!(),

@@ -1,7 +1,7 @@
 //! Settings (contract section 10): `GET`, `POST` (replace), `PUT` (deep merge) and `DELETE`
 //! (dot paths) on `/settings/user` and `/settings/organization`. The four operations are written
-//! once ([`read`], [`write`]) and parameterised by the scope, whose texts come from one table
-//! ([`USER`], [`ORGANIZATION`]); [`settings_routes!`] only declares each scope's four
+//! once ([`read`], [`write()`]) and parameterised by the scope, whose texts come from one table
+//! ([`USER`], [`ORGANIZATION`]); `settings_routes!` only declares each scope's four
 //! documented handlers over them.
 //!
 //! Check order of a write: token (401), body (400), caller verified (400), for the organization
@@ -236,7 +236,7 @@ fn refused(refusal: SettingsRefusal, failed: &'static str) -> ApiError {
     }
 }
 
-/// The four documented handlers of one scope over [`read`] and [`write`], and its router.
+/// The four documented handlers of one scope over [`read`] and [`write()`], and its router.
 /// `$denied` lists the scope's 403 responses, if it has any.
 macro_rules! settings_routes {
     (

@@ -170,8 +170,9 @@ impl Throttle {
     }
 
     /// A password check for `account` from `client` (a login, or a signed-in user confirming
-    /// their password): 429 while either failure limit is reached. It counts as a failure unless
-    /// [`LoginAttempt::succeeded`] says otherwise, or it is dropped unanswered.
+    /// their password): 429 while either failure limit is reached. It counts as a failure while
+    /// it runs, and for good once [`LoginAttempt::failed`] is called; dropped without that (a
+    /// success, or a caller who left) it is given back.
     pub fn login_attempt(
         &self,
         account: AccountKey,

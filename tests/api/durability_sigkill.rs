@@ -153,8 +153,10 @@ async fn sigkill_under_write_load_loses_no_acknowledged_workspace() {
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     killed.store(true, Ordering::SeqCst);
-    server.child.kill().unwrap(); // SIGKILL, mid-flight
+    // Read before the signal: once it lands, the cut-off requests leave the count at once (on a
+    // loaded machine, before a read after `kill` returns).
     let in_flight_at_kill = in_flight.load(Ordering::SeqCst);
+    server.child.kill().unwrap(); // SIGKILL, mid-flight
     server.child.wait().unwrap();
     drop(server);
 

@@ -6,10 +6,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::app::Application;
 
-use crate::cast::taken_body;
-use crate::helpers::{
-    assert_answer, assert_unauthorized, spawn_app, test_config, CapturingMailer, TestApp,
-};
+use crate::support::app::{spawn_app, test_config, CapturingMailer, TestApp};
+use crate::support::assertions::{assert_answer, assert_unauthorized};
+use crate::support::cast::taken_body;
 
 /// Starts another server instance, in this process, on `app`'s database; its base URL.
 pub async fn second_instance(app: &TestApp) -> String {

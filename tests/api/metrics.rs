@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{assert_answer, error_body, spawn_app, spawn_app_with, TestApp};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
 
 async fn metrics_text(address: &str) -> String {
     let response = reqwest::get(format!("{address}/metrics")).await.unwrap();

@@ -8,12 +8,11 @@ use serde_json::{json, Value};
 use workspaces::config::RateLimitConfig;
 use workspaces::mail::OutgoingEmail;
 
-use crate::fake_smtp::FakeSmtp;
-use crate::helpers::{
-    assert_answer, assert_unauthorized, spawn_app, spawn_app_with, spawn_app_with_smtp, Account,
-    TestApp, Verification,
-};
-use crate::mfa_support::{
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, spawn_app_with, spawn_app_with_smtp, TestApp};
+use crate::support::assertions::{assert_answer, assert_unauthorized};
+use crate::support::fake_smtp::FakeSmtp;
+use crate::support::mfa::{
     email_code_of, mfa_error, setup_verified, steady_step, totp, SETUP_CODE_SUBJECT,
 };
 
@@ -334,7 +333,7 @@ async fn verify_from(
     session: &Account,
     ip: &str,
     code: &str,
-) -> crate::helpers::Answer {
+) -> crate::support::client::Answer {
     TestApp::send(
         app.client
             .post(app.url("/mfa/verify-login"))

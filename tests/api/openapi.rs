@@ -5,7 +5,8 @@
 //! list below, written from the routers; the second fails when a documented operation is not
 //! routed (the server answers its own "Route not found" 404 or a 405) or when a documented path
 //! serves a method the document lacks. Beyond these, every answer any test reads is checked
-//! against the document (`schema.rs`), so a route the tests reach but the document lacks fails.
+//! against the document (`support/schema.rs`), so a route the tests reach but the document
+//! lacks fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::support::app::{spawn_app, TestApp};
 
 /// Whether a route needs the bearer token.
 const PUBLIC: bool = false;

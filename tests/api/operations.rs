@@ -10,9 +10,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{
-    assert_answer, assert_error, error_body, spawn_app, spawn_app_with, Answer, TestApp, PASSWORD,
-};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, error_body};
+use crate::support::client::Answer;
 
 fn healthy() -> serde_json::Value {
     json!({ "success": true, "status": "ok" })

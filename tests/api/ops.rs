@@ -3,7 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_answer, error_body, spawn_app, TestApp};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
 
 #[tokio::test]
 async fn health_answers_ok() {

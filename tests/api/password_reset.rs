@@ -5,10 +5,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use workspaces::mail::OutgoingEmail;
 
-use crate::helpers::{
-    assert_answer, error_body, spawn_app, spawn_app_with, unauthorized_body, Answer, TestApp,
-    PASSWORD, PHISHING_NAME,
-};
+use crate::support::accounts::{PASSWORD, PHISHING_NAME};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body, unauthorized_body};
+use crate::support::client::Answer;
 
 const NEW_PASSWORD: &str = "Brand-new42";
 const HOUR_MS: i64 = 60 * 60 * 1000;

@@ -11,12 +11,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::at_once::{at_once, Side};
-use crate::cast::{add_member, create, role_of, Cast};
-use crate::helpers::{
-    assert_answer, error_body, spawn_app, unauthorized_body, Account, Answer, TestApp, Verification,
-};
-use crate::org_cast::{
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, error_body, unauthorized_body};
+use crate::support::at_once::{at_once, Side};
+use crate::support::cast::{add_member, create, role_of, Cast};
+use crate::support::client::Answer;
+use crate::support::org_cast::{
     active_owners, db_deleted_at, db_role, forbidden_body, last_owner_body, member_json, ok,
     org_path, with_empty_data,
 };

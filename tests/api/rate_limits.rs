@@ -6,9 +6,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use workspaces::config::{Config, RateLimitConfig};
 
-use crate::helpers::{
-    assert_answer, assert_error, error_body, spawn_app_with, Answer, TestApp, PASSWORD,
-};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, error_body};
+use crate::support::client::Answer;
 
 fn with_limits(limits: RateLimitConfig) -> impl FnOnce(&mut Config) {
     move |config| config.rate_limits = limits

@@ -10,10 +10,12 @@ use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 use uuid::Uuid;
 
-use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, hex, now_ms, spawn_app, Account, Answer,
-    TestApp, PASSWORD,
-};
+use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, assert_unauthorized};
+use crate::support::client::Answer;
+use crate::support::clock::now_ms;
+use crate::support::database::hex;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
 

@@ -7,9 +7,10 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, spawn_app, Account, Answer, TestApp,
-};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, assert_unauthorized};
+use crate::support::client::Answer;
 
 /// One scope of settings: its route, its texts, its table and its event context.
 pub struct Scope {

@@ -5,10 +5,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{
-    assert_answer, now_ms, rfc3339, spawn_app, spawn_app_with, Account, Answer, TestApp,
-};
 use crate::sessions::works;
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::assert_answer;
+use crate::support::client::Answer;
+use crate::support::clock::{now_ms, rfc3339};
 
 pub const FIREFOX_LINUX: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
@@ -34,7 +36,8 @@ pub async fn login_from(
     user_agent: Option<&str>,
     extra: Value,
 ) -> Answer {
-    let mut body = json!({ "email": account.email, "password": crate::helpers::PASSWORD });
+    let mut body =
+        json!({ "email": account.email, "password": crate::support::accounts::PASSWORD });
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
@@ -154,7 +157,7 @@ async fn the_session_address_is_the_forwarded_one_only_behind_a_trusted_proxy() 
         .client
         .post(app.url("/user/login"))
         .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
-        .json(&json!({ "email": ann.email, "password": crate::helpers::PASSWORD }));
+        .json(&json!({ "email": ann.email, "password": crate::support::accounts::PASSWORD }));
     let login = TestApp::send(request).await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
 
@@ -176,7 +179,7 @@ async fn the_session_address_is_the_forwarded_one_only_behind_a_trusted_proxy() 
         .client
         .post(direct.url("/user/login"))
         .header("x-forwarded-for", "203.0.113.7")
-        .json(&json!({ "email": bob.email, "password": crate::helpers::PASSWORD }));
+        .json(&json!({ "email": bob.email, "password": crate::support::accounts::PASSWORD }));
     let login = TestApp::send(request).await;
     let answer = direct
         .get("/sessions", Some(&login.str("accessToken")))

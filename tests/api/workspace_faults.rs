@@ -12,8 +12,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::cast::{role_of, Cast};
-use crate::helpers::{assert_answer, error_body, spawn_app, Account, Answer, TestApp};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
+use crate::support::cast::{role_of, Cast};
+use crate::support::client::Answer;
 
 /// Makes every `event` (INSERT, UPDATE or DELETE) on `table` fail once its row has changed.
 pub async fn install_fault(app: &TestApp, table: &str, event: &str) {

@@ -5,7 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_body, Account, TestApp, Verification};
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::TestApp;
+use crate::support::assertions::error_body;
 
 pub const WORKSPACE_NAME: &str = "Cast Workspace";
 

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use uuid::Uuid;
 
-use crate::helpers::drop_postgres_database;
+use crate::support::database::fresh::drop_postgres_database;
 
 pub struct FreshDatabase {
     pub url: String,

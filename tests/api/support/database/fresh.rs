@@ -1,0 +1,138 @@
+//! A fresh database per test on the backend under test: a file in a temporary directory on
+//! SQLite, a database of its own on the PostgreSQL server `TEST_DATABASE_URL` names; and taking
+//! it away again.
+
+use std::path::PathBuf;
+
+use sqlx::postgres::PgPoolOptions;
+
+use crate::support::app::TestApp;
+use crate::support::database::leftovers::{
+    drop_leftover_databases, host_tag, test_database_name, unix_seconds, LEFTOVERS_DROPPED,
+};
+use crate::support::database::Db;
+
+/// Where a test's database lives, and what to clean up after it.
+pub enum Place {
+    Sqlite {
+        dir: tempfile::TempDir,
+        file: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+/// A fresh database on the backend under test: its URL and where it lives.
+pub async fn fresh_database() -> (String, Place) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+            LEFTOVERS_DROPPED
+                .get_or_init(|| drop_leftover_databases(&admin))
+                .await;
+            let name = test_database_name(unix_seconds(), &host_tag(), std::process::id());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let url = with_database(&admin_url, &name);
+            (url, Place::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("test.db");
+            let url = format!("sqlite://{}", file.display());
+            (url, Place::Sqlite { dir, file })
+        }
+    }
+}
+
+/// `postgres://u@h:5432/test?x=y` with the database swapped for `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// The SQLite database file, on that backend.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.place {
+            Place::Sqlite { file, .. } => Some(file),
+            Place::Postgres { .. } => None,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite(_))
+    }
+
+    /// Takes the database away from the running server: on SQLite the file's directory goes,
+    /// so nothing can open it again; on PostgreSQL the database is dropped, its connections
+    /// (the server's included) terminated.
+    pub async fn remove_database(&self) {
+        match &self.place {
+            Place::Sqlite { dir, .. } => std::fs::remove_dir_all(dir.path()).unwrap(),
+            Place::Postgres { admin_url, name } => {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(admin_url)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Drops a test database, from a `Drop` impl: drop is synchronous, so the async clean-up runs on
+/// a thread of its own.
+pub fn drop_postgres_database(admin_url: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            if let Ok(admin) = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url)
+                .await
+            {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Place::Postgres { admin_url, name } = &self.place {
+            drop_postgres_database(admin_url.clone(), name.clone());
+        }
+    }
+}

@@ -10,11 +10,11 @@ use serde_json::json;
 use workspaces::config::CleanupConfig;
 use workspaces::store::{connect, CleanupPolicy, CleanupReport, StoreOptions};
 
-use crate::sessions::{claims_of, profile};
 use crate::support::accounts::{Account, Verification::Unverified};
 use crate::support::app::{spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
 use crate::support::clock::now_ms;
+use crate::support::sessions::{claims_of, profile};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const LIFETIME_MS: i64 = 90 * DAY_MS;

@@ -5,16 +5,16 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sessions::works;
-use crate::signed_in::{
-    assert_text_error, entry, login_from, revoked, session_from, sorted, FIREFOX_LINUX,
-    SAFARI_IPHONE,
-};
 use crate::support::accounts::Account;
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::assert_answer;
 use crate::support::client::Answer;
 use crate::support::clock::{now_ms, rfc3339};
+use crate::support::sessions::works;
+use crate::support::signed_in::{
+    assert_text_error, entry, login_from, revoked, session_from, sorted, FIREFOX_LINUX,
+    SAFARI_IPHONE,
+};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const NOT_FOUND: &str = "Device not found";

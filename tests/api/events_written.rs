@@ -6,7 +6,6 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::password_reset::reset_token;
 use crate::support::accounts::{
     Account,
     Verification::{Unverified, Verified},
@@ -15,6 +14,7 @@ use crate::support::accounts::{
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
 use crate::support::clock::rfc3339;
+use crate::support::password_reset::reset_token;
 
 // The contract's indices.
 const WORKSPACE: i64 = 0;

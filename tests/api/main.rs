@@ -5,7 +5,8 @@
 //! most `support::app::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
 //!
 //! `support/` holds what the tests share: starting a server, talking to it, its database, the
-//! assertions and the people of a test. Every other module holds the tests of one concern.
+//! assertions and the people of a test. Every other module holds the tests of one concern, and
+//! takes what it shares with other files from `support` only.
 
 mod support;
 

@@ -5,11 +5,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::openapi::{concrete, document, operations};
 use crate::support::accounts::{Account, Verification};
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::error_body;
 use crate::support::mfa::mfa_error;
+use crate::support::openapi::{concrete, document, operations};
 
 /// What a pending session may call (besides the public routes, `POST /user/logout` among them).
 const ALLOWED: [(&str, &str); 5] = [

@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::instances::second_instance;
 use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::second_instance;
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
 use crate::support::clock::now_ms;

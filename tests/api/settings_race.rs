@@ -12,13 +12,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use tokio::sync::Barrier;
 
-use crate::instances::second_instance;
-use crate::settings::{read, settings_body, Scope, SCOPES};
 use crate::support::accounts::Account;
 use crate::support::accounts::Verification::Verified;
+use crate::support::app::second_instance;
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::assert_answer;
 use crate::support::client::Answer;
+use crate::support::settings::{read, settings_body, Scope, SCOPES};
 
 const WRITES: usize = 20;
 

@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use workspaces::app::Application;
 
-use crate::sessions::{claims_of, profile};
 use crate::support::accounts::Account;
 use crate::support::app::{spawn_app, spawn_app_with, test_config};
 use crate::support::assertions::assert_unauthorized;
 use crate::support::binary::workspaces;
 use crate::support::clock::now_ms;
+use crate::support::sessions::{claims_of, profile};
 
 /// What the copy holds: the JWT secret and every session row as (id, user id), ids as UUIDs.
 struct Copy {

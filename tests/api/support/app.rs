@@ -182,3 +182,16 @@ async fn spawn_app_mailing(
         place,
     }
 }
+
+/// Starts another server instance, in this process, on `app`'s database; its base URL.
+pub async fn second_instance(app: &TestApp) -> String {
+    let second = Application::build_with_mailer(
+        test_config(&app.database_url),
+        Arc::new(CapturingMailer::default()),
+    )
+    .await
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until(std::future::pending()));
+    address
+}

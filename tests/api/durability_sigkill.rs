@@ -22,7 +22,7 @@ use workspaces::config::Config;
 use crate::support::accounts::PASSWORD;
 use crate::support::app::{CapturingMailer, TestApp};
 use crate::support::binary::{serve, workspaces};
-use crate::support::standalone::FreshDatabase;
+use crate::support::database::fresh::FreshDatabase;
 
 /// A server process, killed when dropped (a failing test leaves none behind).
 struct Server {

@@ -13,8 +13,8 @@ use crate::support::accounts::PASSWORD;
 use crate::support::app::{spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::{assert_answer, error_body};
 use crate::support::binary::{serve, workspaces};
+use crate::support::database::fresh::FreshDatabase;
 use crate::support::settings::{replace_ok, write, write_ok, ORGANIZATION, SCOPES, USER};
-use crate::support::standalone::FreshDatabase;
 
 /// The contract's bound on an event's `jsonData`.
 const MAX_EVENT_DATA: usize = 16 * 1024;

@@ -99,6 +99,8 @@ impl CapturingMailer {
     }
 }
 
+/// A server under test, started on a fresh database, and the test's handles on it. Dropping it
+/// drops its database.
 pub struct TestApp {
     pub address: String,
     /// `http://ADDR` of the metrics listener, when the test configured one.
@@ -107,6 +109,7 @@ pub struct TestApp {
     pub mailer: Arc<CapturingMailer>,
     pub db: Db,
     pub database_url: String,
+    /// Where its database lives ([`Place`]).
     pub(crate) place: Place,
 }
 

@@ -38,4 +38,3 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod signed_in;
-pub mod standalone;

@@ -1,10 +1,13 @@
 //! A fresh database per test on the backend under test: a file in a temporary directory on
-//! SQLite, a database of its own on the PostgreSQL server `TEST_DATABASE_URL` names; and taking
-//! it away again.
+//! SQLite, a database of its own on the PostgreSQL server `TEST_DATABASE_URL` names; taking it
+//! away again; and [`FreshDatabase`], for tests that run the server only as separate processes.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use uuid::Uuid;
 
 use crate::support::app::TestApp;
 use crate::support::database::leftovers::{
@@ -12,7 +15,8 @@ use crate::support::database::leftovers::{
 };
 use crate::support::database::Db;
 
-/// Where a test's database lives, and what to clean up after it.
+/// Where a test's database lives, and what to clean up after it: dropping a `Place` drops its
+/// PostgreSQL database (a SQLite file goes with its temporary directory).
 pub enum Place {
     Sqlite {
         dir: tempfile::TempDir,
@@ -22,6 +26,14 @@ pub enum Place {
         admin_url: String,
         name: String,
     },
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Place::Postgres { admin_url, name } = self {
+            drop_postgres_database(admin_url.clone(), name.clone());
+        }
+    }
 }
 
 /// A fresh database on the backend under test: its URL and where it lives.
@@ -108,7 +120,7 @@ impl TestApp {
 
 /// Drops a test database, from a `Drop` impl: drop is synchronous, so the async clean-up runs on
 /// a thread of its own.
-pub fn drop_postgres_database(admin_url: String, name: String) {
+fn drop_postgres_database(admin_url: String, name: String) {
     let _ = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -129,10 +141,49 @@ pub fn drop_postgres_database(admin_url: String, name: String) {
     .join();
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Place::Postgres { admin_url, name } = &self.place {
-            drop_postgres_database(admin_url.clone(), name.clone());
+/// A fresh database with no server in this process, for tests that run the server only as
+/// separate processes: the test holds no handle on the database except while it reads one
+/// ([`FreshDatabase::id_pairs`] opens a connection and closes it before answering).
+pub struct FreshDatabase {
+    pub url: String,
+    place: Place,
+}
+
+impl FreshDatabase {
+    /// A new PostgreSQL database when `TEST_DATABASE_URL` is set, else a path for a new SQLite
+    /// file (created by the first server that opens it).
+    pub async fn create() -> FreshDatabase {
+        let (url, place) = fresh_database().await;
+        FreshDatabase { url, place }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.place, Place::Sqlite { .. })
+    }
+
+    /// Every row of `sql` (no parameters) as (first column, second column) ids, the second one
+    /// nullable; the connection is closed before this returns.
+    pub async fn id_pairs(&self, sql: &str) -> Vec<(Uuid, Option<Uuid>)> {
+        if self.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(&self.url).unwrap();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        } else {
+            let options = PgConnectOptions::from_str(&self.url).unwrap();
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
         }
     }
 }

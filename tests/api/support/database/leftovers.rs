@@ -73,8 +73,9 @@ fn is_leftover(
     }
 }
 
-/// Drops the test databases earlier runs left behind (a run that was killed never reaches
-/// `TestApp`'s drop). Best effort: a failure here must not fail the test that happens to run it.
+/// Drops the test databases earlier runs left behind (a run that was killed never reaches the
+/// drop of its databases). Best effort: a failure here must not fail the test that happens to
+/// run it.
 pub async fn drop_leftover_databases(admin: &PgPool) {
     let names: Vec<String> = match sqlx::query_scalar(
         "SELECT datname FROM pg_database WHERE datname LIKE 'ws\\_test\\_%'",

@@ -52,3 +52,8 @@ pub fn not_validated_body() -> Value {
         "USER_NOT_VALIDATED",
     )
 }
+
+/// The body of `GET /health`.
+pub fn healthy() -> Value {
+    json!({ "success": true, "status": "ok" })
+}

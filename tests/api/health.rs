@@ -1,4 +1,4 @@
-//! The operations routes: `/health`, `/ready`, and request ids.
+//! `GET /health`, `GET /ready`, and the request id of every answer.
 
 use reqwest::StatusCode;
 use serde_json::json;

@@ -13,6 +13,7 @@ use workspaces::store::{connect, CleanupPolicy, CleanupReport, StoreOptions};
 use crate::support::accounts::{Account, Verification::Unverified};
 use crate::support::app::{spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::client::Answer;
 use crate::support::clock::now_ms;
 use crate::support::sessions::{claims_of, profile};
 
@@ -20,7 +21,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const LIFETIME_MS: i64 = 90 * DAY_MS;
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 
-async fn refresh(app: &TestApp, token: &str) -> crate::support::client::Answer {
+async fn refresh(app: &TestApp, token: &str) -> Answer {
     app.post("/user/refresh", None, json!({ "refreshToken": token }))
         .await
 }

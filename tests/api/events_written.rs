@@ -13,6 +13,7 @@ use crate::support::accounts::{
 };
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::client::Answer;
 use crate::support::clock::rfc3339;
 use crate::support::password_reset::reset_token;
 
@@ -56,12 +57,7 @@ fn user_fields(account: &Account, org_role: i64, validated: bool) -> Value {
     })
 }
 
-async fn put(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    body: Value,
-) -> crate::support::client::Answer {
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> Answer {
     app.request(Method::PUT, path, Some(token), Some(body))
         .await
 }
@@ -76,7 +72,7 @@ trait At {
     fn str_at(&self, pointer: &str) -> String;
 }
 
-impl At for crate::support::client::Answer {
+impl At for Answer {
     fn str_at(&self, pointer: &str) -> String {
         self.body
             .pointer(pointer)

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use workspaces::app::Application;
 
 use crate::support::accounts::Account;
+use crate::support::app::TestApp;
 use crate::support::app::{spawn_app, spawn_app_with, test_config};
 use crate::support::assertions::assert_unauthorized;
 use crate::support::binary::workspaces;
@@ -28,7 +29,7 @@ struct Copy {
 }
 
 /// On SQLite, the database files copied aside and read there; on PostgreSQL, the rows read.
-async fn copy_of_the_database(app: &crate::support::app::TestApp) -> Copy {
+async fn copy_of_the_database(app: &TestApp) -> Copy {
     let secret_sql = "SELECT value FROM settings WHERE key = 'jwt_secret'";
     let Some(file) = app.sqlite_file() else {
         let jwt_secret = app.strings(secret_sql, &[]).await.remove(0);

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::support::accounts::Account;
 use crate::support::assertions::{assert_answer, assert_error, assert_unauthorized};
 use crate::support::clock::{now_ms, rfc3339};
 use crate::support::event_cast::{EventCast, Row, HOUR, MINUTE};
@@ -47,7 +48,7 @@ impl Scene {
             .collect()
     }
 
-    async fn sees(&self, who: &crate::support::accounts::Account, body: Value, names: &str) {
+    async fn sees(&self, who: &Account, body: Value, names: &str) {
         let expected = self.of(names);
         let total = expected.len() as i64;
         assert_eq!(

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::support::accounts::{Account, Verification};
 use crate::support::app::{spawn_app, TestApp};
+use crate::support::client::Answer;
 use crate::support::clock::{now_ms, rfc3339};
 
 pub const MINUTE: i64 = 60_000;
@@ -151,7 +152,7 @@ impl EventCast {
     }
 
     /// `POST /systemevent` as `by`.
-    pub async fn query(&self, by: &Account, body: Value) -> crate::support::client::Answer {
+    pub async fn query(&self, by: &Account, body: Value) -> Answer {
         self.app
             .post("/systemevent", Some(&by.access_token), body)
             .await

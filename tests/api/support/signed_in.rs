@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::accounts::Account;
+use crate::support::accounts::PASSWORD;
 use crate::support::app::TestApp;
 use crate::support::assertions::assert_answer;
 use crate::support::client::Answer;
@@ -32,8 +33,7 @@ pub async fn login_from(
     user_agent: Option<&str>,
     extra: Value,
 ) -> Answer {
-    let mut body =
-        json!({ "email": account.email, "password": crate::support::accounts::PASSWORD });
+    let mut body = json!({ "email": account.email, "password": PASSWORD });
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }

@@ -6,8 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::app::Application;
 
-use crate::support::app::second_instance;
-use crate::support::app::{spawn_app, test_config, CapturingMailer, TestApp};
+use crate::support::app::{second_instance, spawn_app, test_config, CapturingMailer, TestApp};
 use crate::support::assertions::{assert_answer, assert_unauthorized};
 use crate::support::cast::taken_body;
 

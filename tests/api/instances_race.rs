@@ -14,8 +14,9 @@ use crate::support::app::spawn_app;
 use crate::support::assertions::assert_answer;
 use crate::support::at_once::{at_once, Side};
 use crate::support::binary::{serve, workspaces};
-use crate::support::cast::{active_admins, last_admin_body};
-use crate::support::cast::{add_member, create, role_of, taken_body, Cast};
+use crate::support::cast::{
+    active_admins, add_member, create, last_admin_body, role_of, taken_body, Cast,
+};
 
 /// A server process with its log in a file, killed when dropped.
 struct Process {

@@ -5,8 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::accounts::{Account, PASSWORD};
-use crate::support::app::second_instance;
-use crate::support::app::{spawn_app, TestApp};
+use crate::support::app::{second_instance, spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
 use crate::support::clock::now_ms;
 use crate::support::mfa::{mfa_error, steady_step, totp};

@@ -15,8 +15,7 @@ use crate::support::accounts::{Account, Verification};
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, unauthorized_body};
 use crate::support::at_once::{at_once, Side};
-use crate::support::cast::{active_admins, last_admin_body};
-use crate::support::cast::{add_member, create, role_of, Cast};
+use crate::support::cast::{active_admins, add_member, create, last_admin_body, role_of, Cast};
 use crate::support::client::Answer;
 use crate::support::org_cast::{
     active_owners, db_deleted_at, db_role, forbidden_body, last_owner_body, member_json, ok,

@@ -14,8 +14,7 @@ use tokio::sync::Barrier;
 
 use crate::support::accounts::Account;
 use crate::support::accounts::Verification::Verified;
-use crate::support::app::second_instance;
-use crate::support::app::{spawn_app, TestApp};
+use crate::support::app::{second_instance, spawn_app, TestApp};
 use crate::support::assertions::assert_answer;
 use crate::support::client::Answer;
 use crate::support::settings::{read, settings_body, Scope, SCOPES};

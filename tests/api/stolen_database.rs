@@ -15,8 +15,7 @@ use uuid::Uuid;
 use workspaces::app::Application;
 
 use crate::support::accounts::Account;
-use crate::support::app::TestApp;
-use crate::support::app::{spawn_app, spawn_app_with, test_config};
+use crate::support::app::{spawn_app, spawn_app_with, test_config, TestApp};
 use crate::support::assertions::assert_unauthorized;
 use crate::support::binary::workspaces;
 use crate::support::clock::now_ms;

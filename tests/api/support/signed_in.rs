@@ -4,8 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::accounts::Account;
-use crate::support::accounts::PASSWORD;
+use crate::support::accounts::{Account, PASSWORD};
 use crate::support::app::TestApp;
 use crate::support::assertions::assert_answer;
 use crate::support::client::Answer;

@@ -10,17 +10,18 @@ use serde_json::json;
 use workspaces::config::CleanupConfig;
 use workspaces::store::{connect, CleanupPolicy, CleanupReport, StoreOptions};
 
-use crate::helpers::{
-    assert_answer, assert_error, now_ms, spawn_app, spawn_app_with, Account, TestApp,
-    Verification::Unverified,
-};
-use crate::sessions::{claims_of, profile};
+use crate::support::accounts::{Account, Verification::Unverified};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::client::Answer;
+use crate::support::clock::now_ms;
+use crate::support::sessions::{claims_of, profile};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const LIFETIME_MS: i64 = 90 * DAY_MS;
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 
-async fn refresh(app: &TestApp, token: &str) -> crate::helpers::Answer {
+async fn refresh(app: &TestApp, token: &str) -> Answer {
     app.post("/user/refresh", None, json!({ "refreshToken": token }))
         .await
 }

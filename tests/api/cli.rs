@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::binary::{serve, workspaces};
-use crate::helpers::{assert_answer, spawn_app, PASSWORD};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::spawn_app;
+use crate::support::assertions::assert_answer;
+use crate::support::binary::{serve, workspaces};
 
 #[tokio::test]
 async fn user_verify_marks_the_account_validated() {
@@ -203,7 +205,7 @@ fn migrate_creates_the_sqlite_database_and_serve_stops_cleanly_on_sigterm() {
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     // `serve` reads the port from the line the server prints: it must answer there.
     let (mut server, port) = serve(logged, &url, &[]);
-    let answer = crate::helpers::raw_health(port);
+    let answer = crate::support::binary::raw_health(port);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     let kill = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

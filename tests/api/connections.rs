@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 use workspaces::app::Application;
 use workspaces::config::ConnectionLimits;
 
-use crate::helpers::{spawn_app_with, test_config, CapturingMailer, TestApp};
-use crate::standalone::FreshDatabase;
+use crate::support::app::{spawn_app_with, test_config, CapturingMailer, TestApp};
+use crate::support::database::fresh::FreshDatabase;
 
 const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
 const HEALTHY: &str = r#"{"success":true,"status":"ok"}"#;

@@ -5,9 +5,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_answer, now_ms, rfc3339, spawn_app, Account, Answer, TestApp};
-use crate::sessions::works;
-use crate::signed_in::{
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::assert_answer;
+use crate::support::client::Answer;
+use crate::support::clock::{now_ms, rfc3339};
+use crate::support::sessions::works;
+use crate::support::signed_in::{
     assert_text_error, entry, login_from, revoked, session_from, sorted, FIREFOX_LINUX,
     SAFARI_IPHONE,
 };

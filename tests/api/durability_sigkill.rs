@@ -19,9 +19,10 @@ use uuid::Uuid;
 use workspaces::app::Application;
 use workspaces::config::Config;
 
-use crate::binary::{serve, workspaces};
-use crate::helpers::{CapturingMailer, TestApp, PASSWORD};
-use crate::standalone::FreshDatabase;
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{CapturingMailer, TestApp};
+use crate::support::binary::{serve, workspaces};
+use crate::support::database::fresh::FreshDatabase;
 
 /// A server process, killed when dropped (a failing test leaves none behind).
 struct Server {

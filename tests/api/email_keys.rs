@@ -8,9 +8,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::app::Application;
 
-use crate::helpers::{
-    assert_error, spawn_app, test_config, Answer, CapturingMailer, TestApp, PASSWORD,
-};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app, test_config, CapturingMailer, TestApp};
+use crate::support::assertions::assert_error;
+use crate::support::client::Answer;
 
 const TAKEN: &str = "An account with this email already exists";
 

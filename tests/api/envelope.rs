@@ -5,7 +5,8 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_answer, error_body, spawn_app, TestApp};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
 
 #[tokio::test]
 async fn an_unknown_route_answers_404_in_the_envelope() {

@@ -6,12 +6,16 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_answer, assert_error, rfc3339, spawn_app, Account, TestApp,
+use crate::support::accounts::{
+    Account,
     Verification::{Unverified, Verified},
     MEMBER_FIRST_NAME, MEMBER_LAST_NAME, PASSWORD,
 };
-use crate::password_reset::reset_token;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::client::Answer;
+use crate::support::clock::rfc3339;
+use crate::support::password_reset::reset_token;
 
 // The contract's indices.
 const WORKSPACE: i64 = 0;
@@ -53,7 +57,7 @@ fn user_fields(account: &Account, org_role: i64, validated: bool) -> Value {
     })
 }
 
-async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> crate::helpers::Answer {
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> Answer {
     app.request(Method::PUT, path, Some(token), Some(body))
         .await
 }
@@ -68,7 +72,7 @@ trait At {
     fn str_at(&self, pointer: &str) -> String;
 }
 
-impl At for crate::helpers::Answer {
+impl At for Answer {
     fn str_at(&self, pointer: &str) -> String {
         self.body
             .pointer(pointer)

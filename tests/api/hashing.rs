@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{assert_answer, error_body, spawn_app_with, TestApp, PASSWORD};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
 
 #[tokio::test]
 async fn beyond_the_hashing_queue_registrations_get_503_overloaded_and_create_nothing() {

@@ -6,23 +6,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workspaces::app::Application;
 
-use crate::cast::taken_body;
-use crate::helpers::{
-    assert_answer, assert_unauthorized, spawn_app, test_config, CapturingMailer, TestApp,
-};
-
-/// Starts another server instance, in this process, on `app`'s database; its base URL.
-pub async fn second_instance(app: &TestApp) -> String {
-    let second = Application::build_with_mailer(
-        test_config(&app.database_url),
-        Arc::new(CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until(std::future::pending()));
-    address
-}
+use crate::support::app::{second_instance, spawn_app, test_config, CapturingMailer, TestApp};
+use crate::support::assertions::{assert_answer, assert_unauthorized};
+use crate::support::cast::taken_body;
 
 #[tokio::test]
 async fn a_second_instance_on_the_same_database_accepts_the_first_ones_tokens() {

@@ -10,11 +10,13 @@ use std::process::{Child, Stdio};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::at_once::{at_once, Side};
-use crate::binary::{serve, workspaces};
-use crate::cast::{add_member, create, role_of, taken_body, Cast};
-use crate::helpers::{assert_answer, spawn_app};
-use crate::races::{active_admins, last_admin_body};
+use crate::support::app::spawn_app;
+use crate::support::assertions::assert_answer;
+use crate::support::at_once::{at_once, Side};
+use crate::support::binary::{serve, workspaces};
+use crate::support::cast::{
+    active_admins, add_member, create, last_admin_body, role_of, taken_body, Cast,
+};
 
 /// A server process with its log in a file, killed when dropped.
 struct Process {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::binary::{serve, workspaces};
-use crate::fake_smtp::FakeSmtp;
-use crate::helpers::TestApp;
+use crate::support::app::TestApp;
+use crate::support::binary::{serve, workspaces};
+use crate::support::fake_smtp::FakeSmtp;
 
 const JWT_SECRET: &str = "log-test-secret-that-must-never-be-printed-0123456789";
 const PASSWORD: &str = "Unl0gged-Passw0rd";
@@ -156,7 +156,7 @@ async fn no_password_token_or_secret_reaches_the_log_and_every_request_line_has_
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    let code = crate::mfa_support::totp(&totp_secret, crate::mfa_support::steady_step().await);
+    let code = crate::support::mfa::totp(&totp_secret, crate::support::mfa::steady_step().await);
     let (status, _, _) = post(
         &client,
         url("/mfa/verify-setup"),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use workspaces::mail::{Mailer, SmtpMailer, VERIFICATION};
 
-use crate::fake_smtp::FakeSmtp;
+use crate::support::fake_smtp::FakeSmtp;
 
 #[tokio::test]
 async fn the_smtp_mailer_delivers_the_verification_email() {

@@ -1,28 +1,26 @@
 //! HTTP tests: each starts the real server on a random port with a fresh database. The backend is
 //! SQLite unless `TEST_DATABASE_URL` names a PostgreSQL server, in which case every test gets a
 //! fresh database created on it (and the first test of a run drops the databases that aborted
-//! runs left behind; see `helpers::is_leftover`). Each server pools at most
-//! `helpers::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
+//! runs left behind; see `support::database::leftovers::is_leftover`). Each server pools at
+//! most `support::app::TEST_POOL_SIZE` connections. `.ci/run` runs this suite once per backend.
+//!
+//! `support/` holds what the tests share: starting a server, talking to it, its database, the
+//! assertions and the people of a test. Every other module holds the tests of one concern, and
+//! takes what it shares with other files from `support` only.
 
-mod at_once;
-mod binary;
-mod cast;
-mod helpers;
-mod org_cast;
-mod standalone;
-mod start_rules;
+mod support;
 
 mod cleanup;
 mod cli;
 mod connections;
+mod cors;
 mod devices;
 mod durability_sigkill;
 mod email_keys;
 mod envelope;
-mod event_cast;
 mod events_written;
-mod fake_smtp;
 mod hashing;
+mod health;
 mod instances;
 mod instances_race;
 mod logs;
@@ -35,19 +33,16 @@ mod mfa_faults;
 mod mfa_hardening;
 mod mfa_login;
 mod mfa_manage;
-mod mfa_support;
 mod openapi;
-mod operations;
-mod ops;
 mod org_users;
 mod organizations;
+mod overload;
 mod password_change;
 mod password_reset;
 mod profile;
 mod races;
 mod rate_limits;
 mod registration;
-mod schema;
 mod session_limits;
 mod sessions;
 mod settings;
@@ -55,6 +50,7 @@ mod settings_cost;
 mod settings_limits;
 mod settings_race;
 mod signed_in;
+mod start_rules;
 mod stolen_database;
 mod system_events_ops;
 mod system_events_query;

@@ -1,15 +1,73 @@
-//! `GET /metrics`: labels that clients cannot grow, and a listener of its own.
+//! `GET /metrics`: what it counts, labels that clients cannot grow, and a listener of its own.
 
 use std::net::SocketAddr;
 
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{assert_answer, error_body, spawn_app, spawn_app_with, TestApp};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
 
 async fn metrics_text(address: &str) -> String {
     let response = reqwest::get(format!("{address}/metrics")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_logins_by_outcome() {
+    let app = spawn_app().await;
+    app.register("ann@example.com").await;
+    assert_eq!(
+        app.login("ann@example.com", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.login("ann@example.com", "Wrong1234").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for _ in 0..3 {
+        app.get("/health", None).await;
+    }
+    app.get("/workspace/0190a0a0-0000-7000-8000-000000000000", None)
+        .await;
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"http_requests_total{method="GET",route="/health",status="200"} 3"#,
+        r#"http_requests_total{method="POST",route="/user/login",status="401"} 1"#,
+        r#"http_requests_total{method="GET",route="/workspace/{id}",status="401"} 1"#,
+        r#"http_request_duration_seconds_count{method="GET",route="/health",status="200"} 3"#,
+        r#"http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"}"#,
+        r#"workspaces_logins_total{outcome="success"} 1"#,
+        r#"workspaces_logins_total{outcome="failure"} 1"#,
+        r#"workspaces_db_pool_connections{state="idle"}"#,
+        r#"workspaces_db_pool_connections{state="in_use"}"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    // SQLite's writer counts its group commits: the registration and the successful login each
+    // wrote (one after the other, so at most one commit each).
+    let counter = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("missing {name} in:\n{text}"))
+    };
+    if app.is_sqlite() {
+        let (batches, writes) = (
+            counter("workspaces_sqlite_write_batches_total"),
+            counter("workspaces_sqlite_writes_total"),
+        );
+        assert!(writes >= 2, "{writes} writes");
+        assert!(batches >= 1 && batches <= writes, "{batches} batches");
+    }
 }
 
 #[tokio::test]

@@ -5,9 +5,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_body, spawn_app, Account, TestApp, Verification};
-use crate::mfa_support::mfa_error;
-use crate::openapi::{concrete, document, operations};
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::error_body;
+use crate::support::client::Answer;
+use crate::support::mfa::mfa_error;
+use crate::support::openapi::{concrete, document, operations};
 
 /// What a pending session may call (besides the public routes, `POST /user/logout` among them).
 const ALLOWED: [(&str, &str); 5] = [
@@ -21,7 +24,7 @@ const ALLOWED: [(&str, &str); 5] = [
 /// And only while the user has no method enabled: enrolling.
 const ENROLLING: [(&str, &str); 2] = [("POST", "/mfa/setup"), ("POST", "/mfa/verify-setup")];
 
-fn is_mfa_required(answer: &crate::helpers::Answer) -> bool {
+fn is_mfa_required(answer: &Answer) -> bool {
     let message = "MFA verification required";
     answer.status == StatusCode::FORBIDDEN
         && (answer.body == error_body(message, "MFA_REQUIRED")

@@ -7,8 +7,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{assert_answer, hex, spawn_app};
-use crate::mfa_support::mfa_error;
+use crate::support::app::spawn_app;
+use crate::support::assertions::assert_answer;
+use crate::support::database::hex;
+use crate::support::mfa::mfa_error;
 
 /// Crockford's base32 in lower case, as the server draws codes from it.
 const ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";

@@ -5,8 +5,10 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_answer, spawn_app, Verification};
-use crate::mfa_support::{mfa_error, setup_verified, steady_step, totp};
+use crate::support::accounts::Verification;
+use crate::support::app::spawn_app;
+use crate::support::assertions::assert_answer;
+use crate::support::mfa::{mfa_error, setup_verified, steady_step, totp};
 
 fn methods_body(totp: (bool, bool), link: (bool, bool)) -> Value {
     json!({ "success": true, "data": [
@@ -126,8 +128,11 @@ async fn totp_setup_shows_the_secret_qr_code_uri_and_ten_backup_codes_and_enable
     // The secret is stored sealed: neither its bytes nor its text are in the row.
     let stored = app.dump("mfa_methods").await.join("\n");
     assert!(!stored.contains(secret), "{stored}");
-    let raw = crate::mfa_support::base32_decode(secret);
-    assert!(!stored.contains(&crate::helpers::hex(&raw)), "{stored}");
+    let raw = crate::support::mfa::base32_decode(secret);
+    assert!(
+        !stored.contains(&crate::support::database::hex(&raw)),
+        "{stored}"
+    );
     let stored_codes = app.dump("mfa_backup_codes").await.join("\n");
     for code in &codes {
         assert!(!stored_codes.contains(code), "{stored_codes}");

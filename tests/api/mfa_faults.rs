@@ -4,9 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_answer, spawn_app, Account, TestApp};
-use crate::mfa_support::{mfa_error, steady_step, totp};
-use crate::workspace_faults::{install_fault, remove_fault};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::assert_answer;
+use crate::support::faults::{install_fault, remove_fault};
+use crate::support::mfa::{mfa_error, steady_step, totp};
 
 /// With a fault on `table`'s `event`, `path` with `body` answers its 500 `message` and changes
 /// nothing.

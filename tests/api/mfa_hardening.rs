@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 use workspaces::config::RateLimitConfig;
 use workspaces::mail::OutgoingEmail;
 
-use crate::fake_smtp::FakeSmtp;
-use crate::helpers::{
-    assert_answer, assert_unauthorized, spawn_app, spawn_app_with, spawn_app_with_smtp, Account,
-    TestApp, Verification,
-};
-use crate::mfa_support::{
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, spawn_app_with, spawn_app_with_smtp, TestApp};
+use crate::support::assertions::{assert_answer, assert_unauthorized};
+use crate::support::client::Answer;
+use crate::support::fake_smtp::FakeSmtp;
+use crate::support::mfa::{
     email_code_of, mfa_error, setup_verified, steady_step, totp, SETUP_CODE_SUBJECT,
 };
 
@@ -329,12 +329,7 @@ async fn every_mfa_change_is_emailed_to_the_account() {
 }
 
 /// `verify-login` with `code` from client address `ip` (the server trusts X-Forwarded-For).
-async fn verify_from(
-    app: &TestApp,
-    session: &Account,
-    ip: &str,
-    code: &str,
-) -> crate::helpers::Answer {
+async fn verify_from(app: &TestApp, session: &Account, ip: &str, code: &str) -> Answer {
     TestApp::send(
         app.client
             .post(app.url("/mfa/verify-login"))

@@ -4,9 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_answer, assert_error, now_ms, spawn_app, Account, TestApp, PASSWORD};
-use crate::instances::second_instance;
-use crate::mfa_support::{mfa_error, steady_step, totp};
+use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::{second_instance, spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::clock::now_ms;
+use crate::support::mfa::{mfa_error, steady_step, totp};
 
 fn invalid_code() -> Value {
     mfa_error("Invalid verification code", "INVALID_MFA_CODE")
@@ -475,7 +477,7 @@ async fn the_clean_up_deletes_expired_links_and_failures_the_lockout_no_longer_c
 #[tokio::test]
 async fn sending_sign_in_links_and_activating_tokens_are_rate_limited_in_the_mfa_envelope() {
     use workspaces::config::RateLimitConfig;
-    let app = crate::helpers::spawn_app_with(|config| {
+    let app = crate::support::app::spawn_app_with(|config| {
         config.rate_limits = RateLimitConfig {
             per_ip_per_minute: 6,
             per_account_per_minute: 1,

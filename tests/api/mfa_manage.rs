@@ -4,11 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, spawn_app, Account, TestApp, Verification,
-    PASSWORD,
-};
-use crate::mfa_support::mfa_error;
+use crate::support::accounts::{Account, Verification, PASSWORD};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, assert_unauthorized};
+use crate::support::client::Answer;
+use crate::support::mfa::mfa_error;
 
 const ADMINISTRATORS: i64 = 254;
 const WORKSPACES: i64 = 2;
@@ -17,12 +17,7 @@ fn message(text: &str) -> Value {
     json!({ "success": true, "message": text })
 }
 
-async fn change(
-    app: &TestApp,
-    session: &Account,
-    path: &str,
-    mfa_type: &str,
-) -> crate::helpers::Answer {
+async fn change(app: &TestApp, session: &Account, path: &str, mfa_type: &str) -> Answer {
     app.mfa_post(path, &session.access_token, json!({ "mfaType": mfa_type }))
         .await
 }

@@ -5,15 +5,16 @@
 //! list below, written from the routers; the second fails when a documented operation is not
 //! routed (the server answers its own "Route not found" 404 or a 405) or when a documented path
 //! serves a method the document lacks. Beyond these, every answer any test reads is checked
-//! against the document (`schema.rs`), so a route the tests reach but the document lacks fails.
+//! against the document (`support/schema.rs`), so a route the tests reach but the document
+//! lacks fails.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::openapi::{concrete, document, operations};
 
 /// Whether a route needs the bearer token.
 const PUBLIC: bool = false;
@@ -115,32 +116,6 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("PUT", "/settings/organization", PROTECTED),
     ("DELETE", "/settings/organization", PROTECTED),
 ];
-
-const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-pub(crate) async fn document(app: &TestApp) -> Value {
-    let answer = app.get("/openapi.json", None).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    answer.body
-}
-
-/// The documented operations: (METHOD, path) -> operation object.
-pub(crate) fn operations(document: &Value) -> BTreeMap<(String, String), Value> {
-    let paths = document["paths"]
-        .as_object()
-        .expect("the document has paths");
-    let mut operations = BTreeMap::new();
-    for (path, item) in paths {
-        for method in HTTP_METHODS {
-            if let Some(operation) = item.get(method) {
-                operations.insert((method.to_uppercase(), path.clone()), operation.clone());
-            }
-        }
-    }
-    operations
-}
 
 /// Every `$ref` string in `value`.
 fn references(value: &Value, found: &mut Vec<String>) {
@@ -260,21 +235,6 @@ fn answers_json(operation: &Value) -> bool {
         .flatten()
         .filter(|(status, _)| status.starts_with('2'))
         .all(|(_, response)| response["content"].get("application/json").is_some())
-}
-
-/// `template` with every parameter replaced by a fresh UUID.
-pub(crate) fn concrete(template: &str) -> String {
-    template
-        .split('/')
-        .map(|segment| {
-            if segment.starts_with('{') && segment.ends_with('}') {
-                Uuid::new_v4().to_string()
-            } else {
-                segment.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 #[tokio::test]

@@ -5,13 +5,16 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{
-    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
-    unauthorized_body, verification_email_body, Account, TestApp, MEMBER_FIRST_NAME,
+use crate::support::accounts::Verification::{Unverified, Verified};
+use crate::support::accounts::{
+    names_with_hidden_characters, verification_email_body, Account, MEMBER_FIRST_NAME,
     MEMBER_LAST_NAME, PASSWORD, PHISHING_NAME,
 };
-use crate::org_cast::{
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, error_body, not_validated_body, unauthorized_body,
+};
+use crate::support::org_cast::{
     account_of, create_user, create_user_with, data_id, db_deleted_at, delete_user,
     deleted_at_json, forbidden_body, invalid_role_body, last_owner_body, member_json,
     not_found_body, ok, org_path, org_user_json, refused, send, with_empty_data, OrgCast,

@@ -6,11 +6,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{
-    assert_answer, names_with_hidden_characters, now_ms, spawn_app, unauthorized_body, Answer,
-    TestApp,
-};
+use crate::support::accounts::names_with_hidden_characters;
+use crate::support::accounts::Verification::{Unverified, Verified};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, unauthorized_body};
+use crate::support::client::Answer;
+use crate::support::clock::now_ms;
 
 const UPDATED: &str = "Organization updated successfully";
 

@@ -6,9 +6,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use workspaces::config::RateLimitConfig;
 
-use crate::helpers::{
-    assert_answer, assert_error, error_body, spawn_app, spawn_app_with, Account, TestApp, PASSWORD,
-};
+use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, error_body};
+use crate::support::client::Answer;
 
 const NEW_PASSWORD: &str = "Changed123";
 
@@ -16,7 +17,7 @@ fn updated() -> Value {
     json!({ "success": true, "message": "User updated successfully" })
 }
 
-async fn change(app: &TestApp, account: &Account, body: Value) -> crate::helpers::Answer {
+async fn change(app: &TestApp, account: &Account, body: Value) -> Answer {
     let path = format!("/user/{}", account.user_id);
     app.request(Method::PUT, &path, Some(&account.access_token), Some(body))
         .await

@@ -3,39 +3,23 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use workspaces::mail::OutgoingEmail;
 
-use crate::helpers::{
-    assert_answer, error_body, spawn_app, spawn_app_with, unauthorized_body, Answer, TestApp,
-    PASSWORD, PHISHING_NAME,
+use crate::support::accounts::{PASSWORD, PHISHING_NAME};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body, unauthorized_body};
+use crate::support::client::Answer;
+use crate::support::password_reset::{
+    nth_reset_email, request_reset, requested, reset_emails, reset_token, token_of, TOKEN_LINE,
 };
 
 const NEW_PASSWORD: &str = "Brand-new42";
 const HOUR_MS: i64 = 60 * 60 * 1000;
-const TOKEN_LINE: &str = "Password reset token: ";
-
-fn requested() -> Value {
-    json!({
-        "success": true,
-        "message": "If an account exists for this email, a password reset email has been sent",
-    })
-}
-
 fn reset_done() -> Value {
     json!({ "success": true, "message": "Password reset successfully" })
 }
 
 fn invalid_token() -> Value {
     error_body("Invalid or expired reset token", "INVALID_TOKEN")
-}
-
-async fn request_reset(app: &TestApp, email: &str) -> Answer {
-    app.post(
-        "/user/request-reset-password",
-        None,
-        json!({ "email": email }),
-    )
-    .await
 }
 
 async fn reset(app: &TestApp, token: &str, password: &str) -> Answer {
@@ -45,48 +29,6 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> Answer {
         json!({ "token": token, "newPassword": password }),
     )
     .await
-}
-
-/// The reset e-mails sent to `address` so far.
-fn reset_emails(app: &TestApp, address: &str) -> Vec<String> {
-    app.mailer
-        .all()
-        .into_iter()
-        .filter(|mail| is_reset_to(mail, address))
-        .map(|mail| mail.body)
-        .collect()
-}
-
-fn is_reset_to(mail: &OutgoingEmail, address: &str) -> bool {
-    mail.to == address && mail.body.contains(TOKEN_LINE)
-}
-
-/// Waits for the `n`-th reset e-mail to `address` (it is sent after the answer, from a task of
-/// its own) and returns its body.
-async fn nth_reset_email(app: &TestApp, address: &str, n: usize) -> String {
-    let what = format!("reset e-mail number {n} to {address}");
-    let arrived =
-        |sent: &[OutgoingEmail]| sent.iter().filter(|m| is_reset_to(m, address)).count() >= n;
-    app.mailer.wait_for(&what, arrived).await;
-    reset_emails(app, address).swap_remove(n - 1)
-}
-
-fn token_of(body: &str) -> String {
-    body.lines()
-        .find_map(|line| line.strip_prefix(TOKEN_LINE))
-        .expect("the e-mail carries a reset token")
-        .to_owned()
-}
-
-/// Requests a reset for `email` and returns the token from the e-mail it produces.
-pub(crate) async fn reset_token(app: &TestApp, email: &str) -> String {
-    let before = reset_emails(app, email).len();
-    assert_answer(
-        &request_reset(app, email).await,
-        StatusCode::OK,
-        &requested(),
-    );
-    token_of(&nth_reset_email(app, email, before + 1).await)
 }
 
 async fn resets_of(app: &TestApp, user_id: &str) -> i64 {

@@ -7,8 +7,11 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_unauthorized, now_ms, spawn_app, Account, TestApp};
-use crate::sessions::{claims_of, profile, works};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::assert_unauthorized;
+use crate::support::clock::now_ms;
+use crate::support::sessions::{claims_of, profile, works};
 
 /// The whole profile of the OWNER that `TestApp::registration_body` creates.
 fn owner_profile(id: &str, email: &str, org_id: &str, validated: bool, is_business: bool) -> Value {

@@ -9,28 +9,18 @@
 //! races two server processes, which is a real race on SQLite too.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::at_once::{at_once, Side};
-use crate::cast::{add_member, create, role_of, Cast};
-use crate::helpers::{
-    assert_answer, error_body, spawn_app, unauthorized_body, Account, Answer, TestApp, Verification,
-};
-use crate::org_cast::{
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, unauthorized_body};
+use crate::support::at_once::{at_once, Side};
+use crate::support::cast::{active_admins, add_member, create, last_admin_body, role_of, Cast};
+use crate::support::client::Answer;
+use crate::support::org_cast::{
     active_owners, db_deleted_at, db_role, forbidden_body, last_owner_body, member_json, ok,
     org_path, with_empty_data,
 };
-
-pub fn last_admin_body() -> Value {
-    error_body("Workspace must keep at least one admin", "LAST_ADMIN")
-}
-
-/// Active ADMIN members of a workspace.
-pub async fn active_admins(app: &TestApp, workspace: &str) -> i64 {
-    let sql = "SELECT COUNT(*) FROM workspace_members m JOIN users u ON u.id = m.user_id \
-               WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
-    app.count(sql, &[workspace]).await
-}
 
 /// The one of two answers that is `status`, and the other: (index of the first, it, the other).
 #[track_caller]

@@ -1,14 +1,18 @@
-//! What the rate limits key on: the client address behind trusted proxies (the entry the proxy
-//! appended, not the client's own), the value each handler actually reads (refresh token field,
-//! verification id), and for logins the failures only, per account and client address.
+//! The rate limits: logins beyond the limit per client address or per account get 429 with
+//! `Retry-After`; and what the limits key on: the client address behind trusted proxies (the entry
+//! the proxy appended, not the client's own), the value each handler actually reads (refresh token
+//! field, verification id), and for logins the failures only, per account and client address.
 
+use futures::future::join_all;
+use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use workspaces::config::{Config, RateLimitConfig};
 
-use crate::helpers::{
-    assert_answer, assert_error, error_body, spawn_app_with, Answer, TestApp, PASSWORD,
-};
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, error_body, healthy};
+use crate::support::client::Answer;
 
 fn with_limits(limits: RateLimitConfig) -> impl FnOnce(&mut Config) {
     move |config| config.rate_limits = limits
@@ -32,6 +36,72 @@ async fn login_via(app: &TestApp, forwarded_for: &str, email: &str, password: &s
 
 fn assert_wrong_password(answer: &Answer) {
     assert_error(answer, 401, "Invalid password", "INVALID_PASSWORD");
+}
+
+fn assert_unknown_user(answer: &Answer) {
+    assert_error(answer, 401, "User not found", "USER_NOT_FOUND");
+}
+
+fn assert_rate_limited(answer: &Answer) {
+    assert_answer(answer, StatusCode::TOO_MANY_REQUESTS, &limited());
+    let retry_after: u64 = answer.headers[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+}
+
+fn limits(per_ip: u32, per_account: u32, trust_forwarded_for: bool) -> RateLimitConfig {
+    RateLimitConfig {
+        per_ip_per_minute: per_ip,
+        per_account_per_minute: per_account,
+        trust_forwarded_for,
+        ..RateLimitConfig::OFF
+    }
+}
+
+#[tokio::test]
+async fn logins_from_one_address_beyond_the_limit_get_429_with_retry_after() {
+    let app = spawn_app_with(|config| config.rate_limits = limits(3, 0, false)).await;
+    let emails: Vec<String> = (0..4).map(|i| format!("user{i}@example.com")).collect();
+    let answers = join_all(emails.iter().map(|email| app.login(email, PASSWORD))).await;
+
+    let (limited, passed): (Vec<_>, Vec<_>) = answers
+        .iter()
+        .partition(|a| a.status == StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.len(), 1);
+    assert_rate_limited(limited[0]);
+    passed.into_iter().for_each(assert_unknown_user);
+    // Other routes are not limited.
+    assert_answer(&app.get("/health", None).await, StatusCode::OK, &healthy());
+}
+
+#[tokio::test]
+async fn logins_for_one_account_beyond_the_limit_get_429_while_other_accounts_pass() {
+    let app = spawn_app_with(|config| config.rate_limits = limits(0, 2, false)).await;
+    for _ in 0..2 {
+        assert_unknown_user(&app.login("target@example.com", "Wrong1234").await);
+    }
+    // E-mails compare case-insensitively.
+    assert_rate_limited(&app.login("TARGET@example.com", "Wrong1234").await);
+    assert_unknown_user(&app.login("other@example.com", "Wrong1234").await);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
+    let app = &spawn_app_with(|config| config.rate_limits = limits(1, 0, true)).await;
+    let login = |ip: &'static str| {
+        TestApp::send(
+            app.client
+                .post(app.url("/user/login"))
+                .header("x-forwarded-for", ip)
+                .json(&json!({ "email": "a@example.com", "password": PASSWORD })),
+        )
+    };
+    assert_unknown_user(&login("203.0.113.1").await);
+    assert_rate_limited(&login("203.0.113.1").await);
+    assert_unknown_user(&login("203.0.113.2").await);
 }
 
 #[tokio::test]

@@ -5,11 +5,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{
-    assert_error, assert_unauthorized, names_with_hidden_characters, spawn_app,
-    verification_email_body, Answer, TestApp, PASSWORD, PHISHING_NAME,
+use crate::support::accounts::{
+    names_with_hidden_characters, verification_email_body, PASSWORD, PHISHING_NAME,
 };
-use crate::sessions::{assert_session_id, assert_uuid, profile, token_fields};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_error, assert_unauthorized};
+use crate::support::client::Answer;
+use crate::support::sessions::{assert_session_id, assert_uuid, profile, token_fields};
 
 const WEAK: &str = "Password must be at least 8 characters long and contain an upper-case letter, \
                     a lower-case letter and a digit";

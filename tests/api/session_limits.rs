@@ -5,9 +5,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_unauthorized, now_ms, spawn_app, Account, TestApp};
-use crate::sessions::works;
-use crate::signed_in::{assert_text_error, login_from, revoked};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::assert_unauthorized;
+use crate::support::clock::now_ms;
+use crate::support::sessions::works;
+use crate::support::signed_in::{assert_text_error, login_from, revoked};
 
 const MINUTE_MS: i64 = 60 * 1000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;

@@ -9,10 +9,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use workspaces::config::RateLimitConfig;
 
-use crate::binary::{serve, workspaces};
-use crate::helpers::{assert_answer, error_body, spawn_app, spawn_app_with, TestApp, PASSWORD};
-use crate::settings::{replace_ok, write, write_ok, ORGANIZATION, SCOPES, USER};
-use crate::standalone::FreshDatabase;
+use crate::support::accounts::PASSWORD;
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
+use crate::support::binary::{serve, workspaces};
+use crate::support::database::fresh::FreshDatabase;
+use crate::support::settings::{replace_ok, write, write_ok, ORGANIZATION, SCOPES, USER};
 
 /// The contract's bound on an event's `jsonData`.
 const MAX_EVENT_DATA: usize = 16 * 1024;

@@ -6,16 +6,15 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::Verification::Unverified;
-use crate::helpers::{
-    assert_answer, assert_error, error_body, not_validated_body, spawn_app, TestApp,
-};
-use crate::org_cast::OrgCast;
-use crate::settings::{
+use crate::support::accounts::Verification::Unverified;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, assert_error, error_body, not_validated_body};
+use crate::support::faults::{install_fault, remove_fault};
+use crate::support::org_cast::OrgCast;
+use crate::support::settings::{
     assert_settings, done_body, read, replace_ok, settings_body, write, write_ok, ORGANIZATION,
     SCOPES, USER,
 };
-use crate::workspace_faults::{install_fault, remove_fault};
 
 /// `{"k": {"k": ... {"k": 1}}}`, `levels` objects deep.
 fn nested(levels: usize) -> Value {

@@ -12,10 +12,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use tokio::sync::Barrier;
 
-use crate::helpers::Verification::Verified;
-use crate::helpers::{assert_answer, spawn_app, Account, Answer, TestApp};
-use crate::instances::second_instance;
-use crate::settings::{read, settings_body, Scope, SCOPES};
+use crate::support::accounts::Account;
+use crate::support::accounts::Verification::Verified;
+use crate::support::app::{second_instance, spawn_app, TestApp};
+use crate::support::assertions::assert_answer;
+use crate::support::client::Answer;
+use crate::support::settings::{read, settings_body, Scope, SCOPES};
 
 const WRITES: usize = 20;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::binary::{serve_on, workspaces};
+use crate::support::binary::{serve_on, workspaces};
 
 /// The warning the server logs when e-mails go to the log.
 const MAIL_LOG_WARNING: &str = "NO SMTP CONFIGURED: E-MAILS ARE WRITTEN TO THE LOG";
@@ -51,7 +51,7 @@ fn serve_and_read_log(dir: &Path, listen: &str, extra: &[&str]) -> String {
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     let (server, port) = serve_on(command, &sqlite_url(dir), listen, extra);
     let server = KillOnDrop(server);
-    let answer = crate::helpers::raw_health(port);
+    let answer = crate::support::binary::raw_health(port);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     drop(server);
     std::fs::read_to_string(log_path).unwrap()

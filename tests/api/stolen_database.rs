@@ -14,11 +14,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use workspaces::app::Application;
 
-use crate::binary::workspaces;
-use crate::helpers::{
-    assert_unauthorized, now_ms, spawn_app, spawn_app_with, test_config, Account,
-};
-use crate::sessions::{claims_of, profile};
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, spawn_app_with, test_config, TestApp};
+use crate::support::assertions::assert_unauthorized;
+use crate::support::binary::workspaces;
+use crate::support::clock::now_ms;
+use crate::support::sessions::{claims_of, profile};
 
 /// What the copy holds: the JWT secret and every session row as (id, user id), ids as UUIDs.
 struct Copy {
@@ -27,7 +28,7 @@ struct Copy {
 }
 
 /// On SQLite, the database files copied aside and read there; on PostgreSQL, the rows read.
-async fn copy_of_the_database(app: &crate::helpers::TestApp) -> Copy {
+async fn copy_of_the_database(app: &TestApp) -> Copy {
     let secret_sql = "SELECT value FROM settings WHERE key = 'jwt_secret'";
     let Some(file) = app.sqlite_file() else {
         let jwt_secret = app.strings(secret_sql, &[]).await.remove(0);

@@ -10,9 +10,10 @@ use serde_json::Value;
 use workspaces::app::Application;
 use workspaces::config::RetentionConfig;
 
-use crate::binary::workspaces;
-use crate::event_cast::{EventCast, HOUR, MINUTE};
-use crate::helpers::{now_ms, test_config, CapturingMailer};
+use crate::support::app::{test_config, CapturingMailer};
+use crate::support::binary::workspaces;
+use crate::support::clock::now_ms;
+use crate::support::event_cast::{EventCast, HOUR, MINUTE};
 
 const DAY: i64 = 24 * HOUR;
 
@@ -96,7 +97,7 @@ async fn export_writes_json_lines_oldest_first_by_organization_and_time_across_b
     assert_eq!(theirs.len(), 700);
     assert!(ids(&theirs).windows(2).all(|w| w[0] < w[1]));
 
-    let since = crate::helpers::rfc3339(base + 10_000);
+    let since = crate::support::clock::rfc3339(base + 10_000);
     let recent = export(&cast, &["--since", &since]);
     // All but the first event and the first 1,500's first 10,000 ms.
     assert_eq!(recent.len(), 700 + 300);

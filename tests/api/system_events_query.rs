@@ -3,8 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::event_cast::{EventCast, Row, HOUR, MINUTE};
-use crate::helpers::{assert_answer, assert_error, assert_unauthorized, now_ms, rfc3339};
+use crate::support::accounts::Account;
+use crate::support::assertions::{assert_answer, assert_error, assert_unauthorized};
+use crate::support::clock::{now_ms, rfc3339};
+use crate::support::event_cast::{EventCast, Row, HOUR, MINUTE};
 
 /// The events of the scope tests, oldest first, and their ids.
 struct Scene {
@@ -46,7 +48,7 @@ impl Scene {
             .collect()
     }
 
-    async fn sees(&self, who: &crate::helpers::Account, body: Value, names: &str) {
+    async fn sees(&self, who: &Account, body: Value, names: &str) {
         let expected = self.of(names);
         let total = expected.len() as i64;
         assert_eq!(
@@ -308,7 +310,7 @@ async fn out_of_range_values_malformed_timestamps_and_ids_and_unknown_indices_an
         .bearer_auth(&owner.access_token)
         .header("content-type", "application/json")
         .body("{");
-    let answer = crate::helpers::TestApp::send(request).await;
+    let answer = crate::support::app::TestApp::send(request).await;
     assert_error(
         &answer,
         400,
@@ -333,7 +335,7 @@ async fn out_of_range_values_malformed_timestamps_and_ids_and_unknown_indices_an
 /// actor's names, its JSON data as a string, and a fresh event unread until it is marked.
 #[tokio::test]
 async fn a_workspace_created_through_the_api_is_the_newest_event_its_owner_reads() {
-    let app = crate::helpers::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     let owner = app.register_verified("ann@example.com").await;
     let created = app.create_workspace(&owner.access_token, "Design").await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -345,7 +347,7 @@ async fn a_workspace_created_through_the_api_is_the_newest_event_its_owner_reads
             .post(app.url("/systemevent"))
             .bearer_auth(&owner.access_token)
             .json(&body);
-        crate::helpers::TestApp::send(request)
+        crate::support::app::TestApp::send(request)
     };
     let answer = query(json!({ "context": 0, "take": 1 })).await;
     assert_eq!(answer.status, 200, "{}", answer.body);

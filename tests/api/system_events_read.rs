@@ -4,11 +4,12 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::event_cast::{EventCast, MINUTE};
-use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, not_validated_body, Account, Answer,
-    Verification,
+use crate::support::accounts::{Account, Verification};
+use crate::support::assertions::{
+    assert_answer, assert_error, assert_unauthorized, not_validated_body,
 };
+use crate::support::client::Answer;
+use crate::support::event_cast::{EventCast, MINUTE};
 
 fn ok() -> Value {
     json!({ "success": true })

@@ -3,11 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_answer, assert_error, assert_unauthorized, not_validated_body, rfc3339, spawn_app,
-    Account, TestApp, PASSWORD,
+use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, assert_error, assert_unauthorized, not_validated_body,
 };
-use crate::sessions::{profile, works};
+use crate::support::clock::rfc3339;
+use crate::support::sessions::{profile, works};
 
 const NOT_FOUND: &str = "Token not found";
 

@@ -6,12 +6,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{
-    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
-    unauthorized_body, Account, TestApp, PASSWORD,
+use crate::support::accounts::Verification::{Unverified, Verified};
+use crate::support::accounts::{names_with_hidden_characters, Account, PASSWORD};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, error_body, not_validated_body, unauthorized_body,
 };
-use crate::org_cast::{
+use crate::support::org_cast::{
     active_owners, create_user, data_id, db_role, delete_user, forbidden_body, invalid_role_body,
     last_owner_body, not_found_body, org_path, refused, role_summary, send, with_empty_data,
     OrgCast,

@@ -12,40 +12,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::cast::{role_of, Cast};
-use crate::helpers::{assert_answer, error_body, spawn_app, Account, Answer, TestApp};
-
-/// Makes every `event` (INSERT, UPDATE or DELETE) on `table` fail once its row has changed.
-pub async fn install_fault(app: &TestApp, table: &str, event: &str) {
-    if app.is_sqlite() {
-        let sql = format!(
-            "CREATE TRIGGER injected_fault AFTER {event} ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-        );
-        app.execute(&sql, &[]).await;
-    } else {
-        app.execute(
-            "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$",
-            &[],
-        )
-        .await;
-        let sql = format!(
-            "CREATE TRIGGER injected_fault AFTER {event} ON {table} \
-             FOR EACH ROW EXECUTE FUNCTION injected_fault()"
-        );
-        app.execute(&sql, &[]).await;
-    }
-}
-
-pub async fn remove_fault(app: &TestApp, table: &str) {
-    let sql = if app.is_sqlite() {
-        "DROP TRIGGER injected_fault".to_owned()
-    } else {
-        format!("DROP TRIGGER injected_fault ON {table}")
-    };
-    app.execute(&sql, &[]).await;
-}
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{assert_answer, error_body};
+use crate::support::cast::{role_of, Cast};
+use crate::support::client::Answer;
+use crate::support::faults::{install_fault, remove_fault};
 
 /// One route's request, sent as `by`.
 struct Request<'a> {

@@ -6,11 +6,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::{create, delete_user, member_json, normalized, role_of, Cast};
-use crate::helpers::{
-    assert_answer, error_body, not_validated_body, spawn_app, unauthorized_body, Account, Answer,
-    TestApp,
+use crate::support::accounts::Account;
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, error_body, not_validated_body, unauthorized_body,
 };
+use crate::support::cast::{create, delete_user, member_json, normalized, role_of, Cast};
+use crate::support::client::Answer;
 
 fn ok_body() -> Value {
     json!({ "success": true })

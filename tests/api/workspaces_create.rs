@@ -6,12 +6,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::taken_body;
-use crate::helpers::Verification::{Unverified, Verified};
-use crate::helpers::{
-    assert_answer, assert_unauthorized, error_body, names_with_hidden_characters,
-    not_validated_body, spawn_app, Account, Answer, TestApp, PASSWORD,
+use crate::support::accounts::Verification::{Unverified, Verified};
+use crate::support::accounts::{names_with_hidden_characters, Account, PASSWORD};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, assert_unauthorized, error_body, not_validated_body,
 };
+use crate::support::cast::taken_body;
+use crate::support::client::Answer;
 
 fn forbidden_body() -> Value {
     error_body(

@@ -6,8 +6,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::{self, create, delete_user, member_json, normalized, workspace_json, Cast};
-use crate::helpers::{error_body, spawn_app, unauthorized_body, Account, TestApp, Verification};
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{error_body, unauthorized_body};
+use crate::support::cast::{
+    self, create, delete_user, member_json, normalized, workspace_json, Cast,
+};
 
 fn hidden_body() -> Value {
     error_body(
@@ -397,7 +401,7 @@ async fn a_listing_longer_than_one_read_comes_whole_and_in_order() {
     }
     // The reader is a member of every tenth of them, and of the cast's workspace.
     for id in ids.iter().step_by(10) {
-        crate::cast::add_member(&app, &cast.owner, id, &cast.reader, "READ").await;
+        crate::support::cast::add_member(&app, &cast.owner, id, &cast.reader, "READ").await;
     }
 
     let everything = app.get("/workspace", Some(&cast.owner.access_token)).await;

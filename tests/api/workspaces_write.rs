@@ -5,11 +5,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::cast::{create, normalized, taken_body, Cast, WORKSPACE_NAME};
-use crate::helpers::{
-    assert_answer, error_body, names_with_hidden_characters, not_validated_body, spawn_app,
-    unauthorized_body, Account, Answer, TestApp,
+use crate::support::accounts::{names_with_hidden_characters, Account};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::assertions::{
+    assert_answer, error_body, not_validated_body, unauthorized_body,
 };
+use crate::support::cast::{create, normalized, taken_body, Cast, WORKSPACE_NAME};
+use crate::support::client::Answer;
 
 fn not_found_body() -> Value {
     error_body("Workspace not found", "WORKSPACE_NOT_FOUND")

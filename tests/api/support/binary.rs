@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use crate::helpers::TEST_POOL_SIZE;
+use crate::support::app::TEST_POOL_SIZE;
 
 /// The binary, with a clean environment (no database URL from the caller) and quiet logs.
 pub fn workspaces() -> Command {
@@ -74,4 +74,17 @@ pub fn serve_on(
             panic!("the server did not listen within 20 s")
         }
     }
+}
+
+/// The raw answer of `GET /health` on 127.0.0.1:`port`, over a plain TCP connection closed after
+/// it: for tests of the binary that check what reaches the wire.
+pub fn raw_health(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut health = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    answer
 }

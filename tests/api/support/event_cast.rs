@@ -4,7 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{now_ms, rfc3339, spawn_app, Account, TestApp, Verification};
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::{spawn_app, TestApp};
+use crate::support::client::Answer;
+use crate::support::clock::{now_ms, rfc3339};
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 60 * MINUTE;
@@ -149,7 +152,7 @@ impl EventCast {
     }
 
     /// `POST /systemevent` as `by`.
-    pub async fn query(&self, by: &Account, body: Value) -> crate::helpers::Answer {
+    pub async fn query(&self, by: &Account, body: Value) -> Answer {
         self.app
             .post("/systemevent", Some(&by.access_token), body)
             .await

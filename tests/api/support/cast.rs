@@ -5,7 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_body, Account, TestApp, Verification};
+use crate::support::accounts::{Account, Verification};
+use crate::support::app::TestApp;
+use crate::support::assertions::error_body;
 
 pub const WORKSPACE_NAME: &str = "Cast Workspace";
 
@@ -175,4 +177,15 @@ pub async fn role_of(app: &TestApp, workspace: &str, user: &Account) -> Vec<Stri
 pub async fn delete_user(app: &TestApp, user: &Account) {
     let sql = "UPDATE users SET deleted_at = 1 WHERE id = $1";
     assert_eq!(app.execute(sql, &[&user.user_id]).await, 1);
+}
+
+pub fn last_admin_body() -> Value {
+    error_body("Workspace must keep at least one admin", "LAST_ADMIN")
+}
+
+/// Active ADMIN members of a workspace.
+pub async fn active_admins(app: &TestApp, workspace: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM workspace_members m JOIN users u ON u.id = m.user_id \
+               WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
+    app.count(sql, &[workspace]).await
 }

@@ -11,7 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::sync::Barrier;
 
-use crate::helpers::{Answer, TestApp};
+use crate::support::app::TestApp;
+use crate::support::client::Answer;
 
 /// One side of a race: a server (by its base URL) and a client of its own.
 pub struct Side {

@@ -5,10 +5,13 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_answer, error_body, rfc3339, Account, Answer, TestApp, Verification, MEMBER_FIRST_NAME,
-    MEMBER_LAST_NAME, PASSWORD,
+use crate::support::accounts::{
+    Account, Verification, MEMBER_FIRST_NAME, MEMBER_LAST_NAME, PASSWORD,
 };
+use crate::support::app::TestApp;
+use crate::support::assertions::{assert_answer, error_body};
+use crate::support::client::Answer;
+use crate::support::clock::rfc3339;
 
 pub struct OrgCast {
     /// OWNER (255); registered the organization.

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha1::Sha1;
 
-use crate::helpers::{now_ms, Account, TestApp, PASSWORD};
+use crate::support::accounts::{Account, PASSWORD};
+use crate::support::app::TestApp;
+use crate::support::client::Answer;
+use crate::support::clock::now_ms;
 
 /// The current TOTP time step (30 s).
 pub fn step_now() -> i64 {
@@ -99,7 +102,7 @@ pub fn setup_verified() -> Value {
 }
 
 impl TestApp {
-    pub async fn mfa_post(&self, path: &str, token: &str, body: Value) -> crate::helpers::Answer {
+    pub async fn mfa_post(&self, path: &str, token: &str, body: Value) -> Answer {
         self.post(path, Some(token), body).await
     }
 
@@ -158,7 +161,7 @@ impl TestApp {
     }
 
     /// `verify-login` with a TOTP or backup code.
-    pub async fn verify_login(&self, pending: &Account, code: &str) -> crate::helpers::Answer {
+    pub async fn verify_login(&self, pending: &Account, code: &str) -> Answer {
         self.mfa_post(
             "/mfa/verify-login",
             &pending.access_token,

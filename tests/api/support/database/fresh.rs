@@ -1,0 +1,189 @@
+//! A fresh database per test on the backend under test: a file in a temporary directory on
+//! SQLite, a database of its own on the PostgreSQL server `TEST_DATABASE_URL` names; taking it
+//! away again; and [`FreshDatabase`], for tests that run the server only as separate processes.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use uuid::Uuid;
+
+use crate::support::app::TestApp;
+use crate::support::database::leftovers::{
+    drop_leftover_databases, host_tag, test_database_name, unix_seconds, LEFTOVERS_DROPPED,
+};
+use crate::support::database::Db;
+
+/// Where a test's database lives, and what to clean up after it: dropping a `Place` drops its
+/// PostgreSQL database (a SQLite file goes with its temporary directory).
+pub enum Place {
+    Sqlite {
+        dir: tempfile::TempDir,
+        file: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Place::Postgres { admin_url, name } = self {
+            drop_postgres_database(admin_url.clone(), name.clone());
+        }
+    }
+}
+
+/// A fresh database on the backend under test: its URL and where it lives.
+pub async fn fresh_database() -> (String, Place) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+            LEFTOVERS_DROPPED
+                .get_or_init(|| drop_leftover_databases(&admin))
+                .await;
+            let name = test_database_name(unix_seconds(), &host_tag(), std::process::id());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let url = with_database(&admin_url, &name);
+            (url, Place::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("test.db");
+            let url = format!("sqlite://{}", file.display());
+            (url, Place::Sqlite { dir, file })
+        }
+    }
+}
+
+/// `postgres://u@h:5432/test?x=y` with the database swapped for `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// The SQLite database file, on that backend.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.place {
+            Place::Sqlite { file, .. } => Some(file),
+            Place::Postgres { .. } => None,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite(_))
+    }
+
+    /// Takes the database away from the running server: on SQLite the file's directory goes,
+    /// so nothing can open it again; on PostgreSQL the database is dropped, its connections
+    /// (the server's included) terminated.
+    pub async fn remove_database(&self) {
+        match &self.place {
+            Place::Sqlite { dir, .. } => std::fs::remove_dir_all(dir.path()).unwrap(),
+            Place::Postgres { admin_url, name } => {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(admin_url)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Drops a test database, from a `Drop` impl: drop is synchronous, so the async clean-up runs on
+/// a thread of its own.
+fn drop_postgres_database(admin_url: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            if let Ok(admin) = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url)
+                .await
+            {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+/// A fresh database with no server in this process, for tests that run the server only as
+/// separate processes: the test holds no handle on the database except while it reads one
+/// ([`FreshDatabase::id_pairs`] opens a connection and closes it before answering).
+pub struct FreshDatabase {
+    pub url: String,
+    place: Place,
+}
+
+impl FreshDatabase {
+    /// A new PostgreSQL database when `TEST_DATABASE_URL` is set, else a path for a new SQLite
+    /// file (created by the first server that opens it).
+    pub async fn create() -> FreshDatabase {
+        let (url, place) = fresh_database().await;
+        FreshDatabase { url, place }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.place, Place::Sqlite { .. })
+    }
+
+    /// Every row of `sql` (no parameters) as (first column, second column) ids, the second one
+    /// nullable; the connection is closed before this returns.
+    pub async fn id_pairs(&self, sql: &str) -> Vec<(Uuid, Option<Uuid>)> {
+        if self.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(&self.url).unwrap();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        } else {
+            let options = PgConnectOptions::from_str(&self.url).unwrap();
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+    }
+}

@@ -149,7 +149,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
     served_routes(true)
 }
 
-/// Every route, `GET /metrics` only if `with_metrics`.
+/// Every route, `GET /metrics` only if `with_metrics`. The document lists the paths in the
+/// order they are merged here.
 fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
     let routes =
         OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::ops::router());
@@ -162,17 +163,17 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::mfa::router())
         .merge(routes::devices::router())
         .merge(routes::organizations::router())
-        .merge(routes::org_users::router())
+        .merge(routes::organization_users::router())
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
-        .merge(routes::sessions::router())
+        .merge(routes::login::router())
         .merge(routes::settings::router())
-        .merge(routes::signed_in::router())
+        .merge(routes::sessions::router())
         .merge(routes::system_events::router())
-        .merge(routes::tokens::router())
+        .merge(routes::sessions::token_router())
         .merge(routes::users::router())
         .merge(routes::workspaces::router())
-        .merge(routes::workspace_members::router())
+        .merge(routes::workspace_users::router())
 }
 
 /// The OpenAPI document `GET /openapi.json` serves, as JSON (for tests and tools).

@@ -1,5 +1,5 @@
-//! Operations: liveness and readiness probes, and Prometheus metrics (on the public listener,
-//! or on their own with `--metrics-listen`).
+//! Operations: `GET /health` and `GET /ready` (liveness and readiness probes) and `GET /metrics`
+//! (Prometheus, on the public listener or on its own with `--metrics-listen`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};

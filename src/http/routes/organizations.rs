@@ -1,5 +1,6 @@
 //! The caller's organization: `GET /organization/{orgId}`, `PUT /organization/{orgId}`
 //! (contract section 5). Every error of these routes carries `"data": null`, as documented.
+//! Its users, `/organization/users`, are in `organization_users.rs`.
 
 use axum::extract::{Path, State};
 use axum::Json;

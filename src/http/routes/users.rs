@@ -1,5 +1,7 @@
-//! Users by id (contract section 4): the caller's profile, a user's role summary, name and
-//! password changes, and role changes.
+//! Users by id (contract section 4): `GET /user/profile` (the caller's profile), `GET` and `PUT
+//! /user/{userId}` (a user's role summary; name and password changes), `PUT /user/{userId}/role`
+//! (role changes). The other `/user/...` routes open or refresh sessions: `login.rs`,
+//! `registration.rs`, `password_reset.rs`.
 
 use axum::extract::{Path, State};
 use axum::Json;

@@ -1,5 +1,6 @@
-//! Workspaces (contract section 3): create, list, get, rename, soft delete. Members are in
-//! `workspace_members.rs`.
+//! Workspaces (contract section 3): `POST` and `GET /workspace`, `GET`, `PUT` and `DELETE
+//! /workspace/{id}` (create, list, get, rename, soft delete). Their members,
+//! `/workspace/{id}/users`, are in `workspace_users.rs`.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};

@@ -1,4 +1,5 @@
-//! Enrolling a second factor: `setup`, `verify-setup`, and the activation of magic links.
+//! Enrolling a second factor: `POST /mfa/setup`, `POST /mfa/verify-setup`, and the activation of
+//! magic links, `POST /mfa/magic-link/activate`.
 
 use axum::extract::State;
 use axum::Json;

@@ -1,4 +1,5 @@
-//! Passing the second factor: `verify-login`, and the sign-in links it can take.
+//! Passing the second factor: `POST /mfa/verify-login`, and the sign-in links it can take,
+//! `POST /mfa/magic-link/send`.
 
 use axum::extract::State;
 use axum::Json;

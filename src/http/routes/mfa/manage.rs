@@ -1,5 +1,6 @@
-//! Where a user stands with MFA, and changing it: status, methods, enable, disable, primary,
-//! reset, and the organization's enforcement.
+//! Where a user stands with MFA, and changing it: `GET /mfa/status`, `GET /mfa/methods`,
+//! `POST /mfa/enable`, `/mfa/disable`, `/mfa/primary`, `/mfa/reset`, and the organization's
+//! enforcement, `POST /mfa/organization/enforce`.
 
 use axum::extract::State;
 use axum::Json;

@@ -1,6 +1,6 @@
-//! Multi-factor authentication (contract section 8): enrolling TOTP and magic links, the
-//! verification that turns a pending session into a full one, managing one's methods, an
-//! admin's reset and the organization's enforcement. Errors answer `{"success":false,"error"}`
+//! Multi-factor authentication (contract section 8), `/mfa/...`: enrolling TOTP and magic links
+//! (`enrol.rs`), the verification that turns a pending session into a full one (`login.rs`),
+//! managing one's methods, an admin's reset and the organization's enforcement (`manage.rs`). Errors answer `{"success":false,"error"}`
 //! with our `message` and `error_code`.
 //!
 //! Who may change MFA: a session that passed MFA when the user has a method enabled (a stolen

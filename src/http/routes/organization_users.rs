@@ -1,6 +1,8 @@
-//! Organization users (contract section 5): list, create, read, update, delete, activate,
-//! resend the invitation. All need WORKSPACES or higher in the same organization; the finer role
-//! rules (`domain::org_rules`) are checked by the store under a lock of the organization.
+//! The organization's users (contract section 5): `GET` and `POST /organization/users` (list,
+//! create), `GET`, `PUT` and `DELETE /organization/users/{userId}` (read, update, delete), `POST
+//! /organization/users/{userId}/activate` and `/resend-invitation`. All need WORKSPACES or
+//! higher in the same organization; the finer role rules (`domain::org_rules`) are checked by
+//! the store under a lock of the organization.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -10,7 +10,7 @@ use crate::auth::{
     hash_token, new_token, AccessClaims, HashError, SessionSecret, ACCESS_TOKEN_TTL_MS,
 };
 use crate::domain::Password;
-use crate::http::bodies::identity::IssuedTokens;
+use crate::http::bodies::sessions::IssuedTokens;
 use crate::http::AppState;
 use crate::mail::VERIFICATION;
 use crate::store::{NewDevice, NewRefreshToken, NewSession, NewVerification, User};

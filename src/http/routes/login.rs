@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -14,10 +14,11 @@ use utoipa_axum::routes;
 use crate::auth::{hash_token, SessionSecret};
 use crate::clock::now_ms;
 use crate::domain::{Email, Password, SeenDevice};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::identity::{LoginResponse, RefreshResponse, UserSummary};
 use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
 use crate::http::common::device::{DeviceInfoField, UserAgent};
@@ -47,6 +48,32 @@ struct LoginBody {
 
 fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// `POST /user/login`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct LoginResponse {
+    success: SuccessTrue,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+    user: UserSummary,
+    /// Present (true) when the session waits for its second factor: until
+    /// `POST /mfa/verify-login`, its access token opens only the pending-session allow-list.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(value_type = Option<bool>)]
+    mfa_required: bool,
+}
+
+impl LoginResponse {
+    fn new(tokens: IssuedTokens, user: UserSummary, mfa_required: bool) -> Self {
+        LoginResponse {
+            success: SuccessTrue,
+            tokens,
+            user,
+            mfa_required,
+        }
+    }
 }
 
 /// Log in: a new session, with an access token (JWT, 1 hour) and a refresh token (30 days).
@@ -214,6 +241,31 @@ impl RefreshBody {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::missing_field("refreshToken"))
+    }
+}
+
+/// `POST /user/refresh`, 200: a new token pair (`token` repeats `accessToken`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RefreshResponse {
+    success: SuccessTrue,
+    /// Same as `accessToken`.
+    token: String,
+    access_token: String,
+    refresh_token: String,
+    /// When the access token expires, Unix milliseconds.
+    expires_at: i64,
+}
+
+impl From<IssuedTokens> for RefreshResponse {
+    fn from(tokens: IssuedTokens) -> Self {
+        RefreshResponse {
+            success: SuccessTrue,
+            token: tokens.access_token.clone(),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_at: tokens.expires_at,
+        }
     }
 }
 

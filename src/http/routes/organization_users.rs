@@ -7,18 +7,18 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::now_ms;
-use crate::domain::{can_grant, UserId};
+use crate::clock::{now_ms, rfc3339};
+use crate::domain::{can_grant, OrgId, UserId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{
     ErrorCode, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList,
 };
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::organization::{OrgUserJson, OrgUserResponse, OrgUsersResponse};
 use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, new_verification, send_verification};
@@ -37,6 +37,64 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(activate_user))
         .routes(routes!(resend_invitation))
+}
+
+/// A user of the organization, deleted ones included. `GET /organization/users/{userId}`
+/// answers it bare, without envelope, as documented.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
+#[serde(rename_all = "camelCase")]
+struct OrgUserJson {
+    id: UserId,
+    email: String,
+    /// First name.
+    name: String,
+    last_name: String,
+    org_id: OrgId,
+    org_role: i16,
+    validated: bool,
+    /// When the user was deleted, or null.
+    #[schema(required = true, format = DateTime)]
+    deleted_at: Option<String>,
+    org_role_description: &'static str,
+    org_roles: Vec<u8>,
+}
+
+impl From<User> for OrgUserJson {
+    fn from(user: User) -> Self {
+        let role = user.org_role;
+        OrgUserJson {
+            id: user.id,
+            email: user.email,
+            name: user.first_name,
+            last_name: user.last_name,
+            org_id: user.org_id,
+            org_role: user.org_role.value().into(),
+            validated: user.validated,
+            deleted_at: user.deleted_at.map(rfc3339),
+            org_role_description: role.description(),
+            org_roles: role.inherited_values(),
+        }
+    }
+}
+
+/// `GET /organization/users`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct OrgUsersResponse {
+    success: SuccessTrue,
+    data: Vec<OrgUserJson>,
+    total: usize,
+}
+
+impl From<Vec<User>> for OrgUsersResponse {
+    fn from(users: Vec<User>) -> Self {
+        let data: Vec<OrgUserJson> = users.into_iter().map(OrgUserJson::from).collect();
+        OrgUsersResponse {
+            success: SuccessTrue,
+            total: data.len(),
+            data,
+        }
+    }
 }
 
 /// The organization's users, deleted ones included (WORKSPACES or higher). Its errors carry
@@ -85,6 +143,24 @@ struct CreateOrgUserBody {
     org_role: Option<i64>,
     /// Send the verification e-mail (default true).
     send_invite: Option<bool>,
+}
+
+/// `POST /organization/users` (201) and `PUT /organization/users/{userId}` (200).
+#[derive(Debug, Serialize, ToSchema)]
+struct OrgUserResponse {
+    success: SuccessTrue,
+    data: OrgUserJson,
+    message: &'static str,
+}
+
+impl OrgUserResponse {
+    fn new(user: User, message: &'static str) -> Self {
+        OrgUserResponse {
+            success: SuccessTrue,
+            data: user.into(),
+            message,
+        }
+    }
 }
 
 /// Create a user; sends the verification e-mail unless `sendInvite` is false. Check order: token

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,10 +13,11 @@ use uuid::Uuid;
 use crate::auth::hash_token;
 use crate::clock::now_ms;
 use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
 use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
     self, hash_password, new_verification, send_verification, TokenSubject,
@@ -86,6 +87,29 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
         return Err(ApiError::invalid_field("companyWebsite is too long"));
     }
     Ok(website)
+}
+
+/// `POST /user/register`, 201.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RegisterResponse {
+    success: SuccessTrue,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+    /// Id of the verification e-mail's token, for `POST /user/resend-verification/{id}`.
+    verification_token_id: Uuid,
+    user: UserSummary,
+}
+
+impl RegisterResponse {
+    fn new(tokens: IssuedTokens, verification_token_id: Uuid, user: UserSummary) -> Self {
+        RegisterResponse {
+            success: SuccessTrue,
+            tokens,
+            verification_token_id,
+            user,
+        }
+    }
 }
 
 /// Register: creates the organization and its OWNER (not yet verified), starts a session and
@@ -231,6 +255,26 @@ fn verification_not_found() -> ApiError {
         ErrorCode::VerificationNotFound,
         "Verification token not found",
     )
+}
+
+/// `POST /user/resend-verification/{verificationTokenId}`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ResendVerificationResponse {
+    success: SuccessTrue,
+    message: &'static str,
+    /// Id of the new verification token.
+    verification_token_id: Uuid,
+}
+
+impl ResendVerificationResponse {
+    fn new(verification_token_id: Uuid) -> Self {
+        ResendVerificationResponse {
+            success: SuccessTrue,
+            message: "Verification email sent",
+            verification_token_id,
+        }
+    }
 }
 
 /// Send a fresh verification e-mail.

@@ -7,20 +7,23 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::now_ms;
+use crate::clock::{now_ms, rfc3339};
 use crate::domain::SessionId;
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse, ErrorWithText};
-use crate::http::bodies::identity::TokensResponse;
 use crate::http::bodies::responses::Unauthorized;
-use crate::http::bodies::signed_in::{HeartbeatResponse, SessionsResponse};
+use crate::http::bodies::sessions::SessionJson;
 use crate::http::bodies::{MessageResponse, SuccessResponse};
 use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, PathId};
 use crate::http::AppState;
+use crate::store::SessionInfo;
 
 /// What the `/sessions` routes answer on failure: the envelope plus `"error"`.
 type SignedInError = ShapedError<ErrorWithText>;
@@ -40,6 +43,22 @@ pub fn token_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tokens))
         .routes(routes!(revoke_token))
+}
+
+/// `GET /sessions`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct SessionsResponse {
+    success: SuccessTrue,
+    sessions: Vec<SessionJson>,
+}
+
+impl SessionsResponse {
+    fn new(sessions: Vec<SessionInfo>) -> Self {
+        SessionsResponse {
+            success: SuccessTrue,
+            sessions: sessions.into_iter().map(SessionJson::from).collect(),
+        }
+    }
 }
 
 /// The caller's live sessions, newest first.
@@ -133,6 +152,27 @@ async fn revoke_all_sessions(
     )))
 }
 
+/// `POST /sessions/{id}/heartbeat`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct HeartbeatResponse {
+    success: SuccessTrue,
+    /// Always `Session updated successfully`.
+    message: &'static str,
+    /// The session's new expiry, Unix milliseconds (like `expiresAt`).
+    new_expiry: i64,
+}
+
+impl HeartbeatResponse {
+    fn new(new_expiry: i64) -> Self {
+        HeartbeatResponse {
+            success: SuccessTrue,
+            message: "Session updated successfully",
+            new_expiry,
+        }
+    }
+}
+
 fn not_found_or_expired() -> ApiError {
     ApiError::not_found(ErrorCode::SessionNotFound, "Session not found or expired")
 }
@@ -173,6 +213,50 @@ async fn heartbeat(
         .or_500("Failed to update session")?
         .ok_or_else(not_found_or_expired)?;
     Ok(Json(HeartbeatResponse::new(new_expiry)))
+}
+
+/// One of the caller's live sessions.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
+#[serde(rename_all = "camelCase")]
+struct TokenJson {
+    /// The session id (`tokenId`).
+    id: SessionId,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    last_used_at: String,
+    /// Unix milliseconds, like every `expiresAt`.
+    expires_at: i64,
+    /// True for the session of the access token making this request.
+    current: bool,
+}
+
+/// `GET /token`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct TokensResponse {
+    success: SuccessTrue,
+    tokens: Vec<TokenJson>,
+}
+
+impl TokensResponse {
+    /// The sessions, `current` marking the one with id `current`.
+    fn new(sessions: Vec<SessionInfo>, current: SessionId) -> Self {
+        let tokens = sessions
+            .into_iter()
+            .map(|s| TokenJson {
+                id: s.id,
+                created_at: rfc3339(s.created_at),
+                last_used_at: rfc3339(s.last_used_at),
+                expires_at: s.expires_at,
+                current: s.id == current,
+            })
+            .collect();
+        TokensResponse {
+            success: SuccessTrue,
+            tokens,
+        }
+    }
 }
 
 /// The caller's live sessions.

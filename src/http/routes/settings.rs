@@ -11,9 +11,11 @@
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,9 +23,9 @@ use crate::domain::{
     OrgRole, Settings, SettingsChange, SettingsRefusal, SettingsScope, MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
 };
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::responses::Unauthorized;
-use crate::http::bodies::settings::{SettingsObject, SettingsResponse};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
@@ -39,6 +41,43 @@ pub fn router() -> OpenApiRouter<AppState> {
     user_router()
         .merge(organization_router())
         .layer(DefaultBodyLimit::max(MAX_SETTINGS_BODY_BYTES))
+}
+
+/// A settings object: any JSON object, at most 64 KiB as compact JSON and 16 levels deep.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+struct SettingsObject(pub Settings);
+
+impl PartialSchema for SettingsObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some(format!(
+                "Any JSON object: at most {MAX_SETTINGS_BYTES} bytes as compact JSON and 16 \
+                 levels of objects and arrays deep (the object itself is level 1)"
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for SettingsObject {}
+
+/// `GET /settings/user`, `GET /settings/organization`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct SettingsResponse {
+    success: SuccessTrue,
+    /// The stored object; `{}` when none was written.
+    settings: SettingsObject,
+}
+
+impl SettingsResponse {
+    fn new(settings: Settings) -> Self {
+        SettingsResponse {
+            success: SuccessTrue,
+            settings: SettingsObject(settings),
+        }
+    }
 }
 
 /// The texts of one scope's routes.

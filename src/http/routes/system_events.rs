@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use crate::clock::{now_ms, parse_rfc3339};
 use crate::domain::{EventContext, EventKind, UserId, WorkspaceId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
-use crate::http::bodies::system_events::SystemEventsResponse;
+use crate::http::bodies::system_events::EventFields;
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::AppState;
-use crate::store::{EventFilter, EventReader};
+use crate::store::{EventFilter, EventReader, SystemEvent};
 
 /// Without either timestamp, the query covers the last 24 hours (contract section 7).
 const DEFAULT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
@@ -179,6 +180,49 @@ fn reader(auth: &AuthUser) -> EventReader {
         org_id: auth.user.org_id,
         user_id: auth.user.id,
         org_wide: auth.user.org_role.sees_all_events(),
+    }
+}
+
+/// An event on the wire, as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SystemEvent)]
+#[serde(rename_all = "camelCase")]
+struct EventJson {
+    #[serde(flatten)]
+    fields: EventFields,
+    /// True when the caller has not marked the event read.
+    show_unread: bool,
+}
+
+impl From<SystemEvent> for EventJson {
+    fn from(e: SystemEvent) -> Self {
+        EventJson {
+            show_unread: e.unread,
+            fields: e.into(),
+        }
+    }
+}
+
+/// `POST /systemevent`: a page of events, newest first, and how many match in all.
+#[derive(Debug, Serialize, ToSchema)]
+struct SystemEventsResponse {
+    success: SuccessTrue,
+    events: Vec<EventJson>,
+    /// Every event matching the filters, over all pages.
+    total: i64,
+    skip: i64,
+    take: i64,
+}
+
+impl SystemEventsResponse {
+    fn new(events: Vec<SystemEvent>, total: i64, skip: i64, take: i64) -> Self {
+        SystemEventsResponse {
+            success: SuccessTrue,
+            events: events.into_iter().map(EventJson::from).collect(),
+            total,
+            skip,
+            take,
+        }
     }
 }
 

@@ -3,15 +3,15 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::mfa::{backup_codes, png_data_url, totp, TotpSecret};
 use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::MfaMethod;
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::mfa::{SetupResponse, TotpSetupResponse};
 use crate::http::bodies::responses::BodyRejectedWithText;
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
@@ -52,6 +52,54 @@ pub(super) struct VerifySetupBody {
 pub(super) struct TokenBody {
     #[schema(value_type = String)]
     token: Option<String>,
+}
+
+/// `POST /mfa/setup` for `GOOGLE_AUTH`, 200: what the authenticator app needs, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TotpSetupResponse {
+    success: SuccessTrue,
+    data: TotpSetup,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TotpSetup {
+    /// The TOTP secret, base32 (RFC 4648, no padding), for typing into an app.
+    secret: String,
+    /// The `otpauth://` URI as a QR code: `data:image/png;base64,...`.
+    qr_code: String,
+    /// The Key URI (`otpauth://totp/...`).
+    otpauth_url: String,
+    /// 10 single-use codes, each accepted once by `verify-login` in place of a TOTP code.
+    backup_codes: Vec<String>,
+}
+
+impl TotpSetupResponse {
+    fn new(
+        secret: String,
+        qr_code: String,
+        otpauth_url: String,
+        backup_codes: Vec<String>,
+    ) -> Self {
+        TotpSetupResponse {
+            success: SuccessTrue,
+            data: TotpSetup {
+                secret,
+                qr_code,
+                otpauth_url,
+                backup_codes,
+            },
+        }
+    }
+}
+
+/// `POST /mfa/setup`, 200: for `GOOGLE_AUTH` the enrolment data, for `MAGIC_LINK` a message
+/// (the activation e-mail was sent).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum SetupResponse {
+    Totp(TotpSetupResponse),
+    MagicLink(MessageResponse),
 }
 
 /// Start enrolling a method: for `GOOGLE_AUTH` a new secret, its QR code and backup codes (the

@@ -3,16 +3,17 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::mfa::{backup_codes, totp};
 use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::MfaMethod;
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::mfa::MfaLoginResponse;
 use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::sessions::IssuedTokens;
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
 use crate::http::common::error::{ApiError, OrInternal};
@@ -34,6 +35,30 @@ pub(super) struct VerifyLoginBody {
     mfa_type: Option<String>,
     code: Option<String>,
     token: Option<String>,
+}
+
+/// `POST /mfa/verify-login`, 200: the session is verified; `fullAccessToken` and `accessToken`
+/// are the same new access token, `refreshToken` replaces the login's.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MfaLoginResponse {
+    success: SuccessTrue,
+    /// "MFA verification successful"
+    message: &'static str,
+    full_access_token: String,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+}
+
+impl MfaLoginResponse {
+    fn new(tokens: IssuedTokens) -> Self {
+        MfaLoginResponse {
+            success: SuccessTrue,
+            message: "MFA verification successful",
+            full_access_token: tokens.access_token.clone(),
+            tokens,
+        }
+    }
 }
 
 /// Pass the second factor: a TOTP code, a backup code, or the token of a sign-in link. The

@@ -5,10 +5,14 @@
 //! the client says about itself, which an attacker can copy. Every error of these routes, 401
 //! included, carries the documented `error` text next to our envelope.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::RefOr;
+use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,6 +21,7 @@ use crate::domain::{DeviceId, TrustLevel};
 use crate::http::bodies::constants::{Null, SuccessTrue};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
 use crate::http::bodies::fields as schema;
+use crate::http::bodies::responses::{errors_in, Unauthorized};
 use crate::http::bodies::sessions::SessionJson;
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
@@ -140,7 +145,7 @@ impl DevicesResponse {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's devices", body = DevicesResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 500, description = "Failed to fetch devices", body = ErrorWithText),
     )
 )]
@@ -203,7 +208,7 @@ impl DeviceResponse {
     params(("id" = Uuid, Path, description = "A device id")),
     responses(
         (status = 200, description = "The device", body = DeviceResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to fetch device", body = ErrorWithText),
     )
@@ -254,6 +259,19 @@ impl TrustedResponse {
     }
 }
 
+/// The 413 and 415 of `POST /devices/trust`: `BodyRejected`, but with the 415 documented by
+/// its message (`Content-Type must be application/json`), as that route has it.
+struct TrustBodyRejected;
+
+impl IntoResponses for TrustBodyRejected {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        errors_in::<ErrorWithText>(&[
+            ("413", "Request body over 64 KiB"),
+            ("415", "Content-Type must be application/json"),
+        ])
+    }
+}
+
 /// Trusts one of the caller's devices for 30 days (`trustLevel` HIGH). Trust does not skip MFA.
 #[utoipa::path(
     post,
@@ -264,10 +282,9 @@ impl TrustedResponse {
     responses(
         (status = 200, description = "Device trusted successfully", body = TrustedResponse),
         (status = 400, description = "`MISSING_FIELD` (no fingerprint), malformed JSON, or an account not validated", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Device not found (no device of the caller has this fingerprint)", body = ErrorWithText),
-        (status = 413, description = "Request body over 64 KiB", body = ErrorWithText),
-        (status = 415, description = "Content-Type must be application/json", body = ErrorWithText),
+        TrustBodyRejected,
         (status = 500, description = "Failed to trust device", body = ErrorWithText),
     )
 )]
@@ -305,7 +322,7 @@ async fn trust_device(
     responses(
         (status = 200, description = "Device untrusted successfully; its sessions have ended", body = MessageResponse),
         (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to untrust device", body = ErrorWithText),
     )
@@ -329,7 +346,7 @@ async fn untrust_device(
     responses(
         (status = 200, description = "Device removed successfully; its sessions have ended", body = MessageResponse),
         (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Device not found (unknown, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to remove device", body = ErrorWithText),
     )

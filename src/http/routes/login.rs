@@ -17,7 +17,7 @@ use crate::domain::{Email, Password, SeenDevice};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::responses::{BodyRejected, CredentialBodyRejected, PasswordBodyRejected};
 use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
@@ -86,9 +86,7 @@ impl LoginResponse {
         (status = 200, description = "Logged in; with `mfaRequired: true`, the session waits for `POST /mfa/verify-login`", body = LoginResponse),
         (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
         (status = 401, description = "`USER_NOT_FOUND`, `INVALID_PASSWORD`, `USER_INACTIVE` or `NO_PASSWORD_SET`", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Login failed", body = ErrorResponse),
     )
 )]
@@ -280,8 +278,7 @@ impl From<IssuedTokens> for RefreshResponse {
         (status = 200, description = "A new token pair", body = RefreshResponse),
         (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
         (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
+        CredentialBodyRejected,
         (status = 500, description = "Failed to refresh token", body = ErrorResponse),
     )
 )]

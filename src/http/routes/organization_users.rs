@@ -19,9 +19,11 @@ use crate::http::bodies::errors::{
     ErrorCode, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList,
 };
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited, Unauthorized};
+use crate::http::bodies::responses::{BodyRejected, PasswordBodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
-use crate::http::common::credentials::{hash_password, new_verification, send_verification};
+use crate::http::common::credentials::{
+    hash_password, new_verification, send_new_verification, send_verification,
+};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
@@ -29,14 +31,14 @@ use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
 };
 use crate::http::AppState;
-use crate::store::{NewUser, StoreError, User, UserChangeOutcome, UserUpdate};
+use crate::store::{NewUser, User, UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user, delete_user))
-        .routes(routes!(activate_user))
-        .routes(routes!(resend_invitation))
+        .routes(routes!(list_org_users, create_org_user))
+        .routes(routes!(get_org_user, update_org_user, delete_org_user))
+        .routes(routes!(activate_org_user))
+        .routes(routes!(resend_org_user_invitation))
 }
 
 /// A user of the organization, deleted ones included. `GET /organization/users/{userId}`
@@ -102,7 +104,6 @@ impl From<Vec<User>> for OrgUsersResponse {
 #[utoipa::path(
     get,
     path = "/organization/users",
-    operation_id = "list_org_users",
     tag = "organization",
     security(("bearerAuth" = [])),
     responses(
@@ -112,7 +113,7 @@ impl From<Vec<User>> for OrgUsersResponse {
         (status = 500, description = "Failed to fetch users", body = ErrorWithEmptyList),
     )
 )]
-async fn list_users(
+async fn list_org_users(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<OrgUsersResponse>, ShapedError<ErrorWithEmptyList>> {
@@ -169,7 +170,6 @@ impl OrgUserResponse {
 #[utoipa::path(
     post,
     path = "/organization/users",
-    operation_id = "create_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     request_body = CreateOrgUserBody,
@@ -178,13 +178,11 @@ impl OrgUserResponse {
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `INVALID_FIELD`, `INVALID_ROLE` (Invalid role combination), `EMAIL_ALREADY_EXISTS`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
         Unauthorized,
         (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to create user", body = ErrorResponse),
     )
 )]
-async fn create_user(
+async fn create_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     JsonBody(body): JsonBody<CreateOrgUserBody>,
@@ -234,15 +232,11 @@ async fn create_user(
         validated: false,
         deleted_at: None,
     };
-    match state
+    let inserted = state
         .store
         .create_org_user(auth.user.id, user, verification)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(fields::email_taken()),
-        Err(error) => return Err(ApiError::internal(FAILED, error)),
-    }
+        .await;
+    fields::account_inserted(inserted, FAILED)?;
     if let Some(token) = token {
         send_verification(&state, &created.email, &token).await;
     }
@@ -254,7 +248,6 @@ async fn create_user(
 #[utoipa::path(
     get,
     path = "/organization/users/{userId}",
-    operation_id = "get_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -266,7 +259,7 @@ async fn create_user(
         (status = 500, description = "Failed to fetch user", body = ErrorResponse),
     )
 )]
-async fn get_user(
+async fn get_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -300,7 +293,6 @@ struct UpdateOrgUserBody {
 #[utoipa::path(
     put,
     path = "/organization/users/{userId}",
-    operation_id = "update_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -311,12 +303,11 @@ struct UpdateOrgUserBody {
         Unauthorized,
         (status = 403, description = "Insufficient permissions to update users; `LAST_OWNER`", body = ErrorWithEmptyData),
         (status = 404, description = "User not found", body = ErrorWithEmptyData),
-        (status = 413, description = "Request body over 64 KiB", body = ErrorWithEmptyData),
-        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithEmptyData),
+        BodyRejected<ErrorWithEmptyData>,
         (status = 500, description = "Failed to update user", body = ErrorWithEmptyData),
     )
 )]
-async fn update_user(
+async fn update_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -339,12 +330,8 @@ async fn update_user(
         password_hash: None,
         keep_session: None,
     };
-    match state
-        .store
-        .update_user(update)
-        .await
-        .or_500("Failed to update user")?
-    {
+    let outcome = state.store.update_user(update).await;
+    match outcome.or_500("Failed to update user")? {
         UserChangeOutcome::Done { after, .. } => Ok(Json(OrgUserResponse::new(
             *after,
             "User updated successfully",
@@ -359,7 +346,6 @@ async fn update_user(
 #[utoipa::path(
     delete,
     path = "/organization/users/{userId}",
-    operation_id = "delete_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -372,7 +358,7 @@ async fn update_user(
         (status = 500, description = "Failed to delete user", body = ErrorResponse),
     )
 )]
-async fn delete_user(
+async fn delete_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -406,7 +392,6 @@ async fn delete_user(
 #[utoipa::path(
     post,
     path = "/organization/users/{userId}/activate",
-    operation_id = "activate_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -419,7 +404,7 @@ async fn delete_user(
         (status = 500, description = "Failed to activate user", body = ErrorResponse),
     )
 )]
-async fn activate_user(
+async fn activate_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -450,7 +435,6 @@ async fn activate_user(
 #[utoipa::path(
     post,
     path = "/organization/users/{userId}/resend-invitation",
-    operation_id = "resend_org_user_invitation",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -463,7 +447,7 @@ async fn activate_user(
         (status = 500, description = "Failed to resend invitation", body = ErrorResponse),
     )
 )]
-async fn resend_invitation(
+async fn resend_org_user_invitation(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -478,12 +462,6 @@ async fn resend_invitation(
             "User is already validated",
         ));
     }
-    let (verification, token) = new_verification(user.id, now_ms());
-    state
-        .store
-        .create_verification(verification)
-        .await
-        .or_500(FAILED)?;
-    send_verification(&state, &user.email, &token).await;
+    send_new_verification(&state, user.id, &user.email, FAILED).await?;
     Ok(Json(MessageResponse::new("Invitation sent successfully")))
 }

@@ -15,7 +15,7 @@ use crate::domain::{has_refused_chars, OrgId};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::responses::Unauthorized;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, PathId};
 use crate::http::common::fields::no_valid_fields;
@@ -221,8 +221,7 @@ impl From<Organization> for OrganizationUpdatedResponse {
         Unauthorized,
         (status = 403, description = "Insufficient permissions: only OWNER and ADMINISTRATOR roles can modify organization", body = ErrorWithNullData),
         (status = 404, description = "Organization not found", body = ErrorWithNullData),
-        (status = 413, description = "Request body over 64 KiB", body = ErrorWithNullData),
-        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithNullData),
+        BodyRejected<ErrorWithNullData>,
         (status = 500, description = "Failed to update organization", body = ErrorWithNullData),
     )
 )]

@@ -16,11 +16,11 @@ use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::responses::{PasswordBodyRejected, RateLimited};
 use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
-    self, hash_password, new_verification, send_verification, TokenSubject,
+    self, hash_password, new_verification, send_new_verification, send_verification, TokenSubject,
 };
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
@@ -28,7 +28,7 @@ use crate::http::common::extract::{JsonBody, PathId};
 use crate::http::common::fields;
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::{NewOrganization, NewUser, StoreError};
+use crate::store::{NewOrganization, NewUser};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -122,9 +122,7 @@ impl RegisterResponse {
     responses(
         (status = 201, description = "Registered; the account is not verified yet", body = RegisterResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Registration failed", body = ErrorResponse),
     )
 )]
@@ -177,15 +175,11 @@ async fn register(
         org_role: user.org_role.value().into(),
     };
 
-    match state
+    let registered = state
         .store
         .register(org, user, issued.session, issued.refresh, verification)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(fields::email_taken()),
-        Err(error) => return Err(ApiError::internal(FAILED, error)),
-    }
+        .await;
+    fields::account_inserted(registered, FAILED)?;
     send_verification(&state, &summary.email, &verification_token).await;
 
     let subject = TokenSubject {
@@ -218,9 +212,7 @@ struct VerifyBody {
     responses(
         (status = 200, description = "Email verified successfully", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to verify email", body = ErrorResponse),
     )
 )]
@@ -310,13 +302,6 @@ async fn resend_verification(
             "Email is already verified",
         ));
     }
-    let (verification, token) = new_verification(user.id, now_ms());
-    let new_id = verification.id;
-    state
-        .store
-        .create_verification(verification)
-        .await
-        .or_500(FAILED)?;
-    send_verification(&state, &user.email, &token).await;
+    let new_id = send_new_verification(&state, user.id, &user.email, FAILED).await?;
     Ok(Json(ResendVerificationResponse::new(new_id)))
 }

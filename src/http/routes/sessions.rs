@@ -69,7 +69,7 @@ impl SessionsResponse {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's live sessions", body = SessionsResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 500, description = "Failed to fetch sessions", body = ErrorWithText),
     )
 )]
@@ -100,7 +100,7 @@ fn session_not_found() -> ApiError {
     responses(
         (status = 200, description = "Session revoked successfully", body = MessageResponse),
         (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Session not found (unknown, ended, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to revoke session", body = ErrorWithText),
     )
@@ -132,7 +132,7 @@ async fn revoke_session(
     responses(
         (status = 200, description = "All sessions revoked successfully", body = MessageResponse),
         (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 500, description = "Failed to revoke sessions", body = ErrorWithText),
     )
 )]
@@ -188,7 +188,7 @@ fn not_found_or_expired() -> ApiError {
     params(("id" = Uuid, Path, description = "A session id (`tokenId`)")),
     responses(
         (status = 200, description = "Session updated successfully", body = HeartbeatResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 404, description = "Session not found or expired (unknown, ended, pending its second factor, or another user's)", body = ErrorWithText),
         (status = 500, description = "Failed to update session", body = ErrorWithText),
     )

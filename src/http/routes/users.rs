@@ -16,7 +16,7 @@ use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{
-    BodyRejected, HashingBusy, InternalError, RateLimited, Unauthorized,
+    BodyRejected, InternalError, PasswordBodyRejected, Unauthorized,
 };
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, hashing_failed};
@@ -264,9 +264,7 @@ async fn confirm_current_password(
         Unauthorized,
         (status = 403, description = "Insufficient permissions to update user; a password can only be changed by its owner (`PASSWORD_SELF_ONLY`); `CURRENT_PASSWORD_REQUIRED`, `CURRENT_PASSWORD_INCORRECT`", body = ErrorResponse),
         (status = 404, description = "User not found", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to update user", body = ErrorResponse),
     )
 )]

@@ -1,22 +1,20 @@
-//! Where a user stands with MFA, and changing it: `GET /mfa/status`, `GET /mfa/methods`,
-//! `POST /mfa/enable`, `/mfa/disable`, `/mfa/primary`, `/mfa/reset`, and the organization's
-//! enforcement, `POST /mfa/organization/enforce`.
+//! Changing one's MFA: `POST /mfa/enable`, `/mfa/disable`, `/mfa/primary`; an admin's reset,
+//! `POST /mfa/reset`; and the organization's enforcement, `POST /mfa/organization/enforce`.
 
 use axum::extract::State;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::domain::{MfaMethod, UserId};
-use crate::http::bodies::constants::SuccessTrue;
+use crate::domain::UserId;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
+use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::AppState;
 use crate::mail::MfaChange;
-use crate::store::{MethodChange, MfaState, OrganizationPatch, ResetOutcome, ResetTarget};
+use crate::store::{MethodChange, OrganizationPatch, ResetOutcome, ResetTarget};
 
 use super::{
     may_change_mfa, method_of, mfa_state_of, not_configured, notify, MfaResult, MfaTypeBody,
@@ -38,153 +36,6 @@ pub(super) struct ResetBody {
     reset_user_id: Option<String>,
     /// With `resetUserId`: require MFA of that user from their next login.
     enable: Option<bool>,
-}
-
-/// `GET /mfa/status`, 200.
-#[derive(Debug, Serialize, ToSchema)]
-pub(super) struct MfaStatusResponse {
-    success: SuccessTrue,
-    data: MfaStatus,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct MfaStatus {
-    /// At least one method is enabled.
-    is_enabled: bool,
-    /// A password login needs a second factor: enforced, enabled, or required by an admin.
-    is_required: bool,
-    /// The organization's `mfaEnforced`.
-    is_enforced: bool,
-    #[schema(value_type = Vec<String>, example = json!(["GOOGLE_AUTH"]))]
-    enabled_methods: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "GOOGLE_AUTH")]
-    primary_method: Option<&'static str>,
-    /// This session passed MFA.
-    session_verified: bool,
-}
-
-impl MfaStatusResponse {
-    fn new(state: &MfaState, session_verified: bool) -> Self {
-        let enabled = state.enabled_methods();
-        MfaStatusResponse {
-            success: SuccessTrue,
-            data: MfaStatus {
-                is_enabled: state.is_enabled(),
-                is_required: state.is_required(),
-                is_enforced: state.enforced,
-                enabled_methods: enabled.into_iter().map(MfaMethod::as_str).collect(),
-                primary_method: state.primary().map(MfaMethod::as_str),
-                session_verified,
-            },
-        }
-    }
-}
-
-/// Where the caller stands with MFA, and whether this session passed it.
-#[utoipa::path(
-    get,
-    path = "/mfa/status",
-    tag = "mfa",
-    security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The caller's MFA status", body = MfaStatusResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 500, description = "Internal server error", body = ErrorWithText),
-    )
-)]
-pub(super) async fn status(
-    State(state): State<AppState>,
-    session: Result<AnySession, ApiError>,
-) -> MfaResult<MfaStatusResponse> {
-    let AnySession(caller, _) = session?;
-    let mfa = mfa_state_of(&state, &caller).await?;
-    Ok(Json(MfaStatusResponse::new(&mfa, caller.mfa.verified)))
-}
-
-/// `GET /mfa/methods`, 200: one object per method the contract names, offered or not.
-#[derive(Debug, Serialize, ToSchema)]
-pub(super) struct MfaMethodsResponse {
-    success: SuccessTrue,
-    data: Vec<MfaMethodInfo>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct MfaMethodInfo {
-    /// `GOOGLE_AUTH`, `MAGIC_LINK` or `PASSKEY`.
-    #[serde(rename = "type")]
-    #[schema(value_type = String, example = "GOOGLE_AUTH")]
-    kind: &'static str,
-    #[schema(value_type = String)]
-    name: &'static str,
-    #[schema(value_type = String)]
-    description: &'static str,
-    /// This server offers it (passkeys: not yet).
-    is_available: bool,
-    /// The user verified it once, so it can be enabled.
-    is_configured: bool,
-    is_enabled: bool,
-}
-
-impl MfaMethodsResponse {
-    fn new(state: &MfaState) -> Self {
-        let offered = MfaMethod::ALL.into_iter().map(|method| {
-            let mine = state.method(method);
-            let (name, description) = match method {
-                MfaMethod::GoogleAuth => (
-                    "Authenticator app",
-                    "Time-based one-time codes (TOTP) from an app such as Google Authenticator",
-                ),
-                MfaMethod::MagicLink => (
-                    "Magic link",
-                    "A single-use sign-in link sent to your e-mail address",
-                ),
-            };
-            MfaMethodInfo {
-                kind: method.as_str(),
-                name,
-                description,
-                is_available: true,
-                is_configured: mine.is_some_and(|m| m.configured),
-                is_enabled: mine.is_some_and(|m| m.enabled),
-            }
-        });
-        let passkey = MfaMethodInfo {
-            kind: "PASSKEY",
-            name: "Passkey",
-            description: "WebAuthn security keys and platform authenticators (not available yet)",
-            is_available: false,
-            is_configured: false,
-            is_enabled: false,
-        };
-        MfaMethodsResponse {
-            success: SuccessTrue,
-            data: offered.chain([passkey]).collect(),
-        }
-    }
-}
-
-/// Every method, with whether it is offered, configured and enabled for the caller.
-#[utoipa::path(
-    get,
-    path = "/mfa/methods",
-    tag = "mfa",
-    security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The methods", body = MfaMethodsResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 500, description = "Internal server error", body = ErrorWithText),
-    )
-)]
-pub(super) async fn methods(
-    State(state): State<AppState>,
-    session: Result<AnySession, ApiError>,
-) -> MfaResult<MfaMethodsResponse> {
-    let AnySession(caller, _) = session?;
-    let mfa = mfa_state_of(&state, &caller).await?;
-    Ok(Json(MfaMethodsResponse::new(&mfa)))
 }
 
 /// `enable`, `disable` and `primary`: one of the caller's own methods.
@@ -271,10 +122,10 @@ impl Change {
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA method enabled", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED`; Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to enable MFA method", body = ErrorWithText),
     )
@@ -295,10 +146,10 @@ pub(super) async fn enable(
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA method disabled", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED`; Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Cannot disable MFA when enforced by organization; `MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to disable MFA method", body = ErrorWithText),
     )
@@ -319,10 +170,10 @@ pub(super) async fn disable(
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "Primary MFA method updated", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED` (not enabled); Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to update primary MFA method", body = ErrorWithText),
     )
@@ -345,10 +196,10 @@ pub(super) async fn primary(
     security(("bearerAuth" = [])),
     request_body = ResetBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA reset successfully", body = MessageResponse),
         (status = 400, description = "`USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Insufficient permissions. OWNER or ADMINISTRATOR role required to reset another user's MFA.; Insufficient permissions to reset this user's MFA (the role rules: an ADMINISTRATORS cannot reset an OWNER); `MFA_REQUIRED`", body = ErrorWithText),
         (status = 404, description = "User not found", body = ErrorWithText),
         (status = 500, description = "Failed to reset MFA", body = ErrorWithText),
@@ -423,10 +274,10 @@ pub(super) async fn reset(
     security(("bearerAuth" = [])),
     request_body = EnforceBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA enforcement enabled for organization / MFA enforcement disabled for organization", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Insufficient permissions", body = ErrorWithText),
         (status = 500, description = "Failed to update MFA enforcement", body = ErrorWithText),
     )

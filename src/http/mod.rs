@@ -1,12 +1,14 @@
 //! The HTTP surface: shared state, the router, and the middleware every request passes through.
 //!
 //! Layout, from the bottom up (each layer imports only the ones below it):
-//! - `bodies`: every JSON body the API answers with, one type per body, from which the OpenAPI
-//!   document is derived; also the schemas of shared request fields.
+//! - `bodies`: the JSON bodies several modules share, one type per body, from which the OpenAPI
+//!   document is derived (the error envelopes and `ErrorCode`, `{"success":true}`, the issued
+//!   tokens, a session, an event); the responses many routes document alike; the schemas of
+//!   shared request fields.
 //! - `common`: what route modules share: `ApiError`, the extractors, field validation, the
 //!   checks several routes make in one order, issuing sessions and verification e-mails.
-//! - `routes`: one module per resource, each with its handlers, its request bodies and a
-//!   `router()`.
+//! - `routes`: one module per URL prefix, each with its handlers, the request and response
+//!   bodies only it uses, and a `router()`.
 //! - here and beside: the router, the middleware (`middleware`, `limits`, `metrics`) and the
 //!   document's root (`openapi`).
 
@@ -149,7 +151,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
     served_routes(true)
 }
 
-/// Every route, `GET /metrics` only if `with_metrics`.
+/// Every route, `GET /metrics` only if `with_metrics`. The document lists the paths in the
+/// order they are merged here.
 fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
     let routes =
         OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::ops::router());
@@ -162,17 +165,18 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::mfa::router())
         .merge(routes::devices::router())
         .merge(routes::organizations::router())
-        .merge(routes::org_users::router())
+        .merge(routes::organization_users::router())
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
-        .merge(routes::sessions::router())
+        .merge(routes::login::router())
         .merge(routes::settings::router())
-        .merge(routes::signed_in::router())
+        .merge(routes::sessions::router())
         .merge(routes::system_events::router())
-        .merge(routes::tokens::router())
+        .merge(routes::sessions::token_router())
         .merge(routes::users::router())
         .merge(routes::workspaces::router())
-        .merge(routes::workspace_members::router())
+        .merge(routes::workspace_listing::router())
+        .merge(routes::workspace_users::router())
 }
 
 /// The OpenAPI document `GET /openapi.json` serves, as JSON (for tests and tools).

@@ -155,7 +155,6 @@ impl From<ErrorResponse> for ErrorWithEmptyList {
 
 /// The errors of the MFA, session and device routes (contract sections 8 and 9): the
 /// documented `"error"` text, plus our envelope (`message`, the same text, and `error_code`).
-// Unused on this branch until the MFA, session and device routes land: drop this `allow` then.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorWithText {
     /// The documented error text (the same as `message`).

@@ -1,20 +1,20 @@
-//! The JSON bodies the API answers with, one type per body. Handlers construct exactly these
-//! types and the OpenAPI document is derived from them (`body = ThatType`), so what a route is
-//! documented to answer and what it answers are the same declaration.
+//! The JSON bodies several modules share, one type per body: the error envelopes and
+//! `ErrorCode` (`errors`), `{"success":true}` and `{"success":true,"message":...}` (here), the
+//! session bodies (`sessions`), an event (`system_events`, also written by the export), the
+//! workspace role (`workspaces`); the responses many routes document alike (`responses`); the
+//! one-value types (`constants`) and the schemas of shared request fields (`fields`). A body
+//! that one route module alone answers is declared beside its handlers. Handlers construct
+//! exactly these types and the OpenAPI document is derived from them (`body = ThatType`), so
+//! what a route is documented to answer and what it answers are the same declaration.
 //!
 //! This module depends on nothing else in `http`: the shared helpers (`common`) and the route
 //! modules (`routes`) build on it.
 
 pub mod constants;
-pub mod devices;
 pub mod errors;
 pub mod fields;
-pub mod identity;
-pub mod mfa;
-pub mod organization;
 pub mod responses;
-pub mod settings;
-pub mod signed_in;
+pub mod sessions;
 pub mod system_events;
 pub mod workspaces;
 
@@ -41,44 +41,6 @@ impl MessageResponse {
         MessageResponse {
             success: SuccessTrue,
             message,
-        }
-    }
-}
-
-/// `GET /health`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthResponse {
-    success: SuccessTrue,
-    /// Always `ok`.
-    #[schema(example = "ok")]
-    status: &'static str,
-}
-
-impl HealthResponse {
-    pub const OK: HealthResponse = HealthResponse {
-        success: SuccessTrue,
-        status: "ok",
-    };
-}
-
-/// `GET /ready`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReadyResponse {
-    success: SuccessTrue,
-    /// Always `ready`.
-    #[schema(example = "ready")]
-    status: &'static str,
-    /// The database backend: `sqlite` or `postgres`.
-    #[schema(example = "sqlite")]
-    database: &'static str,
-}
-
-impl ReadyResponse {
-    pub fn new(database: &'static str) -> Self {
-        ReadyResponse {
-            success: SuccessTrue,
-            status: "ready",
-            database,
         }
     }
 }

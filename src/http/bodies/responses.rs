@@ -1,7 +1,10 @@
-//! Responses that many routes document alike, for `responses(...)` of `#[utoipa::path]`: each
-//! answers the error envelope [`ErrorResponse`].
+//! Responses that many routes document alike, for `responses(...)` of `#[utoipa::path]`, so each
+//! is written once: each answers the error envelope [`ErrorResponse`], or the envelope its route
+//! answers every error in. [`errors_in`] builds the ones a single route module shares among its
+//! routes.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -39,10 +42,22 @@ fn responses<const N: usize>(
         .collect()
 }
 
-/// 401 for a missing, malformed, expired, tampered or revoked bearer token.
-pub struct Unauthorized;
+/// Errors as `(status, description)`, each answered in the envelope `E`.
+pub fn errors_in<E: ToSchema>(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    let name = E::name();
+    list.iter()
+        .map(|&(status, description)| {
+            let response = error_response_in(description, &name).build();
+            (status.to_owned(), RefOr::T(response))
+        })
+        .collect()
+}
 
-impl IntoResponses for Unauthorized {
+/// 401 for a missing, malformed, expired, tampered or revoked bearer token, in `E`, the envelope
+/// of the route's other errors.
+pub struct Unauthorized<E = ErrorResponse>(PhantomData<E>);
+
+impl IntoResponses for Unauthorized<ErrorResponse> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses([(
             "401",
@@ -54,35 +69,48 @@ impl IntoResponses for Unauthorized {
     }
 }
 
-/// 413 and 415: what a JSON body can be refused for before its fields are read.
-pub struct BodyRejected;
-
-impl IntoResponses for BodyRejected {
+/// The routes whose errors carry the documented `error` text (MFA, sessions and devices)
+/// document their 401 by its text alone.
+impl IntoResponses for Unauthorized<ErrorWithText> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses([
-            ("413", error_response("Request body over 64 KiB")),
-            (
-                "415",
-                error_response("A non-empty body whose Content-Type is not JSON"),
-            ),
+        errors_in::<ErrorWithText>(&[("401", "Unauthorized")])
+    }
+}
+
+/// 413 and 415: what a JSON body can be refused for before its fields are read, in `E`, the
+/// envelope of the route's other errors.
+pub struct BodyRejected<E = ErrorResponse>(PhantomData<E>);
+
+impl<E: ToSchema> IntoResponses for BodyRejected<E> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        errors_in::<E>(&[
+            ("413", "Request body over 64 KiB"),
+            ("415", "A non-empty body whose Content-Type is not JSON"),
         ])
     }
 }
 
-/// [`BodyRejected`] for the routes whose errors carry the documented `error` text (MFA, sessions
-/// and devices): the same 413 and 415 in [`ErrorWithText`].
-pub struct BodyRejectedWithText;
+/// What a route that takes a credential in its body (a token, an e-mail) refuses besides its own
+/// errors: [`BodyRejected`] and [`RateLimited`].
+pub struct CredentialBodyRejected;
 
-impl IntoResponses for BodyRejectedWithText {
+impl IntoResponses for CredentialBodyRejected {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let name = ErrorWithText::name();
-        responses([
-            ("413", error_response_in("Request body over 64 KiB", &name)),
-            (
-                "415",
-                error_response_in("A non-empty body whose Content-Type is not JSON", &name),
-            ),
-        ])
+        let mut all = BodyRejected::<ErrorResponse>::responses();
+        all.extend(RateLimited::responses());
+        all
+    }
+}
+
+/// What a route that hashes a password from its body refuses besides its own errors:
+/// [`CredentialBodyRejected`] and [`HashingBusy`].
+pub struct PasswordBodyRejected;
+
+impl IntoResponses for PasswordBodyRejected {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut all = CredentialBodyRejected::responses();
+        all.extend(HashingBusy::responses());
+        all
     }
 }
 

@@ -1,4 +1,5 @@
-//! Bodies of the system event routes (contract section 7).
+//! What an event says, the same for every reader: `POST /systemevent` answers it (with whether
+//! the caller has read it) and `workspaces events export` writes it, one line per event.
 
 use serde::Serialize;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -6,21 +7,9 @@ use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::constants::SuccessTrue;
 use crate::clock::rfc3339;
 use crate::domain::{EventContext, EventKind, OrgId, UserId, WorkspaceId};
 use crate::store::SystemEvent;
-
-/// An event on the wire, as the caller sees it.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = SystemEvent)]
-#[serde(rename_all = "camelCase")]
-pub struct EventJson {
-    #[serde(flatten)]
-    fields: EventFields,
-    /// True when the caller has not marked the event read.
-    show_unread: bool,
-}
 
 /// What an event says, whoever reads it: also one line of `workspaces events export`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,15 +64,6 @@ fn event_names() -> RefOr<Schema> {
     )
 }
 
-impl From<SystemEvent> for EventJson {
-    fn from(e: SystemEvent) -> Self {
-        EventJson {
-            show_unread: e.unread,
-            fields: e.into(),
-        }
-    }
-}
-
 impl From<SystemEvent> for EventFields {
     fn from(e: SystemEvent) -> Self {
         let user_name = match (e.actor_first_name.is_empty(), e.actor_last_name.is_empty()) {
@@ -102,29 +82,6 @@ impl From<SystemEvent> for EventFields {
             user_email: e.actor_email,
             workspace_id: e.workspace_id,
             json_data: e.json_data,
-        }
-    }
-}
-
-/// `POST /systemevent`: a page of events, newest first, and how many match in all.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SystemEventsResponse {
-    success: SuccessTrue,
-    events: Vec<EventJson>,
-    /// Every event matching the filters, over all pages.
-    total: i64,
-    skip: i64,
-    take: i64,
-}
-
-impl SystemEventsResponse {
-    pub fn new(events: Vec<SystemEvent>, total: i64, skip: i64, take: i64) -> Self {
-        SystemEventsResponse {
-            success: SuccessTrue,
-            events: events.into_iter().map(EventJson::from).collect(),
-            total,
-            skip,
-            take,
         }
     }
 }

@@ -5,12 +5,13 @@ use uuid::Uuid;
 
 use crate::domain::{OrgId, SeenDevice, UserId};
 
-use super::error::ApiError;
+use super::error::{ApiError, OrInternal};
 use crate::auth::{
     hash_token, new_token, AccessClaims, HashError, SessionSecret, ACCESS_TOKEN_TTL_MS,
 };
+use crate::clock::now_ms;
 use crate::domain::Password;
-use crate::http::bodies::identity::IssuedTokens;
+use crate::http::bodies::sessions::IssuedTokens;
 use crate::http::AppState;
 use crate::mail::VERIFICATION;
 use crate::store::{NewDevice, NewRefreshToken, NewSession, NewVerification, User};
@@ -141,6 +142,25 @@ pub async fn send_verification(state: &AppState, to: &str, token: &str) {
     if let Err(error) = state.mailer.send(email).await {
         tracing::error!(%error, "sending the verification e-mail failed");
     }
+}
+
+/// A fresh verification of `user_id`'s address `to`, stored beside the ones still live and
+/// e-mailed; its id. `failed`: the route's 500.
+pub async fn send_new_verification(
+    state: &AppState,
+    user_id: UserId,
+    to: &str,
+    failed: &'static str,
+) -> Result<Uuid, ApiError> {
+    let (verification, token) = new_verification(user_id, now_ms());
+    let id = verification.id;
+    state
+        .store
+        .create_verification(verification)
+        .await
+        .or_500(failed)?;
+    send_verification(state, to, &token).await;
+    Ok(id)
 }
 
 /// The hash of `password`, if one is given; see [`hashing_failed`] for the errors.

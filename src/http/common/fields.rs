@@ -4,6 +4,7 @@
 use super::error::ApiError;
 use crate::domain::{Email, OrgRole, Password, PasswordError, PersonName};
 use crate::http::bodies::errors::ErrorCode;
+use crate::store::StoreError;
 
 /// The field's text, unless it is missing or blank (`MISSING_FIELD`).
 pub fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
@@ -25,6 +26,19 @@ pub fn email_taken() -> ApiError {
         ErrorCode::EmailAlreadyExists,
         "An account with this email already exists",
     )
+}
+
+/// The outcome of inserting a new account: a taken e-mail address is [`email_taken`], any other
+/// failure the route's 500 (`failed`).
+pub fn account_inserted(
+    inserted: Result<(), StoreError>,
+    failed: &'static str,
+) -> Result<(), ApiError> {
+    match inserted {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(email_taken()),
+        Err(error) => Err(ApiError::internal(failed, error)),
+    }
 }
 
 /// A password under the policy, with the contract's `WEAK_PASSWORD` error.

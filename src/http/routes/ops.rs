@@ -1,16 +1,18 @@
-//! Operations: liveness and readiness probes, and Prometheus metrics (on the public listener,
-//! or on their own with `--metrics-listen`).
+//! Operations: `GET /health` and `GET /ready` (liveness and readiness probes) and `GET /metrics`
+//! (Prometheus, on the public listener or on its own with `--metrics-listen`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::responses::InternalError;
-use crate::http::bodies::{HealthResponse, ReadyResponse};
 use crate::http::common::error::ApiError;
 use crate::http::AppState;
 
@@ -25,6 +27,22 @@ pub fn metrics_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+struct HealthResponse {
+    success: SuccessTrue,
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+impl HealthResponse {
+    const OK: HealthResponse = HealthResponse {
+        success: SuccessTrue,
+        status: "ok",
+    };
+}
+
 /// The process is up and serving HTTP.
 #[utoipa::path(
     get,
@@ -34,6 +52,28 @@ pub fn metrics_router() -> OpenApiRouter<AppState> {
 )]
 async fn health() -> Json<HealthResponse> {
     Json(HealthResponse::OK)
+}
+
+/// `GET /ready`.
+#[derive(Debug, Serialize, ToSchema)]
+struct ReadyResponse {
+    success: SuccessTrue,
+    /// Always `ready`.
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// The database backend: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    database: &'static str,
+}
+
+impl ReadyResponse {
+    fn new(database: &'static str) -> Self {
+        ReadyResponse {
+            success: SuccessTrue,
+            status: "ready",
+            database,
+        }
+    }
 }
 
 /// The database answers: safe to route traffic here. 503 otherwise, so a load balancer skips us.

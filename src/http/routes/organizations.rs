@@ -1,24 +1,26 @@
 //! The caller's organization: `GET /organization/{orgId}`, `PUT /organization/{orgId}`
 //! (contract section 5). Every error of these routes carries `"data": null`, as documented.
+//! Its users, `/organization/users`, are in `organization_users.rs`.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::clock::rfc3339;
 use crate::domain::{has_refused_chars, OrgId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithNullData};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::organization::{OrganizationResponse, OrganizationUpdatedResponse};
-use crate::http::bodies::responses::Unauthorized;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, PathId};
 use crate::http::common::fields::no_valid_fields;
 use crate::http::AppState;
-use crate::store::{Actor, OrganizationPatch};
+use crate::store::{Actor, Organization, OrganizationPatch};
 
 /// What these routes answer on failure: the envelope plus `"data": null`.
 type OrganizationError = ShapedError<ErrorWithNullData>;
@@ -36,6 +38,69 @@ fn organization_not_found() -> ApiError {
 /// another organization as far as the caller is concerned.
 fn own_org_id(auth: &AuthUser, id: PathId<OrgId>) -> Option<OrgId> {
     id.id().filter(|id| *id == auth.user.org_id)
+}
+
+/// An organization. Optional text fields are `null` when unset; `is_business` is snake_case, as
+/// the reference has it (clients read it so).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Organization)]
+#[serde(rename_all = "camelCase")]
+struct OrganizationJson {
+    id: OrgId,
+    name: String,
+    domain: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    zipcode: Option<String>,
+    phone: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    deleted_at: Option<String>,
+    repos_disabled: bool,
+    website: Option<String>,
+    #[serde(rename = "is_business")]
+    is_business: bool,
+    mfa_enforced: bool,
+}
+
+impl From<Organization> for OrganizationJson {
+    fn from(org: Organization) -> Self {
+        OrganizationJson {
+            id: org.id,
+            name: org.name,
+            domain: org.domain,
+            address1: org.address1,
+            address2: org.address2,
+            city: org.city,
+            zipcode: org.zipcode,
+            phone: org.phone,
+            state: org.state,
+            country: org.country,
+            deleted_at: org.deleted_at.map(rfc3339),
+            repos_disabled: org.repos_disabled,
+            website: org.website,
+            is_business: org.is_business,
+            mfa_enforced: org.mfa_enforced,
+        }
+    }
+}
+
+/// `GET /organization/{orgId}`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct OrganizationResponse {
+    success: SuccessTrue,
+    data: OrganizationJson,
+}
+
+impl From<Organization> for OrganizationResponse {
+    fn from(org: Organization) -> Self {
+        OrganizationResponse {
+            success: SuccessTrue,
+            data: org.into(),
+        }
+    }
 }
 
 /// The caller's own organization (any role).
@@ -124,6 +189,24 @@ impl From<Map<String, Value>> for OrganizationUpdate {
     }
 }
 
+/// `PUT /organization/{orgId}`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct OrganizationUpdatedResponse {
+    success: SuccessTrue,
+    data: OrganizationJson,
+    message: &'static str,
+}
+
+impl From<Organization> for OrganizationUpdatedResponse {
+    fn from(org: Organization) -> Self {
+        OrganizationUpdatedResponse {
+            success: SuccessTrue,
+            data: org.into(),
+            message: "Organization updated successfully",
+        }
+    }
+}
+
 /// Partial update of the caller's organization (ADMINISTRATORS, OWNER).
 #[utoipa::path(
     put,
@@ -138,8 +221,7 @@ impl From<Map<String, Value>> for OrganizationUpdate {
         Unauthorized,
         (status = 403, description = "Insufficient permissions: only OWNER and ADMINISTRATOR roles can modify organization", body = ErrorWithNullData),
         (status = 404, description = "Organization not found", body = ErrorWithNullData),
-        (status = 413, description = "Request body over 64 KiB", body = ErrorWithNullData),
-        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithNullData),
+        BodyRejected<ErrorWithNullData>,
         (status = 500, description = "Failed to update organization", body = ErrorWithNullData),
     )
 )]

@@ -16,7 +16,7 @@ use crate::clock::now_ms;
 use crate::domain::Email;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::responses::{CredentialBodyRejected, PasswordBodyRejected};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::hashing_failed;
 use crate::http::common::error::{ApiError, OrInternal};
@@ -53,8 +53,7 @@ struct RequestResetBody {
     responses(
         (status = 200, description = "If an account exists for this email, a password reset email has been sent", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
+        CredentialBodyRejected,
     )
 )]
 async fn request_reset(
@@ -136,9 +135,7 @@ fn invalid_token() -> ApiError {
     responses(
         (status = 200, description = "Password reset successfully", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, `WEAK_PASSWORD`, `INVALID_TOKEN` (invalid or expired reset token), malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to reset password", body = ErrorResponse),
     )
 )]

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,13 +13,14 @@ use uuid::Uuid;
 use crate::auth::hash_token;
 use crate::clock::now_ms;
 use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::identity::{RegisterResponse, ResendVerificationResponse, UserSummary};
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
+use crate::http::bodies::responses::{PasswordBodyRejected, RateLimited};
+use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
-    self, hash_password, new_verification, send_verification, TokenSubject,
+    self, hash_password, new_verification, send_new_verification, send_verification, TokenSubject,
 };
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
@@ -27,7 +28,7 @@ use crate::http::common::extract::{JsonBody, PathId};
 use crate::http::common::fields;
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::{NewOrganization, NewUser, StoreError};
+use crate::store::{NewOrganization, NewUser};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -88,6 +89,29 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(website)
 }
 
+/// `POST /user/register`, 201.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RegisterResponse {
+    success: SuccessTrue,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+    /// Id of the verification e-mail's token, for `POST /user/resend-verification/{id}`.
+    verification_token_id: Uuid,
+    user: UserSummary,
+}
+
+impl RegisterResponse {
+    fn new(tokens: IssuedTokens, verification_token_id: Uuid, user: UserSummary) -> Self {
+        RegisterResponse {
+            success: SuccessTrue,
+            tokens,
+            verification_token_id,
+            user,
+        }
+    }
+}
+
 /// Register: creates the organization and its OWNER (not yet verified), starts a session and
 /// sends the verification e-mail.
 #[utoipa::path(
@@ -98,9 +122,7 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
     responses(
         (status = 201, description = "Registered; the account is not verified yet", body = RegisterResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Registration failed", body = ErrorResponse),
     )
 )]
@@ -153,15 +175,11 @@ async fn register(
         org_role: user.org_role.value().into(),
     };
 
-    match state
+    let registered = state
         .store
         .register(org, user, issued.session, issued.refresh, verification)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(fields::email_taken()),
-        Err(error) => return Err(ApiError::internal(FAILED, error)),
-    }
+        .await;
+    fields::account_inserted(registered, FAILED)?;
     send_verification(&state, &summary.email, &verification_token).await;
 
     let subject = TokenSubject {
@@ -194,9 +212,7 @@ struct VerifyBody {
     responses(
         (status = 200, description = "Email verified successfully", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to verify email", body = ErrorResponse),
     )
 )]
@@ -233,6 +249,26 @@ fn verification_not_found() -> ApiError {
     )
 }
 
+/// `POST /user/resend-verification/{verificationTokenId}`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ResendVerificationResponse {
+    success: SuccessTrue,
+    message: &'static str,
+    /// Id of the new verification token.
+    verification_token_id: Uuid,
+}
+
+impl ResendVerificationResponse {
+    fn new(verification_token_id: Uuid) -> Self {
+        ResendVerificationResponse {
+            success: SuccessTrue,
+            message: "Verification email sent",
+            verification_token_id,
+        }
+    }
+}
+
 /// Send a fresh verification e-mail.
 #[utoipa::path(
     post,
@@ -266,13 +302,6 @@ async fn resend_verification(
             "Email is already verified",
         ));
     }
-    let (verification, token) = new_verification(user.id, now_ms());
-    let new_id = verification.id;
-    state
-        .store
-        .create_verification(verification)
-        .await
-        .or_500(FAILED)?;
-    send_verification(&state, &user.email, &token).await;
+    let new_id = send_new_verification(&state, user.id, &user.email, FAILED).await?;
     Ok(Json(ResendVerificationResponse::new(new_id)))
 }

@@ -1,307 +1,322 @@
-//! Logging in and out, and refreshing: `POST /user/login`, `POST /user/refresh`,
-//! `POST /user/logout`. All three are public: a stale `Authorization` header is ignored.
+//! The caller's sessions, where they are signed in: `GET /sessions`,
+//! `POST /sessions/{id}/revoke`, `POST /sessions/revoke-all`, `POST /sessions/{id}/heartbeat`
+//! (contract section 9), and the older `GET /token`, `DELETE /token/{tokenId}`. Both families
+//! list and end the same sessions, one store operation each; the `/sessions` routes answer
+//! every error, 401 included, with the documented `error` text next to our envelope, the
+//! `/token` routes with the envelope alone.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
-use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
-use utoipa::openapi::RefOr;
-use utoipa::{PartialSchema, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{hash_token, SessionSecret};
-use crate::clock::now_ms;
-use crate::domain::{Email, Password, SeenDevice};
-use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
-use crate::http::bodies::fields as schema;
-use crate::http::bodies::identity::{LoginResponse, RefreshResponse, UserSummary};
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited};
-use crate::http::bodies::SuccessResponse;
-use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
-use crate::http::common::device::{DeviceInfoField, UserAgent};
-use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::JsonBody;
-use crate::http::common::throttle::{AccountKey, ClientAddr};
+use crate::clock::{now_ms, rfc3339};
+use crate::domain::SessionId;
+use crate::http::bodies::constants::SuccessTrue;
+use crate::http::bodies::errors::{ErrorCode, ErrorResponse, ErrorWithText};
+use crate::http::bodies::responses::Unauthorized;
+use crate::http::bodies::sessions::SessionJson;
+use crate::http::bodies::{MessageResponse, SuccessResponse};
+use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
+use crate::http::common::error::{ApiError, OrInternal, ShapedError};
+use crate::http::common::extract::{AuthUser, PathId};
 use crate::http::AppState;
-use crate::store::{Credentials, RefreshOutcome};
+use crate::store::SessionInfo;
 
+/// What the `/sessions` routes answer on failure: the envelope plus `"error"`.
+type SignedInError = ShapedError<ErrorWithText>;
+
+/// The `/sessions` routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_all_sessions))
+        .routes(routes!(heartbeat))
 }
 
-/// Credentials, and what the client says about its device. Unknown fields are ignored.
-#[derive(Deserialize, ToSchema)]
-struct LoginBody {
-    #[schema(schema_with = schema::non_blank, required = true)]
-    email: Option<String>,
-    #[schema(value_type = String, min_length = 1)]
-    password: Option<String>,
-    #[serde(default, rename = "deviceInfo")]
-    device_info: DeviceInfoField,
+/// The `/token` routes, apart from [`router`] only so that `http::served_routes` can keep the
+/// document's order of paths.
+pub fn token_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_token))
 }
 
-fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+/// `GET /sessions`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct SessionsResponse {
+    success: SuccessTrue,
+    sessions: Vec<SessionJson>,
 }
 
-/// Log in: a new session, with an access token (JWT, 1 hour) and a refresh token (30 days).
+impl SessionsResponse {
+    fn new(sessions: Vec<SessionInfo>) -> Self {
+        SessionsResponse {
+            success: SuccessTrue,
+            sessions: sessions.into_iter().map(SessionJson::from).collect(),
+        }
+    }
+}
+
+/// The caller's live sessions, newest first.
 #[utoipa::path(
-    post,
-    path = "/user/login",
-    tag = "identity",
-    request_body = LoginBody,
+    get,
+    path = "/sessions",
+    tag = "sessions",
+    security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "Logged in; with `mfaRequired: true`, the session waits for `POST /mfa/verify-login`", body = LoginResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        (status = 401, description = "`USER_NOT_FOUND`, `INVALID_PASSWORD`, `USER_INACTIVE` or `NO_PASSWORD_SET`", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
-        (status = 500, description = "Login failed", body = ErrorResponse),
+        (status = 200, description = "The caller's live sessions", body = SessionsResponse),
+        Unauthorized<ErrorWithText>,
+        (status = 500, description = "Failed to fetch sessions", body = ErrorWithText),
     )
 )]
-async fn login(
+async fn list_sessions(
     State(state): State<AppState>,
-    client: ClientAddr,
-    user_agent: UserAgent,
-    JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let raw_email = body.email.as_deref().filter(|e| !e.trim().is_empty());
-    let email = raw_email.ok_or_else(|| ApiError::missing_field("email"))?;
-    let password = body.password.as_deref().filter(|p| !p.is_empty());
-    let password = password.ok_or_else(|| ApiError::missing_field("password"))?;
-    let attempt = state
-        .throttle
-        .login_attempt(AccountKey::email(email), client)?;
-    let device = body.device_info.seen(&user_agent, client);
-    let result = attempt_login(&state, email, password, device).await;
-    // Refused credentials count as failures, in the metrics and for the login lock; malformed
-    // and refused (429, 503) requests are not login attempts.
-    match &result {
-        Ok(_) => state.metrics.login(true),
-        Err(error) if error.status == StatusCode::UNAUTHORIZED => {
-            state.metrics.login(false);
-            attempt.failed();
-        }
-        Err(_) => {}
-    }
-    result.map(Json)
+    auth: Result<AuthUser, ApiError>,
+) -> Result<Json<SessionsResponse>, SignedInError> {
+    let auth = auth?;
+    let sessions = state
+        .store
+        .list_sessions(auth.user.id, now_ms())
+        .await
+        .or_500("Failed to fetch sessions")?;
+    Ok(Json(SessionsResponse::new(sessions)))
 }
 
-async fn attempt_login(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    device: SeenDevice,
-) -> Result<LoginResponse, ApiError> {
-    const FAILED: &str = "Login failed";
-    let wrong_password = || login_failure(ErrorCode::InvalidPassword, "Invalid password");
-    if !Password::could_match(password) {
-        return Err(wrong_password());
-    }
+fn session_not_found() -> ApiError {
+    ApiError::not_found(ErrorCode::SessionNotFound, "Session not found")
+}
 
-    let credentials = match Email::parse(email) {
-        Some(email) => state
-            .store
-            .credentials_by_email(&email.key())
-            .await
-            .or_500(FAILED)?,
-        None => None,
-    };
-    // Always one Argon2 verification, against a dummy hash when there is no real one, so the
-    // answer's timing does not tell which e-mails have accounts.
-    let stored_hash = credentials
-        .as_ref()
-        .and_then(|c| c.password_hash.as_deref());
-    let matches = state
-        .hasher
-        .verify(password, stored_hash)
+/// Ends one of the caller's sessions at once (its access and refresh tokens stop working).
+#[utoipa::path(
+    post,
+    path = "/sessions/{id}/revoke",
+    tag = "sessions",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "A session id (`tokenId`)")),
+    responses(
+        (status = 200, description = "Session revoked successfully", body = MessageResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
+        (status = 404, description = "Session not found (unknown, ended, or another user's)", body = ErrorWithText),
+        (status = 500, description = "Failed to revoke session", body = ErrorWithText),
+    )
+)]
+async fn revoke_session(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    Path(id): Path<PathId<SessionId>>,
+) -> Result<Json<MessageResponse>, SignedInError> {
+    let auth = auth?;
+    auth.require_validated()?;
+    let revoked = state
+        .store
+        .revoke_session(auth.user.id, id.or(session_not_found)?, now_ms())
         .await
-        .map_err(hashing_failed(FAILED))?;
-    let Some(credentials) = credentials else {
-        return Err(login_failure(ErrorCode::UserNotFound, "User not found"));
-    };
-    if credentials.password_hash.is_none() {
-        return Err(login_failure(
-            ErrorCode::NoPasswordSet,
-            "No password set for this account",
-        ));
+        .or_500("Failed to revoke session")?;
+    if !revoked {
+        return Err(session_not_found().into());
     }
-    if !matches {
-        return Err(wrong_password());
-    }
-    let Credentials {
-        user, mfa_required, ..
-    } = credentials;
-    if user.deleted_at.is_some() {
-        return Err(login_failure(
-            ErrorCode::UserInactive,
-            "User account is inactive",
-        ));
-    }
+    Ok(Json(MessageResponse::new("Session revoked successfully")))
+}
 
-    let now = now_ms();
-    // MFA required: the session is pending until `POST /mfa/verify-login` (contract section 8).
-    let issued = credentials::new_session(
-        user.id,
-        now,
-        state.session_lifetime_ms,
-        device,
-        mfa_required,
-    );
+/// Ends every session of the caller, this one included ("logging out from all devices").
+#[utoipa::path(
+    post,
+    path = "/sessions/revoke-all",
+    tag = "sessions",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "All sessions revoked successfully", body = MessageResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
+        (status = 500, description = "Failed to revoke sessions", body = ErrorWithText),
+    )
+)]
+async fn revoke_all_sessions(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+) -> Result<Json<MessageResponse>, SignedInError> {
+    let auth = auth?;
+    auth.require_validated()?;
     state
         .store
-        .create_session(issued.session, issued.refresh)
+        .revoke_all_sessions(auth.user.id, now_ms())
         .await
-        .or_500(FAILED)?;
-    let subject = TokenSubject::of(&user, &issued.secret);
-    let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
-    Ok(LoginResponse::new(
-        tokens,
-        UserSummary::from(&user),
-        mfa_required,
-    ))
+        .or_500("Failed to revoke sessions")?;
+    Ok(Json(MessageResponse::new(
+        "All sessions revoked successfully",
+    )))
 }
 
-/// The official client sends `refresh_token`; the reference documents `refreshToken`.
-#[derive(Deserialize)]
-struct RefreshBody {
-    refresh_token: Option<String>,
-    #[serde(rename = "refreshToken")]
-    refresh_token_camel: Option<String>,
+/// `POST /sessions/{id}/heartbeat`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct HeartbeatResponse {
+    success: SuccessTrue,
+    /// Always `Session updated successfully`.
+    message: &'static str,
+    /// The session's new expiry, Unix milliseconds (like `expiresAt`).
+    new_expiry: i64,
 }
 
-/// `refresh_token`, or else `refreshToken`: the first of the two that is not null is used, and
-/// must be a non-blank string.
-impl PartialSchema for RefreshBody {
-    fn schema() -> RefOr<Schema> {
-        let string_or_null =
-            || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
-        let snake_case = ObjectBuilder::new()
-            .property("refresh_token", schema::non_blank())
-            .property("refreshToken", string_or_null())
-            .required("refresh_token");
-        let camel_case = ObjectBuilder::new()
-            .property(
-                "refresh_token",
-                ObjectBuilder::new().schema_type(Type::Null),
-            )
-            .property("refreshToken", schema::non_blank())
-            .required("refreshToken");
-        AnyOfBuilder::new()
-            .item(snake_case)
-            .item(camel_case)
-            .description(Some(
-                "The refresh token, as `refresh_token` (the official client) or `refreshToken` \
-                 (the reference); `refresh_token` wins when both are present",
-            ))
-            .into()
+impl HeartbeatResponse {
+    fn new(new_expiry: i64) -> Self {
+        HeartbeatResponse {
+            success: SuccessTrue,
+            message: "Session updated successfully",
+            new_expiry,
+        }
     }
 }
 
-impl ToSchema for RefreshBody {}
-
-impl RefreshBody {
-    fn token(&self) -> Result<&str, ApiError> {
-        self.refresh_token
-            .as_deref()
-            .or(self.refresh_token_camel.as_deref())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::missing_field("refreshToken"))
-    }
+fn not_found_or_expired() -> ApiError {
+    ApiError::not_found(ErrorCode::SessionNotFound, "Session not found or expired")
 }
 
-/// Exchange a refresh token for a new token pair. The presented refresh token is used up; using
-/// it again revokes its whole session.
+/// Records activity on one of the caller's sessions and slides its expiry as a refresh would
+/// (30 days from now, never past the session's absolute lifetime); its refresh token follows.
+/// A session pending its second factor is not slid (404): it ends 15 minutes after its login.
 #[utoipa::path(
     post,
-    path = "/user/refresh",
-    tag = "identity",
-    request_body = RefreshBody,
+    path = "/sessions/{id}/heartbeat",
+    tag = "sessions",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "A session id (`tokenId`)")),
     responses(
-        (status = 200, description = "A new token pair", body = RefreshResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        (status = 500, description = "Failed to refresh token", body = ErrorResponse),
+        (status = 200, description = "Session updated successfully", body = HeartbeatResponse),
+        Unauthorized<ErrorWithText>,
+        (status = 404, description = "Session not found or expired (unknown, ended, pending its second factor, or another user's)", body = ErrorWithText),
+        (status = 500, description = "Failed to update session", body = ErrorWithText),
     )
 )]
-async fn refresh(
+async fn heartbeat(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<RefreshResponse>, ApiError> {
-    const FAILED: &str = "Failed to refresh token";
-    let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::InvalidRefreshToken,
-            "Invalid or expired refresh token",
+    auth: Result<AuthUser, ApiError>,
+    Path(id): Path<PathId<SessionId>>,
+) -> Result<Json<HeartbeatResponse>, SignedInError> {
+    let auth = auth?;
+    let now = now_ms();
+    let new_expiry = state
+        .store
+        .heartbeat_session(
+            auth.user.id,
+            id.or(not_found_or_expired)?,
+            now,
+            now + REFRESH_TOKEN_TTL_MS,
+            state.session_lifetime_ms,
         )
-    };
-    let presented = body.token()?;
-    state
-        .throttle
-        .check_account(AccountKey::token("refresh", presented))?;
-    // The token starts with the session's secret, which the server keeps no copy of: the new
-    // access token's `sid` is taken from it (the store checks the token belongs to that session).
-    let session = SessionSecret::of_refresh_token(presented).ok_or_else(invalid)?;
-    let now = now_ms();
-    let next_plain = session.new_refresh_token();
-    let (presented_hash, next_hash) = (hash_token(presented), hash_token(&next_plain));
-    let rotated = state.store.rotate_refresh_token(
-        &presented_hash,
-        session.id(),
-        &next_hash,
-        now,
-        now + REFRESH_TOKEN_TTL_MS,
-        state.session_lifetime_ms,
-    );
-    match rotated.await {
-        Ok(RefreshOutcome::Rotated { user, .. }) => {
-            let subject = TokenSubject::of(&user, &session);
-            let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
-            Ok(Json(RefreshResponse::from(tokens)))
+        .await
+        .or_500("Failed to update session")?
+        .ok_or_else(not_found_or_expired)?;
+    Ok(Json(HeartbeatResponse::new(new_expiry)))
+}
+
+/// One of the caller's live sessions.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
+#[serde(rename_all = "camelCase")]
+struct TokenJson {
+    /// The session id (`tokenId`).
+    id: SessionId,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    last_used_at: String,
+    /// Unix milliseconds, like every `expiresAt`.
+    expires_at: i64,
+    /// True for the session of the access token making this request.
+    current: bool,
+}
+
+/// `GET /token`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct TokensResponse {
+    success: SuccessTrue,
+    tokens: Vec<TokenJson>,
+}
+
+impl TokensResponse {
+    /// The sessions, `current` marking the one with id `current`.
+    fn new(sessions: Vec<SessionInfo>, current: SessionId) -> Self {
+        let tokens = sessions
+            .into_iter()
+            .map(|s| TokenJson {
+                id: s.id,
+                created_at: rfc3339(s.created_at),
+                last_used_at: rfc3339(s.last_used_at),
+                expires_at: s.expires_at,
+                current: s.id == current,
+            })
+            .collect();
+        TokensResponse {
+            success: SuccessTrue,
+            tokens,
         }
-        Ok(RefreshOutcome::Reused) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::RefreshTokenReused,
-            "Refresh token was already used; the session has been revoked",
-        )),
-        Ok(RefreshOutcome::Invalid) => Err(invalid()),
-        Err(error) => Err(ApiError::internal(FAILED, error)),
     }
 }
 
-/// Ends the session the refresh token belongs to. Idempotent: an unknown or already revoked
-/// token also answers 200, so a client can always clear its state.
+/// The caller's live sessions.
 #[utoipa::path(
-    post,
-    path = "/user/logout",
+    get,
+    path = "/token",
     tag = "identity",
-    request_body = RefreshBody,
+    security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "The session has ended (also for an unknown token)", body = SuccessResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        BodyRejected,
-        (status = 500, description = "Logout failed", body = ErrorResponse),
+        (status = 200, description = "The caller's live sessions", body = TokensResponse),
+        Unauthorized,
+        (status = 500, description = "Failed to fetch tokens", body = ErrorResponse),
     )
 )]
-async fn logout(
+async fn list_tokens(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<SuccessResponse>, ApiError> {
-    let presented = hash_token(body.token()?);
-    state
+    auth: AuthUser,
+) -> Result<Json<TokensResponse>, ApiError> {
+    let sessions = state
         .store
-        .revoke_session_by_refresh_token(&presented, now_ms())
+        .list_sessions(auth.user.id, now_ms())
         .await
-        .or_500("Logout failed")?;
+        .or_500("Failed to fetch tokens")?;
+    Ok(Json(TokensResponse::new(sessions, auth.session_id)))
+}
+
+fn token_not_found() -> ApiError {
+    ApiError::not_found(ErrorCode::TokenNotFound, "Token not found")
+}
+
+/// Revokes one of the caller's own sessions. Another user's session, an unknown id and a
+/// malformed id are all the same 404.
+#[utoipa::path(
+    delete,
+    path = "/token/{tokenId}",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    params(("tokenId" = Uuid, Path, description = "A session id (`tokenId`)")),
+    responses(
+        (status = 200, description = "The session is revoked", body = SuccessResponse),
+        (status = 400, description = "User not found or account is not validated", body = ErrorResponse),
+        Unauthorized,
+        (status = 404, description = "Token not found (unknown, or another user's)", body = ErrorResponse),
+        (status = 500, description = "Failed to revoke token", body = ErrorResponse),
+    )
+)]
+async fn revoke_token(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(token_id): Path<PathId<SessionId>>,
+) -> Result<Json<SuccessResponse>, ApiError> {
+    // A write: an unvalidated caller may read but not change anything (contract section 4).
+    auth.require_validated()?;
+    let revoked = state
+        .store
+        .revoke_session(auth.user.id, token_id.or(token_not_found)?, now_ms())
+        .await
+        .or_500("Failed to revoke token")?;
+    if !revoked {
+        return Err(token_not_found());
+    }
     Ok(Json(SuccessResponse::default()))
 }

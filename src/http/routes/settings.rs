@@ -9,11 +9,16 @@
 //! bounds (400, before the store is touched), then the bounds of the result, under the row's
 //! lock (400).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoResponses, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,9 +26,9 @@ use crate::domain::{
     OrgRole, Settings, SettingsChange, SettingsRefusal, SettingsScope, MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
 };
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
-use crate::http::bodies::responses::Unauthorized;
-use crate::http::bodies::settings::{SettingsObject, SettingsResponse};
+use crate::http::bodies::responses::{errors_in, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
@@ -39,6 +44,43 @@ pub fn router() -> OpenApiRouter<AppState> {
     user_router()
         .merge(organization_router())
         .layer(DefaultBodyLimit::max(MAX_SETTINGS_BODY_BYTES))
+}
+
+/// A settings object: any JSON object, at most 64 KiB as compact JSON and 16 levels deep.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+struct SettingsObject(pub Settings);
+
+impl PartialSchema for SettingsObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some(format!(
+                "Any JSON object: at most {MAX_SETTINGS_BYTES} bytes as compact JSON and 16 \
+                 levels of objects and arrays deep (the object itself is level 1)"
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for SettingsObject {}
+
+/// `GET /settings/user`, `GET /settings/organization`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct SettingsResponse {
+    success: SuccessTrue,
+    /// The stored object; `{}` when none was written.
+    settings: SettingsObject,
+}
+
+impl SettingsResponse {
+    fn new(settings: Settings) -> Self {
+        SettingsResponse {
+            success: SuccessTrue,
+            settings: SettingsObject(settings),
+        }
+    }
 }
 
 /// The texts of one scope's routes.
@@ -237,7 +279,9 @@ fn refused(refusal: SettingsRefusal, failed: &'static str) -> ApiError {
 }
 
 /// The four documented handlers of one scope over [`read`] and [`write()`], and its router.
-/// `$denied` lists the scope's 403 responses, if it has any.
+/// `$denied` lists the scope's 403 responses, if it has any. The `@write` arm is the one
+/// template of the three writes: each names its method, handler, body and texts, and its own
+/// 200, 400 and 500.
 macro_rules! settings_routes {
     (
         $router:ident, $texts:ident, $path:literal,
@@ -267,85 +311,71 @@ macro_rules! settings_routes {
             read(&state, &auth, &$texts).await
         }
 
-        /// Replaces the whole object.
-        #[utoipa::path(
-            post,
-            path = $path,
-            tag = "settings",
-            security(("bearerAuth" = [])),
-            request_body = ReplaceSettingsBody,
-            responses(
-                (status = 200, description = "`... settings updated successfully` (also when nothing changed)", body = MessageResponse),
-                (status = 400, description = "`INVALID_BODY` (`Failed to update ... settings`: `settings` is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP`, `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
-                Unauthorized,
-                $($denied)*
-                (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
-                (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
-                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
-                (status = 500, description = "`Failed to update ... settings`", body = ErrorResponse),
-            )
-        )]
-        async fn $replace(
-            State(state): State<AppState>,
-            auth: AuthUser,
-            body: Result<JsonBody<ReplaceSettingsBody>, ApiError>,
-        ) -> Result<Json<MessageResponse>, ApiError> {
-            write(&state, &auth, $texts.scope, &$texts.replace, body).await
-        }
+        settings_routes!(@write $path, [$($denied)*], $texts.replace,
+            /// Replaces the whole object.
+            post $replace(ReplaceSettingsBody) documented as ReplaceSettingsBody,
+            (status = 200, description = "`... settings updated successfully` (also when nothing changed)", body = MessageResponse),
+            (status = 400, description = "`INVALID_BODY` (`Failed to update ... settings`: `settings` is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP`, `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+            (status = 500, description = "`Failed to update ... settings`", body = ErrorResponse),
+        );
 
-        /// Deep-merges the body into the object: nested objects merge, any other value
-        /// (arrays and `null` included) replaces.
-        #[utoipa::path(
-            put,
-            path = $path,
-            tag = "settings",
-            security(("bearerAuth" = [])),
-            request_body = SettingsObject,
-            responses(
-                (status = 200, description = "`... settings partially updated successfully` (also when nothing changed)", body = MessageResponse),
-                (status = 400, description = "`INVALID_BODY` (`Failed to partially update ... settings`: the body is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP` (of the merged object), `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
-                Unauthorized,
-                $($denied)*
-                (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
-                (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
-                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
-                (status = 500, description = "`Failed to partially update ... settings`", body = ErrorResponse),
-            )
-        )]
-        async fn $merge(
-            State(state): State<AppState>,
-            auth: AuthUser,
-            body: Result<JsonBody<Settings>, ApiError>,
-        ) -> Result<Json<MessageResponse>, ApiError> {
-            write(&state, &auth, $texts.scope, &$texts.merge, body).await
-        }
+        settings_routes!(@write $path, [$($denied)*], $texts.merge,
+            /// Deep-merges the body into the object: nested objects merge, any other value
+            /// (arrays and `null` included) replaces.
+            put $merge(Settings) documented as SettingsObject,
+            (status = 200, description = "`... settings partially updated successfully` (also when nothing changed)", body = MessageResponse),
+            (status = 400, description = "`INVALID_BODY` (`Failed to partially update ... settings`: the body is not an object), `SETTINGS_TOO_LARGE`, `SETTINGS_TOO_DEEP` (of the merged object), `SETTINGS_KEY_FORBIDDEN` (`__proto__`, `constructor` or `prototype` at any depth), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+            (status = 500, description = "`Failed to partially update ... settings`", body = ErrorResponse),
+        );
 
-        /// Removes the keys named by dot paths; paths that name nothing are ignored.
+        settings_routes!(@write $path, [$($denied)*], $texts.remove,
+            /// Removes the keys named by dot paths; paths that name nothing are ignored.
+            delete $remove(DeleteSettingsKeysBody) documented as DeleteSettingsKeysBody,
+            (status = 200, description = "`... settings keys deleted successfully` (also when nothing changed)", body = MessageResponse),
+            (status = 400, description = "`KEYS_REQUIRED` (Keys array is required and must not be empty), `INVALID_BODY` (`Failed to delete ... settings keys`: a key is not a string), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
+            (status = 500, description = "`Failed to delete ... settings keys`", body = ErrorResponse),
+        );
+    };
+    (
+        @write $path:literal, [$($denied:tt)*], $texts:ident.$op:ident,
+        $(#[doc = $doc:literal])*
+        $method:ident $handler:ident($body:ty) documented as $schema:ident,
+        $($answers:tt)*
+    ) => {
+        $(#[doc = $doc])*
         #[utoipa::path(
-            delete,
+            $method,
             path = $path,
             tag = "settings",
             security(("bearerAuth" = [])),
-            request_body = DeleteSettingsKeysBody,
-            responses(
-                (status = 200, description = "`... settings keys deleted successfully` (also when nothing changed)", body = MessageResponse),
-                (status = 400, description = "`KEYS_REQUIRED` (Keys array is required and must not be empty), `INVALID_BODY` (`Failed to delete ... settings keys`: a key is not a string), `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
-                Unauthorized,
-                $($denied)*
-                (status = 413, description = "Request body over 128 KiB", body = ErrorResponse),
-                (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorResponse),
-                (status = 429, description = "Too many settings writes by this user (`Retry-After`)", body = ErrorResponse),
-                (status = 500, description = "`Failed to delete ... settings keys`", body = ErrorResponse),
-            )
+            request_body = $schema,
+            responses($($answers)* Unauthorized, $($denied)* SettingsWriteRefused)
         )]
-        async fn $remove(
+        async fn $handler(
             State(state): State<AppState>,
             auth: AuthUser,
-            body: Result<JsonBody<DeleteSettingsKeysBody>, ApiError>,
+            body: Result<JsonBody<$body>, ApiError>,
         ) -> Result<Json<MessageResponse>, ApiError> {
-            write(&state, &auth, $texts.scope, &$texts.remove, body).await
+            write(&state, &auth, $texts.scope, &$texts.$op, body).await
         }
     };
+}
+
+/// What every write may be refused for besides its own 400: a body over 128 KiB, a body that
+/// is not JSON, and too many writes by this user.
+struct SettingsWriteRefused;
+
+impl IntoResponses for SettingsWriteRefused {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        errors_in::<ErrorResponse>(&[
+            ("413", "Request body over 128 KiB"),
+            ("415", "A non-empty body whose Content-Type is not JSON"),
+            (
+                "429",
+                "Too many settings writes by this user (`Retry-After`)",
+            ),
+        ])
+    }
 }
 
 settings_routes!(

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use crate::clock::{now_ms, parse_rfc3339};
 use crate::domain::{EventContext, EventKind, UserId, WorkspaceId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
-use crate::http::bodies::system_events::SystemEventsResponse;
+use crate::http::bodies::system_events::EventFields;
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::AppState;
-use crate::store::{EventFilter, EventReader};
+use crate::store::{EventFilter, EventReader, SystemEvent};
 
 /// Without either timestamp, the query covers the last 24 hours (contract section 7).
 const DEFAULT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
@@ -182,6 +183,49 @@ fn reader(auth: &AuthUser) -> EventReader {
     }
 }
 
+/// An event on the wire, as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SystemEvent)]
+#[serde(rename_all = "camelCase")]
+struct EventJson {
+    #[serde(flatten)]
+    fields: EventFields,
+    /// True when the caller has not marked the event read.
+    show_unread: bool,
+}
+
+impl From<SystemEvent> for EventJson {
+    fn from(e: SystemEvent) -> Self {
+        EventJson {
+            show_unread: e.unread,
+            fields: e.into(),
+        }
+    }
+}
+
+/// `POST /systemevent`: a page of events, newest first, and how many match in all.
+#[derive(Debug, Serialize, ToSchema)]
+struct SystemEventsResponse {
+    success: SuccessTrue,
+    events: Vec<EventJson>,
+    /// Every event matching the filters, over all pages.
+    total: i64,
+    skip: i64,
+    take: i64,
+}
+
+impl SystemEventsResponse {
+    fn new(events: Vec<SystemEvent>, total: i64, skip: i64, take: i64) -> Self {
+        SystemEventsResponse {
+            success: SuccessTrue,
+            events: events.into_iter().map(EventJson::from).collect(),
+            total,
+            skip,
+            take,
+        }
+    }
+}
+
 /// The events the caller may see, newest first (time, then id), one page at a time. OWNER and
 /// ADMINISTRATORS see their whole organization; everyone else the events they caused and those
 /// of the workspaces they are a member of. Without timestamps, the last 24 hours.
@@ -285,52 +329,6 @@ async fn mark(
     Ok(Json(SuccessResponse::default()))
 }
 
-/// Marks events read for the caller alone; ids the caller cannot see are skipped; idempotent.
-#[utoipa::path(
-    post,
-    path = "/systemevent/read",
-    tag = "events",
-    security(("bearerAuth" = [])),
-    request_body = MarkBody,
-    responses(
-        (status = 200, description = "Marked", body = SuccessResponse),
-        (status = 400, description = "At least one valid event id is required; at most 1000 event ids at once; User not found or account is not validated", body = ErrorResponse),
-        Unauthorized,
-        BodyRejected,
-        (status = 500, description = "Failed to update system events", body = ErrorResponse),
-    )
-)]
-async fn mark_read(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    JsonBody(body): JsonBody<MarkBody>,
-) -> Result<Json<SuccessResponse>, ApiError> {
-    mark(&state, &auth, body.ids(), true).await
-}
-
-/// Marks events unread for the caller alone (a JSON body on DELETE); idempotent.
-#[utoipa::path(
-    delete,
-    path = "/systemevent/read",
-    tag = "events",
-    security(("bearerAuth" = [])),
-    request_body = MarkBody,
-    responses(
-        (status = 200, description = "Marked unread", body = SuccessResponse),
-        (status = 400, description = "At least one valid event id is required; at most 1000 event ids at once; User not found or account is not validated", body = ErrorResponse),
-        Unauthorized,
-        BodyRejected,
-        (status = 500, description = "Failed to update system events", body = ErrorResponse),
-    )
-)]
-async fn mark_unread(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    JsonBody(body): JsonBody<MarkBody>,
-) -> Result<Json<SuccessResponse>, ApiError> {
-    mark(&state, &auth, body.ids(), false).await
-}
-
 /// The id of the older one-event path; anything but a positive integer names no event.
 fn path_id(raw: &str) -> Result<Vec<i64>, ApiError> {
     raw.parse::<i64>()
@@ -340,46 +338,76 @@ fn path_id(raw: &str) -> Result<Vec<i64>, ApiError> {
         .ok_or_else(no_valid_id)
 }
 
-/// The older form of `POST /systemevent/read` for one event.
-#[utoipa::path(
-    post,
-    path = "/systemevent/{id}/read",
-    tag = "events",
-    security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "An event id")),
-    responses(
-        (status = 200, description = "Marked", body = SuccessResponse),
-        (status = 400, description = "At least one valid event id is required; User not found or account is not validated", body = ErrorResponse),
-        Unauthorized,
-        (status = 500, description = "Failed to update system events", body = ErrorResponse),
-    )
-)]
-async fn mark_one_read(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<SuccessResponse>, ApiError> {
-    mark(&state, &auth, path_id(&id), true).await
+/// The mark routes of one way of naming the events, over [`mark`]: `POST` marks them read and
+/// `DELETE` unread, for the caller alone. `$ids` is the extractor the route reads the events
+/// from (and `$parse` how), `$input` documents it, `$refused` its 400 and body refusals.
+macro_rules! mark_routes {
+    (
+        $path:literal,
+        [$(#[doc = $read_doc:literal])* $read:ident, $(#[doc = $unread_doc:literal])* $unread:ident],
+        $ids:ident: $extractor:ty => $parse:expr,
+        [$($input:tt)*],
+        [$($refused:tt)*]
+    ) => {
+        mark_routes!(@route [$(#[doc = $read_doc])*] post $path, $read, "Marked", true,
+            $ids: $extractor => $parse, [$($input)*], [$($refused)*]);
+        mark_routes!(@route [$(#[doc = $unread_doc])*] delete $path, $unread, "Marked unread", false,
+            $ids: $extractor => $parse, [$($input)*], [$($refused)*]);
+    };
+    (
+        @route [$(#[doc = $doc:literal])*] $method:ident $path:literal, $handler:ident, $done:literal,
+        $marks_read:literal, $ids:ident: $extractor:ty => $parse:expr,
+        [$($input:tt)*], [$($refused:tt)*]
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            $method,
+            path = $path,
+            tag = "events",
+            security(("bearerAuth" = [])),
+            $($input)*
+            responses(
+                (status = 200, description = $done, body = SuccessResponse),
+                $($refused)*
+                Unauthorized,
+                (status = 500, description = "Failed to update system events", body = ErrorResponse),
+            )
+        )]
+        async fn $handler(
+            State(state): State<AppState>,
+            auth: AuthUser,
+            $ids: $extractor,
+        ) -> Result<Json<SuccessResponse>, ApiError> {
+            mark(&state, &auth, $parse, $marks_read).await
+        }
+    };
 }
 
-/// The older form of `DELETE /systemevent/read` for one event.
-#[utoipa::path(
-    delete,
-    path = "/systemevent/{id}/read",
-    tag = "events",
-    security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "An event id")),
-    responses(
-        (status = 200, description = "Marked unread", body = SuccessResponse),
-        (status = 400, description = "At least one valid event id is required; User not found or account is not validated", body = ErrorResponse),
-        Unauthorized,
-        (status = 500, description = "Failed to update system events", body = ErrorResponse),
-    )
-)]
-async fn mark_one_unread(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<SuccessResponse>, ApiError> {
-    mark(&state, &auth, path_id(&id), false).await
-}
+mark_routes!(
+    "/systemevent/read",
+    [
+        /// Marks events read for the caller alone; ids the caller cannot see are skipped; idempotent.
+        mark_read,
+        /// Marks events unread for the caller alone (a JSON body on DELETE); idempotent.
+        mark_unread
+    ],
+    body: JsonBody<MarkBody> => body.0.ids(),
+    [request_body = MarkBody,],
+    [
+        (status = 400, description = "At least one valid event id is required; at most 1000 event ids at once; User not found or account is not validated", body = ErrorResponse),
+        BodyRejected,
+    ]
+);
+
+mark_routes!(
+    "/systemevent/{id}/read",
+    [
+        /// The older form of `POST /systemevent/read` for one event.
+        mark_one_read,
+        /// The older form of `DELETE /systemevent/read` for one event.
+        mark_one_unread
+    ],
+    id: Path<String> => path_id(&id),
+    [params(("id" = i64, Path, description = "An event id")),],
+    [(status = 400, description = "At least one valid event id is required; User not found or account is not validated", body = ErrorResponse),]
+);

@@ -1,20 +1,22 @@
-//! Users by id (contract section 4): the caller's profile, a user's role summary, name and
-//! password changes, and role changes.
+//! Users by id (contract section 4): `GET /user/profile` (the caller's profile), `GET` and `PUT
+//! /user/{userId}` (a user's role summary; name and password changes), `PUT /user/{userId}/role`
+//! (role changes). The other `/user/...` routes open or refresh sessions: `login.rs`,
+//! `registration.rs`, `password_reset.rs`.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::now_ms;
-use crate::domain::{can_manage_users, Password, RoleDenied};
+use crate::domain::{can_manage_users, OrgId, OrgRole, Password, RoleDenied, UserId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::identity::{ProfileResponse, RoleChangeResponse, RoleSummaryResponse};
 use crate::http::bodies::responses::{
-    BodyRejected, HashingBusy, InternalError, RateLimited, Unauthorized,
+    BodyRejected, InternalError, PasswordBodyRejected, Unauthorized,
 };
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{hash_password, hashing_failed};
@@ -26,13 +28,67 @@ use crate::http::common::rules::{
 };
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::{UserChangeOutcome, UserUpdate};
+use crate::store::{User, UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(profile))
         .routes(routes!(get_user, update_user))
         .routes(routes!(change_role))
+}
+
+/// The caller's profile.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    id: UserId,
+    /// First name.
+    name: String,
+    last_name: String,
+    email: String,
+    org_id: OrgId,
+    /// 0 USER, 1 BILLING, 2 WORKSPACES, 254 ADMINISTRATORS, 255 OWNER.
+    org_role: i16,
+    /// `USER`, `BILLING`, `WORKSPACES`, `ADMINISTRATORS` or `OWNER`.
+    org_role_description: &'static str,
+    /// Every defined role up to the user's own.
+    org_roles: Vec<u8>,
+    validated: bool,
+    /// Always false.
+    mfa_required: bool,
+    is_business: bool,
+}
+
+/// `GET /user/profile`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct ProfileResponse {
+    success: SuccessTrue,
+    data: Profile,
+}
+
+impl ProfileResponse {
+    /// The profile of `user`, whose organization is a business or not; `mfa_required`: section
+    /// 8's `isRequired`.
+    fn new(user: User, is_business: bool, mfa_required: bool) -> Self {
+        let role = user.org_role;
+        let data = Profile {
+            id: user.id,
+            name: user.first_name,
+            last_name: user.last_name,
+            email: user.email,
+            org_id: user.org_id,
+            org_role: user.org_role.value().into(),
+            org_role_description: role.description(),
+            org_roles: role.inherited_values(),
+            validated: user.validated,
+            mfa_required,
+            is_business,
+        };
+        ProfileResponse {
+            success: SuccessTrue,
+            data,
+        }
+    }
 }
 
 /// The caller's profile, with their organization role.
@@ -63,6 +119,38 @@ async fn profile(
         is_business,
         mfa.is_required(),
     )))
+}
+
+/// A user's role summary.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RoleSummary {
+    user_id: UserId,
+    org_role: u8,
+    org_role_description: &'static str,
+    org_roles: Vec<u8>,
+}
+
+/// `GET /user/{userId}`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct RoleSummaryResponse {
+    success: SuccessTrue,
+    data: RoleSummary,
+}
+
+impl RoleSummaryResponse {
+    fn new(user_id: UserId, role: OrgRole) -> Self {
+        let data = RoleSummary {
+            user_id,
+            org_role: role.value(),
+            org_role_description: role.description(),
+            org_roles: role.inherited_values(),
+        };
+        RoleSummaryResponse {
+            success: SuccessTrue,
+            data,
+        }
+    }
 }
 
 /// Any member of the organization may read another's role; other organizations' users, deleted
@@ -176,9 +264,7 @@ async fn confirm_current_password(
         Unauthorized,
         (status = 403, description = "Insufficient permissions to update user; a password can only be changed by its owner (`PASSWORD_SELF_ONLY`); `CURRENT_PASSWORD_REQUIRED`, `CURRENT_PASSWORD_INCORRECT`", body = ErrorResponse),
         (status = 404, description = "User not found", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to update user", body = ErrorResponse),
     )
 )]
@@ -248,6 +334,38 @@ struct OrgRoleBody {
     /// 0 USER, 1 BILLING, 2 WORKSPACES, 254 ADMINISTRATORS, 255 OWNER (3..=253 are refused).
     #[schema(schema_with = schema::org_role, required = true)]
     org_role: Option<i64>,
+}
+
+/// The outcome of a role change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RoleChange {
+    user_id: UserId,
+    previous_role: u8,
+    new_role: u8,
+    message: &'static str,
+}
+
+/// `PUT /user/{userId}/role`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct RoleChangeResponse {
+    success: SuccessTrue,
+    data: RoleChange,
+}
+
+impl RoleChangeResponse {
+    fn new(user_id: UserId, previous_role: OrgRole, new_role: OrgRole) -> Self {
+        let data = RoleChange {
+            user_id,
+            previous_role: previous_role.value(),
+            new_role: new_role.value(),
+            message: "User role updated successfully",
+        };
+        RoleChangeResponse {
+            success: SuccessTrue,
+            data,
+        }
+    }
 }
 
 /// Change a user's organization role under the role rules. Check order: token -> body -> caller

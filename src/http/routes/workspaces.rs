@@ -1,44 +1,34 @@
-//! Workspaces (contract section 3): create, list, get, rename, soft delete. Members are in
-//! `workspace_members.rs`.
+//! Workspaces (contract section 3): `POST /workspace` (create), `PUT` and `DELETE
+//! /workspace/{id}` (rename, soft delete). Reading them, `GET /workspace` and
+//! `GET /workspace/{id}`, is in `workspace_listing.rs`; their members, `/workspace/{id}/users`,
+//! in `workspace_users.rs`.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{WorkspaceId, WorkspaceName, WorkspaceNameError};
+use crate::domain::{OrgId, WorkspaceId, WorkspaceName, WorkspaceNameError};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
-use crate::http::bodies::workspaces::{
-    WorkspaceResponse, WorkspaceWithUsersResponse, WorkspacesResponse,
-};
 use crate::http::bodies::SuccessResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, Bearer, JsonBody, WorkspacePath};
-use crate::http::common::json::SizedJson;
 use crate::http::common::rules::{managed_workspace, workspace_not_found, WorkspaceRoute};
 use crate::http::AppState;
 use crate::store::{
-    CreateOutcome, DeleteOutcome, NewWorkspace, Selection, StoreError, WorkspaceRename,
-    WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, NewWorkspace, StoreError, Workspace, WorkspaceRename,
 };
-
-/// Largest page `GET /workspace?limit=` accepts.
-const MAX_PAGE: i64 = 200;
-/// Page size when only a cursor is given.
-const DEFAULT_PAGE: i64 = 50;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_workspace, list_workspaces))
-        .routes(routes!(get_workspace, rename_workspace, delete_workspace))
+        .routes(routes!(create_workspace))
+        .routes(routes!(rename_workspace, delete_workspace))
 }
 
 /// A new workspace's name: 1 to 100 characters after trimming, no refused characters, unique in
@@ -78,6 +68,42 @@ fn name_taken() -> ApiError {
         ErrorCode::WorkspaceNameTaken,
         "A workspace with this name already exists in the organization",
     )
+}
+
+/// A workspace on the wire: `{"id","name","orgId"}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Workspace)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceJson {
+    id: WorkspaceId,
+    name: String,
+    org_id: OrgId,
+}
+
+impl From<Workspace> for WorkspaceJson {
+    fn from(w: Workspace) -> Self {
+        WorkspaceJson {
+            id: w.id,
+            name: w.name,
+            org_id: w.org_id,
+        }
+    }
+}
+
+/// `POST /workspace` (201) and `PUT /workspace/{id}` (200).
+#[derive(Debug, Serialize, ToSchema)]
+struct WorkspaceResponse {
+    success: SuccessTrue,
+    workspace: WorkspaceJson,
+}
+
+impl From<Workspace> for WorkspaceResponse {
+    fn from(workspace: Workspace) -> Self {
+        WorkspaceResponse {
+            success: SuccessTrue,
+            workspace: workspace.into(),
+        }
+    }
 }
 
 /// Create a workspace (WORKSPACES, ADMINISTRATORS, OWNER); the creator becomes its ADMIN.
@@ -126,155 +152,6 @@ async fn create_workspace(
         Err(StoreError::Conflict) => Err(name_taken()),
         Err(error) => Err(ApiError::internal("Failed to create workspace", error)),
     }
-}
-
-#[derive(Deserialize)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-/// An opaque keyset position: URL-safe base64 of the last workspace's id followed by its name key.
-fn encode_cursor(last: &WorkspaceWithMembers) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}{}", last.workspace.id, last.name_key))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(String, WorkspaceId)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (id, key) = (text.get(..36)?, text.get(36..)?);
-    Some((key.to_owned(), WorkspaceId::parse(id)?))
-}
-
-fn invalid_query(message: &'static str) -> ApiError {
-    ApiError::bad_request(ErrorCode::InvalidQuery, message)
-}
-
-/// Every workspace the caller can see, with members, by name. With `limit` and/or `cursor`, one
-/// page and a `nextCursor` when more follow.
-#[utoipa::path(
-    get,
-    path = "/workspace",
-    tag = "workspaces",
-    security(("bearerAuth" = [])),
-    params(
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (1 to 200; 50 when only `cursor` is given)"),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
-    ),
-    responses(
-        (status = 200, description = "The workspaces the caller can see", body = WorkspacesResponse),
-        (status = 400, description = "`INVALID_QUERY`: a bad `limit` or `cursor`", body = ErrorResponse),
-        Unauthorized,
-        (status = 500, description = "Failed to fetch workspaces", body = ErrorResponse),
-    )
-)]
-async fn list_workspaces(
-    State(state): State<AppState>,
-    bearer: Bearer,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<SizedJson<WorkspacesResponse>, ApiError> {
-    let Page {
-        limit,
-        after,
-        paginated,
-    } = match page_of(params) {
-        Ok(page) => page,
-        Err(error) => return Err(bearer.or_unauthorized(&state, error).await),
-    };
-    // One more than asked tells whether another page follows.
-    let selection = Selection::Page {
-        after,
-        limit: limit.saturating_add(1),
-    };
-    let found = state
-        .store
-        .visible_workspaces(bearer.claim, selection)
-        .await
-        .or_500("Failed to fetch workspaces")?;
-    let Some(mut listed) = found else {
-        return Err(bearer.not_live(&state).await);
-    };
-    let more = listed.len() as i64 > limit;
-    listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = (paginated && more)
-        .then(|| listed.last().map(encode_cursor))
-        .flatten();
-    let body = WorkspacesResponse::new(listed, next_cursor);
-    let size_hint = body.size_hint();
-    Ok(SizedJson { body, size_hint })
-}
-
-/// The page a listing asks for. Without `limit` and `cursor`, everything.
-struct Page {
-    limit: i64,
-    /// The keyset position (`name_key`, id) to start after.
-    after: Option<(String, WorkspaceId)>,
-    /// Whether pages were asked for at all (then the answer may carry `nextCursor`).
-    paginated: bool,
-}
-
-fn page_of(params: Result<Query<ListParams>, QueryRejection>) -> Result<Page, ApiError> {
-    let Query(params) = params.map_err(|_| invalid_query("Invalid query string"))?;
-    let paginated = params.limit.is_some() || params.cursor.is_some();
-    let limit = match params.limit.as_deref() {
-        None if paginated => DEFAULT_PAGE,
-        None => i64::MAX,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| invalid_query("limit must be an integer from 1 to 200"))?,
-    };
-    let after = match params.cursor.as_deref() {
-        None => None,
-        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| invalid_query("Invalid cursor"))?),
-    };
-    Ok(Page {
-        limit,
-        after,
-        paginated,
-    })
-}
-
-/// One workspace with its members.
-#[utoipa::path(
-    get,
-    path = "/workspace/{id}",
-    tag = "workspaces",
-    security(("bearerAuth" = [])),
-    params(WorkspacePath),
-    responses(
-        (status = 200, description = "The workspace with its members", body = WorkspaceWithUsersResponse),
-        Unauthorized,
-        (status = 404, description = "Workspace not found or access denied", body = ErrorResponse),
-        (status = 500, description = "Failed to fetch workspace", body = ErrorResponse),
-    )
-)]
-async fn get_workspace(
-    State(state): State<AppState>,
-    bearer: Bearer,
-    Path(WorkspacePath { id }): Path<WorkspacePath>,
-) -> Result<SizedJson<WorkspaceWithUsersResponse>, ApiError> {
-    let not_found = || {
-        ApiError::not_found(
-            ErrorCode::WorkspaceNotFound,
-            "Workspace not found or access denied",
-        )
-    };
-    let Some(id) = id.id() else {
-        return Err(bearer.or_unauthorized(&state, not_found()).await);
-    };
-    let found = state
-        .store
-        .visible_workspaces(bearer.claim, Selection::One(id))
-        .await
-        .or_500("Failed to fetch workspace")?;
-    let Some(listed) = found else {
-        return Err(bearer.not_live(&state).await);
-    };
-    let workspace = listed.into_iter().next().ok_or_else(not_found)?;
-    let body = WorkspaceWithUsersResponse::new(workspace);
-    let size_hint = body.size_hint();
-    Ok(SizedJson { body, size_hint })
 }
 
 /// Rename a workspace (workspace ADMIN). An empty body changes nothing.

@@ -1,29 +1,30 @@
-//! Enrolling a second factor: `setup`, `verify-setup`, and the activation of magic links.
+//! Enrolling a second factor: `POST /mfa/setup`, `POST /mfa/verify-setup`, and the activation of
+//! magic links, `POST /mfa/magic-link/activate`.
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::hash_token;
 use crate::auth::mfa::{backup_codes, png_data_url, totp, TotpSecret};
-use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::MfaMethod;
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::mfa::{SetupResponse, TotpSetupResponse};
-use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
-use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, JsonBody};
 use crate::http::common::throttle::{AccountKey, ClientAddr, UserAction};
 use crate::http::AppState;
 use crate::mail::{MfaChange, MAGIC_LINK_ACTIVATION, MFA_SETUP_CODE};
-use crate::store::{MailboxProof, NewEmailCode, NewLinkToken, VerifyOutcome};
+use crate::store::{MailboxProof, NewEmailCode, VerifyOutcome};
 
 use super::{
-    client_key, locked, may_change_mfa, method_of, mfa_state_of, notify, open_secret, send_link,
-    MfaResult, MfaTypeBody, LINK_TOKEN_TTL_MS,
+    client_key, locked, may_change_mfa, method_of, mfa_state_of, new_link_token, notify,
+    open_secret, send_link, verified_session_expiry, LinksRateLimited, MfaResult, MfaTypeBody,
+    LINK_TOKEN_TTL_MS,
 };
 
 /// A fresh 6-digit code for the mailbox of a pending session that enrolls (10 minutes, once,
@@ -53,6 +54,54 @@ pub(super) struct TokenBody {
     token: Option<String>,
 }
 
+/// `POST /mfa/setup` for `GOOGLE_AUTH`, 200: what the authenticator app needs, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TotpSetupResponse {
+    success: SuccessTrue,
+    data: TotpSetup,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TotpSetup {
+    /// The TOTP secret, base32 (RFC 4648, no padding), for typing into an app.
+    secret: String,
+    /// The `otpauth://` URI as a QR code: `data:image/png;base64,...`.
+    qr_code: String,
+    /// The Key URI (`otpauth://totp/...`).
+    otpauth_url: String,
+    /// 10 single-use codes, each accepted once by `verify-login` in place of a TOTP code.
+    backup_codes: Vec<String>,
+}
+
+impl TotpSetupResponse {
+    fn new(
+        secret: String,
+        qr_code: String,
+        otpauth_url: String,
+        backup_codes: Vec<String>,
+    ) -> Self {
+        TotpSetupResponse {
+            success: SuccessTrue,
+            data: TotpSetup {
+                secret,
+                qr_code,
+                otpauth_url,
+                backup_codes,
+            },
+        }
+    }
+}
+
+/// `POST /mfa/setup`, 200: for `GOOGLE_AUTH` the enrolment data, for `MAGIC_LINK` a message
+/// (the activation e-mail was sent).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum SetupResponse {
+    Totp(TotpSetupResponse),
+    MagicLink(MessageResponse),
+}
+
 /// Start enrolling a method: for `GOOGLE_AUTH` a new secret, its QR code and backup codes (the
 /// method stays off until `verify-setup`); for `MAGIC_LINK` an activation e-mail.
 #[utoipa::path(
@@ -62,10 +111,10 @@ pub(super) struct TokenBody {
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "`GOOGLE_AUTH`: the secret, QR code, URI and backup codes; `MAGIC_LINK`: the activation e-mail was sent", body = SetupResponse),
         (status = 400, description = "Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`: MFA is on and this session did not pass it", body = ErrorWithText),
         (status = 429, description = "Too many setups by this user (`Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup failed", body = ErrorWithText),
@@ -125,13 +174,7 @@ pub(super) async fn setup(
             Ok(Json(SetupResponse::Totp(body)))
         }
         MfaMethod::MagicLink => {
-            let token = new_token();
-            let link = NewLinkToken {
-                token_hash: hash_token(&token),
-                user_id: caller.user.id,
-                created_at: now,
-                expires_at: now + LINK_TOKEN_TTL_MS,
-            };
+            let (token, link) = new_link_token(&caller, now);
             state
                 .store
                 .begin_magic_link_setup(caller.session_id, link)
@@ -155,10 +198,10 @@ pub(super) async fn setup(
     security(("bearerAuth" = [])),
     request_body = VerifySetupBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA setup verified and enabled", body = MessageResponse),
         (status = 400, description = "MFA setup verification failed; Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (a pending session's enrolment counts toward the lockout of `verify-login`; `Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup verification failed", body = ErrorWithText),
@@ -210,12 +253,8 @@ pub(super) async fn verify_setup(
                 return Err(failed().into());
             }
             // A pending session that passes MFA here gets a verified session's expiry, as
-            // `verify-login` gives it (a pending one ends 15 minutes after its login).
-            let session_expires_at = (now + REFRESH_TOKEN_TTL_MS).min(
-                caller
-                    .session_created_at
-                    .saturating_add(state.session_lifetime_ms),
-            );
+            // `verify-login` gives it.
+            let session_expires_at = verified_session_expiry(&state, &caller, now);
             let outcome = state
                 .store
                 .complete_totp_setup(
@@ -263,10 +302,10 @@ pub(super) async fn verify_setup(
     tag = "mfa",
     request_body = TokenBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "Magic link MFA activated successfully", body = MessageResponse),
         (status = 400, description = "Invalid or expired token; `MISSING_FIELD`", body = ErrorWithText),
-        (status = 429, description = "Too many requests (`Retry-After`)", body = ErrorWithText),
+        LinksRateLimited,
         (status = 500, description = "Failed to activate magic link", body = ErrorWithText),
     )
 )]

@@ -1,28 +1,31 @@
-//! Passing the second factor: `verify-login`, and the sign-in links it can take.
+//! Passing the second factor: `POST /mfa/verify-login`, and the sign-in links it can take,
+//! `POST /mfa/magic-link/send`.
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::hash_token;
 use crate::auth::mfa::{backup_codes, totp};
-use crate::auth::{hash_token, new_token};
 use crate::clock::now_ms;
 use crate::domain::MfaMethod;
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::mfa::MfaLoginResponse;
-use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
+use crate::http::bodies::sessions::IssuedTokens;
 use crate::http::bodies::MessageResponse;
-use crate::http::common::credentials::{self, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::credentials::{self, TokenSubject};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
 use crate::mail::{MfaChange, MAGIC_LINK_LOGIN};
-use crate::store::{Factor, NewLinkToken, NewRefreshToken, VerifyOutcome};
+use crate::store::{Factor, NewRefreshToken, VerifyOutcome};
 
 use super::{
-    client_key, locked, method_of, notify, open_secret, send_link, MfaResult, LINK_TOKEN_TTL_MS,
+    client_key, locked, method_of, new_link_token, notify, open_secret, send_link,
+    verified_session_expiry, LinksRateLimited, MfaResult,
 };
 
 /// `{mfaType, code}` (a TOTP code or a backup code) or `{mfaType: "MAGIC_LINK", token}`.
@@ -33,6 +36,30 @@ pub(super) struct VerifyLoginBody {
     mfa_type: Option<String>,
     code: Option<String>,
     token: Option<String>,
+}
+
+/// `POST /mfa/verify-login`, 200: the session is verified; `fullAccessToken` and `accessToken`
+/// are the same new access token, `refreshToken` replaces the login's.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MfaLoginResponse {
+    success: SuccessTrue,
+    /// "MFA verification successful"
+    message: &'static str,
+    full_access_token: String,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+}
+
+impl MfaLoginResponse {
+    fn new(tokens: IssuedTokens) -> Self {
+        MfaLoginResponse {
+            success: SuccessTrue,
+            message: "MFA verification successful",
+            full_access_token: tokens.access_token.clone(),
+            tokens,
+        }
+    }
 }
 
 /// Pass the second factor: a TOTP code, a backup code, or the token of a sign-in link. The
@@ -47,10 +74,10 @@ pub(super) struct VerifyLoginBody {
     security(("bearerAuth" = [])),
     request_body = VerifyLoginBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA verification successful", body = MfaLoginResponse),
         (status = 400, description = "Invalid verification code; Invalid MFA type specified; `MISSING_FIELD`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 429, description = "Too many failed attempts (`Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA verification failed", body = ErrorWithText),
     )
@@ -86,11 +113,7 @@ pub(super) async fn verify_login(
         },
     };
     let next_plain = secret.new_refresh_token();
-    let expires_at = (now + REFRESH_TOKEN_TTL_MS).min(
-        caller
-            .session_created_at
-            .saturating_add(state.session_lifetime_ms),
-    );
+    let expires_at = verified_session_expiry(&state, &caller, now);
     let next = NewRefreshToken {
         token_hash: hash_token(&next_plain),
         session_id: caller.session_id,
@@ -164,8 +187,8 @@ async fn totp_factor(
     responses(
         (status = 200, description = "Magic link sent", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_ENABLED`: magic links are not enabled for this user", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 429, description = "Too many requests (`Retry-After`)", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
+        LinksRateLimited,
         (status = 500, description = "Failed to send magic link", body = ErrorWithText),
     )
 )]
@@ -179,13 +202,7 @@ pub(super) async fn send_magic_link(
     let key = AccountKey::token("magic-link", &caller.user.id.to_string());
     state.throttle.check_account(key)?;
     let now = now_ms();
-    let token = new_token();
-    let link = NewLinkToken {
-        token_hash: hash_token(&token),
-        user_id: caller.user.id,
-        created_at: now,
-        expires_at: now + LINK_TOKEN_TTL_MS,
-    };
+    let (token, link) = new_link_token(&caller, now);
     let created = state
         .store
         .create_login_link(caller.session_id, link)

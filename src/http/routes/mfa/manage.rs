@@ -1,5 +1,5 @@
-//! Where a user stands with MFA, and changing it: status, methods, enable, disable, primary,
-//! reset, and the organization's enforcement.
+//! Changing one's MFA: `POST /mfa/enable`, `/mfa/disable`, `/mfa/primary`; an admin's reset,
+//! `POST /mfa/reset`; and the organization's enforcement, `POST /mfa/organization/enforce`.
 
 use axum::extract::State;
 use axum::Json;
@@ -8,11 +8,10 @@ use utoipa::ToSchema;
 
 use crate::domain::UserId;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
-use crate::http::bodies::mfa::{MfaMethodsResponse, MfaStatusResponse};
-use crate::http::bodies::responses::BodyRejectedWithText;
+use crate::http::bodies::responses::{BodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
-use crate::http::common::extract::{AnySession, AuthUser, JsonBody};
+use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::AppState;
 use crate::mail::MfaChange;
 use crate::store::{MethodChange, OrganizationPatch, ResetOutcome, ResetTarget};
@@ -37,48 +36,6 @@ pub(super) struct ResetBody {
     reset_user_id: Option<String>,
     /// With `resetUserId`: require MFA of that user from their next login.
     enable: Option<bool>,
-}
-
-/// Where the caller stands with MFA, and whether this session passed it.
-#[utoipa::path(
-    get,
-    path = "/mfa/status",
-    tag = "mfa",
-    security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The caller's MFA status", body = MfaStatusResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 500, description = "Internal server error", body = ErrorWithText),
-    )
-)]
-pub(super) async fn status(
-    State(state): State<AppState>,
-    session: Result<AnySession, ApiError>,
-) -> MfaResult<MfaStatusResponse> {
-    let AnySession(caller, _) = session?;
-    let mfa = mfa_state_of(&state, &caller).await?;
-    Ok(Json(MfaStatusResponse::new(&mfa, caller.mfa.verified)))
-}
-
-/// Every method, with whether it is offered, configured and enabled for the caller.
-#[utoipa::path(
-    get,
-    path = "/mfa/methods",
-    tag = "mfa",
-    security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The methods", body = MfaMethodsResponse),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
-        (status = 500, description = "Internal server error", body = ErrorWithText),
-    )
-)]
-pub(super) async fn methods(
-    State(state): State<AppState>,
-    session: Result<AnySession, ApiError>,
-) -> MfaResult<MfaMethodsResponse> {
-    let AnySession(caller, _) = session?;
-    let mfa = mfa_state_of(&state, &caller).await?;
-    Ok(Json(MfaMethodsResponse::new(&mfa)))
 }
 
 /// `enable`, `disable` and `primary`: one of the caller's own methods.
@@ -165,10 +122,10 @@ impl Change {
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA method enabled", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED`; Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to enable MFA method", body = ErrorWithText),
     )
@@ -189,10 +146,10 @@ pub(super) async fn enable(
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA method disabled", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED`; Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Cannot disable MFA when enforced by organization; `MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to disable MFA method", body = ErrorWithText),
     )
@@ -213,10 +170,10 @@ pub(super) async fn disable(
     security(("bearerAuth" = [])),
     request_body = MfaTypeBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "Primary MFA method updated", body = MessageResponse),
         (status = 400, description = "`MFA_METHOD_NOT_CONFIGURED` (not enabled); Invalid MFA type specified; `USER_NOT_VALIDATED`", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 500, description = "Failed to update primary MFA method", body = ErrorWithText),
     )
@@ -239,10 +196,10 @@ pub(super) async fn primary(
     security(("bearerAuth" = [])),
     request_body = ResetBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA reset successfully", body = MessageResponse),
         (status = 400, description = "`USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Insufficient permissions. OWNER or ADMINISTRATOR role required to reset another user's MFA.; Insufficient permissions to reset this user's MFA (the role rules: an ADMINISTRATORS cannot reset an OWNER); `MFA_REQUIRED`", body = ErrorWithText),
         (status = 404, description = "User not found", body = ErrorWithText),
         (status = 500, description = "Failed to reset MFA", body = ErrorWithText),
@@ -317,10 +274,10 @@ pub(super) async fn reset(
     security(("bearerAuth" = [])),
     request_body = EnforceBody,
     responses(
-        BodyRejectedWithText,
+        BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA enforcement enabled for organization / MFA enforcement disabled for organization", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
-        (status = 401, description = "Unauthorized", body = ErrorWithText),
+        Unauthorized<ErrorWithText>,
         (status = 403, description = "Insufficient permissions", body = ErrorWithText),
         (status = 500, description = "Failed to update MFA enforcement", body = ErrorWithText),
     )

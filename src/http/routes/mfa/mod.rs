@@ -1,6 +1,7 @@
-//! Multi-factor authentication (contract section 8): enrolling TOTP and magic links, the
-//! verification that turns a pending session into a full one, managing one's methods, an
-//! admin's reset and the organization's enforcement. Errors answer `{"success":false,"error"}`
+//! Multi-factor authentication (contract section 8), `/mfa/...`: enrolling TOTP and magic links
+//! (`enrol.rs`), the verification that turns a pending session into a full one (`login.rs`),
+//! where one stands (`status.rs`), and changing it: one's methods, an admin's reset and the
+//! organization's enforcement (`manage.rs`). Errors answer `{"success":false,"error"}`
 //! with our `message` and `error_code`.
 //!
 //! Who may change MFA: a session that passed MFA when the user has a method enabled (a stolen
@@ -8,28 +9,46 @@
 //! method is enabled, any session of the user, and a pending one only to enrol (`setup`,
 //! `verify-setup`), for a member whose organization enforces MFA.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::RefOr;
+use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::mfa::TotpSecret;
+use crate::auth::{hash_token, new_token};
 use crate::domain::{MfaMethod, MfaType, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
+use crate::http::bodies::responses::errors_in;
+use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::AuthUser;
 use crate::http::common::throttle::ClientAddr;
 use crate::http::AppState;
 use crate::mail::{mfa_changed, MfaChange, TokenEmail};
-use crate::store::MfaState;
+use crate::store::{MfaState, NewLinkToken};
 
 mod enrol;
 mod login;
 mod manage;
+mod status;
 
 type MfaError = ShapedError<ErrorWithText>;
 type MfaResult<T> = Result<Json<T>, MfaError>;
+
+/// 429 of the magic-link routes (`magic-link/send`, `magic-link/activate`): too many links
+/// asked for or tried.
+struct LinksRateLimited;
+
+impl IntoResponses for LinksRateLimited {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        errors_in::<ErrorWithText>(&[("429", "Too many requests (`Retry-After`)")])
+    }
+}
 
 /// Magic-link tokens (activation and sign-in) live 10 minutes.
 const LINK_TOKEN_TTL_MS: i64 = 10 * 60 * 1000;
@@ -41,8 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login::verify_login))
         .routes(routes!(login::send_magic_link))
         .routes(routes!(enrol::activate_magic_link))
-        .routes(routes!(manage::status))
-        .routes(routes!(manage::methods))
+        .routes(routes!(status::status))
+        .routes(routes!(status::methods))
         .routes(routes!(manage::enable))
         .routes(routes!(manage::disable))
         .routes(routes!(manage::primary))
@@ -116,6 +135,28 @@ async fn notify(state: &AppState, to: &str, change: MfaChange) {
 /// What the lockout counts a client's failures under: its address, or "" when unknown.
 fn client_key(client: ClientAddr) -> String {
     client.0.map(|ip| ip.to_string()).unwrap_or_default()
+}
+
+/// The expiry a session gets when it passes MFA: a verified session's, as a refresh would give
+/// it (a pending one ends 15 minutes after its login).
+fn verified_session_expiry(state: &AppState, caller: &AuthUser, now: i64) -> i64 {
+    (now + REFRESH_TOKEN_TTL_MS).min(
+        caller
+            .session_created_at
+            .saturating_add(state.session_lifetime_ms),
+    )
+}
+
+/// A magic-link token for `caller` (activation or sign-in), and the row that stores its hash.
+fn new_link_token(caller: &AuthUser, now: i64) -> (String, NewLinkToken) {
+    let token = new_token();
+    let link = NewLinkToken {
+        token_hash: hash_token(&token),
+        user_id: caller.user.id,
+        created_at: now,
+        expires_at: now + LINK_TOKEN_TTL_MS,
+    };
+    (token, link)
 }
 
 /// The 429 of a locked-out verification.

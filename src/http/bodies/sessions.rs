@@ -1,13 +1,51 @@
-//! The bodies of `/sessions` (contract section 9): the caller's sessions, the same rows as
-//! `GET /token` lists.
+//! The session bodies several route modules share: the tokens a new or verified session is
+//! issued (`POST /user/register`, `POST /user/login`, `POST /mfa/verify-login`), the user summary
+//! beside them (register, login), and a signed-in session as listed (`GET /sessions`,
+//! `GET /devices/{id}`).
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::constants::{Null, SuccessTrue};
+use super::constants::Null;
 use crate::clock::rfc3339;
-use crate::domain::SessionId;
-use crate::store::SessionInfo;
+use crate::domain::{OrgId, SessionId, UserId};
+use crate::store::{SessionInfo, User};
+
+/// The token fields shared by register and login answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// The session id, for `DELETE /token/{tokenId}`.
+    pub token_id: SessionId,
+    /// When the access token expires, Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// The user summary that register and login return.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    pub id: UserId,
+    pub email: String,
+    /// First name.
+    pub name: String,
+    pub org_id: OrgId,
+    pub org_role: i16,
+}
+
+impl From<&User> for UserSummary {
+    fn from(user: &User) -> Self {
+        UserSummary {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.first_name.clone(),
+            org_id: user.org_id,
+            org_role: user.org_role.value().into(),
+        }
+    }
+}
 
 /// How a session logged in: always with a password here.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -54,43 +92,6 @@ impl From<SessionInfo> for SessionJson {
             last_activity: rfc3339(session.last_used_at),
             expires_at: session.expires_at,
             login_method: LoginMethod::Local,
-        }
-    }
-}
-
-/// `GET /sessions`, 200.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionsResponse {
-    success: SuccessTrue,
-    sessions: Vec<SessionJson>,
-}
-
-impl SessionsResponse {
-    pub fn new(sessions: Vec<SessionInfo>) -> Self {
-        SessionsResponse {
-            success: SuccessTrue,
-            sessions: sessions.into_iter().map(SessionJson::from).collect(),
-        }
-    }
-}
-
-/// `POST /sessions/{id}/heartbeat`, 200.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HeartbeatResponse {
-    success: SuccessTrue,
-    /// Always `Session updated successfully`.
-    message: &'static str,
-    /// The session's new expiry, Unix milliseconds (like `expiresAt`).
-    new_expiry: i64,
-}
-
-impl HeartbeatResponse {
-    pub fn new(new_expiry: i64) -> Self {
-        HeartbeatResponse {
-            success: SuccessTrue,
-            message: "Session updated successfully",
-            new_expiry,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Workspace members (contract section 3): add, change role, remove. All need workspace ADMIN,
-//! and a workspace always keeps at least one active ADMIN member.
+//! A workspace's members (contract section 3): `POST /workspace/{id}/users` (add), `PUT` and
+//! `DELETE /workspace/{id}/users/{userId}` (change role, remove). All need workspace ADMIN, and
+//! a workspace always keeps at least one active ADMIN member.
 
 use axum::extract::{Path, State};
 use axum::Json;

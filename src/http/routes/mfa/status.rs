@@ -1,72 +1,33 @@
-//! Bodies of the MFA routes (contract section 8).
+//! Where a user stands with MFA: `GET /mfa/status` and `GET /mfa/methods`. Both are on the
+//! pending-session allow-list, so a session waiting for its second factor can tell which to
+//! give.
 
+use axum::extract::State;
+use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::constants::SuccessTrue;
-use super::identity::IssuedTokens;
-use super::MessageResponse;
 use crate::domain::MfaMethod;
+use crate::http::bodies::constants::SuccessTrue;
+use crate::http::bodies::errors::ErrorWithText;
+use crate::http::bodies::responses::Unauthorized;
+use crate::http::common::error::ApiError;
+use crate::http::common::extract::AnySession;
+use crate::http::AppState;
 use crate::store::MfaState;
 
-/// `POST /mfa/setup` for `GOOGLE_AUTH`, 200: what the authenticator app needs, shown once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TotpSetupResponse {
-    success: SuccessTrue,
-    data: TotpSetup,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TotpSetup {
-    /// The TOTP secret, base32 (RFC 4648, no padding), for typing into an app.
-    secret: String,
-    /// The `otpauth://` URI as a QR code: `data:image/png;base64,...`.
-    qr_code: String,
-    /// The Key URI (`otpauth://totp/...`).
-    otpauth_url: String,
-    /// 10 single-use codes, each accepted once by `verify-login` in place of a TOTP code.
-    backup_codes: Vec<String>,
-}
-
-impl TotpSetupResponse {
-    pub fn new(
-        secret: String,
-        qr_code: String,
-        otpauth_url: String,
-        backup_codes: Vec<String>,
-    ) -> Self {
-        TotpSetupResponse {
-            success: SuccessTrue,
-            data: TotpSetup {
-                secret,
-                qr_code,
-                otpauth_url,
-                backup_codes,
-            },
-        }
-    }
-}
-
-/// `POST /mfa/setup`, 200: for `GOOGLE_AUTH` the enrolment data, for `MAGIC_LINK` a message
-/// (the activation e-mail was sent).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum SetupResponse {
-    Totp(TotpSetupResponse),
-    MagicLink(MessageResponse),
-}
+use super::{mfa_state_of, MfaResult};
 
 /// `GET /mfa/status`, 200.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MfaStatusResponse {
+pub(super) struct MfaStatusResponse {
     success: SuccessTrue,
     data: MfaStatus,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MfaStatus {
+pub(super) struct MfaStatus {
     /// At least one method is enabled.
     is_enabled: bool,
     /// A password login needs a second factor: enforced, enabled, or required by an admin.
@@ -83,7 +44,7 @@ pub struct MfaStatus {
 }
 
 impl MfaStatusResponse {
-    pub fn new(state: &MfaState, session_verified: bool) -> Self {
+    fn new(state: &MfaState, session_verified: bool) -> Self {
         let enabled = state.enabled_methods();
         MfaStatusResponse {
             success: SuccessTrue,
@@ -99,16 +60,37 @@ impl MfaStatusResponse {
     }
 }
 
+/// Where the caller stands with MFA, and whether this session passed it.
+#[utoipa::path(
+    get,
+    path = "/mfa/status",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's MFA status", body = MfaStatusResponse),
+        Unauthorized<ErrorWithText>,
+        (status = 500, description = "Internal server error", body = ErrorWithText),
+    )
+)]
+pub(super) async fn status(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+) -> MfaResult<MfaStatusResponse> {
+    let AnySession(caller, _) = session?;
+    let mfa = mfa_state_of(&state, &caller).await?;
+    Ok(Json(MfaStatusResponse::new(&mfa, caller.mfa.verified)))
+}
+
 /// `GET /mfa/methods`, 200: one object per method the contract names, offered or not.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MfaMethodsResponse {
+pub(super) struct MfaMethodsResponse {
     success: SuccessTrue,
     data: Vec<MfaMethodInfo>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MfaMethodInfo {
+pub(super) struct MfaMethodInfo {
     /// `GOOGLE_AUTH`, `MAGIC_LINK` or `PASSKEY`.
     #[serde(rename = "type")]
     #[schema(value_type = String, example = "GOOGLE_AUTH")]
@@ -125,7 +107,7 @@ pub struct MfaMethodInfo {
 }
 
 impl MfaMethodsResponse {
-    pub fn new(state: &MfaState) -> Self {
+    fn new(state: &MfaState) -> Self {
         let offered = MfaMethod::ALL.into_iter().map(|method| {
             let mine = state.method(method);
             let (name, description) = match method {
@@ -162,26 +144,23 @@ impl MfaMethodsResponse {
     }
 }
 
-/// `POST /mfa/verify-login`, 200: the session is verified; `fullAccessToken` and `accessToken`
-/// are the same new access token, `refreshToken` replaces the login's.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MfaLoginResponse {
-    success: SuccessTrue,
-    /// "MFA verification successful"
-    message: &'static str,
-    full_access_token: String,
-    #[serde(flatten)]
-    tokens: IssuedTokens,
-}
-
-impl MfaLoginResponse {
-    pub fn new(tokens: IssuedTokens) -> Self {
-        MfaLoginResponse {
-            success: SuccessTrue,
-            message: "MFA verification successful",
-            full_access_token: tokens.access_token.clone(),
-            tokens,
-        }
-    }
+/// Every method, with whether it is offered, configured and enabled for the caller.
+#[utoipa::path(
+    get,
+    path = "/mfa/methods",
+    tag = "mfa",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The methods", body = MfaMethodsResponse),
+        Unauthorized<ErrorWithText>,
+        (status = 500, description = "Internal server error", body = ErrorWithText),
+    )
+)]
+pub(super) async fn methods(
+    State(state): State<AppState>,
+    session: Result<AnySession, ApiError>,
+) -> MfaResult<MfaMethodsResponse> {
+    let AnySession(caller, _) = session?;
+    let mfa = mfa_state_of(&state, &caller).await?;
+    Ok(Json(MfaMethodsResponse::new(&mfa)))
 }

@@ -1,25 +1,29 @@
-//! Organization users (contract section 5): list, create, read, update, delete, activate,
-//! resend the invitation. All need WORKSPACES or higher in the same organization; the finer role
-//! rules (`domain::org_rules`) are checked by the store under a lock of the organization.
+//! The organization's users (contract section 5): `GET` and `POST /organization/users` (list,
+//! create), `GET`, `PUT` and `DELETE /organization/users/{userId}` (read, update, delete), `POST
+//! /organization/users/{userId}/activate` and `/resend-invitation`. All need WORKSPACES or
+//! higher in the same organization; the finer role rules (`domain::org_rules`) are checked by
+//! the store under a lock of the organization.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::now_ms;
-use crate::domain::{can_grant, UserId};
+use crate::clock::{now_ms, rfc3339};
+use crate::domain::{can_grant, OrgId, UserId};
+use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{
     ErrorCode, ErrorResponse, ErrorWithEmptyData, ErrorWithEmptyList,
 };
 use crate::http::bodies::fields as schema;
-use crate::http::bodies::organization::{OrgUserJson, OrgUserResponse, OrgUsersResponse};
-use crate::http::bodies::responses::{BodyRejected, HashingBusy, RateLimited, Unauthorized};
+use crate::http::bodies::responses::{BodyRejected, PasswordBodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
-use crate::http::common::credentials::{hash_password, new_verification, send_verification};
+use crate::http::common::credentials::{
+    hash_password, new_verification, send_new_verification, send_verification,
+};
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
 use crate::http::common::fields::{self, NameChange};
@@ -27,14 +31,72 @@ use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
 };
 use crate::http::AppState;
-use crate::store::{NewUser, StoreError, User, UserChangeOutcome, UserUpdate};
+use crate::store::{NewUser, User, UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user, delete_user))
-        .routes(routes!(activate_user))
-        .routes(routes!(resend_invitation))
+        .routes(routes!(list_org_users, create_org_user))
+        .routes(routes!(get_org_user, update_org_user, delete_org_user))
+        .routes(routes!(activate_org_user))
+        .routes(routes!(resend_org_user_invitation))
+}
+
+/// A user of the organization, deleted ones included. `GET /organization/users/{userId}`
+/// answers it bare, without envelope, as documented.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
+#[serde(rename_all = "camelCase")]
+struct OrgUserJson {
+    id: UserId,
+    email: String,
+    /// First name.
+    name: String,
+    last_name: String,
+    org_id: OrgId,
+    org_role: i16,
+    validated: bool,
+    /// When the user was deleted, or null.
+    #[schema(required = true, format = DateTime)]
+    deleted_at: Option<String>,
+    org_role_description: &'static str,
+    org_roles: Vec<u8>,
+}
+
+impl From<User> for OrgUserJson {
+    fn from(user: User) -> Self {
+        let role = user.org_role;
+        OrgUserJson {
+            id: user.id,
+            email: user.email,
+            name: user.first_name,
+            last_name: user.last_name,
+            org_id: user.org_id,
+            org_role: user.org_role.value().into(),
+            validated: user.validated,
+            deleted_at: user.deleted_at.map(rfc3339),
+            org_role_description: role.description(),
+            org_roles: role.inherited_values(),
+        }
+    }
+}
+
+/// `GET /organization/users`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+struct OrgUsersResponse {
+    success: SuccessTrue,
+    data: Vec<OrgUserJson>,
+    total: usize,
+}
+
+impl From<Vec<User>> for OrgUsersResponse {
+    fn from(users: Vec<User>) -> Self {
+        let data: Vec<OrgUserJson> = users.into_iter().map(OrgUserJson::from).collect();
+        OrgUsersResponse {
+            success: SuccessTrue,
+            total: data.len(),
+            data,
+        }
+    }
 }
 
 /// The organization's users, deleted ones included (WORKSPACES or higher). Its errors carry
@@ -42,7 +104,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get,
     path = "/organization/users",
-    operation_id = "list_org_users",
     tag = "organization",
     security(("bearerAuth" = [])),
     responses(
@@ -52,7 +113,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 500, description = "Failed to fetch users", body = ErrorWithEmptyList),
     )
 )]
-async fn list_users(
+async fn list_org_users(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<OrgUsersResponse>, ShapedError<ErrorWithEmptyList>> {
@@ -85,13 +146,30 @@ struct CreateOrgUserBody {
     send_invite: Option<bool>,
 }
 
+/// `POST /organization/users` (201) and `PUT /organization/users/{userId}` (200).
+#[derive(Debug, Serialize, ToSchema)]
+struct OrgUserResponse {
+    success: SuccessTrue,
+    data: OrgUserJson,
+    message: &'static str,
+}
+
+impl OrgUserResponse {
+    fn new(user: User, message: &'static str) -> Self {
+        OrgUserResponse {
+            success: SuccessTrue,
+            data: user.into(),
+            message,
+        }
+    }
+}
+
 /// Create a user; sends the verification e-mail unless `sendInvite` is false. Check order: token
 /// -> body -> caller validated -> WORKSPACES+ -> role grantable -> (with a password) the
 /// caller's hashing rate limit -> e-mail free.
 #[utoipa::path(
     post,
     path = "/organization/users",
-    operation_id = "create_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     request_body = CreateOrgUserBody,
@@ -100,13 +178,11 @@ struct CreateOrgUserBody {
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `INVALID_FIELD`, `INVALID_ROLE` (Invalid role combination), `EMAIL_ALREADY_EXISTS`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
         Unauthorized,
         (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own", body = ErrorResponse),
-        BodyRejected,
-        RateLimited,
-        HashingBusy,
+        PasswordBodyRejected,
         (status = 500, description = "Failed to create user", body = ErrorResponse),
     )
 )]
-async fn create_user(
+async fn create_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     JsonBody(body): JsonBody<CreateOrgUserBody>,
@@ -156,15 +232,11 @@ async fn create_user(
         validated: false,
         deleted_at: None,
     };
-    match state
+    let inserted = state
         .store
         .create_org_user(auth.user.id, user, verification)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(fields::email_taken()),
-        Err(error) => return Err(ApiError::internal(FAILED, error)),
-    }
+        .await;
+    fields::account_inserted(inserted, FAILED)?;
     if let Some(token) = token {
         send_verification(&state, &created.email, &token).await;
     }
@@ -176,7 +248,6 @@ async fn create_user(
 #[utoipa::path(
     get,
     path = "/organization/users/{userId}",
-    operation_id = "get_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -188,7 +259,7 @@ async fn create_user(
         (status = 500, description = "Failed to fetch user", body = ErrorResponse),
     )
 )]
-async fn get_user(
+async fn get_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -222,7 +293,6 @@ struct UpdateOrgUserBody {
 #[utoipa::path(
     put,
     path = "/organization/users/{userId}",
-    operation_id = "update_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -233,12 +303,11 @@ struct UpdateOrgUserBody {
         Unauthorized,
         (status = 403, description = "Insufficient permissions to update users; `LAST_OWNER`", body = ErrorWithEmptyData),
         (status = 404, description = "User not found", body = ErrorWithEmptyData),
-        (status = 413, description = "Request body over 64 KiB", body = ErrorWithEmptyData),
-        (status = 415, description = "A non-empty body whose Content-Type is not JSON", body = ErrorWithEmptyData),
+        BodyRejected<ErrorWithEmptyData>,
         (status = 500, description = "Failed to update user", body = ErrorWithEmptyData),
     )
 )]
-async fn update_user(
+async fn update_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -261,12 +330,8 @@ async fn update_user(
         password_hash: None,
         keep_session: None,
     };
-    match state
-        .store
-        .update_user(update)
-        .await
-        .or_500("Failed to update user")?
-    {
+    let outcome = state.store.update_user(update).await;
+    match outcome.or_500("Failed to update user")? {
         UserChangeOutcome::Done { after, .. } => Ok(Json(OrgUserResponse::new(
             *after,
             "User updated successfully",
@@ -281,7 +346,6 @@ async fn update_user(
 #[utoipa::path(
     delete,
     path = "/organization/users/{userId}",
-    operation_id = "delete_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -294,7 +358,7 @@ async fn update_user(
         (status = 500, description = "Failed to delete user", body = ErrorResponse),
     )
 )]
-async fn delete_user(
+async fn delete_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -328,7 +392,6 @@ async fn delete_user(
 #[utoipa::path(
     post,
     path = "/organization/users/{userId}/activate",
-    operation_id = "activate_org_user",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -341,7 +404,7 @@ async fn delete_user(
         (status = 500, description = "Failed to activate user", body = ErrorResponse),
     )
 )]
-async fn activate_user(
+async fn activate_org_user(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -372,7 +435,6 @@ async fn activate_user(
 #[utoipa::path(
     post,
     path = "/organization/users/{userId}/resend-invitation",
-    operation_id = "resend_org_user_invitation",
     tag = "organization",
     security(("bearerAuth" = [])),
     params(UserPath),
@@ -385,7 +447,7 @@ async fn activate_user(
         (status = 500, description = "Failed to resend invitation", body = ErrorResponse),
     )
 )]
-async fn resend_invitation(
+async fn resend_org_user_invitation(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(UserPath { user_id }): Path<UserPath>,
@@ -400,12 +462,6 @@ async fn resend_invitation(
             "User is already validated",
         ));
     }
-    let (verification, token) = new_verification(user.id, now_ms());
-    state
-        .store
-        .create_verification(verification)
-        .await
-        .or_500(FAILED)?;
-    send_verification(&state, &user.email, &token).await;
+    send_new_verification(&state, user.id, &user.email, FAILED).await?;
     Ok(Json(MessageResponse::new("Invitation sent successfully")))
 }

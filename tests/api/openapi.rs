@@ -37,17 +37,16 @@ const ROUTES: &[(&str, &str, bool)] = &[
         "/user/resend-verification/{verificationTokenId}",
         PUBLIC,
     ),
-    // routes/sessions.rs
+    // routes/login.rs
     ("POST", "/user/login", PUBLIC),
     ("POST", "/user/refresh", PUBLIC),
     ("POST", "/user/logout", PUBLIC),
     // routes/password_reset.rs
     ("POST", "/user/request-reset-password", PUBLIC),
     ("POST", "/user/reset-password", PUBLIC),
-    // routes/tokens.rs
+    // routes/sessions.rs
     ("GET", "/token", PROTECTED),
     ("DELETE", "/token/{tokenId}", PROTECTED),
-    // routes/signed_in.rs
     ("GET", "/sessions", PROTECTED),
     ("POST", "/sessions/{id}/revoke", PROTECTED),
     ("POST", "/sessions/revoke-all", PROTECTED),
@@ -66,7 +65,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // routes/organizations.rs
     ("GET", "/organization/{orgId}", PROTECTED),
     ("PUT", "/organization/{orgId}", PROTECTED),
-    // routes/org_users.rs
+    // routes/organization_users.rs
     ("GET", "/organization/users", PROTECTED),
     ("POST", "/organization/users", PROTECTED),
     ("GET", "/organization/users/{userId}", PROTECTED),
@@ -78,13 +77,13 @@ const ROUTES: &[(&str, &str, bool)] = &[
         "/organization/users/{userId}/resend-invitation",
         PROTECTED,
     ),
-    // routes/workspaces.rs
+    // routes/workspaces.rs, routes/workspace_listing.rs
     ("POST", "/workspace", PROTECTED),
     ("GET", "/workspace", PROTECTED),
     ("GET", "/workspace/{id}", PROTECTED),
     ("PUT", "/workspace/{id}", PROTECTED),
     ("DELETE", "/workspace/{id}", PROTECTED),
-    // routes/workspace_members.rs
+    // routes/workspace_users.rs
     ("POST", "/workspace/{id}/users", PROTECTED),
     ("PUT", "/workspace/{id}/users/{userId}", PROTECTED),
     ("DELETE", "/workspace/{id}/users/{userId}", PROTECTED),

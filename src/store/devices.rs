@@ -4,7 +4,7 @@
 //! user's device is the same "not found" as an unknown id. These writes append no system event:
 //! section 7 lists none for sessions or devices.
 
-use super::identity::SessionInfo;
+use super::sessions::SessionInfo;
 use super::tx::{args, Row, Tx};
 use super::{queries, Store, StoreResult};
 use crate::domain::{DeviceId, SeenDevice, SessionId, TrustLevel, UserId};

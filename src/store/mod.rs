@@ -15,21 +15,23 @@
 // First, with its macros: the other modules' statements are built from its fragments.
 #[macro_use]
 mod queries;
+mod accounts;
 mod cleanup;
 mod devices;
 mod email_keys;
 mod events;
-mod identity;
 mod listing;
 mod mfa;
 mod organizations;
+mod password_resets;
 mod postgres;
+mod sessions;
 mod settings;
-mod signed_in;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
 mod users;
+mod workspace_members;
 mod workspaces;
 
 use std::future::Future;
@@ -37,27 +39,28 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use accounts::{Credentials, NewOrganization, NewUser, NewVerification, User};
 pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
-pub use identity::{
-    Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    RefreshOutcome, SessionInfo, SessionMfa, SessionUser, User,
-};
 pub use mfa::{
     Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode, NewLinkToken,
     ResetOutcome, ResetTarget, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
     LOCKOUT_WINDOW_MS,
 };
-pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
+pub use organizations::{Organization, OrganizationPatch};
+pub use password_resets::{NewPasswordReset, ResetRecipient};
+pub use sessions::{
+    NewRefreshToken, NewSession, RefreshOutcome, SessionInfo, SessionMfa, SessionUser,
+};
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};
+pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{
-    AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,
-    NewWorkspace, Selection, SessionClaim, Workspace, WorkspaceAccess, WorkspaceRename,
-    WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, Member, NewWorkspace, Selection, SessionClaim, Workspace,
+    WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
 };
 
 use self::tx::{args, Tx};

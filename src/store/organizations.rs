@@ -1,12 +1,9 @@
-//! Organizations and password resets.
-
-use uuid::Uuid;
+//! Organizations: reading the caller's own, and updating it field by field under its row lock.
 
 use super::events::{append_event, Actor, Changes, NewEvent};
-use super::identity::{append_user_updated, live_user};
 use super::tx::{args, Row};
 use super::{queries, Store, StoreResult};
-use crate::domain::{EventKind, OrgId, UserId};
+use crate::domain::{EventKind, OrgId};
 
 impl Store {
     /// The organization, unless it is deleted or unknown.
@@ -65,116 +62,6 @@ impl Store {
                     append_event(tx, &NewEvent::org(by, EventKind::Updated, data)).await?;
                 }
                 Ok(Some(org))
-            })
-        })
-        .await
-    }
-
-    /// Stores a reset token for the live account with this e-mail key and returns where to send
-    /// it; None (and nothing stored) when there is no such account.
-    pub async fn create_password_reset(
-        &self,
-        email_key: &str,
-        reset: NewPasswordReset,
-    ) -> StoreResult<Option<ResetRecipient>> {
-        let email_key = email_key.to_owned();
-        self.write(move |tx| {
-            Box::pin(async move {
-                let recipient = tx
-                    .query_opt(queries::RESET_RECIPIENT, args![&email_key], |row| {
-                        Ok(ResetRecipient {
-                            user_id: row.get("user_id")?,
-                            email: row.get("email")?,
-                            first_name: row.get("first_name")?,
-                            validated: row.get("validated")?,
-                        })
-                    })
-                    .await?;
-                let Some(recipient) = recipient else {
-                    return Ok(None);
-                };
-                tx.execute(
-                    queries::INSERT_PASSWORD_RESET,
-                    args![
-                        reset.id,
-                        recipient.user_id,
-                        &reset.token_hash,
-                        reset.created_at,
-                        reset.expires_at
-                    ],
-                )
-                .await?;
-                Ok(Some(recipient))
-            })
-        })
-        .await
-    }
-
-    /// True when the token is unused, unexpired and its account live. A cheap pre-check, so an
-    /// invalid token is refused before the password is hashed; `reset_password` decides.
-    pub async fn password_reset_is_live(&self, token_hash: &[u8], now: i64) -> StoreResult<bool> {
-        let token_hash = token_hash.to_vec();
-        self.read(|tx| {
-            Box::pin(async move {
-                let live = tx
-                    .count(queries::COUNT_LIVE_RESETS, args![&token_hash, now])
-                    .await?;
-                Ok(live > 0)
-            })
-        })
-        .await
-    }
-
-    /// Uses a reset token once, in one write transaction: sets the password hash, marks the
-    /// account validated, spends every outstanding reset token of the account and revokes all its
-    /// sessions. False for an unknown, used or expired token, or a deleted account.
-    pub async fn reset_password(
-        &self,
-        token_hash: &[u8],
-        password_hash: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let (token_hash, password_hash) = (token_hash.to_vec(), password_hash.to_owned());
-        self.write(move |tx| {
-            Box::pin(async move {
-                // A deleted account's token is refused like an unknown one.
-                let live: Option<UserId> = tx
-                    .query_opt(queries::LIVE_RESET_USER, args![&token_hash, now], |row| {
-                        row.get("user_id")
-                    })
-                    .await?;
-                if live.is_none() {
-                    return Ok(false);
-                }
-                // Of several concurrent presenters only one claims the token.
-                let claimed: Option<UserId> = tx
-                    .query_opt(queries::CLAIM_RESET, args![&token_hash, now], |row| {
-                        row.get("user_id")
-                    })
-                    .await?;
-                let Some(user_id) = claimed else {
-                    return Ok(false);
-                };
-                let before = live_user(tx, user_id).await?;
-                // Receiving the e-mail proves the address, hence `validated`.
-                tx.execute(
-                    queries::SET_PASSWORD_VALIDATED,
-                    args![user_id, &password_hash, true, now],
-                )
-                .await?;
-                // Older reset e-mails must not reset the new password again.
-                tx.execute(queries::SPEND_RESETS, args![user_id, now])
-                    .await?;
-                // Whoever knew the old password loses access at once.
-                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
-                    .await?;
-                let changes = Changes::default().secret("password", true).field(
-                    "validated",
-                    before.validated,
-                    true,
-                );
-                append_user_updated(tx, &before, user_id, now, changes).await?;
-                Ok(true)
             })
         })
         .await
@@ -286,24 +173,6 @@ impl OrganizationPatch {
         set(&mut org.is_business, self.is_business);
         set(&mut org.mfa_enforced, self.mfa_enforced);
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct NewPasswordReset {
-    pub id: Uuid,
-    pub token_hash: Vec<u8>,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-/// Where a reset e-mail goes.
-#[derive(Debug, Clone)]
-pub struct ResetRecipient {
-    pub user_id: UserId,
-    pub email: String,
-    pub first_name: String,
-    /// Whether the address is verified: only then does the message greet by name.
-    pub validated: bool,
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
+use super::accounts::{append_user_updated, insert_user, insert_verification};
 use super::events::{append_event, json, Actor, Changes, NewEvent, UserFields};
-use super::identity::{append_user_updated, insert_user, insert_verification};
 use super::tx::{args, Dialect, Tx};
 use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult, User};
 use crate::clock::rfc3339;

@@ -1,6 +1,8 @@
-//! Workspaces and their members: the workspace half of the store.
+//! Workspaces: creating one with its ADMIN, listing those a session's user may see (the
+//! statement and the assembly of its rows are `listing`), reading, renaming and soft-deleting
+//! one. Their members are `workspace_members`.
 
-use super::events::{append_event, json, Actor, Changes, MemberFields, NewEvent, WorkspaceFields};
+use super::events::{append_event, json, Actor, Changes, NewEvent, WorkspaceFields};
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
@@ -141,72 +143,6 @@ impl Store {
                 } else {
                     DeleteOutcome::HasResources
                 })
-            })
-        })
-        .await
-    }
-
-    /// Adds an active user of the organization to a live workspace.
-    pub async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome> {
-        self.write(move |tx| Box::pin(add_member(tx, member))).await
-    }
-
-    /// Changes an active member's role; refuses to demote the last ADMIN. Their current role
-    /// again changes nothing.
-    pub async fn change_member_role(
-        &self,
-        by: Actor,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        role: WorkspaceRole,
-    ) -> StoreResult<MemberChangeOutcome> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let loses_admin = role != WorkspaceRole::Admin;
-                let current =
-                    match check_member_change(tx, workspace_id, user_id, loses_admin).await? {
-                        Ok(current) => current,
-                        Err(refused) => return Ok(refused),
-                    };
-                if current == role {
-                    return Ok(MemberChangeOutcome::Done);
-                }
-                tx.execute(
-                    queries::UPDATE_MEMBER_ROLE,
-                    args![workspace_id, user_id, role],
-                )
-                .await?;
-                let changes = Changes::default().field("role", current.as_str(), role.as_str());
-                if let Some(data) = changes.json()? {
-                    let kind = EventKind::Updated;
-                    let event = NewEvent::member(by, kind, workspace_id, user_id, data);
-                    append_event(tx, &event).await?;
-                }
-                Ok(MemberChangeOutcome::Done)
-            })
-        })
-        .await
-    }
-
-    /// Removes an active member; refuses to remove the last ADMIN.
-    pub async fn remove_member(
-        &self,
-        by: Actor,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-    ) -> StoreResult<MemberChangeOutcome> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let role = match check_member_change(tx, workspace_id, user_id, true).await? {
-                    Ok(role) => role,
-                    Err(refused) => return Ok(refused),
-                };
-                tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
-                    .await?;
-                let data = json(&MemberFields::new(workspace_id, user_id, role))?;
-                let event = NewEvent::member(by, EventKind::Deleted, workspace_id, user_id, data);
-                append_event(tx, &event).await?;
-                Ok(MemberChangeOutcome::Done)
             })
         })
         .await
@@ -355,51 +291,6 @@ async fn list_in_chunks(
     }
 }
 
-async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMemberOutcome> {
-    let live = tx
-        .count(
-            queries::COUNT_LIVE_WORKSPACE,
-            args![member.workspace_id, member.org_id],
-        )
-        .await?;
-    if live == 0 {
-        return Ok(AddMemberOutcome::WorkspaceNotFound);
-    }
-    let target = tx
-        .count(
-            queries::COUNT_LIVE_USER,
-            args![member.user_id, member.org_id],
-        )
-        .await?;
-    if target == 0 {
-        return Ok(AddMemberOutcome::TargetNotFound);
-    }
-    let inserted = tx
-        .execute(
-            queries::INSERT_MEMBER,
-            args![
-                member.workspace_id,
-                member.user_id,
-                member.role,
-                member.created_at
-            ],
-        )
-        .await?;
-    if inserted == 0 {
-        return Ok(AddMemberOutcome::AlreadyMember);
-    }
-    let fields = MemberFields::new(member.workspace_id, member.user_id, member.role);
-    let by = Actor {
-        org_id: member.org_id,
-        user_id: member.actor_id,
-        at: member.created_at,
-    };
-    let (kind, workspace_id) = (EventKind::Created, member.workspace_id);
-    let event = NewEvent::member(by, kind, workspace_id, member.user_id, json(&fields)?);
-    append_event(tx, &event).await?;
-    Ok(AddMemberOutcome::Added)
-}
-
 async fn rename_workspace(
     tx: &mut Tx<'_>,
     rename: WorkspaceRename,
@@ -439,43 +330,6 @@ async fn rename_workspace(
     let event = NewEvent::workspace(by, EventKind::Updated, renamed.id, data);
     append_event(tx, &event).await?;
     Ok(Some(renamed))
-}
-
-/// Inside the transaction: locks the live workspace's row (PostgreSQL), then checks that `user`
-/// is an active member and, when `loses_admin` and they are an ADMIN, that another active ADMIN
-/// remains. Their current role when the change may proceed, else the refusal.
-async fn check_member_change(
-    tx: &mut Tx<'_>,
-    workspace_id: WorkspaceId,
-    user_id: UserId,
-    loses_admin: bool,
-) -> StoreResult<Result<WorkspaceRole, MemberChangeOutcome>> {
-    let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
-    let live: Option<WorkspaceId> = tx
-        .query_opt(lock, args![workspace_id], |row| row.get("id"))
-        .await?;
-    if live.is_none() {
-        return Ok(Err(MemberChangeOutcome::WorkspaceNotFound));
-    }
-    let role: Option<WorkspaceRole> = tx
-        .query_opt(queries::MEMBER_ROLE, args![workspace_id, user_id], |row| {
-            row.get("role")
-        })
-        .await?;
-    Ok(match role {
-        None => Err(MemberChangeOutcome::NotMember),
-        Some(WorkspaceRole::Admin) if loses_admin => {
-            let admins = tx
-                .count(queries::COUNT_ACTIVE_ADMINS, args![workspace_id])
-                .await?;
-            if admins <= 1 {
-                Err(MemberChangeOutcome::LastAdmin)
-            } else {
-                Ok(WorkspaceRole::Admin)
-            }
-        }
-        Some(role) => Ok(role),
-    })
 }
 
 /// What a bearer token claims: a session of a user, to be checked live at `now` (Unix ms).
@@ -596,31 +450,4 @@ pub enum DeleteOutcome {
     Deleted,
     NotFound,
     HasResources,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMember {
-    pub org_id: OrgId,
-    /// Who adds them.
-    pub actor_id: UserId,
-    pub workspace_id: WorkspaceId,
-    pub user_id: UserId,
-    pub role: WorkspaceRole,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddMemberOutcome {
-    Added,
-    WorkspaceNotFound,
-    TargetNotFound,
-    AlreadyMember,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberChangeOutcome {
-    Done,
-    WorkspaceNotFound,
-    NotMember,
-    LastAdmin,
 }

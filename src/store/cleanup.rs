@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::tx::{args, Locking};
+use super::tx::{args, PerDialect};
 use super::{queries, Store, StoreResult, LOCKOUT_WINDOW_MS};
 use crate::domain::{OrgId, OrgRole, UserId};
 
@@ -98,7 +98,7 @@ impl Store {
     /// Runs a `batch_delete!` statement until a batch comes back short.
     async fn delete_in_batches(
         &self,
-        delete: &'static Locking,
+        delete: &'static PerDialect,
         before: i64,
         policy: &CleanupPolicy,
     ) -> StoreResult<u64> {
@@ -108,8 +108,8 @@ impl Store {
             let n = self
                 .write_single(move |tx| {
                     Box::pin(async move {
-                        let sql = delete.sql(tx.dialect());
-                        tx.execute(sql, args![before, batch]).await
+                        let args = args![before, batch];
+                        tx.execute_per_dialect(delete, args).await
                     })
                 })
                 .await?;
@@ -153,9 +153,10 @@ impl Store {
                 let gone = self
                     .write(move |tx| {
                         Box::pin(async move {
-                            let lock = queries::LOCK_ABANDONED_ACCOUNT.sql(tx.dialect());
+                            let lock = &queries::LOCK_ABANDONED_ACCOUNT;
                             let args = args![registered_before, user_id, owner, now];
-                            if tx.query_opt(lock, args, |_| Ok(())).await?.is_none() {
+                            let found = tx.query_opt_per_dialect(lock, args, |_| Ok(())).await?;
+                            if found.is_none() {
                                 return Ok(false);
                             }
                             for sql in queries::DELETE_ACCOUNT_ROWS {
@@ -220,11 +221,13 @@ mod tests {
         ];
         let mut statements: Vec<(&str, &str)> = deletes
             .iter()
-            .map(|(delete, index)| (delete.sql(Dialect::Sqlite), *index))
+            .map(|(delete, index)| (delete.sql(Dialect::Sqlite).unwrap(), *index))
             .collect();
         statements.push((queries::ABANDONED_ACCOUNTS, "users_unverified"));
         statements.push((
-            queries::LOCK_ABANDONED_ACCOUNT.sql(Dialect::Sqlite),
+            queries::LOCK_ABANDONED_ACCOUNT
+                .sql(Dialect::Sqlite)
+                .unwrap(),
             "sqlite_autoindex_users_1",
         ));
         for (sql, index) in statements {

@@ -30,9 +30,9 @@ impl Store {
             Box::pin(async move {
                 // Read-modify-write under the row lock: a concurrent update of other fields
                 // waits for this commit and then reads the row with this change in it.
-                let locked = queries::LOCK_ORGANIZATION_ROW.sql(tx.dialect());
+                let locked = &queries::LOCK_ORGANIZATION_ROW;
                 let current = tx
-                    .query_opt(locked, args![org_id], Organization::from_row)
+                    .query_opt_per_dialect(locked, args![org_id], Organization::from_row)
                     .await?;
                 let Some(before) = current else {
                     return Ok(None);

@@ -6,10 +6,9 @@
 //! milliseconds, flags as booleans (0/1 on SQLite). Rows are read by column name, so every
 //! selected expression that is not a plain column has an alias (`COUNT(*) AS n`).
 //!
-//! The few statements one dialect runs in place of others say so in their name and comment:
-//! row locks ([`locking!`], PostgreSQL only) and PostgreSQL's single-statement create.
+//! Where the dialects differ, a statement is a [`PerDialect`] (see `store::tx`).
 
-use super::tx::{locking, Locking};
+use super::tx::{for_update, PerDialect};
 
 /// Columns of `User`, read from `users u`.
 macro_rules! user_columns {
@@ -74,7 +73,7 @@ pub struct SettingsQueries {
     /// The stored object's text, if any.
     pub read: &'static str,
     /// The same, locking the row on PostgreSQL for the read-modify-write.
-    pub lock: Locking,
+    pub lock: PerDialect,
     /// Binds: owner id, settings, updated_at. Inserts nothing when a row exists already (a
     /// concurrent first write committed it).
     pub insert: &'static str,
@@ -87,7 +86,7 @@ macro_rules! settings_queries {
     ($table:literal, $owner:literal) => {
         SettingsQueries {
             read: concat!("SELECT settings FROM ", $table, " WHERE ", $owner, " = $1"),
-            lock: locking!(concat!(
+            lock: for_update!(concat!(
                 "SELECT settings FROM ",
                 $table,
                 " WHERE ",
@@ -281,7 +280,7 @@ pub const INSERT_ADMIN_MEMBER: &str =
 /// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
 /// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
 /// (only ever after the checks passed). No row: the session is not live.
-pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str = concat!(
+pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(
     "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
     full_access_session!(),
@@ -297,7 +296,7 @@ pub const CREATE_WORKSPACE_IN_ONE_STATEMENT: &str = concat!(
      FROM created CROSS JOIN me) \
      SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
      FROM me"
-);
+));
 
 /// A live workspace of the organization with the caller's membership role ($3 user), if any.
 pub const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
@@ -323,12 +322,12 @@ pub const COUNT_LIVE_USER: &str =
 
 /// A live workspace, locked until commit on PostgreSQL, so that member changes of one workspace
 /// run one after the other across every server process.
-pub const LOCK_LIVE_WORKSPACE: Locking =
-    locking!("SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL");
+pub const LOCK_LIVE_WORKSPACE: PerDialect =
+    for_update!("SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL");
 
 /// A live workspace of the organization ($2), locked until commit on PostgreSQL: a rename reads
 /// the name it replaces.
-pub const LOCK_LIVE_WORKSPACE_OF_ORG: Locking = locking!(
+pub const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
     "SELECT id, org_id, name FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
 );
 
@@ -362,7 +361,7 @@ pub const ORGANIZATION: &str = concat!(
 );
 
 /// `ORGANIZATION`, locked until commit on PostgreSQL: a read-modify-write of the row.
-pub const LOCK_ORGANIZATION_ROW: Locking = locking!(concat!(
+pub const LOCK_ORGANIZATION_ROW: PerDialect = for_update!(concat!(
     "SELECT ",
     organization_columns!(),
     " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
@@ -517,7 +516,8 @@ pub const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u 
 /// PostgreSQL only: locks the organization row until commit, so changes of one organization's
 /// users run one after the other across every server process. (On SQLite the writer holds the
 /// database's write lock already.)
-pub const LOCK_ORGANIZATION: &str = "SELECT id FROM organizations WHERE id = $1 FOR UPDATE";
+pub const LOCK_ORGANIZATION: PerDialect =
+    PerDialect::postgres_only("SELECT id FROM organizations WHERE id = $1 FOR UPDATE");
 
 /// The role of a live user of the organization ($1 user, $2 organization).
 pub const ACTOR_ROLE: &str =
@@ -549,7 +549,7 @@ pub const MFA_STATE: &str = "SELECT o.mfa_enforced, o.is_business, u.mfa_require
 
 /// Serialises the MFA changes and verifications of user $1 (the lockout count and the checks
 /// before each write hold until commit); on SQLite the one writer already does.
-pub const LOCK_MFA_USER: Locking = locking!("SELECT id FROM users WHERE id = $1");
+pub const LOCK_MFA_USER: PerDialect = for_update!("SELECT id FROM users WHERE id = $1");
 
 /// The sealed TOTP secrets of user $1: the active one and one waiting for `verify-setup`.
 pub const TOTP_SECRETS: &str = "SELECT secret, pending_secret FROM mfa_methods \
@@ -696,7 +696,7 @@ pub const DELETE_SESSION_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHER
 /// running at once delete different batches instead of queueing behind one another.
 macro_rules! batch_delete {
     ($table:literal, $key:literal, $alias:literal, $select:expr) => {
-        Locking::new(
+        PerDialect::new(
             concat!(
                 "DELETE FROM ",
                 $table,
@@ -722,7 +722,7 @@ macro_rules! batch_delete {
 }
 
 /// Refresh tokens that expired before $1.
-pub const DELETE_EXPIRED_REFRESH_TOKENS: Locking = batch_delete!(
+pub const DELETE_EXPIRED_REFRESH_TOKENS: PerDialect = batch_delete!(
     "refresh_tokens",
     "token_hash",
     "t",
@@ -730,7 +730,7 @@ pub const DELETE_EXPIRED_REFRESH_TOKENS: Locking = batch_delete!(
 );
 
 /// The refresh tokens of sessions revoked before $1 (those of expired sessions expired too).
-pub const DELETE_REVOKED_SESSIONS_REFRESH_TOKENS: Locking = batch_delete!(
+pub const DELETE_REVOKED_SESSIONS_REFRESH_TOKENS: PerDialect = batch_delete!(
     "refresh_tokens",
     "token_hash",
     "t",
@@ -739,7 +739,7 @@ pub const DELETE_REVOKED_SESSIONS_REFRESH_TOKENS: Locking = batch_delete!(
 );
 
 /// Sessions that expired or were revoked before $1, once their refresh tokens are gone.
-pub const DELETE_ENDED_SESSIONS: Locking = batch_delete!(
+pub const DELETE_ENDED_SESSIONS: PerDialect = batch_delete!(
     "sessions",
     "id",
     "s",
@@ -749,7 +749,7 @@ pub const DELETE_ENDED_SESSIONS: Locking = batch_delete!(
 
 /// Verifications that expired before $1, unless their user still has to verify (a resend names
 /// any earlier verification; an unverified account keeps them until it is itself deleted).
-pub const DELETE_EXPIRED_VERIFICATIONS: Locking = batch_delete!(
+pub const DELETE_EXPIRED_VERIFICATIONS: PerDialect = batch_delete!(
     "email_verifications",
     "id",
     "v",
@@ -759,7 +759,7 @@ pub const DELETE_EXPIRED_VERIFICATIONS: Locking = batch_delete!(
 );
 
 /// Password reset tokens that expired before $1.
-pub const DELETE_EXPIRED_RESETS: Locking = batch_delete!(
+pub const DELETE_EXPIRED_RESETS: PerDialect = batch_delete!(
     "password_resets",
     "id",
     "r",
@@ -767,7 +767,7 @@ pub const DELETE_EXPIRED_RESETS: Locking = batch_delete!(
 );
 
 /// Magic-link tokens that expired before $1.
-pub const DELETE_EXPIRED_LINK_TOKENS: Locking = batch_delete!(
+pub const DELETE_EXPIRED_LINK_TOKENS: PerDialect = batch_delete!(
     "mfa_link_tokens",
     "token_hash",
     "l",
@@ -775,7 +775,7 @@ pub const DELETE_EXPIRED_LINK_TOKENS: Locking = batch_delete!(
 );
 
 /// E-mailed enrolment codes that expired before $1.
-pub const DELETE_EXPIRED_EMAIL_CODES: Locking = batch_delete!(
+pub const DELETE_EXPIRED_EMAIL_CODES: PerDialect = batch_delete!(
     "mfa_email_codes",
     "session_id",
     "c",
@@ -784,7 +784,7 @@ pub const DELETE_EXPIRED_EMAIL_CODES: Locking = batch_delete!(
 
 /// Failed MFA verifications made before $1 (the clean-up's grace is longer than the lockout
 /// window, so these no longer count).
-pub const DELETE_OLD_MFA_FAILURES: Locking = batch_delete!(
+pub const DELETE_OLD_MFA_FAILURES: PerDialect = batch_delete!(
     "mfa_failures",
     "id",
     "f",
@@ -818,7 +818,7 @@ pub const ABANDONED_ACCOUNTS: &str = concat!(
 
 /// The account $2 if it is (still) abandoned; on PostgreSQL locked, or skipped when another
 /// instance holds it.
-pub const LOCK_ABANDONED_ACCOUNT: Locking = Locking::new(
+pub const LOCK_ABANDONED_ACCOUNT: PerDialect = PerDialect::new(
     concat!(
         "SELECT u.id FROM users u WHERE u.id = $2 AND ",
         abandoned_account!()
@@ -913,7 +913,7 @@ pub const EXPORT_EVENTS: &str = concat!(
 /// `jsonb_array_elements_text`; the rest is the same text.
 macro_rules! mark_events {
     ($head:literal, $tail:literal) => {
-        Locking::new(
+        PerDialect::new(
             concat!($head, "SELECT value FROM json_each($2)", $tail),
             concat!(
                 $head,
@@ -926,7 +926,7 @@ macro_rules! mark_events {
 
 /// Marks the events $2 read for user $1, those they may see: of their organization ($3) and,
 /// unless $4 (organization-wide scope), caused by them or of one of their workspaces.
-pub const MARK_EVENTS_READ: Locking = mark_events!(
+pub const MARK_EVENTS_READ: PerDialect = mark_events!(
     "INSERT INTO system_event_reads (user_id, event_id) \
      SELECT $1, e.id FROM system_events e WHERE e.id IN (",
     ") AND e.org_id = $3 AND ($4 OR e.actor_id = $1 OR EXISTS (SELECT 1 FROM workspace_members m \
@@ -935,7 +935,7 @@ pub const MARK_EVENTS_READ: Locking = mark_events!(
 );
 /// Unread is the absence of the caller's row: deleting it needs no visibility check (a user only
 /// ever has rows for events they could see).
-pub const MARK_EVENTS_UNREAD: Locking = mark_events!(
+pub const MARK_EVENTS_UNREAD: PerDialect = mark_events!(
     "DELETE FROM system_event_reads WHERE user_id = $1 AND event_id IN (",
     ")"
 );
@@ -945,7 +945,7 @@ pub const MARK_EVENTS_UNREAD: Locking = mark_events!(
 /// so the oldest ids are the old events, and the batch stops at the first young ones instead of
 /// searching the table for old rows that are not there. On PostgreSQL the batch's rows are
 /// locked and those another instance's batch holds are skipped.
-pub const DELETE_OLD_EVENTS: Locking = Locking::new(
+pub const DELETE_OLD_EVENTS: PerDialect = PerDialect::new(
     "DELETE FROM system_events WHERE id IN (SELECT b.id FROM \
      (SELECT id, created_at FROM system_events ORDER BY id LIMIT $2) b WHERE b.created_at < $1)",
     "DELETE FROM system_events WHERE id IN (SELECT b.id FROM \

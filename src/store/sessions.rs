@@ -231,8 +231,7 @@ pub(super) async fn insert_session(
     if session.mfa_pending {
         // Pending sessions are counted under the user's MFA lock: concurrent logins, on any
         // number of instances, leave at most MAX_PENDING_SESSIONS.
-        let lock = queries::LOCK_MFA_USER.sql(tx.dialect());
-        tx.query_opt(lock, args![session.user_id], |_| Ok(()))
+        tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![session.user_id], |_| Ok(()))
             .await?;
     }
     let device_id = upsert_device(tx, &session.device).await?;

@@ -139,9 +139,10 @@ async fn change_settings_in(
     // inserts nothing), the second pass reads and locks that row. Every refusal comes before
     // any write, so nothing is stored for it.
     for _ in 0..2 {
-        let lock = statements.lock.sql(tx.dialect());
         let stored = tx
-            .query_opt(lock, args![owner.id()], |row| row.get::<String>("settings"))
+            .query_opt_per_dialect(&statements.lock, args![owner.id()], |row| {
+                row.get::<String>("settings")
+            })
             .await?;
         let current = stored
             .as_deref()

@@ -201,12 +201,13 @@ impl Store {
                 } = reader;
                 let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
                 if read {
-                    let sql = queries::MARK_EVENTS_READ.sql(tx.dialect());
-                    tx.execute(sql, args![user_id, &ids, org_id, org_wide])
+                    let args = args![user_id, &ids, org_id, org_wide];
+                    tx.execute_per_dialect(&queries::MARK_EVENTS_READ, args)
                         .await?;
                 } else {
-                    let sql = queries::MARK_EVENTS_UNREAD.sql(tx.dialect());
-                    tx.execute(sql, args![user_id, &ids]).await?;
+                    let args = args![user_id, &ids];
+                    tx.execute_per_dialect(&queries::MARK_EVENTS_UNREAD, args)
+                        .await?;
                 }
                 Ok(())
             })
@@ -241,8 +242,9 @@ impl Store {
             let n = self
                 .write_single(move |tx| {
                     Box::pin(async move {
-                        let sql = queries::DELETE_OLD_EVENTS.sql(tx.dialect());
-                        tx.execute(sql, args![before, batch]).await
+                        let args = args![before, batch];
+                        tx.execute_per_dialect(&queries::DELETE_OLD_EVENTS, args)
+                            .await
                     })
                 })
                 .await?;

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::accounts::{append_user_updated, insert_user, insert_verification};
 use super::events::{append_event, json, Actor, Changes, NewEvent, UserFields};
-use super::tx::{args, Dialect, Tx};
+use super::tx::{args, Tx};
 use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult, User};
 use crate::clock::rfc3339;
 use crate::domain::{check_user_change, EventKind, OrgId, OrgRole, RoleDenied, SessionId, UserId};
@@ -191,10 +191,8 @@ async fn lock_and_load(
     tx: &mut Tx<'_>,
     change: &UserChange,
 ) -> StoreResult<Result<(OrgRole, User), UserChangeOutcome>> {
-    if tx.dialect() == Dialect::Postgres {
-        tx.execute(queries::LOCK_ORGANIZATION, args![change.org_id])
-            .await?;
-    }
+    tx.execute_per_dialect(&queries::LOCK_ORGANIZATION, args![change.org_id])
+        .await?;
     let actor: Option<OrgRole> = tx
         .query_opt(
             queries::ACTOR_ROLE,

@@ -129,9 +129,10 @@ async fn check_member_change(
     user_id: UserId,
     loses_admin: bool,
 ) -> StoreResult<Result<WorkspaceRole, MemberChangeOutcome>> {
-    let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
     let live: Option<WorkspaceId> = tx
-        .query_opt(lock, args![workspace_id], |row| row.get("id"))
+        .query_opt_per_dialect(&queries::LOCK_LIVE_WORKSPACE, args![workspace_id], |row| {
+            row.get("id")
+        })
         .await?;
     if live.is_none() {
         return Ok(Err(MemberChangeOutcome::WorkspaceNotFound));

@@ -6,7 +6,7 @@ use super::events::{append_event, json, Actor, Changes, NewEvent, WorkspaceField
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
-use super::tx::{args, Dialect, Row, Tx};
+use super::tx::{args, Row, Tx};
 use super::{queries, SessionUser, Store, StoreError, StoreResult};
 use crate::domain::{
     EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
@@ -162,11 +162,11 @@ async fn create_workspace(
         org_id,
         now,
     } = claim;
-    if tx.dialect() == Dialect::Postgres {
-        // One round trip instead of five (see the statement's comment).
+    if let Some(create) = queries::CREATE_WORKSPACE_IN_ONE_STATEMENT.sql(tx.dialect()) {
+        // PostgreSQL: one round trip instead of five (see the statement's comment).
         let me = tx
             .query_opt(
-                queries::CREATE_WORKSPACE_IN_ONE_STATEMENT,
+                create,
                 args![
                     session_id,
                     user_id,
@@ -284,10 +284,7 @@ async fn list_in_chunks(
         if !full || listed.len() as i64 >= limit {
             return Ok(Some(listed));
         }
-        // SQLite reads run inline: let other tasks of this runtime thread in between chunks.
-        if tx.dialect() == Dialect::Sqlite {
-            tokio::task::yield_now().await;
-        }
+        tx.yield_between_statements().await;
     }
 }
 
@@ -298,10 +295,9 @@ async fn rename_workspace(
     let by = rename.by;
     // Read under the row lock (PostgreSQL), so the event's "from" is the name this rename
     // replaces even when two renames race.
-    let lock = queries::LOCK_LIVE_WORKSPACE_OF_ORG.sql(tx.dialect());
     let current = tx
-        .query_opt(
-            lock,
+        .query_opt_per_dialect(
+            &queries::LOCK_LIVE_WORKSPACE_OF_ORG,
             args![rename.workspace_id, by.org_id],
             Workspace::from_row,
         )

@@ -65,8 +65,8 @@ impl Store {
     ) -> StoreResult<VerifyOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
-                let lock = queries::LOCK_MFA_USER.sql(tx.dialect());
-                tx.query_opt(lock, args![user_id], |_| Ok(())).await?;
+                tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![user_id], |_| Ok(()))
+                    .await?;
                 if let Some(retry_after_ms) = locked_out(tx, user_id, &client, now).await? {
                     return Ok(VerifyOutcome::Locked { retry_after_ms });
                 }

@@ -209,8 +209,8 @@ async fn read_state_and_org(
 
 /// Takes `user_id`'s MFA lock, then reads where they stand.
 async fn lock_and_read(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<MfaState>> {
-    let lock = queries::LOCK_MFA_USER.sql(tx.dialect());
-    tx.query_opt(lock, args![user_id], |_| Ok(())).await?;
+    tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![user_id], |_| Ok(()))
+        .await?;
     read_state(tx, user_id).await
 }
 

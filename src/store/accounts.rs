@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::events::{append_event, json, Actor, Changes, NewEvent, OrgFields, UserFields};
 use super::sessions::{insert_session, NewRefreshToken, NewSession};
+use super::sql::{self, mfa_required, user_columns};
 use super::tx::{args, Row, Tx};
-use super::{queries, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::{EventKind, OrgId, OrgRole, UserId};
 
 impl Store {
@@ -25,7 +26,7 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 tx.execute(
-                    queries::INSERT_ORGANIZATION,
+                    INSERT_ORGANIZATION,
                     args![
                         org.id,
                         &org.name,
@@ -60,7 +61,7 @@ impl Store {
         let email_key = email_key.to_owned();
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_opt(queries::CREDENTIALS_BY_EMAIL, args![&email_key], |row| {
+                tx.query_opt(CREDENTIALS_BY_EMAIL, args![&email_key], |row| {
                     Ok(Credentials {
                         user: User::from_row(row)?,
                         password_hash: row.get("password_hash")?,
@@ -78,7 +79,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 let hash: Option<Option<String>> = tx
-                    .query_opt(queries::PASSWORD_HASH, args![user_id], |row| {
+                    .query_opt(PASSWORD_HASH, args![user_id], |row| {
                         row.get("password_hash")
                     })
                     .await?;
@@ -103,7 +104,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(
-                    queries::USER_BY_VERIFICATION_ID,
+                    USER_BY_VERIFICATION_ID,
                     args![verification_id],
                     User::from_row,
                 )
@@ -125,32 +126,25 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let live: Option<UserId> = tx
-                    .query_opt(
-                        queries::LIVE_VERIFICATION_USER,
-                        args![&token_hash, now],
-                        |row| row.get("user_id"),
-                    )
+                    .query_opt(LIVE_VERIFICATION_USER, args![&token_hash, now], |row| {
+                        row.get("user_id")
+                    })
                     .await?;
                 if live.is_none() {
                     return Ok(None);
                 }
                 // Of two concurrent uses, one claims the token; the other finds it used.
                 let claimed: Option<UserId> = tx
-                    .query_opt(
-                        queries::CLAIM_VERIFICATION,
-                        args![&token_hash, now],
-                        |row| row.get("user_id"),
-                    )
+                    .query_opt(CLAIM_VERIFICATION, args![&token_hash, now], |row| {
+                        row.get("user_id")
+                    })
                     .await?;
                 let Some(user_id) = claimed else {
                     return Ok(None);
                 };
                 let before = live_user(tx, user_id).await?;
-                tx.execute(
-                    queries::VALIDATE_USER,
-                    args![user_id, true, now, &new_password_hash],
-                )
-                .await?;
+                tx.execute(VALIDATE_USER, args![user_id, true, now, &new_password_hash])
+                    .await?;
                 let changes = Changes::default()
                     .field("validated", before.validated, true)
                     .secret("password", new_password_hash.is_some());
@@ -158,7 +152,7 @@ impl Store {
                 // Whoever registered the address before its owner verified it (or learnt the
                 // password that verification replaces) must not keep a session: the verified
                 // account starts with none.
-                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
+                tx.execute(sql::REVOKE_USER_SESSIONS, args![user_id, now])
                     .await?;
                 Ok(Some(user_id))
             })
@@ -173,16 +167,12 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let before = tx
-                    .query_opt(
-                        queries::USER_BY_EMAIL_KEY,
-                        args![&email_key],
-                        User::from_row,
-                    )
+                    .query_opt(USER_BY_EMAIL_KEY, args![&email_key], User::from_row)
                     .await?;
                 let Some(before) = before else {
                     return Ok(false);
                 };
-                tx.execute(queries::VALIDATE_BY_EMAIL, args![&email_key, true, now])
+                tx.execute(VALIDATE_BY_EMAIL, args![&email_key, true, now])
                     .await?;
                 let changes = Changes::default().field("validated", before.validated, true);
                 append_user_updated(tx, &before, before.id, now, changes).await?;
@@ -195,7 +185,7 @@ impl Store {
 
 /// A live user, read inside a transaction that found them live a statement earlier.
 pub(super) async fn live_user(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<User> {
-    tx.query_opt(queries::LIVE_USER_BY_ID, args![user_id], User::from_row)
+    tx.query_opt(LIVE_USER_BY_ID, args![user_id], User::from_row)
         .await?
         .ok_or(StoreError::Unavailable(
             "a user vanished inside a transaction",
@@ -226,7 +216,7 @@ pub(super) async fn append_user_updated(
 /// [`StoreError::Conflict`].
 pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> StoreResult<()> {
     tx.execute(
-        queries::INSERT_USER,
+        INSERT_USER,
         args![
             user.id,
             user.org_id,
@@ -254,7 +244,7 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
 
 pub(super) async fn insert_verification(tx: &mut Tx<'_>, v: &NewVerification) -> StoreResult<()> {
     tx.execute(
-        queries::INSERT_VERIFICATION,
+        INSERT_VERIFICATION,
         args![v.id, v.user_id, &v.token_hash, v.created_at, v.expires_at],
     )
     .await?;
@@ -276,7 +266,7 @@ pub struct User {
 }
 
 impl User {
-    /// Reads the columns of `queries::user_columns!`.
+    /// Reads the columns of `user_columns!`.
     pub(super) fn from_row(row: &Row<'_>) -> StoreResult<User> {
         Ok(User {
             id: row.get("id")?,
@@ -331,3 +321,71 @@ pub struct NewVerification {
     pub created_at: i64,
     pub expires_at: i64,
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+const INSERT_ORGANIZATION: &str =
+    "INSERT INTO organizations (id, name, is_business, website, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+/// Binds: id, org_id, email, email_key, password_hash, first_name, last_name, org_role,
+/// validated, created_at.
+const INSERT_USER: &str =
+    "INSERT INTO users (id, org_id, email, email_key, password_hash, first_name, \
+     last_name, org_role, validated, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
+const INSERT_VERIFICATION: &str =
+    "INSERT INTO email_verifications (id, user_id, token_hash, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// A user's password hash ($1 user), if they have one.
+const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
+
+/// A user (deleted or not), their password hash and whether MFA is required for them, by
+/// e-mail key.
+const CREDENTIALS_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", u.password_hash, ",
+    mfa_required!(),
+    " AS mfa_required FROM users u WHERE u.email_key = $1"
+);
+
+const USER_BY_VERIFICATION_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM email_verifications v JOIN users u ON u.id = v.user_id \
+     WHERE v.id = $1 AND u.deleted_at IS NULL"
+);
+
+/// Marks a live verification token used ($1 hash, $2 now); returns its user.
+const CLAIM_VERIFICATION: &str = "UPDATE email_verifications SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id";
+
+/// The (not deleted) user of a live verification token ($1 hash, $2 now).
+const LIVE_VERIFICATION_USER: &str =
+    "SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id \
+     WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Marks a user validated, setting a password when $4 is not NULL ($2 true, $3 now).
+const VALIDATE_USER: &str = "UPDATE users SET validated = $2, updated_at = $3, \
+     password_hash = COALESCE($4, password_hash) WHERE id = $1 AND deleted_at IS NULL";
+
+/// A user (deleted or not) by e-mail key.
+const USER_BY_EMAIL_KEY: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.email_key = $1"
+);
+
+/// A user who is not deleted.
+const LIVE_USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
+);
+
+const VALIDATE_BY_EMAIL: &str =
+    "UPDATE users SET validated = $2, updated_at = $3 WHERE email_key = $1";

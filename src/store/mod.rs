@@ -1,20 +1,21 @@
 //! Persistence: one [`Store`] over SQLite (embedded, [`sqlite`]) or PostgreSQL (scaled out,
 //! [`postgres`]).
 //!
-//! Every operation is written once, as an async function over [`Tx`] in the module of its
-//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`], [`settings`]), running
-//! the SQL text of [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
-//! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
-//! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
-//! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the
-//! write they guard.
+//! Every operation is written once, as an async function over [`Tx`] in the module of what it
+//! serves, with the SQL it runs at that module's end: [`accounts`], [`sessions`], [`devices`],
+//! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`workspaces`] (the listing's
+//! statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`], and the
+//! operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
+//! several of them share. Every change appends its audit event ([`events`]) in its own
+//! transaction. The backend folders hold only what genuinely differs: connecting,
+//! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
+//! must hold across processes (unique names and e-mails, a workspace always created with its
+//! ADMIN, the last ADMIN and OWNER) is enforced by constraints, and by checks inside the
+//! transaction of the write they guard.
 //!
 //! An operation decides before it writes: every refusal returns before its first write, so that
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
-// First, with its macros: the other modules' statements are built from its fragments.
-#[macro_use]
-mod queries;
 mod accounts;
 mod cleanup;
 mod devices;
@@ -27,6 +28,7 @@ mod password_resets;
 mod postgres;
 mod sessions;
 mod settings;
+mod sql;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
@@ -224,10 +226,9 @@ impl Store {
         let (key, candidate) = (key.to_owned(), candidate.to_owned());
         self.write_single(move |tx| {
             Box::pin(async move {
-                tx.execute(queries::INSERT_SETTING, args![&key, &candidate])
-                    .await?;
+                tx.execute(INSERT_SETTING, args![&key, &candidate]).await?;
                 let value = tx
-                    .query_opt(queries::SETTING, args![&key], |row| row.get("value"))
+                    .query_opt(SETTING, args![&key], |row| row.get("value"))
                     .await?;
                 value.ok_or(StoreError::Unavailable("the setting vanished"))
             })
@@ -287,3 +288,10 @@ impl Store {
         }
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+const INSERT_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+const SETTING: &str = "SELECT value FROM settings WHERE key = $1";

@@ -1,8 +1,8 @@
 //! Organizations: reading the caller's own, and updating it field by field under its row lock.
 
 use super::events::{append_event, Actor, Changes, NewEvent};
-use super::tx::{args, Row};
-use super::{queries, Store, StoreResult};
+use super::tx::{args, for_update, PerDialect, Row};
+use super::{Store, StoreResult};
 use crate::domain::{EventKind, OrgId};
 
 impl Store {
@@ -10,7 +10,7 @@ impl Store {
     pub async fn organization(&self, org_id: OrgId) -> StoreResult<Option<Organization>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_opt(queries::ORGANIZATION, args![org_id], Organization::from_row)
+                tx.query_opt(ORGANIZATION, args![org_id], Organization::from_row)
                     .await
             })
         })
@@ -30,7 +30,7 @@ impl Store {
             Box::pin(async move {
                 // Read-modify-write under the row lock: a concurrent update of other fields
                 // waits for this commit and then reads the row with this change in it.
-                let locked = &queries::LOCK_ORGANIZATION_ROW;
+                let locked = &LOCK_ORGANIZATION_ROW;
                 let current = tx
                     .query_opt_per_dialect(locked, args![org_id], Organization::from_row)
                     .await?;
@@ -40,7 +40,7 @@ impl Store {
                 let mut org = before.clone();
                 patch.apply_to(&mut org);
                 tx.execute(
-                    queries::UPDATE_ORGANIZATION,
+                    UPDATE_ORGANIZATION,
                     args![
                         org.id,
                         &org.name,
@@ -106,7 +106,7 @@ pub struct OrganizationPatch {
 }
 
 impl Organization {
-    /// Reads the columns of `queries::organization_columns!`.
+    /// Reads the columns of `organization_columns!`.
     fn from_row(row: &Row<'_>) -> StoreResult<Organization> {
         Ok(Organization {
             id: row.get("id")?,
@@ -174,6 +174,34 @@ impl OrganizationPatch {
         set(&mut org.mfa_enforced, self.mfa_enforced);
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Columns of `Organization`, in this order.
+macro_rules! organization_columns {
+    () => {
+        "id, name, is_business, website, domain, address1, address2, city, zipcode, phone, \
+         state, country, repos_disabled, mfa_enforced, deleted_at"
+    };
+}
+
+const ORGANIZATION: &str = concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+);
+
+/// `ORGANIZATION`, locked until commit on PostgreSQL: a read-modify-write of the row.
+const LOCK_ORGANIZATION_ROW: PerDialect = for_update!(concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+));
+
+const UPDATE_ORGANIZATION: &str =
+    "UPDATE organizations SET name = $2, address1 = $3, address2 = $4, \
+     city = $5, zipcode = $6, phone = $7, state = $8, country = $9, \
+     website = $10, is_business = $11, mfa_enforced = $12, updated_at = $13 WHERE id = $1";
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::accounts::{append_user_updated, live_user};
 use super::events::Changes;
 use super::tx::args;
-use super::{queries, Store, StoreResult};
+use super::{sql, Store, StoreResult};
 use crate::domain::UserId;
 
 impl Store {
@@ -22,7 +22,7 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let recipient = tx
-                    .query_opt(queries::RESET_RECIPIENT, args![&email_key], |row| {
+                    .query_opt(RESET_RECIPIENT, args![&email_key], |row| {
                         Ok(ResetRecipient {
                             user_id: row.get("user_id")?,
                             email: row.get("email")?,
@@ -35,7 +35,7 @@ impl Store {
                     return Ok(None);
                 };
                 tx.execute(
-                    queries::INSERT_PASSWORD_RESET,
+                    INSERT_PASSWORD_RESET,
                     args![
                         reset.id,
                         recipient.user_id,
@@ -57,9 +57,7 @@ impl Store {
         let token_hash = token_hash.to_vec();
         self.read(|tx| {
             Box::pin(async move {
-                let live = tx
-                    .count(queries::COUNT_LIVE_RESETS, args![&token_hash, now])
-                    .await?;
+                let live = tx.count(COUNT_LIVE_RESETS, args![&token_hash, now]).await?;
                 Ok(live > 0)
             })
         })
@@ -80,7 +78,7 @@ impl Store {
             Box::pin(async move {
                 // A deleted account's token is refused like an unknown one.
                 let live: Option<UserId> = tx
-                    .query_opt(queries::LIVE_RESET_USER, args![&token_hash, now], |row| {
+                    .query_opt(LIVE_RESET_USER, args![&token_hash, now], |row| {
                         row.get("user_id")
                     })
                     .await?;
@@ -89,7 +87,7 @@ impl Store {
                 }
                 // Of several concurrent presenters only one claims the token.
                 let claimed: Option<UserId> = tx
-                    .query_opt(queries::CLAIM_RESET, args![&token_hash, now], |row| {
+                    .query_opt(CLAIM_RESET, args![&token_hash, now], |row| {
                         row.get("user_id")
                     })
                     .await?;
@@ -99,15 +97,14 @@ impl Store {
                 let before = live_user(tx, user_id).await?;
                 // Receiving the e-mail proves the address, hence `validated`.
                 tx.execute(
-                    queries::SET_PASSWORD_VALIDATED,
+                    SET_PASSWORD_VALIDATED,
                     args![user_id, &password_hash, true, now],
                 )
                 .await?;
                 // Older reset e-mails must not reset the new password again.
-                tx.execute(queries::SPEND_RESETS, args![user_id, now])
-                    .await?;
+                tx.execute(SPEND_RESETS, args![user_id, now]).await?;
                 // Whoever knew the old password loses access at once.
-                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
+                tx.execute(sql::REVOKE_USER_SESSIONS, args![user_id, now])
                     .await?;
                 let changes = Changes::default().secret("password", true).field(
                     "validated",
@@ -139,3 +136,38 @@ pub struct ResetRecipient {
     /// Whether the address is verified: only then does the message greet by name.
     pub validated: bool,
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Who a reset e-mail goes to: (user_id, email, first_name, validated) of a live user by e-mail
+/// key.
+const RESET_RECIPIENT: &str = "SELECT id AS user_id, email, first_name, validated FROM users \
+     WHERE email_key = $1 AND deleted_at IS NULL";
+
+const INSERT_PASSWORD_RESET: &str =
+    "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+const COUNT_LIVE_RESETS: &str =
+    "SELECT COUNT(*) AS n FROM password_resets r JOIN users u ON u.id = r.user_id \
+     WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Marks a live reset token used ($1 hash, $2 now); returns its user.
+const CLAIM_RESET: &str = "UPDATE password_resets SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id";
+
+/// The (not deleted) user of a live reset token ($1 hash, $2 now).
+const LIVE_RESET_USER: &str =
+    "SELECT r.user_id FROM password_resets r JOIN users u ON u.id = r.user_id \
+     WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Sets the password of a live user and marks them validated ($3 true, $4 now).
+const SET_PASSWORD_VALIDATED: &str =
+    "UPDATE users SET password_hash = $2, validated = $3, updated_at = $4 \
+     WHERE id = $1 AND deleted_at IS NULL";
+
+/// Spends every unused reset token of a user.
+const SPEND_RESETS: &str =
+    "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";

@@ -4,8 +4,9 @@
 //! heartbeat. These writes append no system event: section 7 lists none for sessions.
 
 use super::devices::{trim_devices, upsert_device, NewDevice};
+use super::sql::{self, mfa_required, user_columns};
 use super::tx::{args, Row, Tx};
-use super::{queries, Store, StoreResult, User};
+use super::{Store, StoreResult, User};
 use crate::domain::{SessionId, UserId};
 
 /// A user has at most this many live sessions pending their second factor: a login that opens
@@ -34,7 +35,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(
-                    queries::AUTHENTICATE,
+                    sql::AUTHENTICATE,
                     args![session_id, user_id, now],
                     SessionUser::from_row,
                 )
@@ -67,14 +68,14 @@ impl Store {
                 // used).
                 let claimed: Option<SessionId> = tx
                     .query_opt(
-                        queries::CLAIM_REFRESH_TOKEN,
+                        CLAIM_REFRESH_TOKEN,
                         args![&presented, now, session_id, born_after],
                         |row| row.get("session_id"),
                     )
                     .await?;
                 let Some(session_id) = claimed else {
                     let used = tx
-                        .query_opt(queries::REFRESH_TOKEN_STATE, args![&presented], |row| {
+                        .query_opt(REFRESH_TOKEN_STATE, args![&presented], |row| {
                             Ok((
                                 row.get::<SessionId>("session_id")?,
                                 row.get::<Option<i64>>("used_at")?,
@@ -84,15 +85,14 @@ impl Store {
                     return match used {
                         Some((session_id, Some(_))) => {
                             // Theft detection: a rotated token came back. End the whole session.
-                            tx.execute(queries::REVOKE_SESSION, args![session_id, now])
-                                .await?;
+                            tx.execute(REVOKE_SESSION, args![session_id, now]).await?;
                             Ok(RefreshOutcome::Reused)
                         }
                         _ => Ok(RefreshOutcome::Invalid),
                     };
                 };
                 let found = tx
-                    .query_opt(queries::SESSION_USER, args![session_id], |row| {
+                    .query_opt(SESSION_USER, args![session_id], |row| {
                         Ok((User::from_row(row)?, row.get::<i64>("session_created_at")?))
                     })
                     .await?;
@@ -102,15 +102,12 @@ impl Store {
                 };
                 let next_expires_at = next_expires_at.min(created_at.saturating_add(lifetime_ms));
                 tx.execute(
-                    queries::INSERT_REFRESH_TOKEN,
+                    sql::INSERT_REFRESH_TOKEN,
                     args![&next, session_id, now, next_expires_at],
                 )
                 .await?;
-                tx.execute(
-                    queries::SLIDE_SESSION,
-                    args![session_id, now, next_expires_at],
-                )
-                .await?;
+                tx.execute(SLIDE_SESSION, args![session_id, now, next_expires_at])
+                    .await?;
                 Ok(RefreshOutcome::Rotated { user, session_id })
             })
         })
@@ -127,10 +124,7 @@ impl Store {
         self.write_single(move |tx| {
             Box::pin(async move {
                 let revoked = tx
-                    .execute(
-                        queries::REVOKE_SESSION_BY_REFRESH_TOKEN,
-                        args![&token_hash, now],
-                    )
+                    .execute(REVOKE_SESSION_BY_REFRESH_TOKEN, args![&token_hash, now])
                     .await?;
                 Ok(revoked > 0)
             })
@@ -142,7 +136,7 @@ impl Store {
     pub async fn list_sessions(&self, user_id: UserId, now: i64) -> StoreResult<Vec<SessionInfo>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_all(queries::LIST_SESSIONS, args![user_id, now], |row| {
+                tx.query_all(LIST_SESSIONS, args![user_id, now], |row| {
                     Ok(SessionInfo {
                         id: row.get("id")?,
                         created_at: row.get("created_at")?,
@@ -168,7 +162,7 @@ impl Store {
         self.write_single(move |tx| {
             Box::pin(async move {
                 let revoked = tx
-                    .execute(queries::REVOKE_OWN_SESSION, args![session_id, user_id, now])
+                    .execute(REVOKE_OWN_SESSION, args![session_id, user_id, now])
                     .await?;
                 Ok(revoked > 0)
             })
@@ -180,7 +174,7 @@ impl Store {
     pub async fn revoke_all_sessions(&self, user_id: UserId, now: i64) -> StoreResult<u64> {
         self.write_single(move |tx| {
             Box::pin(async move {
-                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
+                tx.execute(sql::REVOKE_USER_SESSIONS, args![user_id, now])
                     .await
             })
         })
@@ -203,13 +197,13 @@ impl Store {
             Box::pin(async move {
                 let expires_at: Option<i64> = tx
                     .query_opt(
-                        queries::HEARTBEAT_SESSION,
+                        HEARTBEAT_SESSION,
                         args![session_id, user_id, now, lifetime_ms, next_expires_at],
                         |row| row.get("expires_at"),
                     )
                     .await?;
                 if let Some(expires_at) = expires_at {
-                    tx.execute(queries::SLIDE_REFRESH_TOKENS, args![session_id, expires_at])
+                    tx.execute(SLIDE_REFRESH_TOKENS, args![session_id, expires_at])
                         .await?;
                 }
                 Ok(expires_at)
@@ -231,13 +225,13 @@ pub(super) async fn insert_session(
     if session.mfa_pending {
         // Pending sessions are counted under the user's MFA lock: concurrent logins, on any
         // number of instances, leave at most MAX_PENDING_SESSIONS.
-        tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![session.user_id], |_| Ok(()))
+        tx.query_opt_per_dialect(&sql::LOCK_MFA_USER, args![session.user_id], |_| Ok(()))
             .await?;
     }
     let device_id = upsert_device(tx, &session.device).await?;
     trim_devices(tx, session.user_id, device_id).await?;
     tx.execute(
-        queries::INSERT_SESSION,
+        INSERT_SESSION,
         args![
             session.id,
             session.user_id,
@@ -251,13 +245,13 @@ pub(super) async fn insert_session(
     .await?;
     if session.mfa_pending {
         tx.execute(
-            queries::END_OLDEST_PENDING_SESSIONS,
+            END_OLDEST_PENDING_SESSIONS,
             args![session.user_id, session.created_at, MAX_PENDING_SESSIONS],
         )
         .await?;
     }
     tx.execute(
-        queries::INSERT_REFRESH_TOKEN,
+        sql::INSERT_REFRESH_TOKEN,
         args![
             &refresh.token_hash,
             refresh.session_id,
@@ -279,7 +273,7 @@ pub struct SessionUser {
 }
 
 impl SessionUser {
-    /// Reads the columns of `queries::AUTHENTICATE`.
+    /// Reads the columns of `sql::AUTHENTICATE`.
     pub(super) fn from_row(row: &Row<'_>) -> StoreResult<SessionUser> {
         Ok(SessionUser {
             user: User::from_row(row)?,
@@ -344,3 +338,83 @@ pub struct SessionInfo {
     /// Its device's name; None for a session opened before devices were recorded.
     pub device_name: Option<String>,
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+//
+// The `pub(super)` ones are read by the plan test of the signed-in pages too (`devices`).
+
+/// Binds: id, user_id, created_at, expires_at, device_id, ip_address, mfa_pending (whether the
+/// session waits for its second factor).
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, device_id, \
+     ip_address, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
+
+/// Ends user $1's live pending sessions ($2 now) but the $3 newest (ties broken by id), so that
+/// a user has at most that many waiting for their second factor. Written for both backends: a
+/// LIMIT inside `NOT IN`, not an OFFSET (SQLite has no `LIMIT ALL`, PostgreSQL no `LIMIT -1`).
+pub(super) const END_OLDEST_PENDING_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND mfa_pending AND revoked_at IS NULL AND expires_at > $2 \
+     AND id NOT IN (SELECT id FROM sessions WHERE user_id = $1 AND mfa_pending \
+     AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC LIMIT $3)";
+
+/// Marks a live refresh token of session $3 used ($1 hash, $2 now); returns its session.
+/// Only a token of a session that is not revoked, was opened after $4 (the absolute lifetime)
+/// and whose user is not deleted is claimed; and, when MFA is required for the user, only of a
+/// session that passed it (a pending session never refreshes, and one opened with a password
+/// alone stops refreshing once MFA becomes required).
+const CLAIM_REFRESH_TOKEN: &str = concat!(
+    "UPDATE refresh_tokens SET used_at = $2 \
+     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $3 \
+     AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $3 AND s.revoked_at IS NULL AND s.created_at > $4 AND u.deleted_at IS NULL \
+     AND NOT s.mfa_pending AND (s.mfa_verified OR NOT ",
+    mfa_required!(),
+    ")) RETURNING session_id"
+);
+
+/// A refresh token's session, when and whether it was used, and its expiry.
+const REFRESH_TOKEN_STATE: &str =
+    "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = $1";
+
+const REVOKE_SESSION: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
+/// The user of a session that is not revoked, if the user is not deleted, and when the session
+/// was opened.
+const SESSION_USER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", s.created_at AS session_created_at FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $1 AND s.revoked_at IS NULL AND u.deleted_at IS NULL"
+);
+
+/// Slides a session after a refresh ($2 now, $3 new expiry).
+const SLIDE_SESSION: &str = "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1";
+
+const REVOKE_SESSION_BY_REFRESH_TOKEN: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND id = \
+     (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)";
+
+/// The user's live sessions ($1 user, $2 now) with their device's name, newest first: one
+/// statement for `GET /token` and `GET /sessions`.
+pub(super) const LIST_SESSIONS: &str = "SELECT s.id, s.created_at, s.last_used_at, s.expires_at, \
+     s.ip_address, d.device_name FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
+     WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+     ORDER BY s.created_at DESC, s.id DESC";
+
+/// Revokes one of the user's live sessions ($1 session, $2 user, $3 now).
+const REVOKE_OWN_SESSION: &str = "UPDATE sessions SET revoked_at = $3 \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+/// Records activity on one of the user's live sessions ($1 session, $2 user, $3 now) and slides
+/// its expiry to $5 (now + the refresh token lifetime), never past $4 (the absolute lifetime)
+/// after its login; returns the new expiry. A pending session is not slid: it ends 15 minutes
+/// after its login unless it passes MFA.
+pub(super) const HEARTBEAT_SESSION: &str = "UPDATE sessions SET last_used_at = $3, \
+     expires_at = CASE WHEN created_at + $4 < $5 THEN created_at + $4 ELSE $5 END \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+     AND NOT mfa_pending RETURNING expires_at";
+
+/// The session's unused refresh tokens follow its expiry ($2), so it can refresh until then.
+pub(super) const SLIDE_REFRESH_TOKENS: &str =
+    "UPDATE refresh_tokens SET expires_at = $2 WHERE session_id = $1 AND used_at IS NULL";

@@ -3,8 +3,8 @@
 //! stays" holds under concurrency and across processes.
 
 use super::events::{append_event, json, Actor, Changes, MemberFields, NewEvent};
-use super::tx::{args, Tx};
-use super::{queries, Store, StoreResult};
+use super::tx::{args, for_update, PerDialect, Tx};
+use super::{sql, Store, StoreResult};
 use crate::domain::{EventKind, OrgId, UserId, WorkspaceId, WorkspaceRole};
 
 impl Store {
@@ -33,11 +33,8 @@ impl Store {
                 if current == role {
                     return Ok(MemberChangeOutcome::Done);
                 }
-                tx.execute(
-                    queries::UPDATE_MEMBER_ROLE,
-                    args![workspace_id, user_id, role],
-                )
-                .await?;
+                tx.execute(UPDATE_MEMBER_ROLE, args![workspace_id, user_id, role])
+                    .await?;
                 let changes = Changes::default().field("role", current.as_str(), role.as_str());
                 if let Some(data) = changes.json()? {
                     let kind = EventKind::Updated;
@@ -63,7 +60,7 @@ impl Store {
                     Ok(role) => role,
                     Err(refused) => return Ok(refused),
                 };
-                tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
+                tx.execute(DELETE_MEMBER, args![workspace_id, user_id])
                     .await?;
                 let data = json(&MemberFields::new(workspace_id, user_id, role))?;
                 let event = NewEvent::member(by, EventKind::Deleted, workspace_id, user_id, data);
@@ -78,7 +75,7 @@ impl Store {
 async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMemberOutcome> {
     let live = tx
         .count(
-            queries::COUNT_LIVE_WORKSPACE,
+            sql::COUNT_LIVE_WORKSPACE,
             args![member.workspace_id, member.org_id],
         )
         .await?;
@@ -86,17 +83,14 @@ async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMember
         return Ok(AddMemberOutcome::WorkspaceNotFound);
     }
     let target = tx
-        .count(
-            queries::COUNT_LIVE_USER,
-            args![member.user_id, member.org_id],
-        )
+        .count(COUNT_LIVE_USER, args![member.user_id, member.org_id])
         .await?;
     if target == 0 {
         return Ok(AddMemberOutcome::TargetNotFound);
     }
     let inserted = tx
         .execute(
-            queries::INSERT_MEMBER,
+            INSERT_MEMBER,
             args![
                 member.workspace_id,
                 member.user_id,
@@ -130,7 +124,7 @@ async fn check_member_change(
     loses_admin: bool,
 ) -> StoreResult<Result<WorkspaceRole, MemberChangeOutcome>> {
     let live: Option<WorkspaceId> = tx
-        .query_opt_per_dialect(&queries::LOCK_LIVE_WORKSPACE, args![workspace_id], |row| {
+        .query_opt_per_dialect(&LOCK_LIVE_WORKSPACE, args![workspace_id], |row| {
             row.get("id")
         })
         .await?;
@@ -138,16 +132,14 @@ async fn check_member_change(
         return Ok(Err(MemberChangeOutcome::WorkspaceNotFound));
     }
     let role: Option<WorkspaceRole> = tx
-        .query_opt(queries::MEMBER_ROLE, args![workspace_id, user_id], |row| {
+        .query_opt(MEMBER_ROLE, args![workspace_id, user_id], |row| {
             row.get("role")
         })
         .await?;
     Ok(match role {
         None => Err(MemberChangeOutcome::NotMember),
         Some(WorkspaceRole::Admin) if loses_admin => {
-            let admins = tx
-                .count(queries::COUNT_ACTIVE_ADMINS, args![workspace_id])
-                .await?;
+            let admins = tx.count(COUNT_ACTIVE_ADMINS, args![workspace_id]).await?;
             if admins <= 1 {
                 Err(MemberChangeOutcome::LastAdmin)
             } else {
@@ -184,3 +176,34 @@ pub enum MemberChangeOutcome {
     NotMember,
     LastAdmin,
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+const COUNT_LIVE_USER: &str =
+    "SELECT COUNT(*) AS n FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+/// A live workspace, locked until commit on PostgreSQL, so that member changes of one workspace
+/// run one after the other across every server process.
+const LOCK_LIVE_WORKSPACE: PerDialect =
+    for_update!("SELECT id FROM workspaces WHERE id = $1 AND deleted_at IS NULL");
+
+const INSERT_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, user_id) DO NOTHING";
+
+/// The role of an active member ($1 workspace, $2 user).
+const MEMBER_ROLE: &str =
+    "SELECT m.role FROM workspace_members m JOIN users u ON u.id = m.user_id \
+     WHERE m.workspace_id = $1 AND m.user_id = $2 AND u.deleted_at IS NULL";
+
+const COUNT_ACTIVE_ADMINS: &str =
+    "SELECT COUNT(*) AS n FROM workspace_members m JOIN users u ON u.id = m.user_id \
+     WHERE m.workspace_id = $1 AND m.role = 'ADMIN' AND u.deleted_at IS NULL";
+
+/// Sets member $2's role in workspace $1 to $3 (the caller has checked the membership exists).
+const UPDATE_MEMBER_ROLE: &str =
+    "UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2";
+
+/// Removes member $2 from workspace $1.
+const DELETE_MEMBER: &str =
+    "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";

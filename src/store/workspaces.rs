@@ -6,8 +6,9 @@ use super::events::{append_event, json, Actor, Changes, NewEvent, WorkspaceField
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
-use super::tx::{args, Row, Tx};
-use super::{queries, SessionUser, Store, StoreError, StoreResult};
+use super::sql::{self, full_access_session};
+use super::tx::{args, for_update, PerDialect, Row, Tx};
+use super::{SessionUser, Store, StoreError, StoreResult};
 use crate::domain::{
     EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
 };
@@ -84,7 +85,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(
-                    queries::WORKSPACE_ACCESS,
+                    WORKSPACE_ACCESS,
                     args![workspace_id, org_id, user_id],
                     |row| {
                         Ok(WorkspaceAccess {
@@ -120,7 +121,7 @@ impl Store {
             Box::pin(async move {
                 let deleted = tx
                     .query_opt(
-                        queries::DELETE_EMPTY_WORKSPACE,
+                        DELETE_EMPTY_WORKSPACE,
                         args![workspace_id, by.org_id, by.at],
                         Workspace::from_row,
                     )
@@ -133,10 +134,7 @@ impl Store {
                 }
                 // Only explains the outcome: nothing was written.
                 let live = tx
-                    .count(
-                        queries::COUNT_LIVE_WORKSPACE,
-                        args![workspace_id, by.org_id],
-                    )
+                    .count(sql::COUNT_LIVE_WORKSPACE, args![workspace_id, by.org_id])
                     .await?;
                 Ok(if live == 0 {
                     DeleteOutcome::NotFound
@@ -162,7 +160,7 @@ async fn create_workspace(
         org_id,
         now,
     } = claim;
-    if let Some(create) = queries::CREATE_WORKSPACE_IN_ONE_STATEMENT.sql(tx.dialect()) {
+    if let Some(create) = CREATE_WORKSPACE_IN_ONE_STATEMENT.sql(tx.dialect()) {
         // PostgreSQL: one round trip instead of five (see the statement's comment).
         let me = tx
             .query_opt(
@@ -208,9 +206,10 @@ async fn create_workspace(
             }
         });
     }
+    // SQLite, where a statement costs no round trip: the same steps, one statement each.
     let me = tx
         .query_opt(
-            queries::AUTHENTICATE,
+            sql::AUTHENTICATE,
             args![session_id, user_id, now],
             SessionUser::from_row,
         )
@@ -227,11 +226,11 @@ async fn create_workspace(
         return Ok(CreateOutcome::NotPermitted);
     }
     tx.execute(
-        queries::INSERT_WORKSPACE,
+        INSERT_WORKSPACE,
         args![new.id, me.org_id, &new.name, &new.name_key, now],
     )
     .await?;
-    tx.execute(queries::INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
+    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
         .await?;
     let by = Actor {
         org_id,
@@ -297,7 +296,7 @@ async fn rename_workspace(
     // replaces even when two renames race.
     let current = tx
         .query_opt_per_dialect(
-            &queries::LOCK_LIVE_WORKSPACE_OF_ORG,
+            &LOCK_LIVE_WORKSPACE_OF_ORG,
             args![rename.workspace_id, by.org_id],
             Workspace::from_row,
         )
@@ -311,7 +310,7 @@ async fn rename_workspace(
     };
     let renamed = tx
         .query_opt(
-            queries::RENAME_WORKSPACE,
+            RENAME_WORKSPACE,
             args![
                 rename.workspace_id,
                 by.org_id,
@@ -447,3 +446,60 @@ pub enum DeleteOutcome {
     NotFound,
     HasResources,
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+const INSERT_WORKSPACE: &str =
+    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+const INSERT_ADMIN_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     VALUES ($1, $2, 'ADMIN', $3)";
+
+/// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
+/// `AUTHENTICATE`, the two inserts and `INSERT_EVENT`, which cost no round trips there): the
+/// session's user (`me`, the checks of `AUTHENTICATE`, and of the organization `$8` the token
+/// names), the workspace, inserted only when they are validated and their role is at least `$7`,
+/// its ADMIN membership and its `created` event (`$9` context, `$10` event, `$11` its
+/// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
+/// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
+/// (only ever after the checks passed). No row: the session is not live.
+const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(
+    "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+    full_access_session!(),
+    " AND u.org_id = $8), \
+     created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
+     RETURNING id), \
+     admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me), \
+     event AS (INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, \
+     context_id, json_data, created_at) \
+     SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
+     FROM created CROSS JOIN me) \
+     SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
+     FROM me"
+));
+
+/// A live workspace of the organization with the caller's membership role ($3 user), if any.
+const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
+     LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = $3 \
+     WHERE w.id = $1 AND w.org_id = $2 AND w.deleted_at IS NULL";
+
+const RENAME_WORKSPACE: &str = "UPDATE workspaces SET name = $3, name_key = $4, updated_at = $5 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL RETURNING id, org_id, name";
+
+/// The soft delete with its resource check, in one statement so they cannot be separated;
+/// returns the deleted workspace.
+const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3, updated_at = $3 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id) \
+     RETURNING id, org_id, name";
+
+/// A live workspace of the organization ($2), locked until commit on PostgreSQL: a rename reads
+/// the name it replaces.
+const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
+    "SELECT id, org_id, name FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
+);

@@ -4,12 +4,13 @@
 
 use super::{
     append_mfa_event, end_unverified_sessions, insert_link_token, lock_and_read, locked_out,
-    record_failure, NewLinkToken, VerifyOutcome,
+    record_failure, NewLinkToken, VerifyOutcome, CLEAR_MFA_FAILURES, ENSURE_PRIMARY, LIVE_USER_ORG,
+    VERIFY_SESSION,
 };
 use crate::domain::{MfaMethod, OrgId, SessionId, UserId};
 use crate::store::events::Actor;
 use crate::store::tx::{args, Tx};
-use crate::store::{queries, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 
 /// What a pending session enrolling TOTP proves besides the code of its new secret: the
 /// account's mailbox, by the code `setup` e-mailed (its hash; None when none was sent with the
@@ -49,17 +50,14 @@ impl Store {
                     insert_email_code(tx, code).await?;
                 }
                 let method = MfaMethod::GoogleAuth.as_str();
-                tx.execute(queries::INSERT_MFA_METHOD, args![user_id, method, now])
+                tx.execute(INSERT_MFA_METHOD, args![user_id, method, now])
                     .await?;
-                tx.execute(
-                    queries::SET_PENDING_TOTP_SECRET,
-                    args![user_id, &sealed, now],
-                )
-                .await?;
-                tx.execute(queries::DELETE_PENDING_BACKUP_CODES, args![user_id])
+                tx.execute(SET_PENDING_TOTP_SECRET, args![user_id, &sealed, now])
+                    .await?;
+                tx.execute(DELETE_PENDING_BACKUP_CODES, args![user_id])
                     .await?;
                 for hash in &backup_code_hashes {
-                    tx.execute(queries::INSERT_PENDING_BACKUP_CODE, args![user_id, hash])
+                    tx.execute(INSERT_PENDING_BACKUP_CODE, args![user_id, hash])
                         .await?;
                 }
                 Ok(())
@@ -102,11 +100,8 @@ impl Store {
                     }
                     let spent = match (&proof.email_code_hash, step) {
                         (Some(hash), Some(_)) => {
-                            tx.execute(
-                                queries::SPEND_EMAIL_CODE,
-                                args![session_id, user_id, hash, now],
-                            )
-                            .await?
+                            tx.execute(SPEND_EMAIL_CODE, args![session_id, user_id, hash, now])
+                                .await?
                         }
                         _ => 0,
                     };
@@ -119,27 +114,22 @@ impl Store {
                     return Ok(VerifyOutcome::Invalid);
                 };
                 let activated = tx
-                    .execute(
-                        queries::ACTIVATE_TOTP_SECRET,
-                        args![user_id, &sealed, step, now],
-                    )
+                    .execute(ACTIVATE_TOTP_SECRET, args![user_id, &sealed, step, now])
                     .await?;
                 if activated == 0 {
                     return Ok(VerifyOutcome::Invalid);
                 }
-                tx.execute(queries::DELETE_ACTIVE_BACKUP_CODES, args![user_id])
+                tx.execute(DELETE_ACTIVE_BACKUP_CODES, args![user_id])
                     .await?;
-                tx.execute(queries::ACTIVATE_BACKUP_CODES, args![user_id])
-                    .await?;
-                tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
-                    .await?;
+                tx.execute(ACTIVATE_BACKUP_CODES, args![user_id]).await?;
+                tx.execute(ENSURE_PRIMARY, args![user_id, now]).await?;
                 tx.execute(
-                    queries::VERIFY_SESSION,
+                    VERIFY_SESSION,
                     args![session_id, user_id, now, session_expires_at],
                 )
                 .await?;
                 if let Some(proof) = &mailbox {
-                    tx.execute(queries::CLEAR_MFA_FAILURES, args![user_id, &proof.client])
+                    tx.execute(CLEAR_MFA_FAILURES, args![user_id, &proof.client])
                         .await?;
                 }
                 end_unverified_sessions(tx, &before, user_id, Some(session_id), now).await?;
@@ -162,7 +152,7 @@ impl Store {
             Box::pin(async move {
                 let (user_id, now) = (token.user_id, token.created_at);
                 let method = MfaMethod::MagicLink.as_str();
-                tx.execute(queries::INSERT_MFA_METHOD, args![user_id, method, now])
+                tx.execute(INSERT_MFA_METHOD, args![user_id, method, now])
                     .await?;
                 insert_link_token(tx, &token, "activate", Some(session_id)).await
             })
@@ -184,11 +174,9 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let claimed: Option<(UserId, Option<SessionId>)> = tx
-                    .query_opt(
-                        queries::CLAIM_ACTIVATION_TOKEN,
-                        args![&token_hash, now],
-                        |row| Ok((row.get("user_id")?, row.get("session_id")?)),
-                    )
+                    .query_opt(CLAIM_ACTIVATION_TOKEN, args![&token_hash, now], |row| {
+                        Ok((row.get("user_id")?, row.get("session_id")?))
+                    })
                     .await?;
                 let Some((user_id, asked_by)) =
                     claimed.filter(|&(u, _)| for_user.is_none_or(|f| f == u))
@@ -196,9 +184,7 @@ impl Store {
                     return Ok(None);
                 };
                 let org: Option<OrgId> = tx
-                    .query_opt(queries::LIVE_USER_ORG, args![user_id], |row| {
-                        row.get("org_id")
-                    })
+                    .query_opt(LIVE_USER_ORG, args![user_id], |row| row.get("org_id"))
                     .await?;
                 let Some(org_id) = org else {
                     return Ok(None);
@@ -206,15 +192,10 @@ impl Store {
                 let Some(before) = lock_and_read(tx, user_id).await? else {
                     return Ok(None);
                 };
-                if tx
-                    .execute(queries::ENABLE_MAGIC_LINK, args![user_id, now])
-                    .await?
-                    == 0
-                {
+                if tx.execute(ENABLE_MAGIC_LINK, args![user_id, now]).await? == 0 {
                     return Ok(None);
                 }
-                tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
-                    .await?;
+                tx.execute(ENSURE_PRIMARY, args![user_id, now]).await?;
                 let by = Actor {
                     org_id,
                     user_id,
@@ -231,7 +212,7 @@ impl Store {
 
 async fn insert_email_code(tx: &mut Tx<'_>, code: &NewEmailCode) -> StoreResult<()> {
     tx.execute(
-        queries::UPSERT_EMAIL_CODE,
+        UPSERT_EMAIL_CODE,
         args![
             code.session_id,
             code.user_id,
@@ -243,3 +224,55 @@ async fn insert_email_code(tx: &mut Tx<'_>, code: &NewEmailCode) -> StoreResult<
     .await?;
     Ok(())
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Creates the method row $2 of user $1 ($3 now) if there is none, off and not configured.
+const INSERT_MFA_METHOD: &str = "INSERT INTO mfa_methods (user_id, method, created_at, \
+     updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (user_id, method) DO NOTHING";
+
+/// A new pending TOTP secret ($2, sealed) for user $1, replacing any earlier pending one.
+const SET_PENDING_TOTP_SECRET: &str = "UPDATE mfa_methods SET pending_secret = $2, \
+     updated_at = $3 WHERE user_id = $1 AND method = 'GOOGLE_AUTH'";
+
+const DELETE_PENDING_BACKUP_CODES: &str =
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1 AND pending";
+
+const INSERT_PENDING_BACKUP_CODE: &str =
+    "INSERT INTO mfa_backup_codes (user_id, code_hash, pending) VALUES ($1, $2, TRUE)";
+
+/// `verify-setup`: the pending secret $2 (still the one the code was checked against) becomes
+/// the active one, configured and enabled, its code's step $3 spent.
+const ACTIVATE_TOTP_SECRET: &str = "UPDATE mfa_methods SET secret = pending_secret, \
+     pending_secret = NULL, configured = TRUE, enabled = TRUE, last_step = $3, updated_at = $4 \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH' AND pending_secret = $2";
+
+/// The backup codes of a completed setup replace the earlier set.
+const DELETE_ACTIVE_BACKUP_CODES: &str =
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1 AND NOT pending";
+
+const ACTIVATE_BACKUP_CODES: &str =
+    "UPDATE mfa_backup_codes SET pending = FALSE WHERE user_id = $1 AND pending";
+
+/// Spends a live activation token ($1 hash, $2 now); returns its user and the session that
+/// asked for it.
+const CLAIM_ACTIVATION_TOKEN: &str = "UPDATE mfa_link_tokens SET used_at = $2 \
+     WHERE token_hash = $1 AND purpose = 'activate' AND used_at IS NULL AND expires_at > $2 \
+     RETURNING user_id, session_id";
+
+/// The magic-link method of user $1 becomes configured and enabled ($2 now).
+const ENABLE_MAGIC_LINK: &str = "UPDATE mfa_methods SET configured = TRUE, enabled = TRUE, \
+     updated_at = $2 WHERE user_id = $1 AND method = 'MAGIC_LINK'";
+
+/// The code e-mailed for an enrolment from pending session $1 of user $2: its hash $3, made at
+/// $4, live until $5; a new setup replaces the session's earlier code.
+const UPSERT_EMAIL_CODE: &str = "INSERT INTO mfa_email_codes (session_id, user_id, \
+     code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (session_id) DO UPDATE SET user_id = excluded.user_id, \
+     code_hash = excluded.code_hash, created_at = excluded.created_at, \
+     expires_at = excluded.expires_at, used_at = NULL";
+
+/// Spends the live e-mailed code ($3 hash) of session $1 of user $2 ($4 now): once.
+const SPEND_EMAIL_CODE: &str = "UPDATE mfa_email_codes SET used_at = $4 \
+     WHERE session_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL \
+     AND expires_at > $4";

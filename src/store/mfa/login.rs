@@ -3,10 +3,11 @@
 
 use super::{
     insert_link_token, locked_out, read_state, record_failure, NewLinkToken, VerifyOutcome,
+    CLEAR_MFA_FAILURES, VERIFY_SESSION,
 };
 use crate::domain::{MfaMethod, SessionId, UserId};
 use crate::store::tx::args;
-use crate::store::{queries, NewRefreshToken, Store, StoreResult};
+use crate::store::{sql, NewRefreshToken, Store, StoreResult};
 
 /// What a `verify-login` presents, checked by the handler as far as it can be without the
 /// database (a TOTP code against the secret: `step` is the time step it matched, None when it
@@ -65,33 +66,30 @@ impl Store {
     ) -> StoreResult<VerifyOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
-                tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![user_id], |_| Ok(()))
+                tx.query_opt_per_dialect(&sql::LOCK_MFA_USER, args![user_id], |_| Ok(()))
                     .await?;
                 if let Some(retry_after_ms) = locked_out(tx, user_id, &client, now).await? {
                     return Ok(VerifyOutcome::Locked { retry_after_ms });
                 }
                 let spent = match &factor {
                     Factor::Totp { step: Some(step) } => {
-                        tx.execute(queries::SPEND_TOTP_STEP, args![user_id, *step, now])
+                        tx.execute(SPEND_TOTP_STEP, args![user_id, *step, now])
                             .await?
                     }
                     Factor::BackupCode { hash } => {
-                        tx.execute(queries::SPEND_BACKUP_CODE, args![user_id, hash, now])
+                        tx.execute(SPEND_BACKUP_CODE, args![user_id, hash, now])
                             .await?
                     }
                     Factor::LoginLink { hash } => {
-                        tx.execute(
-                            queries::SPEND_LOGIN_LINK,
-                            args![user_id, hash, now, session_id],
-                        )
-                        .await?
+                        tx.execute(SPEND_LOGIN_LINK, args![user_id, hash, now, session_id])
+                            .await?
                     }
                     Factor::Totp { step: None } | Factor::Invalid => 0,
                 };
                 let verified = spent == 1
                     && tx
                         .execute(
-                            queries::VERIFY_SESSION,
+                            VERIFY_SESSION,
                             args![session_id, user_id, now, next.expires_at],
                         )
                         .await?
@@ -100,12 +98,12 @@ impl Store {
                     record_failure(tx, user_id, &client, now).await?;
                     return Ok(VerifyOutcome::Invalid);
                 }
-                tx.execute(queries::CLEAR_MFA_FAILURES, args![user_id, &client])
+                tx.execute(CLEAR_MFA_FAILURES, args![user_id, &client])
                     .await?;
-                tx.execute(queries::DELETE_SESSION_REFRESH_TOKENS, args![session_id])
+                tx.execute(DELETE_SESSION_REFRESH_TOKENS, args![session_id])
                     .await?;
                 tx.execute(
-                    queries::INSERT_REFRESH_TOKEN,
+                    sql::INSERT_REFRESH_TOKEN,
                     args![&next.token_hash, session_id, now, next.expires_at],
                 )
                 .await?;
@@ -115,3 +113,27 @@ impl Store {
         .await
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Spends the TOTP step $2 of user $1 ($3 now): only a step later than the last one spent, so a
+/// code works once, also when two requests race (one update wins, the other matches no row).
+const SPEND_TOTP_STEP: &str = "UPDATE mfa_methods SET last_step = $2, updated_at = $3 \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH' AND enabled AND last_step < $2";
+
+/// Spends an unused backup code ($2 hash) of user $1 ($3 now), while TOTP is on.
+const SPEND_BACKUP_CODE: &str = "UPDATE mfa_backup_codes SET used_at = $3 \
+     WHERE user_id = $1 AND code_hash = $2 AND NOT pending AND used_at IS NULL \
+     AND EXISTS (SELECT 1 FROM mfa_methods m WHERE m.user_id = $1 \
+     AND m.method = 'GOOGLE_AUTH' AND m.enabled)";
+
+/// Spends a live login link ($2 hash) of user $1 sent for session $4 ($3 now), while the
+/// method is on.
+const SPEND_LOGIN_LINK: &str = "UPDATE mfa_link_tokens SET used_at = $3 \
+     WHERE token_hash = $2 AND user_id = $1 AND purpose = 'login' AND session_id = $4 \
+     AND used_at IS NULL AND expires_at > $3 \
+     AND EXISTS (SELECT 1 FROM mfa_methods m WHERE m.user_id = $1 \
+     AND m.method = 'MAGIC_LINK' AND m.enabled)";
+
+/// The refresh tokens of session $1: a verified session gets a fresh one.
+const DELETE_SESSION_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE session_id = $1";

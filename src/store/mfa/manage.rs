@@ -1,11 +1,13 @@
 //! Managing one's methods (enabling, disabling, choosing the primary one) and the reset of a
 //! user's MFA, their own or, by an admin, another's.
 
-use super::{append_mfa_event, end_unverified_sessions, lock_and_read};
+use super::{
+    append_mfa_event, end_unverified_sessions, lock_and_read, ENSURE_PRIMARY, LIVE_USER_ORG,
+};
 use crate::domain::{can_manage_user, MfaMethod, OrgId, OrgRole, SessionId, UserId};
 use crate::store::events::Actor;
 use crate::store::tx::args;
-use crate::store::{queries, Store, StoreResult};
+use crate::store::{sql, Store, StoreResult};
 
 /// Whose MFA a reset removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,13 +70,9 @@ impl Store {
                     return Ok(MethodChange::LastWhileRequired);
                 }
                 let name = method.as_str();
-                tx.execute(
-                    queries::SET_METHOD_ENABLED,
-                    args![user_id, name, enabled, now],
-                )
-                .await?;
-                tx.execute(queries::ENSURE_PRIMARY, args![user_id, now])
+                tx.execute(SET_METHOD_ENABLED, args![user_id, name, enabled, now])
                     .await?;
+                tx.execute(ENSURE_PRIMARY, args![user_id, now]).await?;
                 if enabled {
                     end_unverified_sessions(tx, &before, user_id, Some(session_id), now).await?;
                 }
@@ -104,10 +102,8 @@ impl Store {
                     return Ok(MethodChange::NotConfigured);
                 }
                 let name = method.as_str();
-                tx.execute(queries::CLEAR_PRIMARY, args![user_id, name, now])
-                    .await?;
-                tx.execute(queries::SET_PRIMARY, args![user_id, name, now])
-                    .await?;
+                tx.execute(CLEAR_PRIMARY, args![user_id, name, now]).await?;
+                tx.execute(SET_PRIMARY, args![user_id, name, now]).await?;
                 append_mfa_event(tx, by, user_id, &before, &[]).await?;
                 Ok(MethodChange::Done)
             })
@@ -128,7 +124,7 @@ impl Store {
                     ResetTarget::Other { user_id, .. } => user_id,
                 };
                 let found = tx
-                    .query_opt(queries::LIVE_USER_ORG, args![user_id], |row| {
+                    .query_opt(LIVE_USER_ORG, args![user_id], |row| {
                         Ok((row.get::<OrgId>("org_id")?, row.get::<OrgRole>("org_role")?))
                     })
                     .await?;
@@ -152,15 +148,14 @@ impl Store {
                 let Some(before) = lock_and_read(tx, target).await? else {
                     return Ok(ResetOutcome::NotFound);
                 };
-                for sql in queries::RESET_MFA_ROWS {
+                for sql in RESET_MFA_ROWS {
                     tx.execute(sql, args![target]).await?;
                 }
                 if let Some(require) = require {
-                    tx.execute(queries::SET_MFA_REQUIRED, args![target, require])
-                        .await?;
+                    tx.execute(SET_MFA_REQUIRED, args![target, require]).await?;
                 }
                 if end_sessions {
-                    tx.execute(queries::REVOKE_USER_SESSIONS, args![target, by.at])
+                    tx.execute(sql::REVOKE_USER_SESSIONS, args![target, by.at])
                         .await?;
                 }
                 let removed = before.methods.iter().any(|m| m.configured);
@@ -172,3 +167,29 @@ impl Store {
         .await
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Switches the configured method $2 of user $1 on ($3 true) or off; no row when it is not
+/// configured. Switching off also drops its primary mark.
+const SET_METHOD_ENABLED: &str = "UPDATE mfa_methods SET enabled = $3, \
+     is_primary = (is_primary AND $3), updated_at = $4 \
+     WHERE user_id = $1 AND method = $2 AND configured";
+
+/// Makes the method $2 of user $1 primary and any other not.
+const CLEAR_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = FALSE, updated_at = $3 \
+     WHERE user_id = $1 AND is_primary AND method <> $2";
+
+const SET_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, updated_at = $3 \
+     WHERE user_id = $1 AND method = $2 AND enabled";
+
+/// A reset: everything of user $1's second factors goes.
+const RESET_MFA_ROWS: [&str; 4] = [
+    "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+    "DELETE FROM mfa_email_codes WHERE user_id = $1",
+    "DELETE FROM mfa_link_tokens WHERE user_id = $1",
+    "DELETE FROM mfa_methods WHERE user_id = $1",
+];
+
+/// Whether an admin requires MFA of user $1 ($2).
+const SET_MFA_REQUIRED: &str = "UPDATE users SET mfa_required = $2 WHERE id = $1";

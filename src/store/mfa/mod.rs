@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::events::{append_event, Actor, Changes, NewEvent};
 use super::tx::{args, Tx};
-use super::{queries, Store, StoreResult};
+use super::{sql, Store, StoreResult};
 use crate::domain::{EventKind, MfaMethod, SessionId, UserId};
 
 pub use enrol::{MailboxProof, NewEmailCode};
@@ -150,7 +150,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 let found = tx
-                    .query_opt(queries::TOTP_SECRETS, args![user_id], |row| {
+                    .query_opt(TOTP_SECRETS, args![user_id], |row| {
                         Ok(TotpSecrets {
                             active: row.get("secret")?,
                             pending: row.get("pending_secret")?,
@@ -177,7 +177,7 @@ async fn read_state_and_org(
     user_id: UserId,
 ) -> StoreResult<Option<(MfaState, bool)>> {
     let rows = tx
-        .query_all(queries::MFA_STATE, args![user_id], |row| {
+        .query_all(MFA_STATE, args![user_id], |row| {
             let method: Option<String> = row.get("method")?;
             let method = method.as_deref().and_then(MfaMethod::parse);
             let state = MethodState {
@@ -209,7 +209,7 @@ async fn read_state_and_org(
 
 /// Takes `user_id`'s MFA lock, then reads where they stand.
 async fn lock_and_read(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<MfaState>> {
-    tx.query_opt_per_dialect(&queries::LOCK_MFA_USER, args![user_id], |_| Ok(()))
+    tx.query_opt_per_dialect(&sql::LOCK_MFA_USER, args![user_id], |_| Ok(()))
         .await?;
     read_state(tx, user_id).await
 }
@@ -250,11 +250,8 @@ async fn end_unverified_sessions(
         return Ok(());
     }
     let keep = keep.map_or(Uuid::nil(), SessionId::uuid);
-    tx.execute(
-        queries::REVOKE_UNVERIFIED_SESSIONS,
-        args![user_id, now, keep],
-    )
-    .await?;
+    tx.execute(REVOKE_UNVERIFIED_SESSIONS, args![user_id, now, keep])
+        .await?;
     Ok(())
 }
 
@@ -269,18 +266,14 @@ async fn locked_out(
 ) -> StoreResult<Option<i64>> {
     let since = now - LOCKOUT_WINDOW_MS;
     let counts = tx
-        .query_opt(
-            queries::RECENT_MFA_FAILURES,
-            args![user_id, since, client],
-            |row| {
-                Ok((
-                    row.get::<i64>("n")?,
-                    row.get::<Option<i64>>("newest")?,
-                    row.get::<i64>("n_client")?,
-                    row.get::<Option<i64>>("newest_client")?,
-                ))
-            },
-        )
+        .query_opt(RECENT_MFA_FAILURES, args![user_id, since, client], |row| {
+            Ok((
+                row.get::<i64>("n")?,
+                row.get::<Option<i64>>("newest")?,
+                row.get::<i64>("n_client")?,
+                row.get::<Option<i64>>("newest_client")?,
+            ))
+        })
         .await?;
     let Some((all, newest, mine, my_newest)) = counts else {
         return Ok(None);
@@ -298,7 +291,7 @@ async fn record_failure(
     client: &str,
     now: i64,
 ) -> StoreResult<()> {
-    tx.execute(queries::INSERT_MFA_FAILURE, args![user_id, now, client])
+    tx.execute(INSERT_MFA_FAILURE, args![user_id, now, client])
         .await?;
     Ok(())
 }
@@ -310,7 +303,7 @@ async fn insert_link_token(
     session_id: Option<SessionId>,
 ) -> StoreResult<()> {
     tx.execute(
-        queries::INSERT_LINK_TOKEN,
+        INSERT_LINK_TOKEN,
         args![
             &token.token_hash,
             token.user_id,
@@ -323,3 +316,62 @@ async fn insert_link_token(
     .await?;
     Ok(())
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+//
+// Those of the steps above, and those that more than one of the submodules run.
+
+/// The user $1 (not deleted) with their organization's enforcement (and whether it is a
+/// business, for the profile), the admin's requirement and one row per method they have (NULL
+/// method columns when none).
+const MFA_STATE: &str = "SELECT o.mfa_enforced, o.is_business, u.mfa_required, m.method, \
+     m.configured, \
+     m.enabled, m.is_primary FROM users u JOIN organizations o ON o.id = u.org_id \
+     LEFT JOIN mfa_methods m ON m.user_id = u.id WHERE u.id = $1 AND u.deleted_at IS NULL \
+     ORDER BY m.method";
+
+/// The sealed TOTP secrets of user $1: the active one and one waiting for `verify-setup`.
+const TOTP_SECRETS: &str = "SELECT secret, pending_secret FROM mfa_methods \
+     WHERE user_id = $1 AND method = 'GOOGLE_AUTH'";
+
+/// Gives user $1 a primary method when they have enabled ones but none is primary: the first
+/// enabled one by name ($2 now).
+const ENSURE_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, updated_at = $2 \
+     WHERE user_id = $1 AND method = (SELECT MIN(e.method) FROM mfa_methods e \
+     WHERE e.user_id = $1 AND e.enabled) \
+     AND NOT EXISTS (SELECT 1 FROM mfa_methods p WHERE p.user_id = $1 AND p.is_primary)";
+
+/// A magic-link token ($1 hash) of user $2 for `purpose` $3, bound to session $4 (login links).
+const INSERT_LINK_TOKEN: &str = "INSERT INTO mfa_link_tokens (token_hash, user_id, purpose, \
+     session_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+const LIVE_USER_ORG: &str =
+    "SELECT org_id, org_role FROM users WHERE id = $1 AND deleted_at IS NULL";
+
+/// Failed verifications of user $1 after $2: how many and the newest, from every client and
+/// from client $3.
+const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, MAX(failed_at) AS newest, \
+     COUNT(CASE WHEN client = $3 THEN 1 END) AS n_client, \
+     MAX(CASE WHEN client = $3 THEN failed_at END) AS newest_client \
+     FROM mfa_failures WHERE user_id = $1 AND failed_at > $2";
+
+/// A failed verification of user $1 from client $3 ($2 now).
+const INSERT_MFA_FAILURE: &str =
+    "INSERT INTO mfa_failures (user_id, failed_at, client) VALUES ($1, $2, $3)";
+
+/// A right factor from client $2 forgets that client's failures for user $1 (not the others':
+/// a password holder elsewhere must not get new tries from the owner's success).
+const CLEAR_MFA_FAILURES: &str = "DELETE FROM mfa_failures WHERE user_id = $1 AND client = $2";
+
+/// When a user enables their first method: their sessions that never passed MFA end, but the
+/// one making the change ($3; the nil UUID keeps none).
+const REVOKE_UNVERIFIED_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND NOT mfa_verified AND id <> $3";
+
+/// Session $1 (of user $2, live at $3) passed its second factor. A pending session, which ends
+/// 15 minutes after its login, takes a verified session's expiry $4; one opened before MFA was
+/// required keeps its own. (Every expression of a SET reads the row as it was, on both
+/// backends: `mfa_pending` in the CASE is the value before this update.)
+const VERIFY_SESSION: &str = "UPDATE sessions SET mfa_pending = FALSE, mfa_verified = TRUE, \
+     expires_at = CASE WHEN mfa_pending THEN $4 ELSE expires_at END \
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";

@@ -6,12 +6,20 @@
 //! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`workspaces`] (the listing's
 //! statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`], and the
 //! operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
-//! several of them share. Every change appends its audit event ([`events`]) in its own
-//! transaction. The backend folders hold only what genuinely differs: connecting,
+//! several of them share. The backend folders hold only what genuinely differs: connecting,
 //! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
 //! must hold across processes (unique names and e-mails, a workspace always created with its
 //! ADMIN, the last ADMIN and OWNER) is enforced by constraints, and by checks inside the
 //! transaction of the write they guard.
+//!
+//! A change and its audit event ([`events`]) are written on the same [`Tx`], so they commit or
+//! roll back together. On SQLite, writes are group-committed: the one writer thread runs the
+//! writes waiting at that moment (up to 256) in one shared transaction, each operation in a
+//! savepoint of its own, so that a failing operation rolls back its own changes alone, and
+//! commits once for all of them before answering any (a failed commit fails them all). On
+//! PostgreSQL, a write runs in a transaction of its own, `BEGIN` ... `COMMIT` on a pooled
+//! connection, or, when it is a single statement ([`Store::write_single`]), as that statement
+//! alone.
 //!
 //! An operation decides before it writes: every refusal returns before its first write, so that
 //! `Ok` always means "commit" and any error means "roll back" on both backends.

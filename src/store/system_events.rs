@@ -238,8 +238,8 @@ impl Store {
             let n = self
                 .write_single(move |tx| {
                     Box::pin(async move {
-                        let args = args![before, batch];
-                        tx.execute_per_dialect(&DELETE_OLD_EVENTS, args).await
+                        tx.execute_per_dialect(&DELETE_OLD_EVENTS, args![before, batch])
+                            .await
                     })
                 })
                 .await?;

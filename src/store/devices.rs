@@ -4,9 +4,9 @@
 //! user's device is the same "not found" as an unknown id. These writes append no system event:
 //! section 7 lists none for sessions or devices.
 
-use super::identity::SessionInfo;
+use super::sessions::SessionInfo;
 use super::tx::{args, Row, Tx};
-use super::{queries, Store, StoreResult};
+use super::{Store, StoreResult};
 use crate::domain::{DeviceId, SeenDevice, SessionId, TrustLevel, UserId};
 
 /// A user keeps at most this many devices: a login that records one more drops the least
@@ -47,7 +47,7 @@ pub(super) async fn upsert_device(tx: &mut Tx<'_>, device: &NewDevice) -> StoreR
     let ip_address = device.ip_address();
     let id = tx
         .query_opt(
-            queries::UPSERT_DEVICE,
+            UPSERT_DEVICE,
             args![
                 device.id,
                 device.user_id,
@@ -77,7 +77,7 @@ pub(super) async fn trim_devices(
     user_id: UserId,
     keep: DeviceId,
 ) -> StoreResult<()> {
-    tx.execute(queries::TRIM_DEVICES, args![user_id, MAX_DEVICES, keep])
+    tx.execute(TRIM_DEVICES, args![user_id, MAX_DEVICES, keep])
         .await?;
     Ok(())
 }
@@ -147,7 +147,7 @@ impl Store {
     pub async fn list_devices(&self, user_id: UserId) -> StoreResult<Vec<Device>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_all(queries::LIST_DEVICES, args![user_id], Device::from_row)
+                tx.query_all(LIST_DEVICES, args![user_id], Device::from_row)
                     .await
             })
         })
@@ -166,7 +166,7 @@ impl Store {
             Box::pin(async move {
                 let rows = tx
                     .query_all(
-                        queries::DEVICE_WITH_SESSIONS,
+                        DEVICE_WITH_SESSIONS,
                         args![device_id, user_id, now],
                         |row| {
                             let device = Device::from_row(row)?;
@@ -210,11 +210,9 @@ impl Store {
         self.write_single(move |tx| {
             Box::pin(async move {
                 let trusted: Option<DeviceId> = tx
-                    .query_opt(
-                        queries::TRUST_DEVICE,
-                        args![user_id, &fingerprint, until],
-                        |row| row.get("id"),
-                    )
+                    .query_opt(TRUST_DEVICE, args![user_id, &fingerprint, until], |row| {
+                        row.get("id")
+                    })
                     .await?;
                 Ok(trusted.is_some())
             })
@@ -248,8 +246,7 @@ impl Store {
                     return Ok(false);
                 }
                 // Its (now revoked) sessions keep no link to it (ON DELETE SET NULL).
-                tx.execute(queries::DELETE_DEVICE, args![device_id, user_id])
-                    .await?;
+                tx.execute(DELETE_DEVICE, args![device_id, user_id]).await?;
                 Ok(true)
             })
         })
@@ -268,41 +265,105 @@ async fn end_device(
     now: i64,
 ) -> StoreResult<bool> {
     let found = tx
-        .execute(queries::UNTRUST_DEVICE, args![device_id, user_id])
+        .execute(UNTRUST_DEVICE, args![device_id, user_id])
         .await?;
     if found == 0 {
         return Ok(false);
     }
-    tx.execute(
-        queries::REVOKE_DEVICE_SESSIONS,
-        args![device_id, user_id, now],
-    )
-    .await?;
+    tx.execute(REVOKE_DEVICE_SESSIONS, args![device_id, user_id, now])
+        .await?;
     Ok(true)
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Records the device of a login ($1 id if new, $2 user, $3 fingerprint, $4 name, $5 type, $6 os,
+/// $7 browser, $8 user agent, $9 address, $10 seen level, $11 now); returns its id, the existing
+/// row's when the user has signed in from it before.
+const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_id, fingerprint, device_name, \
+     device_type, os, browser, user_agent, ip_address, seen_level, created_at, last_seen) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+     ON CONFLICT (user_id, fingerprint) DO UPDATE SET device_name = excluded.device_name, \
+     device_type = excluded.device_type, os = excluded.os, browser = excluded.browser, \
+     user_agent = excluded.user_agent, ip_address = excluded.ip_address, \
+     seen_level = excluded.seen_level, last_seen = excluded.last_seen \
+     RETURNING id";
+
+/// Deletes user $1's devices but the $2 last seen (ties broken by id), never $3 (the device of
+/// the login being recorded). Their sessions live on, pointing at no device (`ON DELETE SET
+/// NULL`).
+const TRIM_DEVICES: &str = "DELETE FROM devices WHERE user_id = $1 AND id <> $3 \
+     AND id NOT IN (SELECT id FROM devices WHERE user_id = $1 \
+     ORDER BY last_seen DESC, id DESC LIMIT $2)";
+
+/// The columns of a device (`d`), for `store::devices`.
+macro_rules! device_columns {
+    () => {
+        "d.id, d.fingerprint, d.device_name, d.device_type, d.os, d.browser, d.user_agent, \
+         d.ip_address, d.seen_level, d.trusted_until, d.created_at, d.last_seen"
+    };
+}
+
+/// The user's ($1) devices, last seen first.
+const LIST_DEVICES: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    " FROM devices d WHERE d.user_id = $1 ORDER BY d.last_seen DESC, d.id DESC"
+);
+
+/// One of the user's devices ($1 device, $2 user), one row per live session on it ($3 now),
+/// newest first (one row with null session columns when it has none).
+const DEVICE_WITH_SESSIONS: &str = concat!(
+    "SELECT ",
+    device_columns!(),
+    ", s.id AS session_id, s.created_at AS session_created_at, \
+     s.last_used_at AS session_last_used_at, s.expires_at AS session_expires_at, \
+     s.ip_address AS session_ip_address FROM devices d LEFT JOIN sessions s \
+     ON s.device_id = d.id AND s.revoked_at IS NULL AND s.expires_at > $3 \
+     WHERE d.id = $1 AND d.user_id = $2 ORDER BY s.created_at DESC, s.id DESC"
+);
+
+/// Trusts the user's ($1) device with fingerprint $2 until $3; returns its id.
+const TRUST_DEVICE: &str = "UPDATE devices SET trusted_until = $3 \
+     WHERE user_id = $1 AND fingerprint = $2 RETURNING id";
+
+/// Ends the trust in one of the user's devices ($1 device, $2 user).
+const UNTRUST_DEVICE: &str =
+    "UPDATE devices SET trusted_until = NULL WHERE id = $1 AND user_id = $2";
+
+/// Revokes the user's live sessions on a device ($1 device, $2 user, $3 now).
+const REVOKE_DEVICE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $3 \
+     WHERE device_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+
+/// Deletes one of the user's devices ($1 device, $2 user); its sessions keep no link to it.
+const DELETE_DEVICE: &str = "DELETE FROM devices WHERE id = $1 AND user_id = $2";
 
 /// The plans SQLite makes for the statements of the sessions and devices pages: each page is
 /// one statement, and each reads the user's rows through an index, never a whole table.
 #[cfg(test)]
 mod plan_tests {
-    use crate::store::queries;
+    use super::{
+        DELETE_DEVICE, DEVICE_WITH_SESSIONS, LIST_DEVICES, REVOKE_DEVICE_SESSIONS, TRIM_DEVICES,
+        TRUST_DEVICE, UNTRUST_DEVICE,
+    };
+    use crate::store::sessions;
     use crate::store::sqlite::explain::{migrated, plan};
 
     #[test]
     fn session_and_device_statements_read_through_indexes() {
         let conn = migrated();
         let statements = [
-            (queries::LIST_SESSIONS, "sessions_user"),
-            (queries::LIST_DEVICES, "devices_user_fingerprint"),
-            (queries::DEVICE_WITH_SESSIONS, "sessions_device"),
-            (queries::REVOKE_DEVICE_SESSIONS, "sessions_device"),
-            (queries::TRUST_DEVICE, "devices_user_fingerprint"),
-            (queries::UNTRUST_DEVICE, "sqlite_autoindex_devices_1"),
-            (queries::DELETE_DEVICE, "sqlite_autoindex_devices_1"),
-            (queries::HEARTBEAT_SESSION, "sqlite_autoindex_sessions_1"),
-            (queries::SLIDE_REFRESH_TOKENS, "refresh_tokens_session"),
-            (queries::TRIM_DEVICES, "devices_user_fingerprint"),
-            (queries::END_OLDEST_PENDING_SESSIONS, "sessions_user"),
+            (sessions::LIST_SESSIONS, "sessions_user"),
+            (LIST_DEVICES, "devices_user_fingerprint"),
+            (DEVICE_WITH_SESSIONS, "sessions_device"),
+            (REVOKE_DEVICE_SESSIONS, "sessions_device"),
+            (TRUST_DEVICE, "devices_user_fingerprint"),
+            (UNTRUST_DEVICE, "sqlite_autoindex_devices_1"),
+            (DELETE_DEVICE, "sqlite_autoindex_devices_1"),
+            (sessions::HEARTBEAT_SESSION, "sqlite_autoindex_sessions_1"),
+            (sessions::SLIDE_REFRESH_TOKENS, "refresh_tokens_session"),
+            (TRIM_DEVICES, "devices_user_fingerprint"),
+            (sessions::END_OLDEST_PENDING_SESSIONS, "sessions_user"),
         ];
         for (sql, index) in statements {
             let steps = plan(&conn, sql);

@@ -5,7 +5,7 @@
 //! backends), and only those whose key changes are written.
 
 use super::tx::args;
-use super::{queries, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::UserId;
 
 /// What a re-keying changed.
@@ -29,7 +29,7 @@ impl Store {
         let stale = self
             .read(|tx| {
                 Box::pin(async move {
-                    tx.query_all(queries::NON_ASCII_EMAILS, args![], |row| {
+                    tx.query_all(NON_ASCII_EMAILS, args![], |row| {
                         Ok((
                             row.get::<UserId>("id")?,
                             row.get::<String>("email")?,
@@ -48,10 +48,9 @@ impl Store {
             }
             let outcome = self
                 .write_single(move |tx| {
-                    Box::pin(async move {
-                        tx.execute(queries::REKEY_EMAIL, args![id, &new_key, &old_key])
-                            .await
-                    })
+                    Box::pin(
+                        async move { tx.execute(REKEY_EMAIL, args![id, &new_key, &old_key]).await },
+                    )
                 })
                 .await;
             match outcome {
@@ -63,3 +62,13 @@ impl Store {
         Ok(rekeyed)
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Accounts whose address is not ASCII, oldest first: the only ones a change of the e-mail key
+/// function can re-key.
+const NON_ASCII_EMAILS: &str = "SELECT id, email, email_key FROM users \
+     WHERE length(email) <> octet_length(email) ORDER BY created_at, id";
+
+/// Binds: id, new key, the key it was read with.
+const REKEY_EMAIL: &str = "UPDATE users SET email_key = $2 WHERE id = $1 AND email_key = $3";

@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::tx::{args, Tx};
-use super::{queries, StoreError, StoreResult, User};
+use super::{StoreError, StoreResult, User};
 use crate::domain::{EventContext, EventKind, OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// Who makes a change, in which organization, when (Unix ms): what its event records as the
@@ -109,7 +109,7 @@ pub const MAX_EVENT_DATA_BYTES: usize = 16 * 1024;
 pub(super) async fn append_event(tx: &mut Tx<'_>, event: &NewEvent) -> StoreResult<()> {
     let json_data = event.json_data.as_deref().map(bounded_data);
     tx.execute(
-        queries::INSERT_EVENT,
+        INSERT_EVENT,
         args![
             event.org_id,
             event.actor_id,
@@ -299,6 +299,13 @@ impl Serialize for Changes {
         serializer.collect_map(self.0.iter().map(|(field, change)| (field, change)))
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Binds: org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at.
+const INSERT_EVENT: &str =
+    "INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, \
+     json_data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 #[cfg(test)]
 mod tests {

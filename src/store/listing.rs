@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::sql::full_access_session;
 use super::tx::{Arg, Row};
 use super::{Member, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers};
 use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};

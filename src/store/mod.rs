@@ -1,35 +1,47 @@
 //! Persistence: one [`Store`] over SQLite (embedded, [`sqlite`]) or PostgreSQL (scaled out,
 //! [`postgres`]).
 //!
-//! Every operation is written once, as an async function over [`Tx`] in the module of its
-//! concern ([`identity`], [`workspaces`], [`organizations`], [`users`], [`settings`]), running
-//! the SQL text of [`queries`]. Every change appends its audit event ([`events`]) in its own transaction. The backend folders hold only what genuinely differs: connecting, transactions,
-//! binding and decoding, the SQLite writer thread and read pool. Every rule that must hold
-//! across processes (unique names and e-mails, a workspace always created with its ADMIN, the
-//! last ADMIN and OWNER) is enforced by constraints, and by checks inside the transaction of the
-//! write they guard.
+//! Every operation is written once, as an async function over [`Tx`] in the module of what it
+//! serves, with the SQL it runs at that module's end: [`accounts`], [`sessions`], [`devices`],
+//! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`workspaces`] (the listing's
+//! statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`], and the
+//! operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
+//! several of them share. The backend folders hold only what genuinely differs: connecting,
+//! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
+//! must hold across processes (unique names and e-mails, a workspace always created with its
+//! ADMIN, the last ADMIN and OWNER) is enforced by constraints, and by checks inside the
+//! transaction of the write they guard.
+//!
+//! A change and its audit event ([`events`]) are written on the same [`Tx`], so they commit or
+//! roll back together. On SQLite, writes are group-committed: the one writer thread runs the
+//! writes waiting at that moment (up to 256) in one shared transaction, each operation in a
+//! savepoint of its own, so that a failing operation rolls back its own changes alone, and
+//! commits once for all of them before answering any (a failed commit fails them all). On
+//! PostgreSQL, a write runs in a transaction of its own, `BEGIN` ... `COMMIT` on a pooled
+//! connection, or, when it is a single statement ([`Store::write_single`]), as that statement
+//! alone.
 //!
 //! An operation decides before it writes: every refusal returns before its first write, so that
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
-// First, with its macros: the other modules' statements are built from its fragments.
-#[macro_use]
-mod queries;
+mod accounts;
 mod cleanup;
 mod devices;
 mod email_keys;
 mod events;
-mod identity;
 mod listing;
 mod mfa;
 mod organizations;
+mod password_resets;
 mod postgres;
+mod sessions;
 mod settings;
-mod signed_in;
+mod sql;
 mod sqlite;
 mod system_events;
 pub(crate) mod tx;
 mod users;
+mod workspace_members;
 mod workspaces;
 
 use std::future::Future;
@@ -37,27 +49,28 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use accounts::{Credentials, NewOrganization, NewUser, NewVerification, User};
 pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
-pub use identity::{
-    Credentials, NewOrganization, NewRefreshToken, NewSession, NewUser, NewVerification,
-    RefreshOutcome, SessionInfo, SessionMfa, SessionUser, User,
-};
 pub use mfa::{
     Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode, NewLinkToken,
     ResetOutcome, ResetTarget, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
     LOCKOUT_WINDOW_MS,
 };
-pub use organizations::{NewPasswordReset, Organization, OrganizationPatch, ResetRecipient};
+pub use organizations::{Organization, OrganizationPatch};
+pub use password_resets::{NewPasswordReset, ResetRecipient};
+pub use sessions::{
+    NewRefreshToken, NewSession, RefreshOutcome, SessionInfo, SessionMfa, SessionUser,
+};
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};
+pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{
-    AddMemberOutcome, CreateOutcome, DeleteOutcome, Member, MemberChangeOutcome, NewMember,
-    NewWorkspace, Selection, SessionClaim, Workspace, WorkspaceAccess, WorkspaceRename,
-    WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, Member, NewWorkspace, Selection, SessionClaim, Workspace,
+    WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
 };
 
 use self::tx::{args, Tx};
@@ -221,10 +234,9 @@ impl Store {
         let (key, candidate) = (key.to_owned(), candidate.to_owned());
         self.write_single(move |tx| {
             Box::pin(async move {
-                tx.execute(queries::INSERT_SETTING, args![&key, &candidate])
-                    .await?;
+                tx.execute(INSERT_SETTING, args![&key, &candidate]).await?;
                 let value = tx
-                    .query_opt(queries::SETTING, args![&key], |row| row.get("value"))
+                    .query_opt(SETTING, args![&key], |row| row.get("value"))
                     .await?;
                 value.ok_or(StoreError::Unavailable("the setting vanished"))
             })
@@ -284,3 +296,10 @@ impl Store {
         }
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+const INSERT_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+const SETTING: &str = "SELECT value FROM settings WHERE key = $1";

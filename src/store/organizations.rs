@@ -1,19 +1,16 @@
-//! Organizations and password resets.
-
-use uuid::Uuid;
+//! Organizations: reading the caller's own, and updating it field by field under its row lock.
 
 use super::events::{append_event, Actor, Changes, NewEvent};
-use super::identity::{append_user_updated, live_user};
-use super::tx::{args, Row};
-use super::{queries, Store, StoreResult};
-use crate::domain::{EventKind, OrgId, UserId};
+use super::tx::{args, for_update, PerDialect, Row};
+use super::{Store, StoreResult};
+use crate::domain::{EventKind, OrgId};
 
 impl Store {
     /// The organization, unless it is deleted or unknown.
     pub async fn organization(&self, org_id: OrgId) -> StoreResult<Option<Organization>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_opt(queries::ORGANIZATION, args![org_id], Organization::from_row)
+                tx.query_opt(ORGANIZATION, args![org_id], Organization::from_row)
                     .await
             })
         })
@@ -33,9 +30,9 @@ impl Store {
             Box::pin(async move {
                 // Read-modify-write under the row lock: a concurrent update of other fields
                 // waits for this commit and then reads the row with this change in it.
-                let locked = queries::LOCK_ORGANIZATION_ROW.sql(tx.dialect());
+                let locked = &LOCK_ORGANIZATION_ROW;
                 let current = tx
-                    .query_opt(locked, args![org_id], Organization::from_row)
+                    .query_opt_per_dialect(locked, args![org_id], Organization::from_row)
                     .await?;
                 let Some(before) = current else {
                     return Ok(None);
@@ -43,7 +40,7 @@ impl Store {
                 let mut org = before.clone();
                 patch.apply_to(&mut org);
                 tx.execute(
-                    queries::UPDATE_ORGANIZATION,
+                    UPDATE_ORGANIZATION,
                     args![
                         org.id,
                         &org.name,
@@ -65,116 +62,6 @@ impl Store {
                     append_event(tx, &NewEvent::org(by, EventKind::Updated, data)).await?;
                 }
                 Ok(Some(org))
-            })
-        })
-        .await
-    }
-
-    /// Stores a reset token for the live account with this e-mail key and returns where to send
-    /// it; None (and nothing stored) when there is no such account.
-    pub async fn create_password_reset(
-        &self,
-        email_key: &str,
-        reset: NewPasswordReset,
-    ) -> StoreResult<Option<ResetRecipient>> {
-        let email_key = email_key.to_owned();
-        self.write(move |tx| {
-            Box::pin(async move {
-                let recipient = tx
-                    .query_opt(queries::RESET_RECIPIENT, args![&email_key], |row| {
-                        Ok(ResetRecipient {
-                            user_id: row.get("user_id")?,
-                            email: row.get("email")?,
-                            first_name: row.get("first_name")?,
-                            validated: row.get("validated")?,
-                        })
-                    })
-                    .await?;
-                let Some(recipient) = recipient else {
-                    return Ok(None);
-                };
-                tx.execute(
-                    queries::INSERT_PASSWORD_RESET,
-                    args![
-                        reset.id,
-                        recipient.user_id,
-                        &reset.token_hash,
-                        reset.created_at,
-                        reset.expires_at
-                    ],
-                )
-                .await?;
-                Ok(Some(recipient))
-            })
-        })
-        .await
-    }
-
-    /// True when the token is unused, unexpired and its account live. A cheap pre-check, so an
-    /// invalid token is refused before the password is hashed; `reset_password` decides.
-    pub async fn password_reset_is_live(&self, token_hash: &[u8], now: i64) -> StoreResult<bool> {
-        let token_hash = token_hash.to_vec();
-        self.read(|tx| {
-            Box::pin(async move {
-                let live = tx
-                    .count(queries::COUNT_LIVE_RESETS, args![&token_hash, now])
-                    .await?;
-                Ok(live > 0)
-            })
-        })
-        .await
-    }
-
-    /// Uses a reset token once, in one write transaction: sets the password hash, marks the
-    /// account validated, spends every outstanding reset token of the account and revokes all its
-    /// sessions. False for an unknown, used or expired token, or a deleted account.
-    pub async fn reset_password(
-        &self,
-        token_hash: &[u8],
-        password_hash: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let (token_hash, password_hash) = (token_hash.to_vec(), password_hash.to_owned());
-        self.write(move |tx| {
-            Box::pin(async move {
-                // A deleted account's token is refused like an unknown one.
-                let live: Option<UserId> = tx
-                    .query_opt(queries::LIVE_RESET_USER, args![&token_hash, now], |row| {
-                        row.get("user_id")
-                    })
-                    .await?;
-                if live.is_none() {
-                    return Ok(false);
-                }
-                // Of several concurrent presenters only one claims the token.
-                let claimed: Option<UserId> = tx
-                    .query_opt(queries::CLAIM_RESET, args![&token_hash, now], |row| {
-                        row.get("user_id")
-                    })
-                    .await?;
-                let Some(user_id) = claimed else {
-                    return Ok(false);
-                };
-                let before = live_user(tx, user_id).await?;
-                // Receiving the e-mail proves the address, hence `validated`.
-                tx.execute(
-                    queries::SET_PASSWORD_VALIDATED,
-                    args![user_id, &password_hash, true, now],
-                )
-                .await?;
-                // Older reset e-mails must not reset the new password again.
-                tx.execute(queries::SPEND_RESETS, args![user_id, now])
-                    .await?;
-                // Whoever knew the old password loses access at once.
-                tx.execute(queries::REVOKE_USER_SESSIONS, args![user_id, now])
-                    .await?;
-                let changes = Changes::default().secret("password", true).field(
-                    "validated",
-                    before.validated,
-                    true,
-                );
-                append_user_updated(tx, &before, user_id, now, changes).await?;
-                Ok(true)
             })
         })
         .await
@@ -219,7 +106,7 @@ pub struct OrganizationPatch {
 }
 
 impl Organization {
-    /// Reads the columns of `queries::organization_columns!`.
+    /// Reads the columns of `organization_columns!`.
     fn from_row(row: &Row<'_>) -> StoreResult<Organization> {
         Ok(Organization {
             id: row.get("id")?,
@@ -288,23 +175,33 @@ impl OrganizationPatch {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct NewPasswordReset {
-    pub id: Uuid,
-    pub token_hash: Vec<u8>,
-    pub created_at: i64,
-    pub expires_at: i64,
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Columns of `Organization`, in this order.
+macro_rules! organization_columns {
+    () => {
+        "id, name, is_business, website, domain, address1, address2, city, zipcode, phone, \
+         state, country, repos_disabled, mfa_enforced, deleted_at"
+    };
 }
 
-/// Where a reset e-mail goes.
-#[derive(Debug, Clone)]
-pub struct ResetRecipient {
-    pub user_id: UserId,
-    pub email: String,
-    pub first_name: String,
-    /// Whether the address is verified: only then does the message greet by name.
-    pub validated: bool,
-}
+const ORGANIZATION: &str = concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+);
+
+/// `ORGANIZATION`, locked until commit on PostgreSQL: a read-modify-write of the row.
+const LOCK_ORGANIZATION_ROW: PerDialect = for_update!(concat!(
+    "SELECT ",
+    organization_columns!(),
+    " FROM organizations WHERE id = $1 AND deleted_at IS NULL"
+));
+
+const UPDATE_ORGANIZATION: &str =
+    "UPDATE organizations SET name = $2, address1 = $3, address2 = $4, \
+     city = $5, zipcode = $6, phone = $7, state = $8, country = $9, \
+     website = $10, is_business = $11, mfa_enforced = $12, updated_at = $13 WHERE id = $1";
 
 #[cfg(test)]
 mod tests {

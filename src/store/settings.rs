@@ -5,8 +5,7 @@
 use uuid::Uuid;
 
 use super::events::{append_event, json, Actor, NewEvent};
-use super::queries::{self, SettingsQueries};
-use super::tx::{args, Tx};
+use super::tx::{args, for_update, PerDialect, Tx};
 use super::{Store, StoreError, StoreResult, User};
 use crate::domain::{
     ChangedPaths, EventContext, OrgId, Settings, SettingsChange, SettingsRefusal, SettingsScope,
@@ -31,8 +30,8 @@ impl SettingsOwner {
 
     fn queries(self) -> &'static SettingsQueries {
         match self {
-            SettingsOwner::User(_) => &queries::USER_SETTINGS,
-            SettingsOwner::Org(_) => &queries::ORG_SETTINGS,
+            SettingsOwner::User(_) => &USER_SETTINGS,
+            SettingsOwner::Org(_) => &ORG_SETTINGS,
         }
     }
 
@@ -139,9 +138,10 @@ async fn change_settings_in(
     // inserts nothing), the second pass reads and locks that row. Every refusal comes before
     // any write, so nothing is stored for it.
     for _ in 0..2 {
-        let lock = statements.lock.sql(tx.dialect());
         let stored = tx
-            .query_opt(lock, args![owner.id()], |row| row.get::<String>("settings"))
+            .query_opt_per_dialect(&statements.lock, args![owner.id()], |row| {
+                row.get::<String>("settings")
+            })
             .await?;
         let current = stored
             .as_deref()
@@ -180,3 +180,54 @@ async fn change_settings_in(
 fn parse(text: &str) -> StoreResult<Settings> {
     serde_json::from_str(text).map_err(StoreError::Encoding)
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// The statements of one kind of settings object, by owner id ($1).
+struct SettingsQueries {
+    /// The stored object's text, if any.
+    read: &'static str,
+    /// The same, locking the row on PostgreSQL for the read-modify-write.
+    lock: PerDialect,
+    /// Binds: owner id, settings, updated_at. Inserts nothing when a row exists already (a
+    /// concurrent first write committed it).
+    insert: &'static str,
+    /// Binds: owner id, settings, updated_at.
+    update: &'static str,
+}
+
+/// The statements of the settings table `$table`, whose owner column is `$owner`.
+macro_rules! settings_queries {
+    ($table:literal, $owner:literal) => {
+        SettingsQueries {
+            read: concat!("SELECT settings FROM ", $table, " WHERE ", $owner, " = $1"),
+            lock: for_update!(concat!(
+                "SELECT settings FROM ",
+                $table,
+                " WHERE ",
+                $owner,
+                " = $1"
+            )),
+            insert: concat!(
+                "INSERT INTO ",
+                $table,
+                " (",
+                $owner,
+                ", settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT (",
+                $owner,
+                ") DO NOTHING"
+            ),
+            update: concat!(
+                "UPDATE ",
+                $table,
+                " SET settings = $2, updated_at = $3 WHERE ",
+                $owner,
+                " = $1"
+            ),
+        }
+    };
+}
+
+const USER_SETTINGS: SettingsQueries = settings_queries!("user_settings", "user_id");
+
+const ORG_SETTINGS: SettingsQueries = settings_queries!("org_settings", "org_id");

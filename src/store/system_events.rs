@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::tx::{args, Arg, Row};
-use super::{queries, Store, StoreResult};
+use super::tx::{args, Arg, PerDialect, Row};
+use super::{Store, StoreResult};
 use crate::domain::{EventContext, EventKind, OrgId, UserId, WorkspaceId};
 
 /// Who asks, and how far they see.
@@ -88,33 +88,33 @@ impl Conditions {
 
     fn of(reader: &EventReader, filter: &EventFilter) -> Conditions {
         let mut conditions = Conditions::new(reader.user_id);
-        conditions.and(queries::EVENTS_IN_ORG, reader.org_id.into());
+        conditions.and(EVENTS_IN_ORG, reader.org_id.into());
         if !reader.org_wide {
-            conditions.and(queries::EVENTS_OF_MEMBER, reader.user_id.into());
+            conditions.and(EVENTS_OF_MEMBER, reader.user_id.into());
         }
         if let Some(from) = filter.from {
-            conditions.and(queries::EVENTS_FROM, from.into());
+            conditions.and(EVENTS_FROM, from.into());
         }
         if let Some(to) = filter.to {
-            conditions.and(queries::EVENTS_TO, to.into());
+            conditions.and(EVENTS_TO, to.into());
         }
         if let Some(id) = filter.context_id {
-            conditions.and(queries::EVENTS_CONTEXT_ID, id.into());
+            conditions.and(EVENTS_CONTEXT_ID, id.into());
         }
         if let Some(context) = filter.context {
-            conditions.and(queries::EVENTS_CONTEXT, context.index().into());
+            conditions.and(EVENTS_CONTEXT, context.index().into());
         }
         if let Some(event) = filter.event {
-            conditions.and(queries::EVENTS_KIND, event.index().into());
+            conditions.and(EVENTS_KIND, event.index().into());
         }
         if let Some(actor) = filter.actor {
-            conditions.and(queries::EVENTS_ACTOR, actor.into());
+            conditions.and(EVENTS_ACTOR, actor.into());
         }
         if let Some(workspace) = filter.workspace {
-            conditions.and(queries::EVENTS_WORKSPACE, workspace.into());
+            conditions.and(EVENTS_WORKSPACE, workspace.into());
         }
         if filter.unread_only {
-            conditions.and(queries::EVENTS_UNREAD, reader.user_id.into());
+            conditions.and(EVENTS_UNREAD, reader.user_id.into());
         }
         conditions
     }
@@ -129,16 +129,14 @@ fn page_sql(conditions: &Conditions, skip: i64, take: i64) -> (String, Vec<Arg<'
     let offset = args.len();
     let sql = format!(
         "{}{}{} LIMIT ${limit} OFFSET ${offset}",
-        queries::EVENTS_PAGE_HEAD,
-        conditions.sql,
-        queries::EVENTS_PAGE_ORDER
+        EVENTS_PAGE_HEAD, conditions.sql, EVENTS_PAGE_ORDER
     );
     (sql, args)
 }
 
 fn count_sql(conditions: &Conditions) -> String {
     // `$1` (the reader) is bound for the numbering's sake even where no condition uses it.
-    format!("{}{}", queries::EVENTS_COUNT_HEAD, conditions.sql)
+    format!("{}{}", EVENTS_COUNT_HEAD, conditions.sql)
 }
 
 fn decode(row: &Row<'_>, unread: bool) -> StoreResult<SystemEvent> {
@@ -201,12 +199,11 @@ impl Store {
                 } = reader;
                 let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
                 if read {
-                    let sql = queries::MARK_EVENTS_READ.sql(tx.dialect());
-                    tx.execute(sql, args![user_id, &ids, org_id, org_wide])
-                        .await?;
+                    let args = args![user_id, &ids, org_id, org_wide];
+                    tx.execute_per_dialect(&MARK_EVENTS_READ, args).await?;
                 } else {
-                    let sql = queries::MARK_EVENTS_UNREAD.sql(tx.dialect());
-                    tx.execute(sql, args![user_id, &ids]).await?;
+                    let args = args![user_id, &ids];
+                    tx.execute_per_dialect(&MARK_EVENTS_UNREAD, args).await?;
                 }
                 Ok(())
             })
@@ -226,7 +223,7 @@ impl Store {
         self.read(move |tx| {
             Box::pin(async move {
                 let args = args![after, limit, org, since];
-                tx.query_all(queries::EXPORT_EVENTS, args, |row| decode(row, false))
+                tx.query_all(EXPORT_EVENTS, args, |row| decode(row, false))
                     .await
             })
         })
@@ -241,8 +238,8 @@ impl Store {
             let n = self
                 .write_single(move |tx| {
                     Box::pin(async move {
-                        let sql = queries::DELETE_OLD_EVENTS.sql(tx.dialect());
-                        tx.execute(sql, args![before, batch]).await
+                        tx.execute_per_dialect(&DELETE_OLD_EVENTS, args![before, batch])
+                            .await
                     })
                 })
                 .await?;
@@ -255,6 +252,121 @@ impl Store {
         }
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+//
+// The event query is put together from the fragments below, only the filters given (so every
+// shape is a plain indexed statement: no `$n IS NULL OR ...`, which defeats PostgreSQL's
+// generic plans). `$?` stands for the fragment's own parameter, numbered when it is added
+// (`Conditions::and`).
+
+/// Every event query starts from the caller's organization (never another's).
+const EVENTS_IN_ORG: &str = "e.org_id = $?";
+
+/// The member scope: the events the caller caused, and those of the workspaces they are a
+/// member of now. An `IN` over a union rather than an `OR`, so each half reads its own index
+/// (actor, workspace) instead of the whole organization's window being filtered row by row.
+const EVENTS_OF_MEMBER: &str = "e.id IN (\
+     SELECT a.id FROM system_events a WHERE a.actor_id = $? \
+     UNION ALL \
+     SELECT w.id FROM workspace_members m JOIN system_events w ON w.workspace_id = m.workspace_id \
+     WHERE m.user_id = $?)";
+
+const EVENTS_FROM: &str = "e.created_at >= $?";
+
+const EVENTS_TO: &str = "e.created_at <= $?";
+
+const EVENTS_CONTEXT_ID: &str = "e.context_id = $?";
+
+const EVENTS_CONTEXT: &str = "e.context = $?";
+
+const EVENTS_KIND: &str = "e.event = $?";
+
+const EVENTS_ACTOR: &str = "e.actor_id = $?";
+
+const EVENTS_WORKSPACE: &str = "e.workspace_id = $?";
+
+const EVENTS_UNREAD: &str =
+    "NOT EXISTS (SELECT 1 FROM system_event_reads r WHERE r.user_id = $? AND r.event_id = e.id)";
+
+/// The columns of `SystemEvent`, read from `system_events e LEFT JOIN users u` (an event outlives
+/// its actor's account).
+macro_rules! event_columns {
+    () => {
+        "e.id, e.created_at, e.context_id, e.context, e.event, e.org_id, e.actor_id, \
+         e.workspace_id, e.json_data, COALESCE(u.first_name, '') AS first_name, \
+         COALESCE(u.last_name, '') AS last_name, COALESCE(u.email, '') AS email"
+    };
+}
+
+/// `SELECT` of a page: then `WHERE <conditions>`, [`EVENTS_PAGE_ORDER`], then `LIMIT`/`OFFSET`.
+const EVENTS_PAGE_HEAD: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    ", NOT EXISTS (SELECT 1 FROM system_event_reads r WHERE r.user_id = $1 AND r.event_id = e.id) \
+     AS unread FROM system_events e LEFT JOIN users u ON u.id = e.actor_id WHERE "
+);
+
+/// Newest first; the page's limit and offset are the last two parameters.
+const EVENTS_PAGE_ORDER: &str = " ORDER BY e.created_at DESC, e.id DESC";
+
+const EVENTS_COUNT_HEAD: &str = "SELECT COUNT(*) AS n FROM system_events e WHERE ";
+
+/// The export: events after id $1, oldest first, $2 at a time (keyset by id), optionally of one
+/// organization ($3) and from a time on ($4).
+const EXPORT_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM system_events e LEFT JOIN users u ON u.id = e.actor_id \
+     WHERE e.id > $1 AND ($3 IS NULL OR e.org_id = $3) AND ($4 IS NULL OR e.created_at >= $4) \
+     ORDER BY e.id LIMIT $2"
+);
+
+/// `mark_events!(head, ids, tail)`: a mark statement over the ids of the JSON array $2, in one
+/// statement (up to 1,000 ids): SQLite reads the array with `json_each`, PostgreSQL with
+/// `jsonb_array_elements_text`; the rest is the same text.
+macro_rules! mark_events {
+    ($head:literal, $tail:literal) => {
+        PerDialect::new(
+            concat!($head, "SELECT value FROM json_each($2)", $tail),
+            concat!(
+                $head,
+                "SELECT t.value::bigint FROM jsonb_array_elements_text($2::jsonb) AS t(value)",
+                $tail
+            ),
+        )
+    };
+}
+
+/// Marks the events $2 read for user $1, those they may see: of their organization ($3) and,
+/// unless $4 (organization-wide scope), caused by them or of one of their workspaces.
+const MARK_EVENTS_READ: PerDialect = mark_events!(
+    "INSERT INTO system_event_reads (user_id, event_id) \
+     SELECT $1, e.id FROM system_events e WHERE e.id IN (",
+    ") AND e.org_id = $3 AND ($4 OR e.actor_id = $1 OR EXISTS (SELECT 1 FROM workspace_members m \
+     WHERE m.user_id = $1 AND m.workspace_id = e.workspace_id)) \
+     ON CONFLICT (user_id, event_id) DO NOTHING"
+);
+
+/// Unread is the absence of the caller's row: deleting it needs no visibility check (a user only
+/// ever has rows for events they could see).
+const MARK_EVENTS_UNREAD: PerDialect = mark_events!(
+    "DELETE FROM system_event_reads WHERE user_id = $1 AND event_id IN (",
+    ")"
+);
+
+/// Retention: deletes, among the oldest $2 events by id, those created before $1. By id, not
+/// through an index on `created_at` (which every write would pay for): ids increase with time,
+/// so the oldest ids are the old events, and the batch stops at the first young ones instead of
+/// searching the table for old rows that are not there. On PostgreSQL the batch's rows are
+/// locked and those another instance's batch holds are skipped.
+const DELETE_OLD_EVENTS: PerDialect = PerDialect::new(
+    "DELETE FROM system_events WHERE id IN (SELECT b.id FROM \
+     (SELECT id, created_at FROM system_events ORDER BY id LIMIT $2) b WHERE b.created_at < $1)",
+    "DELETE FROM system_events WHERE id IN (SELECT b.id FROM \
+     (SELECT id, created_at FROM system_events ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) b \
+     WHERE b.created_at < $1)",
+);
 
 #[cfg(test)]
 mod plan_tests {

@@ -7,7 +7,24 @@
 //! returns at once (rusqlite never waits), which is what lets the SQLite writer thread run the
 //! same async function to completion without a runtime (`sqlite::writer`).
 //!
-//! Where the dialects really differ, the operation branches on [`Tx::dialect`] in plain sight.
+//! Where the dialects differ, the difference is a [`PerDialect`]: a statement with a SQLite and a
+//! PostgreSQL text, or with a PostgreSQL text only, where SQLite needs nothing in its place. So
+//! `grep -rn PerDialect src/store` lists every fork, and there are four kinds:
+//! - row locks ([`for_update!`]): several server processes may share a PostgreSQL database, so a
+//!   check and the write it allows hold the rows they read until commit; SQLite needs none, as
+//!   its one writer holds the database's write lock for the whole transaction (a lock only
+//!   PostgreSQL takes, with nothing to read on SQLite, has no SQLite text at all);
+//! - batch deletes of the clean-up, which on PostgreSQL skip the rows another instance's batch
+//!   holds (`FOR UPDATE SKIP LOCKED`);
+//! - a function only one dialect has (reading a JSON array of ids);
+//! - PostgreSQL's one-statement workspace create, one round trip where SQLite, which has no
+//!   round trips, runs the steps one by one.
+//!
+//! An operation runs such a statement with [`Tx::execute_per_dialect`] or
+//! [`Tx::query_opt_per_dialect`], so its call site does not branch. Only where the steps
+//! themselves differ (the create) does it branch, on whether the statement has a text in its
+//! dialect ([`PerDialect::sql`]). How the backends run statements differs too (SQLite's calls
+//! return at once, in the calling task): that is for the methods of [`Tx`], never an operation.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::postgres::PgRow;
@@ -267,33 +284,45 @@ macro_rules! native_column {
 }
 native_column!(Uuid, i64, i16, bool, String, Vec<u8>);
 
-/// A statement that takes row locks on PostgreSQL (`FOR UPDATE`), where several processes
-/// share the database (or, rarely, one written twice because only the dialects' functions
-/// differ: reading a JSON array of event ids). SQLite has no row locks and needs none: its one writer holds the
-/// database's write lock for the whole transaction, so a check and the write after it cannot be
-/// separated by another writer.
-pub struct Locking {
-    sqlite: &'static str,
+/// A statement where the dialects differ: its SQLite and its PostgreSQL text, or no SQLite text
+/// where SQLite runs nothing in its place. See the module's documentation for the kinds.
+#[derive(Debug, Clone, Copy)]
+pub struct PerDialect {
+    sqlite: Option<&'static str>,
     postgres: &'static str,
 }
 
-/// `locking!("SELECT ... WHERE id = $1")`: the statement, and on PostgreSQL `... FOR UPDATE`.
-macro_rules! locking {
+/// `for_update!("SELECT ... WHERE id = $1")`: the statement, and on PostgreSQL `... FOR UPDATE`,
+/// which locks the rows it reads until commit.
+macro_rules! for_update {
     ($sql:expr) => {
-        $crate::store::tx::Locking::new($sql, concat!($sql, " FOR UPDATE"))
+        $crate::store::tx::PerDialect::new($sql, concat!($sql, " FOR UPDATE"))
     };
 }
-pub(crate) use locking;
+pub(crate) use for_update;
 
-impl Locking {
-    pub const fn new(sqlite: &'static str, postgres: &'static str) -> Locking {
-        Locking { sqlite, postgres }
+impl PerDialect {
+    /// A statement written once for each dialect.
+    pub const fn new(sqlite: &'static str, postgres: &'static str) -> PerDialect {
+        PerDialect {
+            sqlite: Some(sqlite),
+            postgres,
+        }
     }
 
-    pub fn sql(&self, dialect: Dialect) -> &'static str {
+    /// A statement only PostgreSQL runs, with nothing in its place on SQLite.
+    pub const fn postgres_only(postgres: &'static str) -> PerDialect {
+        PerDialect {
+            sqlite: None,
+            postgres,
+        }
+    }
+
+    /// Its text in `dialect`; None where that dialect runs nothing in its place.
+    pub fn sql(&self, dialect: Dialect) -> Option<&'static str> {
         match dialect {
             Dialect::Sqlite => self.sqlite,
-            Dialect::Postgres => self.postgres,
+            Dialect::Postgres => Some(self.postgres),
         }
     }
 }
@@ -361,6 +390,44 @@ impl Tx<'_> {
     pub async fn count(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<i64> {
         let n = self.query_opt(sql, args, |row| row.get("n")).await?;
         Ok(n.unwrap_or(0))
+    }
+
+    /// [`Tx::execute`] of `statement` in this dialect; 0 rows changed where it has no text here
+    /// (a lock only PostgreSQL takes).
+    pub async fn execute_per_dialect(
+        &mut self,
+        statement: &PerDialect,
+        args: &[Arg<'_>],
+    ) -> StoreResult<u64> {
+        match statement.sql(self.dialect()) {
+            Some(sql) => self.execute(sql, args).await,
+            None => Ok(0),
+        }
+    }
+
+    /// [`Tx::query_opt`] of `statement` in this dialect. A statement that reads has a text in
+    /// both: one without would answer "no row" for rows that exist, so it is an error instead.
+    pub async fn query_opt_per_dialect<T>(
+        &mut self,
+        statement: &PerDialect,
+        args: &[Arg<'_>],
+        decode: impl FnOnce(&Row<'_>) -> StoreResult<T> + Send,
+    ) -> StoreResult<Option<T>> {
+        let sql = statement
+            .sql(self.dialect())
+            .ok_or(StoreError::Unavailable(
+                "a query with no text in this dialect",
+            ))?;
+        self.query_opt(sql, args, decode).await
+    }
+
+    /// Lets the other tasks of the runtime thread run, between the statements of a long read.
+    /// A SQLite read runs inline in the calling task and never waits, so it would hold the thread
+    /// to the end; a PostgreSQL statement awaits the database, which yields already.
+    pub async fn yield_between_statements(&mut self) {
+        if let Tx::Sqlite(_) = self {
+            tokio::task::yield_now().await;
+        }
     }
 }
 

@@ -2,10 +2,12 @@
 
 use uuid::Uuid;
 
+use super::accounts::{append_user_updated, insert_user, insert_verification};
 use super::events::{append_event, json, Actor, Changes, NewEvent, UserFields};
-use super::identity::{append_user_updated, insert_user, insert_verification};
-use super::tx::{args, Dialect, Tx};
-use super::{queries, NewUser, NewVerification, Store, StoreError, StoreResult, User};
+use super::sql::{self, user_columns};
+use super::tx::PerDialect;
+use super::tx::{args, Tx};
+use super::{NewUser, NewVerification, Store, StoreError, StoreResult, User};
 use crate::clock::rfc3339;
 use crate::domain::{check_user_change, EventKind, OrgId, OrgRole, RoleDenied, SessionId, UserId};
 
@@ -17,7 +19,7 @@ impl Store {
     pub async fn list_org_users(&self, org_id: OrgId) -> StoreResult<Vec<User>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_all(queries::LIST_ORG_USERS, args![org_id], User::from_row)
+                tx.query_all(LIST_ORG_USERS, args![org_id], User::from_row)
                     .await
             })
         })
@@ -28,7 +30,7 @@ impl Store {
     pub async fn org_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<Option<User>> {
         self.read(|tx| {
             Box::pin(async move {
-                tx.query_opt(queries::ORG_USER, args![user_id, org_id], User::from_row)
+                tx.query_opt(ORG_USER, args![user_id, org_id], User::from_row)
                     .await
             })
         })
@@ -92,7 +94,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
         return Ok(UserChangeOutcome::LastOwner);
     }
     tx.execute(
-        queries::UPDATE_USER,
+        UPDATE_USER,
         args![
             change.target_id,
             update.first_name.as_deref(),
@@ -106,7 +108,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
     if update.password_hash.is_some() {
         // A new password ends every other session: whoever knew the old one is out.
         tx.execute(
-            queries::REVOKE_OTHER_SESSIONS,
+            REVOKE_OTHER_SESSIONS,
             args![
                 change.target_id,
                 change.now,
@@ -116,7 +118,7 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
         .await?;
     }
     let after = tx
-        .query_opt(queries::USER_BY_ID, args![change.target_id], User::from_row)
+        .query_opt(USER_BY_ID, args![change.target_id], User::from_row)
         .await?
         .ok_or(StoreError::Unavailable("an updated user vanished"))?;
     let changes = Changes::default()
@@ -139,14 +141,11 @@ async fn delete_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<Use
     if is_last_owner(tx, &before).await? {
         return Ok(UserChangeOutcome::LastOwner);
     }
-    tx.execute(
-        queries::SOFT_DELETE_USER,
-        args![change.target_id, change.now],
-    )
-    .await?;
+    tx.execute(SOFT_DELETE_USER, args![change.target_id, change.now])
+        .await?;
     // Their tokens stop working at once, not at expiry.
     tx.execute(
-        queries::REVOKE_USER_SESSIONS,
+        sql::REVOKE_USER_SESSIONS,
         args![change.target_id, change.now],
     )
     .await?;
@@ -172,7 +171,7 @@ async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<U
     if let Some(refused) = change.activate_refusal(actor, &before) {
         return Ok(refused);
     }
-    tx.execute(queries::ACTIVATE_USER, args![change.target_id, change.now])
+    tx.execute(ACTIVATE_USER, args![change.target_id, change.now])
         .await?;
     let changes =
         Changes::default().field("deletedAt", before.deleted_at.map(rfc3339), None::<String>);
@@ -191,20 +190,16 @@ async fn lock_and_load(
     tx: &mut Tx<'_>,
     change: &UserChange,
 ) -> StoreResult<Result<(OrgRole, User), UserChangeOutcome>> {
-    if tx.dialect() == Dialect::Postgres {
-        tx.execute(queries::LOCK_ORGANIZATION, args![change.org_id])
-            .await?;
-    }
+    tx.execute_per_dialect(&LOCK_ORGANIZATION, args![change.org_id])
+        .await?;
     let actor: Option<OrgRole> = tx
-        .query_opt(
-            queries::ACTOR_ROLE,
-            args![change.actor_id, change.org_id],
-            |row| row.get("org_role"),
-        )
+        .query_opt(ACTOR_ROLE, args![change.actor_id, change.org_id], |row| {
+            row.get("org_role")
+        })
         .await?;
     let target = tx
         .query_opt(
-            queries::ORG_USER,
+            ORG_USER,
             args![change.target_id, change.org_id],
             User::from_row,
         )
@@ -218,10 +213,7 @@ async fn is_last_owner(tx: &mut Tx<'_>, target: &User) -> StoreResult<bool> {
         return Ok(false);
     }
     let owners = tx
-        .count(
-            queries::COUNT_ACTIVE_WITH_ROLE,
-            args![target.org_id, OrgRole::Owner],
-        )
+        .count(COUNT_ACTIVE_WITH_ROLE, args![target.org_id, OrgRole::Owner])
         .await?;
     Ok(owners <= 1)
 }
@@ -340,6 +332,49 @@ impl UserChangeOutcome {
         }
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// Revokes a user's sessions but one ($3; the nil UUID keeps none).
+const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND id <> $3";
+
+const LIST_ORG_USERS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.org_id = $1 ORDER BY u.created_at, u.id"
+);
+
+/// A user of the organization, deleted or not.
+const ORG_USER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.id = $1 AND u.org_id = $2"
+);
+
+const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
+
+/// PostgreSQL only: locks the organization row until commit, so changes of one organization's
+/// users run one after the other across every server process. (On SQLite the writer holds the
+/// database's write lock already.)
+const LOCK_ORGANIZATION: PerDialect =
+    PerDialect::postgres_only("SELECT id FROM organizations WHERE id = $1 FOR UPDATE");
+
+/// The role of a live user of the organization ($1 user, $2 organization).
+const ACTOR_ROLE: &str =
+    "SELECT org_role FROM users WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL";
+
+const COUNT_ACTIVE_WITH_ROLE: &str =
+    "SELECT COUNT(*) AS n FROM users WHERE org_id = $1 AND org_role = $2 AND deleted_at IS NULL";
+
+/// Partial update of a user: NULL leaves a field as it is ($6 now).
+const UPDATE_USER: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \
+     last_name = COALESCE($3, last_name), org_role = COALESCE($4, org_role), \
+     password_hash = COALESCE($5, password_hash), updated_at = $6 WHERE id = $1";
+
+const SOFT_DELETE_USER: &str = "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1";
+
+const ACTIVATE_USER: &str = "UPDATE users SET deleted_at = NULL, updated_at = $2 WHERE id = $1";
 
 #[cfg(test)]
 mod tests {

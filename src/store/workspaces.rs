@@ -1,11 +1,14 @@
-//! Workspaces and their members: the workspace half of the store.
+//! Workspaces: creating one with its ADMIN, listing those a session's user may see (the
+//! statement and the assembly of its rows are `listing`), reading, renaming and soft-deleting
+//! one. Their members are `workspace_members`.
 
-use super::events::{append_event, json, Actor, Changes, MemberFields, NewEvent, WorkspaceFields};
+use super::events::{append_event, json, Actor, Changes, NewEvent, WorkspaceFields};
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
 };
-use super::tx::{args, Dialect, Row, Tx};
-use super::{queries, SessionUser, Store, StoreError, StoreResult};
+use super::sql::{self, full_access_session};
+use super::tx::{args, for_update, PerDialect, Row, Tx};
+use super::{SessionUser, Store, StoreError, StoreResult};
 use crate::domain::{
     EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
 };
@@ -82,7 +85,7 @@ impl Store {
         self.read(|tx| {
             Box::pin(async move {
                 tx.query_opt(
-                    queries::WORKSPACE_ACCESS,
+                    WORKSPACE_ACCESS,
                     args![workspace_id, org_id, user_id],
                     |row| {
                         Ok(WorkspaceAccess {
@@ -118,7 +121,7 @@ impl Store {
             Box::pin(async move {
                 let deleted = tx
                     .query_opt(
-                        queries::DELETE_EMPTY_WORKSPACE,
+                        DELETE_EMPTY_WORKSPACE,
                         args![workspace_id, by.org_id, by.at],
                         Workspace::from_row,
                     )
@@ -131,82 +134,13 @@ impl Store {
                 }
                 // Only explains the outcome: nothing was written.
                 let live = tx
-                    .count(
-                        queries::COUNT_LIVE_WORKSPACE,
-                        args![workspace_id, by.org_id],
-                    )
+                    .count(sql::COUNT_LIVE_WORKSPACE, args![workspace_id, by.org_id])
                     .await?;
                 Ok(if live == 0 {
                     DeleteOutcome::NotFound
                 } else {
                     DeleteOutcome::HasResources
                 })
-            })
-        })
-        .await
-    }
-
-    /// Adds an active user of the organization to a live workspace.
-    pub async fn add_member(&self, member: NewMember) -> StoreResult<AddMemberOutcome> {
-        self.write(move |tx| Box::pin(add_member(tx, member))).await
-    }
-
-    /// Changes an active member's role; refuses to demote the last ADMIN. Their current role
-    /// again changes nothing.
-    pub async fn change_member_role(
-        &self,
-        by: Actor,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        role: WorkspaceRole,
-    ) -> StoreResult<MemberChangeOutcome> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let loses_admin = role != WorkspaceRole::Admin;
-                let current =
-                    match check_member_change(tx, workspace_id, user_id, loses_admin).await? {
-                        Ok(current) => current,
-                        Err(refused) => return Ok(refused),
-                    };
-                if current == role {
-                    return Ok(MemberChangeOutcome::Done);
-                }
-                tx.execute(
-                    queries::UPDATE_MEMBER_ROLE,
-                    args![workspace_id, user_id, role],
-                )
-                .await?;
-                let changes = Changes::default().field("role", current.as_str(), role.as_str());
-                if let Some(data) = changes.json()? {
-                    let kind = EventKind::Updated;
-                    let event = NewEvent::member(by, kind, workspace_id, user_id, data);
-                    append_event(tx, &event).await?;
-                }
-                Ok(MemberChangeOutcome::Done)
-            })
-        })
-        .await
-    }
-
-    /// Removes an active member; refuses to remove the last ADMIN.
-    pub async fn remove_member(
-        &self,
-        by: Actor,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-    ) -> StoreResult<MemberChangeOutcome> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let role = match check_member_change(tx, workspace_id, user_id, true).await? {
-                    Ok(role) => role,
-                    Err(refused) => return Ok(refused),
-                };
-                tx.execute(queries::DELETE_MEMBER, args![workspace_id, user_id])
-                    .await?;
-                let data = json(&MemberFields::new(workspace_id, user_id, role))?;
-                let event = NewEvent::member(by, EventKind::Deleted, workspace_id, user_id, data);
-                append_event(tx, &event).await?;
-                Ok(MemberChangeOutcome::Done)
             })
         })
         .await
@@ -226,11 +160,11 @@ async fn create_workspace(
         org_id,
         now,
     } = claim;
-    if tx.dialect() == Dialect::Postgres {
-        // One round trip instead of five (see the statement's comment).
+    if let Some(create) = CREATE_WORKSPACE_IN_ONE_STATEMENT.sql(tx.dialect()) {
+        // PostgreSQL: one round trip instead of five (see the statement's comment).
         let me = tx
             .query_opt(
-                queries::CREATE_WORKSPACE_IN_ONE_STATEMENT,
+                create,
                 args![
                     session_id,
                     user_id,
@@ -272,9 +206,10 @@ async fn create_workspace(
             }
         });
     }
+    // SQLite, where a statement costs no round trip: the same steps, one statement each.
     let me = tx
         .query_opt(
-            queries::AUTHENTICATE,
+            sql::AUTHENTICATE,
             args![session_id, user_id, now],
             SessionUser::from_row,
         )
@@ -291,11 +226,11 @@ async fn create_workspace(
         return Ok(CreateOutcome::NotPermitted);
     }
     tx.execute(
-        queries::INSERT_WORKSPACE,
+        INSERT_WORKSPACE,
         args![new.id, me.org_id, &new.name, &new.name_key, now],
     )
     .await?;
-    tx.execute(queries::INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
+    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
         .await?;
     let by = Actor {
         org_id,
@@ -348,56 +283,8 @@ async fn list_in_chunks(
         if !full || listed.len() as i64 >= limit {
             return Ok(Some(listed));
         }
-        // SQLite reads run inline: let other tasks of this runtime thread in between chunks.
-        if tx.dialect() == Dialect::Sqlite {
-            tokio::task::yield_now().await;
-        }
+        tx.yield_between_statements().await;
     }
-}
-
-async fn add_member(tx: &mut Tx<'_>, member: NewMember) -> StoreResult<AddMemberOutcome> {
-    let live = tx
-        .count(
-            queries::COUNT_LIVE_WORKSPACE,
-            args![member.workspace_id, member.org_id],
-        )
-        .await?;
-    if live == 0 {
-        return Ok(AddMemberOutcome::WorkspaceNotFound);
-    }
-    let target = tx
-        .count(
-            queries::COUNT_LIVE_USER,
-            args![member.user_id, member.org_id],
-        )
-        .await?;
-    if target == 0 {
-        return Ok(AddMemberOutcome::TargetNotFound);
-    }
-    let inserted = tx
-        .execute(
-            queries::INSERT_MEMBER,
-            args![
-                member.workspace_id,
-                member.user_id,
-                member.role,
-                member.created_at
-            ],
-        )
-        .await?;
-    if inserted == 0 {
-        return Ok(AddMemberOutcome::AlreadyMember);
-    }
-    let fields = MemberFields::new(member.workspace_id, member.user_id, member.role);
-    let by = Actor {
-        org_id: member.org_id,
-        user_id: member.actor_id,
-        at: member.created_at,
-    };
-    let (kind, workspace_id) = (EventKind::Created, member.workspace_id);
-    let event = NewEvent::member(by, kind, workspace_id, member.user_id, json(&fields)?);
-    append_event(tx, &event).await?;
-    Ok(AddMemberOutcome::Added)
 }
 
 async fn rename_workspace(
@@ -407,10 +294,9 @@ async fn rename_workspace(
     let by = rename.by;
     // Read under the row lock (PostgreSQL), so the event's "from" is the name this rename
     // replaces even when two renames race.
-    let lock = queries::LOCK_LIVE_WORKSPACE_OF_ORG.sql(tx.dialect());
     let current = tx
-        .query_opt(
-            lock,
+        .query_opt_per_dialect(
+            &LOCK_LIVE_WORKSPACE_OF_ORG,
             args![rename.workspace_id, by.org_id],
             Workspace::from_row,
         )
@@ -424,7 +310,7 @@ async fn rename_workspace(
     };
     let renamed = tx
         .query_opt(
-            queries::RENAME_WORKSPACE,
+            RENAME_WORKSPACE,
             args![
                 rename.workspace_id,
                 by.org_id,
@@ -439,43 +325,6 @@ async fn rename_workspace(
     let event = NewEvent::workspace(by, EventKind::Updated, renamed.id, data);
     append_event(tx, &event).await?;
     Ok(Some(renamed))
-}
-
-/// Inside the transaction: locks the live workspace's row (PostgreSQL), then checks that `user`
-/// is an active member and, when `loses_admin` and they are an ADMIN, that another active ADMIN
-/// remains. Their current role when the change may proceed, else the refusal.
-async fn check_member_change(
-    tx: &mut Tx<'_>,
-    workspace_id: WorkspaceId,
-    user_id: UserId,
-    loses_admin: bool,
-) -> StoreResult<Result<WorkspaceRole, MemberChangeOutcome>> {
-    let lock = queries::LOCK_LIVE_WORKSPACE.sql(tx.dialect());
-    let live: Option<WorkspaceId> = tx
-        .query_opt(lock, args![workspace_id], |row| row.get("id"))
-        .await?;
-    if live.is_none() {
-        return Ok(Err(MemberChangeOutcome::WorkspaceNotFound));
-    }
-    let role: Option<WorkspaceRole> = tx
-        .query_opt(queries::MEMBER_ROLE, args![workspace_id, user_id], |row| {
-            row.get("role")
-        })
-        .await?;
-    Ok(match role {
-        None => Err(MemberChangeOutcome::NotMember),
-        Some(WorkspaceRole::Admin) if loses_admin => {
-            let admins = tx
-                .count(queries::COUNT_ACTIVE_ADMINS, args![workspace_id])
-                .await?;
-            if admins <= 1 {
-                Err(MemberChangeOutcome::LastAdmin)
-            } else {
-                Ok(WorkspaceRole::Admin)
-            }
-        }
-        Some(role) => Ok(role),
-    })
 }
 
 /// What a bearer token claims: a session of a user, to be checked live at `now` (Unix ms).
@@ -598,29 +447,59 @@ pub enum DeleteOutcome {
     HasResources,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewMember {
-    pub org_id: OrgId,
-    /// Who adds them.
-    pub actor_id: UserId,
-    pub workspace_id: WorkspaceId,
-    pub user_id: UserId,
-    pub role: WorkspaceRole,
-    pub created_at: i64,
-}
+// ---- SQL ----------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddMemberOutcome {
-    Added,
-    WorkspaceNotFound,
-    TargetNotFound,
-    AlreadyMember,
-}
+const INSERT_WORKSPACE: &str =
+    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberChangeOutcome {
-    Done,
-    WorkspaceNotFound,
-    NotMember,
-    LastAdmin,
-}
+const INSERT_ADMIN_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     VALUES ($1, $2, 'ADMIN', $3)";
+
+/// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
+/// `AUTHENTICATE`, the two inserts and `INSERT_EVENT`, which cost no round trips there): the
+/// session's user (`me`, the checks of `AUTHENTICATE`, and of the organization `$8` the token
+/// names), the workspace, inserted only when they are validated and their role is at least `$7`,
+/// its ADMIN membership and its `created` event (`$9` context, `$10` event, `$11` its
+/// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
+/// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
+/// (only ever after the checks passed). No row: the session is not live.
+const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(
+    "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+    full_access_session!(),
+    " AND u.org_id = $8), \
+     created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
+     RETURNING id), \
+     admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me), \
+     event AS (INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, \
+     context_id, json_data, created_at) \
+     SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
+     FROM created CROSS JOIN me) \
+     SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
+     FROM me"
+));
+
+/// A live workspace of the organization with the caller's membership role ($3 user), if any.
+const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
+     LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = $3 \
+     WHERE w.id = $1 AND w.org_id = $2 AND w.deleted_at IS NULL";
+
+const RENAME_WORKSPACE: &str = "UPDATE workspaces SET name = $3, name_key = $4, updated_at = $5 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL RETURNING id, org_id, name";
+
+/// The soft delete with its resource check, in one statement so they cannot be separated;
+/// returns the deleted workspace.
+const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3, updated_at = $3 \
+     WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM workspace_resources r WHERE r.workspace_id = workspaces.id) \
+     RETURNING id, org_id, name";
+
+/// A live workspace of the organization ($2), locked until commit on PostgreSQL: a rename reads
+/// the name it replaces.
+const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
+    "SELECT id, org_id, name FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
+);

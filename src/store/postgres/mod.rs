@@ -2,8 +2,9 @@
 //!
 //! Several server processes may share the database, so every rule that spans rows is held by the
 //! database: constraints, and row locks (`FOR UPDATE`) inside transactions where a check precedes
-//! a write. The SQL is the text shared with SQLite (`store::queries`) except for those locks and
-//! for statements PostgreSQL can do in one round trip.
+//! a write. The SQL is the text shared with SQLite, written in each store module, except for the
+//! statements that differ (`PerDialect`, `store::tx`): those locks, and statements PostgreSQL can
+//! do in one round trip.
 
 use std::str::FromStr;
 use std::time::Duration;

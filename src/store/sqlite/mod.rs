@@ -2,7 +2,7 @@
 //!
 //! Reads run on pooled read-only connections in the requesting task ([`pool`]); writes go to one
 //! connection on a thread of its own that commits them in groups ([`writer`]). The SQL is the
-//! text shared with PostgreSQL (`store::queries`), bound by parameter number ([`exec`]).
+//! text shared with PostgreSQL (in each store module), bound by parameter number ([`exec`]).
 //!
 //! Migrations run through rusqlite too ([`migrate`]), booked in sqlx's `_sqlx_migrations` table as
 //! on PostgreSQL, so databases made by earlier versions open unchanged.

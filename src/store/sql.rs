@@ -8,7 +8,7 @@
 //! BLOB on SQLite), timestamps as `i64` Unix milliseconds, flags as booleans (0/1 on SQLite).
 //! Rows are read by column name, so every selected expression that is not a plain column has an
 //! alias (`COUNT(*) AS n`). Where the dialects differ, a statement is a
-//! [`PerDialect`](super::tx::PerDialect) (see `store::tx`).
+//! [`super::tx::PerDialect`] (see `store::tx`).
 //!
 //! The fragments are macros, as `concat!` takes only literals; each is exported by path
 //! (`pub(crate) use`) and imported where it is used, like any other item.

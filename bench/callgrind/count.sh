@@ -13,7 +13,10 @@ set -euo pipefail
 label=$1; bin=$2; n=$3; db=$4; wid=$5; port=${PORT:-18091}
 here=$(cd "$(dirname "$0")" && pwd); out=${OUT:-/tmp/pf}
 if [[ $db == sqlite://* ]]; then
-  file=${db#sqlite://}; rm -f "$out/run-$label.db"*; cp "$file" "$out/run-$label.db"; db="sqlite://$out/run-$label.db"
+  # Whatever the seeding server left in the WAL goes into the file first: a copy of the file alone
+  # would miss it, and two binaries would count on different data.
+  file=${db#sqlite://}; python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$file"
+  rm -f "$out/run-$label.db"*; cp "$file" "$out/run-$label.db"; db="sqlite://$out/run-$label.db"
 fi
 rm -f "$out/cg-$label.out"*
 valgrind --tool=callgrind --callgrind-out-file="$out/cg-$label.out" "$bin" --database-url "$db" \

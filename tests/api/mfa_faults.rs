@@ -1,13 +1,15 @@
 //! The documented 500 of each MFA route that writes: a failure in the database answers the
 //! route's message in the `/mfa/*` envelope and changes nothing.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::accounts::Account;
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::assert_answer;
-use crate::support::faults::{install_fault, remove_fault};
+use crate::support::faults::{
+    answers_its_500_then_works, install_fault, remove_fault, Call, Fault,
+};
 use crate::support::mfa::{mfa_error, steady_step, totp};
 
 /// With a fault on `table`'s `event`, `path` with `body` answers its 500 `message` and changes
@@ -112,6 +114,87 @@ async fn every_mfa_write_that_fails_in_the_database_answers_its_500_and_changes_
         ("mfa_failures", "INSERT"),
         login,
         "MFA verification failed",
+    )
+    .await;
+}
+
+/// The documented 500s of the MFA routes that read, mail a link, or enable a configured method:
+/// each answers its text in the `/mfa/*` envelope, changes nothing, and works once the fault is
+/// gone.
+#[tokio::test]
+async fn the_mfa_reads_links_and_enable_answer_their_500_when_the_database_fails() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let internal = mfa_error("Internal server error", "INTERNAL_ERROR");
+    let methods_read = Fault::Read("mfa_methods", "is_primary");
+    for path in ["/mfa/status", "/mfa/methods"] {
+        let call = Call::bare(Method::GET, path, &owner);
+        answers_its_500_then_works(&app, methods_read, &call, &internal, StatusCode::OK).await;
+    }
+
+    // A magic link as the only method: activated from the e-mailed token.
+    let link = json!({ "mfaType": "MAGIC_LINK" });
+    let setup = app.mfa_post("/mfa/setup", &owner.access_token, link).await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let token = app.mailer.last_token(&owner.email, "Activation token");
+    let activate = Call::new(
+        Method::POST,
+        "/mfa/magic-link/activate",
+        None,
+        json!({ "token": token }),
+    );
+    answers_its_500_then_works(
+        &app,
+        Fault::Write("mfa_methods", "UPDATE"),
+        &activate,
+        &mfa_error("Failed to activate magic link", "INTERNAL_ERROR"),
+        StatusCode::OK,
+    )
+    .await;
+
+    // A pending session asks for its sign-in link: the link's row cannot be written.
+    let pending = app.log_in_pending(&owner).await;
+    let send = Call::new(
+        Method::POST,
+        "/mfa/magic-link/send",
+        Some(&pending),
+        json!({}),
+    )
+    .control("/user/profile");
+    answers_its_500_then_works(
+        &app,
+        Fault::Write("mfa_link_tokens", "INSERT"),
+        &send,
+        &mfa_error("Failed to send magic link", "INTERNAL_ERROR"),
+        StatusCode::OK,
+    )
+    .await;
+
+    // Signed in with the link, disabled, then enabled again.
+    let magic = || json!({ "mfaType": "MAGIC_LINK" });
+    let link_token = app.mailer.last_token(&owner.email, "Sign-in token");
+    let verified = app
+        .mfa_post(
+            "/mfa/verify-login",
+            &pending.access_token,
+            json!({ "mfaType": "MAGIC_LINK", "token": link_token }),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let full = Account {
+        access_token: verified.str("accessToken"),
+        ..pending
+    };
+    let disabled = app
+        .mfa_post("/mfa/disable", &full.access_token, magic())
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    answers_its_500_then_works(
+        &app,
+        Fault::Write("mfa_methods", "UPDATE"),
+        &Call::new(Method::POST, "/mfa/enable", Some(&full), magic()),
+        &mfa_error("Failed to enable MFA method", "INTERNAL_ERROR"),
+        StatusCode::OK,
     )
     .await;
 }

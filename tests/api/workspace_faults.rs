@@ -12,53 +12,24 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::accounts::Account;
 use crate::support::app::{spawn_app, TestApp};
-use crate::support::assertions::{assert_answer, error_body};
+use crate::support::assertions::error_body;
 use crate::support::cast::{role_of, Cast};
-use crate::support::client::Answer;
-use crate::support::faults::{install_fault, remove_fault};
-
-/// One route's request, sent as `by`.
-struct Request<'a> {
-    by: &'a Account,
-    method: Method,
-    path: String,
-    body: Option<Value>,
-}
-
-impl Request<'_> {
-    async fn send(&self, app: &TestApp) -> Answer {
-        let token = Some(self.by.access_token.as_str());
-        app.request(self.method.clone(), &self.path, token, self.body.clone())
-            .await
-    }
-}
+use crate::support::faults::{answers_its_500_then_works, Call, Fault};
 
 /// With the fault on `table`'s `event`: the documented 500 and nothing changed. Without it: the
-/// same request answers `expected`.
+/// same request answers `expected`, whole.
 async fn fails_whole_then_succeeds(
     app: &TestApp,
-    (table, event): (&str, &str),
-    request: Request<'_>,
+    (table, event): (&'static str, &'static str),
+    call: Call,
     message: &str,
     expected: (StatusCode, Value),
 ) {
-    install_fault(app, table, event).await;
-    let before = app.snapshot().await;
-
-    let answer = request.send(app).await;
-
-    assert_answer(
-        &answer,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &error_body(message, "INTERNAL_ERROR"),
-    );
-    app.assert_unchanged(&before).await;
-    remove_fault(app, table).await;
-    let answer = request.send(app).await;
-    assert_answer(&answer, expected.0, &expected.1);
-    assert_ne!(app.snapshot().await, before, "without the fault it writes");
+    let failure = error_body(message, "INTERNAL_ERROR");
+    let fault = Fault::Write(table, event);
+    let answer = answers_its_500_then_works(app, fault, &call, &failure, expected.0).await;
+    assert_eq!(answer.body, expected.1, "{}", call.describe());
 }
 
 fn ok_body() -> Value {
@@ -69,12 +40,12 @@ fn ok_body() -> Value {
 async fn a_rename_that_fails_in_the_database_answers_500_and_keeps_the_name() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let request = Request {
-        by: &cast.admin,
-        method: Method::PUT,
-        path: cast.path(""),
-        body: Some(json!({ "name": "Renamed" })),
-    };
+    let request = Call::new(
+        Method::PUT,
+        cast.path(""),
+        Some(&cast.admin),
+        json!({ "name": "Renamed" }),
+    );
     let renamed = json!({ "success": true, "workspace":
         { "id": cast.workspace, "name": "Renamed", "orgId": cast.org_id() } });
 
@@ -92,12 +63,7 @@ async fn a_rename_that_fails_in_the_database_answers_500_and_keeps_the_name() {
 async fn a_delete_that_fails_in_the_database_answers_500_and_keeps_the_workspace() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let request = Request {
-        by: &cast.admin,
-        method: Method::DELETE,
-        path: cast.path(""),
-        body: None,
-    };
+    let request = Call::bare(Method::DELETE, cast.path(""), &cast.admin);
 
     fails_whole_then_succeeds(
         &app,
@@ -115,12 +81,12 @@ async fn a_delete_that_fails_in_the_database_answers_500_and_keeps_the_workspace
 async fn adding_a_member_that_fails_in_the_database_answers_500_and_adds_nobody() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let request = Request {
-        by: &cast.admin,
-        method: Method::POST,
-        path: cast.path("/users"),
-        body: Some(json!({ "userId": cast.plain.user_id, "role": "WRITE" })),
-    };
+    let request = Call::new(
+        Method::POST,
+        cast.path("/users"),
+        Some(&cast.admin),
+        json!({ "userId": cast.plain.user_id, "role": "WRITE" }),
+    );
 
     fails_whole_then_succeeds(
         &app,
@@ -138,12 +104,12 @@ async fn a_role_change_that_fails_in_the_database_answers_500_and_keeps_the_role
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
     // Demoting an ADMIN: the route's last-admin check runs (and passes) before the write.
-    let request = Request {
-        by: &cast.owner,
-        method: Method::PUT,
-        path: cast.path(&format!("/users/{}", cast.admin.user_id)),
-        body: Some(json!({ "role": "READ" })),
-    };
+    let request = Call::new(
+        Method::PUT,
+        cast.path(&format!("/users/{}", cast.admin.user_id)),
+        Some(&cast.owner),
+        json!({ "role": "READ" }),
+    );
 
     fails_whole_then_succeeds(
         &app,
@@ -160,12 +126,11 @@ async fn a_role_change_that_fails_in_the_database_answers_500_and_keeps_the_role
 async fn a_removal_that_fails_in_the_database_answers_500_and_keeps_the_member() {
     let app = spawn_app().await;
     let cast = Cast::seed(&app).await;
-    let request = Request {
-        by: &cast.owner,
-        method: Method::DELETE,
-        path: cast.path(&format!("/users/{}", cast.admin.user_id)),
-        body: None,
-    };
+    let request = Call::bare(
+        Method::DELETE,
+        cast.path(&format!("/users/{}", cast.admin.user_id)),
+        &cast.owner,
+    );
 
     fails_whole_then_succeeds(
         &app,

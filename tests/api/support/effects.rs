@@ -66,6 +66,8 @@ impl TestApp {
              FROM org_settings s JOIN organizations o ON o.id = s.org_id ORDER BY 1",
             "SELECT 'event|' || id || '|' || context || '|' || event || '|' || created_at || '|' \
              || COALESCE(json_data, '') FROM system_events ORDER BY 1",
+            "SELECT 'event-read|' || u.email || '|' || r.event_id FROM system_event_reads r \
+             JOIN users u ON u.id = r.user_id ORDER BY 1",
         ];
         let mut rows = Vec::new();
         for sql in queries {

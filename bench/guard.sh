@@ -5,6 +5,11 @@
 #   bench/guard.sh instructions BASE_REV [DATABASE]
 #       Instructions per request (callgrind; repeatable on a noisy machine) of login, create,
 #       get, list and list-page of both binaries, side by side, with the ratio tree/base.
+#       GUARD_MODES picks some of them (e.g. "create get"); N is the requests of each (200);
+#       CONNS=C sends them over C connections at once (see bench/callgrind/drive.py), to count
+#       what concurrency costs (batches, wake-ups) as well.
+#   bench/guard.sh build REV
+#       Only builds REV (kept in $GUARD_DIR/bin) and prints the binary's path.
 #   bench/guard.sh load BASE_REV [DATABASE] [SCENARIOS]
 #       The load benchmark (bench crate, 64 connections) of both binaries in ABBA order
 #       (base, tree, tree, base), so a drift of the machine during the run falls on both alike;
@@ -68,6 +73,11 @@ for line in sys.stdin:
         print(message["executable"])'
 }
 
+if [[ $mode == build ]]; then
+  build_rev "$base_rev"
+  exit 0
+fi
+
 # BASE_BIN and TREE_BIN, when set, are binaries already built (of BASE_REV and of the tree).
 echo "== building $base_rev and the tree" >&2
 base=${BASE_BIN:-$(build_rev "$base_rev")}
@@ -101,7 +111,8 @@ instructions() {
   wid=$(curl -s 127.0.0.1:$port/workspace -H "authorization: Bearer $(cat "$out/token-$label")" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["workspaces"][0]["id"])')
   kill $spid; wait $spid 2>/dev/null || true
-  OUT=$out PORT=$port MODES="page list /workspace/$wid create login" \
+  local modes=${GUARD_MODES:-page list get create login}
+  OUT=$out PORT=$port MODES="${modes/get//workspace/$wid}" \
     bench/callgrind/count.sh "$label" "$bin" "${N:-200}" "$db" "$wid" | tee -a "$out/counts"
   if [[ $database != sqlite ]]; then
     psql "$database" -qc "DROP DATABASE IF EXISTS guard_$label" >&2

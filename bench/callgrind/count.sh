@@ -19,7 +19,7 @@ if [[ $db == sqlite://* ]]; then
   rm -f "$out/run-$label.db"*; cp "$file" "$out/run-$label.db"; db="sqlite://$out/run-$label.db"
 fi
 rm -f "$out/cg-$label.out"*
-valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$out/cg-$label.out" "$bin" --database-url "$db" \
+valgrind --tool=callgrind --compress-strings=no ${VALGRIND_ARGS:-} --callgrind-out-file="$out/cg-$label.out" "$bin" --database-url "$db" \
   serve --listen 127.0.0.1:$port --rate-limit-per-ip 0 --rate-limit-per-account 0 > "$out/vg-$label.log" 2>&1 &
 vpid=$!
 # A failed run must not leave its server on the port for the next one.

@@ -19,6 +19,7 @@ mod durability_sigkill;
 mod email_keys;
 mod envelope;
 mod events_written;
+mod full_disk;
 mod hashing;
 mod health;
 mod instances;

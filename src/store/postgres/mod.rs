@@ -59,7 +59,7 @@ pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgDb> {
 /// value of `synchronous_commit` but `off` does (`local`, `on`, `remote_write`, `remote_apply`
 /// differ only in what they also wait for from standbys: the operator's choice, kept). `off`
 /// can come from outside the server: a database's or role's default (`ALTER DATABASE ... SET
-/// synchronous_commit = off`, perhaps for a bulk load), `PGOPTIONS`, the URL's `options`. The
+/// synchronous_commit = off`, perhaps for a bulk load), or the URL's `options`. The
 /// server then turns it on for its own connection (logged once per pool), rather than refusing to
 /// start over a setting it can fix for itself alone.
 async fn commit_durably(conn: &mut PgConnection, warned: &AtomicBool) -> sqlx::Result<()> {

@@ -33,6 +33,8 @@ pub struct Application {
     cleanup: Option<CleanupConfig>,
     event_retention: Option<RetentionConfig>,
     connections: ConnectionLimits,
+    /// What `GET /metrics` reports, for the background tasks to count in.
+    counters: Arc<Metrics>,
 }
 
 impl Application {
@@ -90,6 +92,7 @@ impl Application {
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
         let router = router(state.clone(), &config)?;
+        let counters = state.metrics.clone();
         let metrics = match config.metrics_listen {
             Some(addr) => Some((bind(addr).await?, metrics_router(state))),
             None => None,
@@ -104,6 +107,7 @@ impl Application {
             cleanup: config.cleanup,
             event_retention: config.event_retention,
             connections: config.connections,
+            counters,
         })
     }
 
@@ -153,6 +157,7 @@ impl Application {
             AbortOnDrop(tokio::spawn(crate::cleanup::prune_events(
                 self.store.clone(),
                 config,
+                self.counters.clone(),
             )))
         });
         let graceful = GracefulShutdown::new();

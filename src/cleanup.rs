@@ -2,10 +2,12 @@
 //! first at start-up. A failed pass is logged and the next one tries again (every delete is
 //! idempotent); several instances on one database may run it at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::now_ms;
 use crate::config::{CleanupConfig, RetentionConfig};
+use crate::http::Metrics;
 use crate::store::{CleanupPolicy, SharedStore};
 
 /// Rows per delete statement: big enough that a pass over a large backlog takes few
@@ -44,17 +46,24 @@ pub async fn run(store: SharedStore, config: CleanupConfig) {
 }
 
 /// Runs retention passes until the task is aborted: each deletes the events older than
-/// `config.keep`, in batches (`Store::prune_events`). Several instances may run it at once.
-pub async fn prune_events(store: SharedStore, config: RetentionConfig) {
+/// `config.keep`, `config.batch` per statement (`Store::prune_events`). Several instances may run
+/// it at once. Each batch and pass is counted in `metrics` (and each batch logged at debug level),
+/// so an operator sees a long pass progress and a failing one repeat.
+pub async fn prune_events(store: SharedStore, config: RetentionConfig, metrics: Arc<Metrics>) {
     let keep = millis(config.keep);
+    let batch = i64::from(config.batch.max(1));
     let mut ticks = tokio::time::interval(config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match store
-            .prune_events(now_ms().saturating_sub(keep), BATCH, PAUSE)
-            .await
-        {
+        let pruned = store
+            .prune_events(now_ms().saturating_sub(keep), batch, PAUSE, |deleted| {
+                tracing::debug!(deleted, "event retention: a batch deleted");
+                metrics.retention_batch(deleted);
+            })
+            .await;
+        metrics.retention_pass(pruned.is_ok());
+        match pruned {
             Ok(0) => tracing::debug!("event retention: nothing to delete"),
             Ok(deleted) => tracing::info!(deleted, "event retention deleted old events"),
             Err(error) => {

@@ -153,6 +153,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_EVENT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub event_retention_days: Option<u32>,
 
+    /// Events each delete statement of the retention removes at most; a pass runs as many as its
+    /// backlog needs, pausing briefly between them so that requests' writes go first. Smaller:
+    /// shorter locks; larger: fewer statements.
+    #[arg(long, env = "WORKSPACES_EVENT_RETENTION_BATCH", default_value_t = crate::config::RetentionConfig::BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub event_retention_batch: u32,
+
     /// SMTP relay, e.g. smtps://user:pass@smtp.example.com. Without it, e-mails (their tokens
     /// included) are written to the log, which the server allows only on a loopback --listen
     /// address or with --dev-mail-log.
@@ -275,6 +281,7 @@ impl ServeArgs {
             event_retention: self.event_retention_days.map(|n| RetentionConfig {
                 keep: days(n),
                 interval: RetentionConfig::INTERVAL,
+                batch: self.event_retention_batch,
             }),
             smtp_url: self.smtp_url,
             dev_mail_log: self.dev_mail_log,
@@ -335,8 +342,20 @@ mod tests {
             std::time::Duration::from_secs(30 * 24 * 60 * 60)
         );
         assert_eq!(retention.interval, crate::config::RetentionConfig::INTERVAL);
+        assert_eq!(retention.batch, crate::config::RetentionConfig::BATCH);
         let zero = Cli::try_parse_from(["workspaces", "serve", "--event-retention-days", "0"]);
         assert!(zero.is_err());
+        let small = serve(&[
+            "--event-retention-days",
+            "30",
+            "--event-retention-batch",
+            "50",
+        ]);
+        assert_eq!(small.event_retention.unwrap().batch, 50);
+        for batch in ["0", "100001"] {
+            let args = ["workspaces", "serve", "--event-retention-batch", batch];
+            assert!(Cli::try_parse_from(args).is_err(), "{batch}");
+        }
     }
 
     #[test]

@@ -96,11 +96,16 @@ pub struct RetentionConfig {
     pub keep: Duration,
     /// Time between two passes.
     pub interval: Duration,
+    /// Events per delete statement (`--event-retention-batch`).
+    pub batch: u32,
 }
 
 impl RetentionConfig {
     /// A pass an hour: events are deleted at most an hour past their age limit.
     pub const INTERVAL: Duration = Duration::from_secs(60 * 60);
+    /// Big enough that a pass over a large backlog takes few statements, small enough that each
+    /// holds SQLite's writer or PostgreSQL's row locks for milliseconds.
+    pub const BATCH: u32 = 1000;
 }
 
 impl RateLimitConfig {

@@ -1,6 +1,6 @@
 //! Prometheus metrics (`GET /metrics`): requests by method, matched route and status, their
-//! latency, database pool use, and logins. Each application owns its registry (no globals), so
-//! several servers in one process (the tests) keep separate counts.
+//! latency, database pool use, logins, and the event retention's work. Each application owns
+//! its registry (no globals), so several servers in one process (the tests) keep separate counts.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,6 +47,9 @@ pub struct Metrics {
     pool_connections: Family<PoolLabels, Gauge>,
     write_batches: Counter,
     writes: Counter,
+    retention_passes: Family<OutcomeLabels, Counter>,
+    retention_batches: Counter,
+    retention_deleted: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -93,6 +96,28 @@ impl Metrics {
             "SQLite writes committed in those transactions",
             writes.clone(),
         );
+        let retention_passes = Family::<OutcomeLabels, Counter>::default();
+        let retention_batches = Counter::default();
+        let retention_deleted = Counter::default();
+        registry.register(
+            "workspaces_event_retention_passes",
+            "Event retention passes by outcome (success, failure)",
+            retention_passes.clone(),
+        );
+        registry.register(
+            "workspaces_event_retention_batches",
+            "Event retention delete statements that deleted events",
+            retention_batches.clone(),
+        );
+        registry.register(
+            "workspaces_event_retention_deleted_events",
+            "Events the retention deleted",
+            retention_deleted.clone(),
+        );
+        // Shown from the start, so that a failure is a change of a series, not a new one.
+        for outcome in ["success", "failure"] {
+            drop(retention_passes.get_or_create(&OutcomeLabels { outcome }));
+        }
         Arc::new(Metrics {
             registry,
             requests,
@@ -101,12 +126,29 @@ impl Metrics {
             pool_connections,
             write_batches,
             writes,
+            retention_passes,
+            retention_batches,
+            retention_deleted,
         })
     }
 
     pub fn login(&self, succeeded: bool) {
         let outcome = if succeeded { "success" } else { "failure" };
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// A retention pass ended (`crate::cleanup::prune_events`).
+    pub fn retention_pass(&self, succeeded: bool) {
+        let outcome = if succeeded { "success" } else { "failure" };
+        self.retention_passes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// A retention delete statement removed `deleted` events.
+    pub fn retention_batch(&self, deleted: u64) {
+        self.retention_batches.inc();
+        self.retention_deleted.inc_by(deleted);
     }
 }
 

@@ -190,14 +190,15 @@ impl Store {
         }
     }
 
-    /// The settings a commit's durability rests on, read from the server's own connections:
-    /// SQLite's `synchronous` and `journal_mode` (of the writer), PostgreSQL's
-    /// `synchronous_commit`.
+    /// The settings a commit's durability rests on, as the server's writes have them: SQLite's
+    /// `synchronous` and `journal_mode` (of the writer), PostgreSQL's `synchronous_commit`, read
+    /// inside a write transaction (where a `SET LOCAL` would show, and a database's or role's
+    /// default as the pool's connections left it).
     pub async fn durability_settings(&self) -> StoreResult<Vec<(String, String)>> {
         match &self.backend {
             Backend::Sqlite(db) => db.durability_settings().await,
             Backend::Postgres(_) => {
-                self.read(|tx| {
+                self.write(|tx| {
                     Box::pin(async move {
                         let value: Option<String> = tx
                             .query_opt("SHOW synchronous_commit", args![], |row| {

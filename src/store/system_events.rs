@@ -231,8 +231,16 @@ impl Store {
     }
 
     /// Deletes the events created before `before` (Unix ms), `batch` at a time, pausing between
-    /// full batches so that requests' writes go first; how many it deleted.
-    pub async fn prune_events(&self, before: i64, batch: i64, pause: Duration) -> StoreResult<u64> {
+    /// full batches so that requests' writes go first; how many it deleted. `deleted_batch` hears
+    /// of each statement that deleted events, once it is committed (so also of those before an
+    /// error).
+    pub async fn prune_events(
+        &self,
+        before: i64,
+        batch: i64,
+        pause: Duration,
+        mut deleted_batch: impl FnMut(u64) + Send,
+    ) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
             let n = self
@@ -243,6 +251,9 @@ impl Store {
                     })
                 })
                 .await?;
+            if n > 0 {
+                deleted_batch(n);
+            }
             deleted += n;
             // A short batch met the young events (or rows another instance holds): done for now.
             if n < batch.unsigned_abs() {

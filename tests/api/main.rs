@@ -20,6 +20,7 @@ mod email_keys;
 mod envelope;
 mod events_atomic;
 mod events_written;
+mod full_disk;
 mod hashing;
 mod health;
 mod instances;

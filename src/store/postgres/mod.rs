@@ -7,10 +7,12 @@
 //! do in one round trip.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Acquire as _, Connection as _, PgPool};
+use sqlx::{Acquire as _, Connection as _, PgConnection, PgPool};
 
 use super::tx::{args, Tx};
 use super::{StoreOptions, StoreResult, TxFuture};
@@ -29,12 +31,17 @@ pub struct PgDb {
 /// Connects the pool. Every connection runs with `jit = off`: the server's queries take well
 /// under a millisecond, and PostgreSQL compiled a listing whose cost it overestimated (its
 /// prepared, generic plan cannot know the page size) at 14 ms of CPU per execution
-/// (BENCHMARKS.md).
+/// (BENCHMARKS.md). And every connection commits durably ([`commit_durably`]).
 pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgDb> {
+    let warned = Arc::new(AtomicBool::new(false));
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(false)
+        .after_connect(move |conn, _meta| {
+            let warned = warned.clone();
+            Box::pin(async move { commit_durably(conn, &warned).await })
+        })
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for >= PING_WHEN_IDLE_FOR {
@@ -46,6 +53,26 @@ pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<PgDb> {
         .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
         .await?;
     Ok(PgDb { pool })
+}
+
+/// A 2xx means the change is on disk, so a commit must wait for its WAL to be flushed. Every
+/// value of `synchronous_commit` but `off` does (`local`, `on`, `remote_write`, `remote_apply`
+/// differ only in what they also wait for from standbys: the operator's choice, kept). `off`
+/// can come from outside the server: a database's or role's default (`ALTER DATABASE ... SET
+/// synchronous_commit = off`, perhaps for a bulk load), or the URL's `options`. The
+/// server then turns it on for its own connection (logged once per pool), rather than refusing to
+/// start over a setting it can fix for itself alone.
+async fn commit_durably(conn: &mut PgConnection, warned: &AtomicBool) -> sqlx::Result<()> {
+    let turned_on: Option<String> = sqlx::query_scalar(SYNCHRONOUS_COMMIT_ON)
+        .fetch_one(conn)
+        .await?;
+    if turned_on.is_some() && !warned.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "synchronous_commit is off for this database or role; the server's connections set it \
+             on for themselves, so that every acknowledged write survives a crash"
+        );
+    }
+    Ok(())
 }
 
 impl PgDb {
@@ -99,3 +126,11 @@ impl PgDb {
         Ok(out)
     }
 }
+
+// ---- SQL ----------------------------------------------------------------------------------------
+
+/// `synchronous_commit = on` for this session if it is `off`, else unchanged: non-NULL when it
+/// was turned on.
+const SYNCHRONOUS_COMMIT_ON: &str =
+    "SELECT CASE WHEN current_setting('synchronous_commit') = 'off' \
+     THEN set_config('synchronous_commit', 'on', false) END AS turned_on";

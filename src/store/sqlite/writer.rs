@@ -312,6 +312,73 @@ mod tests {
         assert_eq!(stats.batches.load(Ordering::Relaxed), 2);
     }
 
+    /// A batch whose COMMIT fails: every job of it is answered with the commit's error, the ones
+    /// whose own work succeeded too (their `Ok` must not win: nothing of theirs is on disk), and
+    /// the writer goes on committing later batches.
+    ///
+    /// The failure is SQLite's own: a deferred foreign key, which no statement checks and COMMIT
+    /// refuses (SQLITE_CONSTRAINT_FOREIGNKEY, leaving the transaction open for the writer to
+    /// roll back).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_the_commit_fails_every_write_of_the_batch_fails_and_the_next_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; \
+             CREATE TABLE t (v INTEGER UNIQUE NOT NULL); INSERT INTO t (v) VALUES (0); \
+             CREATE TABLE child (parent INTEGER NOT NULL \
+               REFERENCES t (v) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .unwrap();
+        let writer = Arc::new(Writer::start(conn).unwrap());
+        let (held, open) = hold(&writer).await;
+        let insert = |v: i64| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |conn| Ok(conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?))
+                    .await
+            })
+        };
+        let mut others = (1..=5).map(insert).collect::<Vec<_>>();
+        // Its own work succeeds (the key is only checked at COMMIT).
+        let orphan = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(|conn| Ok(conn.execute("INSERT INTO child (parent) VALUES (99)", [])?))
+                    .await
+            })
+        };
+        until_sent(&writer, 7).await;
+        others.extend((6..=10).map(insert));
+        until_sent(&writer, 12).await;
+        open.send(()).unwrap();
+        held.await.unwrap();
+
+        for task in others {
+            match task.await.unwrap() {
+                Err(StoreError::Commit(error)) => assert_eq!(
+                    error.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ConstraintViolation),
+                    "{error}"
+                ),
+                other => panic!("a write of the failed batch answered {other:?}"),
+            }
+        }
+        assert!(matches!(orphan.await.unwrap(), Err(StoreError::Commit(_))));
+        assert_eq!(values(&path), vec![0], "nothing of the batch is stored");
+        let stats = writer.stats();
+        assert_eq!(stats.batches.load(Ordering::Relaxed), 2, "one failed batch");
+
+        writer
+            .write(|conn| Ok(conn.execute("INSERT INTO t (v) VALUES (11)", [])?))
+            .await
+            .expect("the writer commits again after a failed commit");
+        assert_eq!(values(&path), vec![0, 11]);
+    }
+
     #[tokio::test]
     async fn a_panicking_write_fails_alone() {
         let dir = tempfile::tempdir().unwrap();

@@ -142,6 +142,25 @@ async fn spawn_app_mailing(
     mailer: Arc<CapturingMailer>,
 ) -> TestApp {
     let (url, place) = fresh_database().await;
+    spawn_app_at(url, place, configure, server_mailer, mailer).await
+}
+
+/// A server on a new SQLite file at `file` (in a directory the test prepared, e.g. a small
+/// filesystem of its own), which goes with `dir`.
+pub async fn spawn_app_on_sqlite_file(dir: tempfile::TempDir, file: std::path::PathBuf) -> TestApp {
+    let url = format!("sqlite://{}", file.display());
+    let mailer = Arc::new(CapturingMailer::default());
+    let place = Place::Sqlite { dir, file };
+    spawn_app_at(url, place, |_| {}, mailer.clone(), mailer).await
+}
+
+async fn spawn_app_at(
+    url: String,
+    place: Place,
+    configure: impl FnOnce(&mut Config),
+    server_mailer: Arc<dyn workspaces::mail::Mailer>,
+    mailer: Arc<CapturingMailer>,
+) -> TestApp {
     let mut config = test_config(&url);
     configure(&mut config);
     let app = Application::build_with_mailer(config, server_mailer)

@@ -31,9 +31,21 @@ pub fn serve(command: Command, database_url: &str, extra: &[&str]) -> (Child, u1
 
 /// [`serve`] with `--listen listen` (whose port must be 0).
 pub fn serve_on(
+    command: Command,
+    database_url: &str,
+    listen: &str,
+    extra: &[&str],
+) -> (Child, u16) {
+    serve_pooled(command, database_url, listen, TEST_POOL_SIZE, extra)
+}
+
+/// [`serve_on`] with `--db-max-connections pool`, for a test whose requests hold more
+/// connections at once than the suite's servers have.
+pub fn serve_pooled(
     mut command: Command,
     database_url: &str,
     listen: &str,
+    pool: u32,
     extra: &[&str],
 ) -> (Child, u16) {
     let mut child = command
@@ -44,7 +56,7 @@ pub fn serve_on(
             "--listen",
             listen,
             "--db-max-connections",
-            &TEST_POOL_SIZE.to_string(),
+            &pool.to_string(),
         ])
         .args(extra)
         .stdout(Stdio::piped())

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use crate::support::app::TestApp;
@@ -184,6 +185,100 @@ impl FreshDatabase {
             let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
             rows
+        }
+    }
+
+    /// Every row of `sql` (no parameters, one text column: `CAST(... AS TEXT)`), as
+    /// [`FreshDatabase::id_pairs`] reads them.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        if self.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(&self.url).unwrap();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        } else {
+            let options = PgConnectOptions::from_str(&self.url).unwrap();
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+    }
+
+    /// Holds up every write of the server without holding up its reads, until released: SQLite's
+    /// write lock (`BEGIN IMMEDIATE`: the server's writer waits for it, up to its 5 s busy
+    /// timeout), or on PostgreSQL a `SHARE` lock on `tables` (their inserts, updates and deletes
+    /// wait for it; reads do not), which must be tables every write of the test touches.
+    pub async fn lock_writes(&self, tables: &str) -> WriteLock {
+        match &self.place {
+            Place::Sqlite { file, .. } => {
+                let file = file.clone();
+                let conn = tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open(file).unwrap();
+                    conn.busy_timeout(std::time::Duration::from_secs(5))
+                        .unwrap();
+                    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                    conn
+                })
+                .await
+                .unwrap();
+                WriteLock::Sqlite(conn)
+            }
+            Place::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("LOCK TABLE {tables} IN SHARE MODE"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(conn)
+            }
+        }
+    }
+
+    /// PostgreSQL: makes `value` the default of `setting` for every new session on this
+    /// database (`ALTER DATABASE ... SET`), as an operator may have set it.
+    pub async fn set_database_default(&self, setting: &str, value: &str) {
+        let Place::Postgres { admin_url, name } = &self.place else {
+            panic!("a database default is a PostgreSQL setting");
+        };
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(admin_url)
+            .await
+            .unwrap();
+        sqlx::query(&format!("ALTER DATABASE {name} SET {setting} = {value}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+}
+
+/// A write lock a test holds on its database ([`FreshDatabase::lock_writes`]).
+pub enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(PgConnection),
+}
+
+impl WriteLock {
+    /// Lets the writes go (nothing was written under the lock) and closes the connection.
+    pub async fn release(self) {
+        match self {
+            WriteLock::Sqlite(conn) => conn.execute_batch("ROLLBACK").unwrap(),
+            WriteLock::Postgres(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
         }
     }
 }

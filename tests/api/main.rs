@@ -33,6 +33,7 @@ mod mfa_faults;
 mod mfa_hardening;
 mod mfa_login;
 mod mfa_manage;
+mod mfa_races;
 mod openapi;
 mod org_users;
 mod organizations;

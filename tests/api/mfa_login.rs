@@ -1,5 +1,6 @@
 //! Logging in with a second factor: the pending session, `POST /mfa/verify-login` with TOTP
-//! codes (drift, replay), backup codes and sign-in links, the lockout, and the atomic spend.
+//! codes (drift, replay), backup codes and sign-in links, and the lockout. Races between
+//! verifications are in `mfa_races.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -8,20 +9,10 @@ use crate::support::accounts::{Account, PASSWORD};
 use crate::support::app::{second_instance, spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
 use crate::support::clock::now_ms;
-use crate::support::mfa::{mfa_error, steady_step, totp};
+use crate::support::mfa::{forget_spent_steps, mfa_error, steady_step, totp};
 
 fn invalid_code() -> Value {
     mfa_error("Invalid verification code", "INVALID_MFA_CODE")
-}
-
-/// Forgets the step the user's TOTP codes were last spent at, as if they enrolled long ago (so
-/// a test can present codes of any recent step without waiting for time to pass).
-async fn forget_spent_steps(app: &TestApp, user_id: &str) {
-    app.execute(
-        "UPDATE mfa_methods SET last_step = -1 WHERE user_id = $1",
-        &[user_id],
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -260,40 +251,6 @@ async fn the_lockout_counts_failures_made_through_every_instance() {
     for base in [&app.address, &second] {
         let status = verify_at(&app, base, &pending, &enrolled.backup_codes[1]).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    }
-}
-
-#[tokio::test]
-async fn one_totp_code_or_backup_code_presented_twice_at_once_on_two_instances_succeeds_once() {
-    let app = spawn_app().await;
-    let second = second_instance(&app).await;
-    let owner = app.register_verified("owner@example.com").await;
-    let enrolled = app.enrol_totp(&owner).await;
-    for round in 0..4 {
-        let (a, b) = (
-            app.log_in_pending(&owner).await,
-            app.log_in_pending(&owner).await,
-        );
-        let code = if round % 2 == 0 {
-            forget_spent_steps(&app, &owner.user_id).await;
-            totp(&enrolled.secret, steady_step().await)
-        } else {
-            enrolled.backup_codes[round].clone()
-        };
-        let (first, other) = tokio::join!(
-            verify_at(&app, &app.address, &a, &code),
-            verify_at(&app, &second, &b, &code),
-        );
-        let mut statuses = [first, other];
-        statuses.sort();
-        assert_eq!(
-            statuses,
-            [StatusCode::OK, StatusCode::BAD_REQUEST],
-            "round {round}"
-        );
-        let sql = "SELECT COUNT(*) FROM sessions WHERE id IN ($1, $2) AND mfa_verified";
-        assert_eq!(app.count(sql, &[&a.token_id, &b.token_id]).await, 1);
-        app.execute("DELETE FROM mfa_failures", &[]).await;
     }
 }
 

@@ -30,6 +30,16 @@ pub async fn steady_step() -> i64 {
     step_now()
 }
 
+/// Forgets the step `user_id`'s TOTP codes were last spent at, as if they enrolled long ago (so
+/// a test can present codes of any recent step without waiting for time to pass).
+pub async fn forget_spent_steps(app: &TestApp, user_id: &str) {
+    app.execute(
+        "UPDATE mfa_methods SET last_step = -1 WHERE user_id = $1",
+        &[user_id],
+    )
+    .await;
+}
+
 /// RFC 4648 base32 (upper case, no padding) to bytes.
 pub fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -31,6 +31,7 @@ mod mfa_backup_codes;
 mod mfa_enrol;
 mod mfa_faults;
 mod mfa_hardening;
+mod mfa_link_tokens;
 mod mfa_login;
 mod mfa_manage;
 mod mfa_races;

@@ -4,7 +4,7 @@
 //! SHA-256) keep working until the user's next setup.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::support::app::spawn_app;
@@ -21,6 +21,22 @@ fn invalid_code() -> Value {
 
 fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Asserts that `stored` (the table's rows as text, bytes as hex) holds none of `codes`, in any
+/// of the forms a user types them: neither as text, nor as the hex of their bytes, nor as their
+/// plain SHA-256.
+#[track_caller]
+fn assert_holds_none_of(stored: &str, codes: &[String]) {
+    let stored = stored.to_lowercase();
+    for code in codes {
+        let normalized = code.replace('-', "");
+        for form in [code.as_str(), &normalized, &code.to_uppercase()] {
+            assert!(!stored.contains(&sha256_hex(form)), "{form}: {stored}");
+            assert!(!stored.contains(&form.to_lowercase()), "{form}: {stored}");
+            assert!(!stored.contains(&hex(form.as_bytes())), "{form}: {stored}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -47,15 +63,8 @@ async fn codes_are_sixteen_characters_and_the_table_holds_only_their_keyed_hashe
     let sql = "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND NOT pending \
                AND LENGTH(code_hash) = 32";
     assert_eq!(app.count(sql, &[&owner.user_id]).await, 10);
-    let stored = app.dump("mfa_backup_codes").await.join("\n").to_lowercase();
-    for code in &enrolled.backup_codes {
-        let normalized = code.replace('-', "");
-        for form in [code.as_str(), &normalized, &code.to_uppercase()] {
-            assert!(!stored.contains(&sha256_hex(form)), "{form}: {stored}");
-            assert!(!stored.contains(&form.to_lowercase()), "{form}: {stored}");
-            assert!(!stored.contains(&hex(form.as_bytes())), "{form}: {stored}");
-        }
-    }
+    let stored = app.dump("mfa_backup_codes").await.join("\n");
+    assert_holds_none_of(&stored, &enrolled.backup_codes);
 
     // A code still signs in, once.
     let code = &enrolled.backup_codes[2];
@@ -73,6 +82,28 @@ async fn codes_are_sixteen_characters_and_the_table_holds_only_their_keyed_hashe
     let verified = app.verify_login(&again, &other).await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
     assert_eq!(app.count(used, &[&owner.user_id]).await, 2);
+
+    // A setup again shows ten new codes, kept pending until its `verify-setup`: hashed too.
+    let setup = app
+        .mfa_post(
+            "/mfa/setup",
+            &owner.access_token,
+            json!({ "mfaType": "GOOGLE_AUTH" }),
+        )
+        .await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let pending_codes: Vec<String> = setup.body["data"]["backupCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    let sql = "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND pending \
+               AND LENGTH(code_hash) = 32";
+    assert_eq!(app.count(sql, &[&owner.user_id]).await, 10);
+    let stored = app.dump("mfa_backup_codes").await.join("\n");
+    assert_holds_none_of(&stored, &enrolled.backup_codes);
+    assert_holds_none_of(&stored, &pending_codes);
 }
 
 #[tokio::test]

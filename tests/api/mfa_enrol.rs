@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::support::accounts::Verification;
 use crate::support::app::spawn_app;
 use crate::support::assertions::assert_answer;
-use crate::support::mfa::{mfa_error, setup_verified, steady_step, totp};
+use crate::support::mfa::{mfa_error, setup_verified, step_now, totp, within_one_step};
 
 fn methods_body(totp: (bool, bool), link: (bool, bool)) -> Value {
     json!({ "success": true, "data": [
@@ -211,23 +211,39 @@ async fn verify_setup_with_the_current_code_enables_totp_and_verifies_the_sessio
 #[tokio::test]
 async fn a_wrong_or_missing_setup_code_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let owner = app.register_verified("owner@example.com").await;
-    let setup = app
-        .mfa_post(
-            "/mfa/setup",
-            &owner.access_token,
-            json!({ "mfaType": "GOOGLE_AUTH" }),
-        )
-        .await;
-    let secret = setup.body["data"]["secret"].as_str().unwrap().to_owned();
-    let before = app.snapshot().await;
-    let step = steady_step().await;
-    for code in [
-        totp(&secret, step + 2),
-        totp(&secret, step - 2),
-        "12345".into(),
-        "abcdef".into(),
-    ] {
+    let setup_failed = || mfa_error("MFA setup verification failed", "MFA_SETUP_FAILED");
+    let mut attempt = 0;
+    let (owner, secret, before) = 'fresh: loop {
+        attempt += 1;
+        let owner = app
+            .register_verified(&format!("owner{attempt}@example.com"))
+            .await;
+        let setup = app
+            .mfa_post(
+                "/mfa/setup",
+                &owner.access_token,
+                json!({ "mfaType": "GOOGLE_AUTH" }),
+            )
+            .await;
+        let secret = setup.body["data"]["secret"].as_str().unwrap().to_owned();
+        let before = app.snapshot().await;
+        // Codes two steps away from the one the server checks them in (`within_one_step`). One
+        // that straddled a step boundary may have been one step away, and passed: start over
+        // with another owner.
+        for offset in [2, -2] {
+            let verify = async |code: String| {
+                let body = json!({ "mfaType": "GOOGLE_AUTH", "code": code });
+                app.mfa_post("/mfa/verify-setup", &owner.access_token, body)
+                    .await
+            };
+            let Some((_, answer)) = within_one_step(&secret, offset, verify).await else {
+                continue 'fresh;
+            };
+            assert_answer(&answer, StatusCode::BAD_REQUEST, &setup_failed());
+        }
+        break (owner, secret, before);
+    };
+    for code in ["12345", "abcdef"] {
         let answer = app
             .mfa_post(
                 "/mfa/verify-setup",
@@ -235,11 +251,7 @@ async fn a_wrong_or_missing_setup_code_is_refused_and_changes_nothing() {
                 json!({ "mfaType": "GOOGLE_AUTH", "code": code }),
             )
             .await;
-        assert_answer(
-            &answer,
-            StatusCode::BAD_REQUEST,
-            &mfa_error("MFA setup verification failed", "MFA_SETUP_FAILED"),
-        );
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &setup_failed());
     }
     let missing = app
         .mfa_post(
@@ -264,12 +276,11 @@ async fn a_wrong_or_missing_setup_code_is_refused_and_changes_nothing() {
         )
         .await;
     assert_ne!(again.body["data"]["secret"].as_str().unwrap(), secret);
-    let step = steady_step().await;
     let stale = app
         .mfa_post(
             "/mfa/verify-setup",
             &owner.access_token,
-            json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step) }),
+            json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step_now()) }),
         )
         .await;
     assert_eq!(stale.status, StatusCode::BAD_REQUEST);

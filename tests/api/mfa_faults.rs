@@ -1,5 +1,6 @@
 //! The documented 500 of each MFA route that writes: a failure in the database answers the
-//! route's message in the `/mfa/*` envelope and changes nothing.
+//! route's message in the `/mfa/*` envelope and changes nothing; a right code that met one is
+//! not spent.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -10,7 +11,7 @@ use crate::support::assertions::assert_answer;
 use crate::support::faults::{
     answers_its_500_then_works, install_fault, remove_fault, Call, Fault,
 };
-use crate::support::mfa::{mfa_error, steady_step, totp};
+use crate::support::mfa::{mfa_error, step_now, totp};
 
 /// With a fault on `table`'s `event`, `path` with `body` answers its 500 `message` and changes
 /// nothing.
@@ -44,7 +45,8 @@ async fn every_mfa_write_that_fails_in_the_database_answers_its_500_and_changes_
         .mfa_post("/mfa/setup", &owner.access_token, totp_type())
         .await;
     let secret = answer.body["data"]["secret"].as_str().unwrap().to_owned();
-    let code = totp(&secret, steady_step().await);
+    // A code of this step passes in it and in the next: no need to wait for a steady one.
+    let code = totp(&secret, step_now());
     let verify = (
         &owner,
         "/mfa/verify-setup",
@@ -197,4 +199,42 @@ async fn the_mfa_reads_links_and_enable_answer_their_500_when_the_database_fails
         StatusCode::OK,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_right_code_whose_verification_fails_in_the_database_answers_500_and_stays_unspent() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    // A TOTP code meets a fault on the last write of the success path (the session's new
+    // refresh token), a backup code one on the write right after its spend (the session's
+    // verification): either way the spend must go with the rest.
+    let rounds = [
+        (
+            enrolled.fresh_code(enrolled.enrolled_step),
+            ("refresh_tokens", "INSERT"),
+        ),
+        (enrolled.backup_codes[0].clone(), ("sessions", "UPDATE")),
+    ];
+    for (code, (table, event)) in rounds {
+        let pending = app.log_in_pending(&owner).await;
+        install_fault(&app, table, event).await;
+        let before = app.snapshot().await;
+        let failed = app.verify_login(&pending, &code).await;
+        assert_answer(
+            &failed,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &mfa_error("MFA verification failed", "INTERNAL_ERROR"),
+        );
+        // Nothing spent, verified or counted as a failure.
+        app.assert_unchanged(&before).await;
+        remove_fault(&app, table).await;
+
+        let verified = app.verify_login(&pending, &code).await;
+        assert_eq!(verified.status, StatusCode::OK, "{code}: {}", verified.body);
+        assert_eq!(
+            verified.body["message"],
+            json!("MFA verification successful")
+        );
+    }
 }

@@ -468,3 +468,89 @@ async fn enforcement_makes_members_enrol_stops_password_only_sessions_refreshing
         &message("MFA enforcement disabled for organization"),
     );
 }
+
+#[tokio::test]
+async fn under_enforcement_a_session_that_passed_mfa_refreshes_and_one_that_never_did_cannot() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let member = app
+        .member(
+            &owner,
+            "member@example.com",
+            WORKSPACES,
+            Verification::Verified,
+        )
+        .await;
+    // The member passes MFA twice: by enrolling (that session), and with a code at a later
+    // login. Another member never enrols; the owner neither.
+    let enrolled = app.enrol_totp(&member).await;
+    let pending = app.log_in_pending(&member).await;
+    let verified = app.verify_login(&pending, &enrolled.backup_codes[0]).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let passed_at_login = Account {
+        access_token: verified.str("accessToken"),
+        refresh_token: verified.str("refreshToken"),
+        ..pending
+    };
+    let bystander = app
+        .member(
+            &owner,
+            "bystander@example.com",
+            WORKSPACES,
+            Verification::Verified,
+        )
+        .await;
+    let on = app
+        .post(
+            "/mfa/organization/enforce",
+            Some(&owner.access_token),
+            json!({ "enforced": true }),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+
+    for session in [&member, &passed_at_login] {
+        // Twice: the refreshed session is still one that passed MFA.
+        let mut refresh_token = session.refresh_token.clone();
+        for _ in 0..2 {
+            let refreshed = app
+                .post(
+                    "/user/refresh",
+                    None,
+                    json!({ "refreshToken": refresh_token }),
+                )
+                .await;
+            assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+            let access = refreshed.str("accessToken");
+            let expected = json!({
+                "success": true,
+                "token": access,
+                "accessToken": access,
+                "refreshToken": refreshed.str("refreshToken"),
+                "expiresAt": refreshed.body["expiresAt"],
+            });
+            assert_answer(&refreshed, StatusCode::OK, &expected);
+            let listed = app.get("/workspace", Some(&access)).await;
+            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+            refresh_token = refreshed.str("refreshToken");
+        }
+    }
+    // Sessions that never passed MFA: 401, and their refresh token is not spent.
+    let before = app.snapshot().await;
+    for session in [&owner, &bystander] {
+        let refused = app
+            .post(
+                "/user/refresh",
+                None,
+                json!({ "refreshToken": session.refresh_token }),
+            )
+            .await;
+        assert_error(
+            &refused,
+            401,
+            "Invalid or expired refresh token",
+            "INVALID_REFRESH_TOKEN",
+        );
+    }
+    app.assert_unchanged(&before).await;
+}

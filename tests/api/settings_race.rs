@@ -1,50 +1,48 @@
 //! Concurrent partial updates of one settings object (contract section 10): 20 PUTs of
-//! different keys, released together and split over two server instances on one database, all
-//! survive, each with its own event. On PostgreSQL the instances have pools of their own and the
-//! row lock makes the read-modify-writes take turns; on SQLite each instance has its own writer
-//! on the one file, and the file's write lock does.
+//! different keys, released together on warm connections and split over two server instances
+//! on one database, all survive, each with its own event.
+//!
+//! What makes them take turns differs by backend, and so does what this can catch. On
+//! PostgreSQL the instances have pools of their own, and the row lock (`FOR UPDATE`) of the
+//! read-modify-write does it: without it, updates are lost. On SQLite there is no row lock to
+//! remove (the statement is the same without `FOR UPDATE`): each instance has one writer, whose
+//! transaction takes the file's write lock before it reads (`BEGIN IMMEDIATE`). So here the
+//! race fails when that order breaks: a read made before the write (on a pooled connection, or
+//! in a deferred transaction that another instance's commit then makes stale: `SQLITE_BUSY`, a
+//! 500) loses updates or answers 500.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
-use tokio::sync::Barrier;
 
 use crate::support::accounts::Account;
 use crate::support::accounts::Verification::Verified;
-use crate::support::app::{second_instance, spawn_app, TestApp};
+use crate::support::app::{second_instance, spawn_app};
 use crate::support::assertions::assert_answer;
+use crate::support::at_once::{all_at_once, Side};
 use crate::support::client::Answer;
 use crate::support::settings::{read, settings_body, Scope, SCOPES};
 
 const WRITES: usize = 20;
 
 /// `WRITES` PUTs of `{"keyNN": NN}` on `scope`, alternately through each base URL and by each
-/// writer, all released at once; every answer.
+/// writer, each on a warm connection of its own, all released at once; every answer.
 async fn concurrent_puts(scope: &Scope, bases: [&str; 2], writers: [&Account; 2]) -> Vec<Answer> {
-    let start = Arc::new(Barrier::new(WRITES));
-    let client = reqwest::Client::new();
-    let puts = (0..WRITES).map(|n| {
-        let request = client
-            .put(format!("{}{}", bases[n % 2], scope.path))
-            .bearer_auth(&writers[n / 2 % 2].access_token)
-            .json(&json!({ format!("key{n:02}"): n }))
-            .build()
-            .unwrap();
-        let (client, start) = (client.clone(), start.clone());
-        tokio::spawn(async move {
-            start.wait().await;
-            let response = client.execute(request).await.expect("request sent");
-            TestApp::read(&Method::PUT, response).await
+    let sides: Vec<Side> = (0..WRITES).map(|n| Side::new(bases[n % 2])).collect();
+    let puts = sides
+        .iter()
+        .enumerate()
+        .map(|(n, side)| {
+            let body = json!({ format!("key{n:02}"): n });
+            let token = &writers[n / 2 % 2].access_token;
+            (
+                side,
+                side.request(Method::PUT, scope.path, token, Some(body)),
+            )
         })
-    });
-    join_all(puts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect()
+        .collect();
+    all_at_once(puts).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

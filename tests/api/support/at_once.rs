@@ -1,9 +1,10 @@
-//! Two requests that overlap for certain: each side has its own client whose connection is
-//! already open (a warm-up request went through it), both requests are built before the start,
-//! and a barrier releases them together, on two runtime threads.
+//! Requests that overlap for certain: each side has its own client whose connection is already
+//! open (a warm-up request went through it), every request is built before the start, and a
+//! barrier releases them together, on the runtime's threads: two at once ([`at_once`]), or a
+//! burst ([`all_at_once`]).
 //!
-//! Run the test on a multi-threaded runtime (`flavor = "multi_thread"`), or the two sends take
-//! turns on one thread.
+//! Run the test on a multi-threaded runtime (`flavor = "multi_thread"`), or the sends take turns
+//! on one thread.
 
 use std::sync::Arc;
 
@@ -70,19 +71,35 @@ pub async fn at_once(
     (first, a): (&Side, reqwest::Request),
     (second, b): (&Side, reqwest::Request),
 ) -> (Answer, Answer) {
-    first.warm().await;
-    second.warm().await;
-    let start = Arc::new(Barrier::new(2));
-    let send = |client: reqwest::Client, request: reqwest::Request| {
-        let start = start.clone();
-        tokio::spawn(async move {
-            let method = request.method().clone();
-            start.wait().await;
-            let response = client.execute(request).await.expect("request sent");
-            TestApp::read(&method, response).await
+    let mut answers = all_at_once(vec![(first, a), (second, b)]).await;
+    let b = answers.pop().unwrap();
+    let a = answers.pop().unwrap();
+    (a, b)
+}
+
+/// [`at_once`] for a burst: warms every side, then sends each request through its side at the
+/// same moment; the answers in the order of the requests. Give each request a side of its own,
+/// or those that share one open a new connection when the burst starts.
+pub async fn all_at_once(requests: Vec<(&Side, reqwest::Request)>) -> Vec<Answer> {
+    for (side, _) in &requests {
+        side.warm().await;
+    }
+    let start = Arc::new(Barrier::new(requests.len()));
+    let sent: Vec<_> = requests
+        .into_iter()
+        .map(|(side, request)| {
+            let (client, start) = (side.client.clone(), start.clone());
+            tokio::spawn(async move {
+                let method = request.method().clone();
+                start.wait().await;
+                let response = client.execute(request).await.expect("request sent");
+                TestApp::read(&method, response).await
+            })
         })
-    };
-    let a = send(first.client.clone(), a);
-    let b = send(second.client.clone(), b);
-    (a.await.unwrap(), b.await.unwrap())
+        .collect();
+    let mut answers = Vec::with_capacity(sent.len());
+    for answer in sent {
+        answers.push(answer.await.unwrap());
+    }
+    answers
 }

@@ -30,6 +30,32 @@ pub async fn steady_step() -> i64 {
     step_now()
 }
 
+/// What the server answered to the TOTP code of `secret` `offset` steps from the step the test
+/// reads just before sending it, with that step, when the step is still the same once the
+/// answer is back: the server reads the same clock, so it checked the code in that step too.
+/// None when the request straddled a step boundary: the server may have read either step, so
+/// the answer says nothing about drift (a code two steps ahead of the first step is one step
+/// ahead of the next), and the caller starts that check again from a clean slate.
+pub async fn within_one_step(
+    secret: &str,
+    offset: i64,
+    send: impl AsyncFnOnce(String) -> Answer,
+) -> Option<(i64, Answer)> {
+    let step = step_now();
+    let answer = send(totp(secret, step + offset)).await;
+    (step_now() == step).then_some((step, answer))
+}
+
+/// Forgets the step `user_id`'s TOTP codes were last spent at, as if they enrolled long ago (so
+/// a test can present codes of any recent step without waiting for time to pass).
+pub async fn forget_spent_steps(app: &TestApp, user_id: &str) {
+    app.execute(
+        "UPDATE mfa_methods SET last_step = -1 WHERE user_id = $1",
+        &[user_id],
+    )
+    .await;
+}
+
 /// RFC 4648 base32 (upper case, no padding) to bytes.
 pub fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -126,7 +152,9 @@ impl TestApp {
             .iter()
             .map(|c| c.as_str().unwrap().to_owned())
             .collect();
-        let step = steady_step().await;
+        // No need to wait for a steady step: the server takes a code of this step for the rest
+        // of it and all of the next (one step of drift), and records the step the code is of.
+        let step = step_now();
         let mut body = json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step) });
         let mails = self.mailer.to(&account.email);
         if let Some(mail) = mails[mails_before..]

@@ -1,0 +1,147 @@
+//! Verifications of one user that race (contract section 8): one code presented twice at once
+//! succeeds once, and a burst of wrong codes is evaluated no more often than the lockout allows.
+//! Each race runs over two server instances on one database, with requests released together
+//! on warm connections ([`all_at_once`]) on a multi-threaded runtime.
+//!
+//! What keeps them apart: on PostgreSQL, the user's row lock (`FOR UPDATE`) that every
+//! verification takes first, and the conditional update that spends a code. On SQLite there is
+//! no row lock (the statement runs without `FOR UPDATE`): each instance's one writer takes the
+//! file's write lock, which serialises them only while the lockout count, the check and the
+//! spend are made inside that write. A check made before it (a read on a pooled connection,
+//! then the write) lets the requests overlap on both backends: both sides spend one code, or
+//! more wrong codes than the lockout allows are evaluated.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::accounts::Account;
+use crate::support::app::{second_instance, spawn_app};
+use crate::support::assertions::assert_answer;
+use crate::support::at_once::{all_at_once, at_once, Side};
+use crate::support::client::Answer;
+use crate::support::mfa::{forget_spent_steps, mfa_error, step_now, totp};
+
+/// Failures from one client that lock it out of a user's verification (contract section 8).
+const LOCKOUT_FAILURES: i64 = 5;
+const BURST: usize = 20;
+
+fn invalid_code() -> Value {
+    mfa_error("Invalid verification code", "INVALID_MFA_CODE")
+}
+
+fn locked() -> Value {
+    mfa_error("Too many failed attempts", "MFA_LOCKED")
+}
+
+/// `verify-login` of `session` with `code`, through `side`.
+fn verify(side: &Side, session: &Account, code: &str) -> reqwest::Request {
+    side.request(
+        Method::POST,
+        "/mfa/verify-login",
+        &session.access_token,
+        Some(json!({ "mfaType": "GOOGLE_AUTH", "code": code })),
+    )
+}
+
+/// The one of two answers that is a 200, and the other.
+#[track_caller]
+fn winner(answers: (Answer, Answer), round: usize) -> (Answer, Answer) {
+    match (answers.0.status, answers.1.status) {
+        (StatusCode::OK, status) if status != StatusCode::OK => answers,
+        (status, StatusCode::OK) if status != StatusCode::OK => (answers.1, answers.0),
+        _ => panic!(
+            "round {round}: expected exactly one 200, got {} {} and {} {}",
+            answers.0.status,
+            answers.0.body["message"],
+            answers.1.status,
+            answers.1.body["message"]
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_totp_code_or_backup_code_presented_twice_at_once_on_two_instances_succeeds_once() {
+    let app = spawn_app().await;
+    let second = second_instance(&app).await;
+    let (one, two) = (Side::new(&app.address), Side::new(second));
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let used = "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND used_at IS NOT NULL";
+    for round in 0..4 {
+        let (a, b) = (
+            app.log_in_pending(&owner).await,
+            app.log_in_pending(&owner).await,
+        );
+        // A code of this step passes in it and in the next (one step of drift): no need to
+        // wait for a steady one.
+        let (code, step) = if round % 2 == 0 {
+            forget_spent_steps(&app, &owner.user_id).await;
+            let step = step_now();
+            (totp(&enrolled.secret, step), Some(step))
+        } else {
+            (enrolled.backup_codes[round].clone(), None)
+        };
+
+        let answers = at_once(
+            (&one, verify(&one, &a, &code)),
+            (&two, verify(&two, &b, &code)),
+        )
+        .await;
+
+        let (won, lost) = winner(answers, round);
+        assert_eq!(won.body["message"], json!("MFA verification successful"));
+        assert_answer(&lost, StatusCode::BAD_REQUEST, &invalid_code());
+        let sql = "SELECT COUNT(*) FROM sessions WHERE id IN ($1, $2) AND mfa_verified";
+        assert_eq!(app.count(sql, &[&a.token_id, &b.token_id]).await, 1);
+        // Spent once: the step, or one more backup code.
+        if let Some(step) = step {
+            let sql = "SELECT last_step FROM mfa_methods WHERE user_id = $1";
+            assert_eq!(
+                app.count(sql, &[&owner.user_id]).await,
+                step,
+                "round {round}"
+            );
+        } else {
+            let spent = i64::try_from(round / 2 + 1).unwrap();
+            assert_eq!(app.count(used, &[&owner.user_id]).await, spent);
+        }
+        app.execute("DELETE FROM mfa_failures", &[]).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_wrong_codes_at_once_are_evaluated_at_most_as_often_as_the_lockout_allows() {
+    let app = spawn_app().await;
+    let second = second_instance(&app).await;
+    let owner = app.register_verified("owner@example.com").await;
+    app.enrol_totp(&owner).await;
+    let pending = app.log_in_pending(&owner).await;
+    // A wrong backup code (of the right form): never a right one by chance. Half the burst
+    // through each instance, each request on a connection of its own.
+    let wrong = "0000-0000-0000-0000";
+    let sides: Vec<Side> = (0..BURST)
+        .map(|n| Side::new(if n % 2 == 0 { &app.address } else { &second }))
+        .collect();
+    let burst = sides
+        .iter()
+        .map(|side| (side, verify(side, &pending, wrong)))
+        .collect();
+
+    let answers = all_at_once(burst).await;
+
+    // The first five are evaluated and refused; every later one finds the lockout.
+    let mut refused = 0;
+    for answer in &answers {
+        if answer.status == StatusCode::BAD_REQUEST {
+            assert_answer(answer, StatusCode::BAD_REQUEST, &invalid_code());
+            refused += 1;
+        } else {
+            assert_answer(answer, StatusCode::TOO_MANY_REQUESTS, &locked());
+            assert!(answer.headers.contains_key("retry-after"), "{answer:?}");
+        }
+    }
+    assert_eq!(refused, LOCKOUT_FAILURES);
+    let failures = "SELECT COUNT(*) FROM mfa_failures WHERE user_id = $1";
+    let recorded = app.count(failures, &[&owner.user_id]).await;
+    assert_eq!(recorded, LOCKOUT_FAILURES);
+}

@@ -12,7 +12,7 @@ use workspaces::app::Application;
 use workspaces::config::Config;
 use workspaces::mail::{Mailer, OutgoingEmail};
 
-use crate::support::database::fresh::{fresh_database, Place};
+use crate::support::database::fresh::{fresh_migrated_database, Place};
 use crate::support::database::Db;
 
 /// Database connections of each test server: enough for the concurrency tests, few enough that
@@ -141,7 +141,7 @@ async fn spawn_app_mailing(
     server_mailer: Arc<dyn workspaces::mail::Mailer>,
     mailer: Arc<CapturingMailer>,
 ) -> TestApp {
-    let (url, place) = fresh_database().await;
+    let (url, place) = fresh_migrated_database().await;
     spawn_app_at(url, place, configure, server_mailer, mailer).await
 }
 

@@ -259,6 +259,72 @@ async fn five_failures_lock_verification_for_fifteen_minutes_even_for_a_right_co
     assert_eq!(app.count(sql, &[&owner.user_id]).await, 0);
 }
 
+/// Failures made over the window lock only while five of them are in it: the lock lifts, and
+/// `Retry-After` says so, when the oldest of the last five leaves the window, not 15 minutes
+/// after the newest.
+#[tokio::test]
+async fn retry_after_counts_to_when_the_fifth_newest_failure_leaves_the_window() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let enrolled = app.enrol_totp(&owner).await;
+    let pending = app.log_in_pending(&owner).await;
+    for _ in 0..5 {
+        let answer = app.verify_login(&pending, "000000").await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid_code());
+    }
+    // Spread over the window: 14, 13, 12, 11 and 1 minute(s) ago.
+    let now = now_ms();
+    let ages = [14, 13, 12, 11, 1].map(|minutes| now - minutes * 60_000);
+    // Rewritten as such rows, from the client that made them.
+    let client = app
+        .strings(
+            "SELECT DISTINCT client FROM mfa_failures WHERE user_id = $1",
+            &[&owner.user_id],
+        )
+        .await;
+    assert_eq!(client.len(), 1, "{client:?}");
+    let user = &owner.user_id;
+    app.execute("DELETE FROM mfa_failures WHERE user_id = $1", &[user])
+        .await;
+    for at in ages {
+        let sql = format!(
+            "INSERT INTO mfa_failures (user_id, failed_at, client) VALUES ($1, {at}, '{}')",
+            client[0]
+        );
+        app.execute(&sql, &[user]).await;
+    }
+    let sent = now_ms();
+    let locked = app.verify_login(&pending, &enrolled.backup_codes[0]).await;
+    let answered = now_ms();
+    assert_answer(
+        &locked,
+        StatusCode::TOO_MANY_REQUESTS,
+        &mfa_error("Too many failed attempts", "MFA_LOCKED"),
+    );
+    let retry: i64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let unlocked_at = ages[0] + 900_000;
+    let left = |at: i64| (unlocked_at - at + 999).div_euclid(1000);
+    assert!(
+        (left(answered)..=left(sent)).contains(&retry),
+        "{retry} outside {}..={}",
+        left(answered),
+        left(sent)
+    );
+
+    // Once the oldest has left the window, four remain: the right code works.
+    app.execute(
+        "UPDATE mfa_failures SET failed_at = failed_at - 60000 WHERE user_id = $1",
+        &[&owner.user_id],
+    )
+    .await;
+    let later = app.verify_login(&pending, &enrolled.backup_codes[0]).await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+}
+
 async fn verify_at(app: &TestApp, base: &str, session: &Account, code: &str) -> StatusCode {
     let request = app
         .client

@@ -30,9 +30,8 @@ pub use login::Factor;
 pub use manage::{MethodChange, ResetOutcome, ResetTarget};
 
 /// This many failed verifications of one user from one client address within
-/// [`LOCKOUT_WINDOW_MS`] lock that client out of the user's verification until the window has
-/// passed since the last of them; [`LOCKOUT_USER_FAILURES`] from all clients together lock the
-/// user. So a password holder cannot lock the owner out from elsewhere, and distributed
+/// [`LOCKOUT_WINDOW_MS`] lock that client out of the user's verification while the window holds
+/// that many; [`LOCKOUT_USER_FAILURES`] from all clients together lock the user. So a password holder cannot lock the owner out from elsewhere, and distributed
 /// guessing is still capped.
 pub const LOCKOUT_FAILURES: i64 = 5;
 pub const LOCKOUT_USER_FAILURES: i64 = 20;
@@ -256,8 +255,9 @@ async fn end_unverified_sessions(
 }
 
 /// How long `client` must wait before trying a second factor of `user_id` again (ms); None
-/// when it is not locked out. Either limit locks until the window has passed since the newest
-/// failure it counts.
+/// when it is not locked out. A limit locks while the window holds that many failures it
+/// counts, so it lifts when the oldest of the newest `limit` leaves the window: that is the
+/// `Retry-After`, to the millisecond (earlier failures leave before it, later ones after).
 async fn locked_out(
     tx: &mut Tx<'_>,
     user_id: UserId,
@@ -267,21 +267,27 @@ async fn locked_out(
     let since = now - LOCKOUT_WINDOW_MS;
     let counts = tx
         .query_opt(RECENT_MFA_FAILURES, args![user_id, since, client], |row| {
-            Ok((
-                row.get::<i64>("n")?,
-                row.get::<Option<i64>>("newest")?,
-                row.get::<i64>("n_client")?,
-                row.get::<Option<i64>>("newest_client")?,
-            ))
+            Ok((row.get::<i64>("n")?, row.get::<i64>("n_client")?))
         })
         .await?;
-    let Some((all, newest, mine, my_newest)) = counts else {
+    let Some((all, mine)) = counts else {
         return Ok(None);
     };
-    let until = |newest: Option<i64>| newest.unwrap_or(now) + LOCKOUT_WINDOW_MS;
-    let per_client = (mine >= LOCKOUT_FAILURES).then(|| until(my_newest));
-    let per_user = (all >= LOCKOUT_USER_FAILURES).then(|| until(newest));
-    Ok(per_client.max(per_user).map(|until| (until - now).max(1)))
+    let mut until = None;
+    if mine >= LOCKOUT_FAILURES {
+        let args = args![user_id, since, client, LOCKOUT_FAILURES - 1];
+        let nth = tx.query_opt(NTH_NEWEST_CLIENT_FAILURE, args, |row| {
+            row.get::<i64>("failed_at")
+        });
+        until = nth.await?.map(|at| at + LOCKOUT_WINDOW_MS);
+    }
+    if all >= LOCKOUT_USER_FAILURES {
+        let args = args![user_id, since, LOCKOUT_USER_FAILURES - 1];
+        let nth = tx.query_opt(NTH_NEWEST_FAILURE, args, |row| row.get::<i64>("failed_at"));
+        let per_user = nth.await?.map(|at| at + LOCKOUT_WINDOW_MS);
+        until = until.max(per_user);
+    }
+    Ok(until.map(|until| (until - now).max(1)))
 }
 
 /// A failed second factor of `user_id` from `client`, for the lockout.
@@ -348,12 +354,19 @@ const INSERT_LINK_TOKEN: &str = "INSERT INTO mfa_link_tokens (token_hash, user_i
 const LIVE_USER_ORG: &str =
     "SELECT org_id, org_role FROM users WHERE id = $1 AND deleted_at IS NULL";
 
-/// Failed verifications of user $1 after $2: how many and the newest, from every client and
-/// from client $3.
-const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, MAX(failed_at) AS newest, \
-     COUNT(CASE WHEN client = $3 THEN 1 END) AS n_client, \
-     MAX(CASE WHEN client = $3 THEN failed_at END) AS newest_client \
+/// Failed verifications of user $1 after $2: how many, from every client and from client $3.
+const RECENT_MFA_FAILURES: &str = "SELECT COUNT(*) AS n, \
+     COUNT(CASE WHEN client = $3 THEN 1 END) AS n_client \
      FROM mfa_failures WHERE user_id = $1 AND failed_at > $2";
+
+/// The time of the failure of user $1 after $2 that has $3 newer ones (the $3 + 1-th newest).
+const NTH_NEWEST_FAILURE: &str = "SELECT failed_at FROM mfa_failures \
+     WHERE user_id = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT 1 OFFSET $3";
+
+/// [`NTH_NEWEST_FAILURE`] among those from client $3 ($4 newer ones).
+const NTH_NEWEST_CLIENT_FAILURE: &str = "SELECT failed_at FROM mfa_failures \
+     WHERE user_id = $1 AND failed_at > $2 AND client = $3 \
+     ORDER BY failed_at DESC LIMIT 1 OFFSET $4";
 
 /// A failed verification of user $1 from client $3 ($2 now).
 const INSERT_MFA_FAILURE: &str =

@@ -13,7 +13,8 @@
 #   bench/guard.sh load BASE_REV [DATABASE] [SCENARIOS]
 #       The load benchmark (bench crate, 64 connections) of both binaries in ABBA order
 #       (base, tree, tree, base), so a drift of the machine during the run falls on both alike;
-#       prints each run's figures and the ratios of the pairs' means.
+#       prints each run's figures and the ratios of the pairs' means. BENCH_ARGS adds arguments
+#       of the bench crate (e.g. "--duration 5s --warmup 2s").
 #
 # DATABASE: `sqlite` (default) or a postgres:// URL of a server where databases may be created
 # (each binary gets fresh ones). SCENARIOS: the bench crate's, comma-separated (default
@@ -145,7 +146,8 @@ PY
     for run in 1 2 3 4; do
       case $run in 1|4) label=base; bin=$base ;; *) label=tree; bin=$tree ;; esac
       echo "== run $run: $label" >&2
-      target/release/bench --server-bin "$bin" --db "$db_arg" --scenarios "$scenarios" \
+      # shellcheck disable=SC2086 # BENCH_ARGS is a list of arguments
+      target/release/bench --server-bin "$bin" --db "$db_arg" --scenarios "$scenarios" ${BENCH_ARGS:-} \
         --runs 1 --json "$out/load-$run-$label.json" > "$out/load-$run-$label.txt"
     done
     python3 - "$out" "$base_label" <<'PY'

@@ -12,7 +12,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::accounts::{Verification, PASSWORD};
+use crate::support::accounts::{Account, Verification, PASSWORD};
 use crate::support::app::{spawn_app, TestApp};
 use crate::support::assertions::error_body;
 use crate::support::cast::Cast;
@@ -62,6 +62,15 @@ async fn no_change_without_its_event(
         .collect();
     assert_eq!(written, events, "{}: its events", change.describe());
     answer.body
+}
+
+/// A verified owner and a verified USER of their organization, both signed in.
+async fn owner_and_member(app: &TestApp) -> (Account, Account) {
+    let owner = app.register_verified("owner@example.com").await;
+    let mia = app
+        .member(&owner, "mia@example.com", 0, Verification::Verified)
+        .await;
+    (owner, mia)
 }
 
 #[tokio::test]
@@ -181,10 +190,7 @@ async fn registration_verification_and_password_reset_roll_back_when_their_event
 #[tokio::test]
 async fn user_and_organization_changes_roll_back_when_their_event_cannot_be_written() {
     let app = spawn_app().await;
-    let owner = app.register_verified("owner@example.com").await;
-    let mia = app
-        .member(&owner, "mia@example.com", 0, Verification::Verified)
-        .await;
+    let (owner, mia) = owner_and_member(&app).await;
     let by = Some(&owner);
 
     // Names (a password comes last: it may end the owner's other sessions).
@@ -285,10 +291,7 @@ async fn user_and_organization_changes_roll_back_when_their_event_cannot_be_writ
 #[tokio::test]
 async fn every_mfa_change_rolls_back_when_its_event_cannot_be_written() {
     let app = spawn_app().await;
-    let owner = app.register_verified("owner@example.com").await;
-    let mia = app
-        .member(&owner, "mia@example.com", 0, Verification::Verified)
-        .await;
+    let (owner, mia) = owner_and_member(&app).await;
     let mfa = |method: Method, path: &str, body: Value| Call::new(method, path, Some(&owner), body);
     let totp_type = || json!({ "mfaType": "GOOGLE_AUTH" });
     let user_updated = &[(USER_CONTEXT, UPDATED)];

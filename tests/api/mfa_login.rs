@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::support::accounts::{Account, PASSWORD};
 use crate::support::app::{second_instance, spawn_app, TestApp};
 use crate::support::assertions::{assert_answer, assert_error};
+use crate::support::client::Answer;
 use crate::support::clock::now_ms;
 use crate::support::mfa::{forget_spent_steps, mfa_error, totp, within_one_step};
 
@@ -228,20 +229,7 @@ async fn five_failures_lock_verification_for_fifteen_minutes_even_for_a_right_co
             StatusCode::TOO_MANY_REQUESTS,
             &mfa_error("Too many failed attempts", "MFA_LOCKED"),
         );
-        // The seconds left (rounded up) at the moment the server checked, which lies between
-        // the request's sending and its answer, however long either took.
-        let retry: i64 = right.headers["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let left = |at: i64| (unlocked_at - at + 999).div_euclid(1000);
-        assert!(
-            (left(answered)..=left(sent)).contains(&retry),
-            "{retry} outside {}..={}",
-            left(answered),
-            left(sent)
-        );
+        assert_retry_after(&right, unlocked_at, (sent, answered));
     }
     // Locked out, nothing is checked or spent.
     app.assert_unchanged(&before).await;
@@ -301,19 +289,7 @@ async fn retry_after_counts_to_when_the_fifth_newest_failure_leaves_the_window()
         StatusCode::TOO_MANY_REQUESTS,
         &mfa_error("Too many failed attempts", "MFA_LOCKED"),
     );
-    let retry: i64 = locked.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let unlocked_at = ages[0] + 900_000;
-    let left = |at: i64| (unlocked_at - at + 999).div_euclid(1000);
-    assert!(
-        (left(answered)..=left(sent)).contains(&retry),
-        "{retry} outside {}..={}",
-        left(answered),
-        left(sent)
-    );
+    assert_retry_after(&locked, ages[0] + 900_000, (sent, answered));
 
     // Once the oldest has left the window, four remain: the right code works.
     app.execute(
@@ -323,6 +299,25 @@ async fn retry_after_counts_to_when_the_fifth_newest_failure_leaves_the_window()
     .await;
     let later = app.verify_login(&pending, &enrolled.backup_codes[0]).await;
     assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+}
+
+/// `answer`'s `Retry-After` is the seconds left (rounded up) until `unlocked_at` at the moment
+/// the server checked, which lies between the request's sending and its answer, however long
+/// either took.
+#[track_caller]
+fn assert_retry_after(answer: &Answer, unlocked_at: i64, (sent, answered): (i64, i64)) {
+    let retry: i64 = answer.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = |at: i64| (unlocked_at - at + 999).div_euclid(1000);
+    assert!(
+        (left(answered)..=left(sent)).contains(&retry),
+        "{retry} outside {}..={}",
+        left(answered),
+        left(sent)
+    );
 }
 
 async fn verify_at(app: &TestApp, base: &str, session: &Account, code: &str) -> StatusCode {

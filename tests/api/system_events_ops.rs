@@ -47,6 +47,12 @@ fn export(cast: &EventCast, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// The ids of the stored events, as text, in order.
+async fn event_ids(cast: &EventCast) -> Vec<String> {
+    let sql = "SELECT CAST(id AS TEXT) FROM system_events ORDER BY id";
+    cast.app.strings(sql, &[]).await
+}
+
 fn ids(lines: &[Value]) -> Vec<i64> {
     lines
         .iter()
@@ -324,13 +330,7 @@ async fn retention_deletes_only_the_events_older_than_its_days_in_batches_from_s
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let left = cast
-        .app
-        .strings(
-            "SELECT CAST(id AS TEXT) FROM system_events ORDER BY id",
-            &[],
-        )
-        .await;
+    let left = event_ids(&cast).await;
     let young_text: Vec<String> = young_ids.iter().map(i64::to_string).collect();
     assert_eq!(left, young_text);
     let reads = cast
@@ -368,12 +368,6 @@ async fn retention_deletes_only_the_events_older_than_its_days_in_batches_from_s
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let left = cast
-        .app
-        .strings(
-            "SELECT CAST(id AS TEXT) FROM system_events ORDER BY id",
-            &[],
-        )
-        .await;
+    let left = event_ids(&cast).await;
     assert_eq!(left, young_text);
 }

@@ -218,22 +218,12 @@ impl FreshDatabase {
     /// nullable; the connection is closed before this returns.
     pub async fn id_pairs(&self, sql: &str) -> Vec<(Uuid, Option<Uuid>)> {
         if self.is_sqlite() {
-            let options = SqliteConnectOptions::from_str(&self.url).unwrap();
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await
-                .unwrap();
+            let pool = self.sqlite_pool().await;
             let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
             rows
         } else {
-            let options = PgConnectOptions::from_str(&self.url).unwrap();
-            let pool = PgPoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await
-                .unwrap();
+            let pool = self.postgres_pool().await;
             let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
             rows
@@ -244,26 +234,36 @@ impl FreshDatabase {
     /// [`FreshDatabase::id_pairs`] reads them.
     pub async fn strings(&self, sql: &str) -> Vec<String> {
         if self.is_sqlite() {
-            let options = SqliteConnectOptions::from_str(&self.url).unwrap();
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await
-                .unwrap();
+            let pool = self.sqlite_pool().await;
             let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
             rows
         } else {
-            let options = PgConnectOptions::from_str(&self.url).unwrap();
-            let pool = PgPoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await
-                .unwrap();
+            let pool = self.postgres_pool().await;
             let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
             pool.close().await;
             rows
         }
+    }
+
+    /// A pool of one connection to the SQLite file, for one read (the caller closes it).
+    async fn sqlite_pool(&self) -> sqlx::SqlitePool {
+        let options = SqliteConnectOptions::from_str(&self.url).unwrap();
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap()
+    }
+
+    /// A pool of one connection to the PostgreSQL database, for one read (the caller closes it).
+    async fn postgres_pool(&self) -> sqlx::PgPool {
+        let options = PgConnectOptions::from_str(&self.url).unwrap();
+        PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap()
     }
 
     /// Holds up every write of the server without holding up its reads, until released: SQLite's

@@ -8,7 +8,7 @@ use super::listing::{
 };
 use super::sql::{self, full_access_session};
 use super::tx::{args, for_update, PerDialect, Row, Tx};
-use super::{SessionUser, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::{
     EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId, WorkspaceRole,
 };
@@ -206,35 +206,36 @@ async fn create_workspace(
             }
         });
     }
-    // SQLite, where a statement costs no round trip: the same steps, one statement each.
+    // SQLite, where a statement costs no round trip: the same steps, one statement each. The
+    // check reads only what it decides on: on the one writer thread, every column counts.
     let me = tx
-        .query_opt(
-            sql::AUTHENTICATE,
-            args![session_id, user_id, now],
-            SessionUser::from_row,
-        )
+        .query_opt(CREATOR, args![session_id, user_id, now, org_id], |row| {
+            Ok((
+                row.get::<UserId>("id")?,
+                row.get::<OrgRole>("org_role")?,
+                row.get::<bool>("validated")?,
+            ))
+        })
         .await?;
-    // The checks of `full_access_session!`, as the PostgreSQL statement makes them.
-    let me = me.filter(|me| me.user.org_id == org_id && !me.mfa.pending);
-    let Some(SessionUser { user: me, .. }) = me else {
+    let Some((me_id, org_role, validated)) = me else {
         return Ok(CreateOutcome::NotLive);
     };
-    if !me.validated {
+    if !validated {
         return Ok(CreateOutcome::NotValidated);
     }
-    if !me.org_role.can_create_workspaces() {
+    if !org_role.can_create_workspaces() {
         return Ok(CreateOutcome::NotPermitted);
     }
     tx.execute(
         INSERT_WORKSPACE,
-        args![new.id, me.org_id, &new.name, &new.name_key, now],
+        args![new.id, org_id, &new.name, &new.name_key, now],
     )
     .await?;
-    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, me.id, now])
+    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, me_id, now])
         .await?;
     let by = Actor {
         org_id,
-        user_id: me.id,
+        user_id: me_id,
         at: now,
     };
     append_event(
@@ -244,7 +245,7 @@ async fn create_workspace(
     .await?;
     Ok(CreateOutcome::Created(Workspace {
         id: new.id,
-        org_id: me.org_id,
+        org_id,
         name: new.name,
     }))
 }
@@ -457,6 +458,25 @@ const INSERT_ADMIN_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
      VALUES ($1, $2, 'ADMIN', $3)";
 
+/// The creator of a workspace: the user of a live session past its second factor ($1 session,
+/// $2 user, $3 now) in the organization the token claims (`$org`), with what the create decides
+/// on. Both dialects check the same way: SQLite alone ([`CREATOR`]), PostgreSQL inside its one
+/// statement.
+macro_rules! creator {
+    ($org:literal) => {
+        concat!(
+            "SELECT u.id, u.org_id, u.org_role, u.validated \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+            full_access_session!(),
+            " AND u.org_id = ",
+            $org
+        )
+    };
+}
+
+/// [`creator!`] on SQLite, with the organization as $4.
+const CREATOR: &str = creator!("$4");
+
 /// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
 /// `AUTHENTICATE`, the two inserts and `INSERT_EVENT`, which cost no round trips there): the
 /// session's user (`me`, the checks of `AUTHENTICATE`, and of the organization `$8` the token
@@ -466,10 +486,9 @@ const INSERT_ADMIN_MEMBER: &str =
 /// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
 /// (only ever after the checks passed). No row: the session is not live.
 const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(
-    "WITH me AS (SELECT u.id, u.org_id, u.org_role, u.validated \
-     FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
-    full_access_session!(),
-    " AND u.org_id = $8), \
+    "WITH me AS (",
+    creator!("$8"),
+    "), \
      created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
      SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
      RETURNING id), \

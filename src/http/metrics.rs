@@ -34,6 +34,14 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+impl OutcomeLabels {
+    /// `success` or `failure`: the one spelling of an outcome on every counter that has one.
+    fn of(succeeded: bool) -> OutcomeLabels {
+        let outcome = if succeeded { "success" } else { "failure" };
+        OutcomeLabels { outcome }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
@@ -115,8 +123,8 @@ impl Metrics {
             retention_deleted.clone(),
         );
         // Shown from the start, so that a failure is a change of a series, not a new one.
-        for outcome in ["success", "failure"] {
-            drop(retention_passes.get_or_create(&OutcomeLabels { outcome }));
+        for succeeded in [true, false] {
+            drop(retention_passes.get_or_create(&OutcomeLabels::of(succeeded)));
         }
         Arc::new(Metrics {
             registry,
@@ -133,15 +141,15 @@ impl Metrics {
     }
 
     pub fn login(&self, succeeded: bool) {
-        let outcome = if succeeded { "success" } else { "failure" };
-        self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.logins
+            .get_or_create(&OutcomeLabels::of(succeeded))
+            .inc();
     }
 
     /// A retention pass ended (`crate::cleanup::prune_events`).
     pub fn retention_pass(&self, succeeded: bool) {
-        let outcome = if succeeded { "success" } else { "failure" };
         self.retention_passes
-            .get_or_create(&OutcomeLabels { outcome })
+            .get_or_create(&OutcomeLabels::of(succeeded))
             .inc();
     }
 

@@ -211,13 +211,14 @@ async fn create_workspace(
     let me = tx
         .query_opt(CREATOR, args![session_id, user_id, now, org_id], |row| {
             Ok((
-                row.get::<UserId>("id")?,
                 row.get::<OrgRole>("org_role")?,
                 row.get::<bool>("validated")?,
             ))
         })
         .await?;
-    let Some((me_id, org_role, validated)) = me else {
+    // The row is the token's user ($2) of the token's organization ($4): what it adds is the
+    // role and whether they are verified.
+    let Some((org_role, validated)) = me else {
         return Ok(CreateOutcome::NotLive);
     };
     if !validated {
@@ -231,11 +232,11 @@ async fn create_workspace(
         args![new.id, org_id, &new.name, &new.name_key, now],
     )
     .await?;
-    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, me_id, now])
+    tx.execute(INSERT_ADMIN_MEMBER, args![new.id, user_id, now])
         .await?;
     let by = Actor {
         org_id,
-        user_id: me_id,
+        user_id,
         at: now,
     };
     append_event(

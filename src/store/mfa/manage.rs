@@ -2,7 +2,8 @@
 //! user's MFA, their own or, by an admin, another's.
 
 use super::{
-    append_mfa_event, end_unverified_sessions, lock_and_read, ENSURE_PRIMARY, LIVE_USER_ORG,
+    append_mfa_event, end_unverified_sessions, lock_and_read, lock_with_method, ENSURE_PRIMARY,
+    LIVE_USER_ORG,
 };
 use crate::domain::{can_manage_user, MfaMethod, OrgId, OrgRole, SessionId, UserId};
 use crate::store::events::Actor;
@@ -59,12 +60,10 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let (user_id, now) = (by.user_id, by.at);
-                let Some(before) = lock_and_read(tx, user_id).await? else {
+                let Some(before) = lock_with_method(tx, user_id, method, |m| m.configured).await?
+                else {
                     return Ok(MethodChange::NotConfigured);
                 };
-                if !before.method(method).is_some_and(|m| m.configured) {
-                    return Ok(MethodChange::NotConfigured);
-                }
                 let last_enabled = before.enabled_methods() == [method];
                 if !enabled && last_enabled && (before.enforced || before.required_by_admin) {
                     return Ok(MethodChange::LastWhileRequired);
@@ -95,12 +94,10 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let (user_id, now) = (by.user_id, by.at);
-                let Some(before) = lock_and_read(tx, user_id).await? else {
+                let Some(before) = lock_with_method(tx, user_id, method, |m| m.enabled).await?
+                else {
                     return Ok(MethodChange::NotConfigured);
                 };
-                if !before.method(method).is_some_and(|m| m.enabled) {
-                    return Ok(MethodChange::NotConfigured);
-                }
                 let name = method.as_str();
                 tx.execute(CLEAR_PRIMARY, args![user_id, name, now]).await?;
                 tx.execute(SET_PRIMARY, args![user_id, name, now]).await?;

@@ -213,6 +213,18 @@ async fn lock_and_read(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Option<M
     read_state(tx, user_id).await
 }
 
+/// Takes `user_id`'s MFA lock and reads where they stand, when their `method` is `in_state`
+/// (configured, enabled): None when it is not, or the user is gone.
+async fn lock_with_method(
+    tx: &mut Tx<'_>,
+    user_id: UserId,
+    method: MfaMethod,
+    in_state: impl Fn(&MethodState) -> bool,
+) -> StoreResult<Option<MfaState>> {
+    let state = lock_and_read(tx, user_id).await?;
+    Ok(state.filter(|state| state.method(method).is_some_and(&in_state)))
+}
+
 /// The `user updated` event of an MFA change of `target`: what differs from `before`, plus the
 /// secrets named in `secrets` as `"changed"`. No change, no event (false).
 async fn append_mfa_event(

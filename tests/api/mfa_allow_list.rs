@@ -3,7 +3,6 @@
 //! cannot forget it: each answers a pending session 403 `MFA_REQUIRED`, but the few listed.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
 use crate::support::accounts::{Account, Verification};
 use crate::support::app::{spawn_app, TestApp};
@@ -82,14 +81,7 @@ async fn a_pending_session_of_a_member_who_must_enrol_may_also_enrol() {
     let member = app
         .member(&owner, "member@example.com", 0, Verification::Verified)
         .await;
-    let enforced = app
-        .post(
-            "/mfa/organization/enforce",
-            Some(&owner.access_token),
-            json!({ "enforced": true }),
-        )
-        .await;
-    assert_eq!(enforced.status, StatusCode::OK, "{}", enforced.body);
+    app.enforce_mfa(&owner).await;
     let pending = app.log_in_pending(&member).await;
     let allowed: Vec<_> = ALLOWED.iter().chain(&ENROLLING).copied().collect();
     probe(&app, &pending, &allowed).await;

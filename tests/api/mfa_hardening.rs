@@ -60,14 +60,7 @@ async fn enforced_member(app: &TestApp) -> (Account, Account) {
             Verification::Verified,
         )
         .await;
-    let on = app
-        .post(
-            "/mfa/organization/enforce",
-            Some(&owner.access_token),
-            json!({ "enforced": true }),
-        )
-        .await;
-    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    app.enforce_mfa(&owner).await;
     let pending = app.log_in_pending(&member).await;
     (owner, pending)
 }
@@ -479,14 +472,7 @@ async fn the_whole_pending_enrolment_goes_through_smtp() {
         .await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
     let owner = app.log_in(&registered).await;
-    let on = app
-        .post(
-            "/mfa/organization/enforce",
-            Some(&owner.access_token),
-            json!({ "enforced": true }),
-        )
-        .await;
-    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    app.enforce_mfa(&owner).await;
     let pending = app.log_in_pending(&owner).await;
     let secret = setup_totp(&app, &pending).await;
     let email_code = from_smtp(&smtp, SETUP_CODE_SUBJECT, "Setup code").await;

@@ -500,14 +500,7 @@ async fn under_enforcement_a_session_that_passed_mfa_refreshes_and_one_that_neve
             Verification::Verified,
         )
         .await;
-    let on = app
-        .post(
-            "/mfa/organization/enforce",
-            Some(&owner.access_token),
-            json!({ "enforced": true }),
-        )
-        .await;
-    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    app.enforce_mfa(&owner).await;
 
     for session in [&member, &passed_at_login] {
         // Twice: the refreshed session is still one that passed MFA.

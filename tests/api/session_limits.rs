@@ -143,14 +143,7 @@ async fn verifying_a_pending_session_gives_it_a_verified_sessions_expiry() {
 async fn enrolling_from_a_pending_session_gives_it_a_verified_sessions_expiry() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
-    let enforce = app
-        .mfa_post(
-            "/mfa/organization/enforce",
-            &owner.access_token,
-            json!({ "enforced": true }),
-        )
-        .await;
-    assert_eq!(enforce.status, StatusCode::OK, "{}", enforce.body);
+    app.enforce_mfa(&owner).await;
     // Enforced, without a method: the login is pending, and enrols from there.
     let pending = app.log_in_pending(&owner).await;
     let created_at = column(&app, "created_at", &pending.token_id).await;

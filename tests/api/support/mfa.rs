@@ -175,6 +175,15 @@ impl TestApp {
         }
     }
 
+    /// `owner` (OWNER or ADMINISTRATORS) makes their organization enforce MFA; asserts the 200.
+    pub async fn enforce_mfa(&self, owner: &Account) {
+        let body = json!({ "enforced": true });
+        let on = self
+            .mfa_post("/mfa/organization/enforce", &owner.access_token, body)
+            .await;
+        assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    }
+
     /// A password login that must answer `mfaRequired: true` (a pending session).
     pub async fn log_in_pending(&self, account: &Account) -> Account {
         let answer = self.login(&account.email, PASSWORD).await;

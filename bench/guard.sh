@@ -46,9 +46,16 @@ build_rev() {
     git worktree add --detach --force "$src" "$sha" >&2
     # The crate's path differs from this checkout's, so cargo keeps its artifacts apart; the
     # binary is taken from the build's own report, not from target/release, which both share.
+    # Cargo copies the base's binary to target/release/workspaces too: the tree's is put back,
+    # so that `cargo run --release` and the bench crate keep finding the tree's own.
+    local own="$root/target/release/workspaces"
+    [[ -x $own ]] && cp -p "$own" "$out/own-before-base"
     (cd "$src" && CARGO_TARGET_DIR="$root/target" cargo build --release --bin workspaces \
       --message-format=json-render-diagnostics) | executable > "$out/exe-$sha"
     cp "$(cat "$out/exe-$sha")" "$bin"
+    if [[ -f $out/own-before-base ]]; then
+      rm -f "$own" && mv "$out/own-before-base" "$own"
+    fi
     git worktree remove --force "$src"
   fi
   echo "$bin"

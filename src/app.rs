@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::auth::{new_token, read_secret_file, JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
-use crate::http::{metrics_router, router, AppState, Metrics, Throttle};
+use crate::http::{metrics_router, router, AppState, Metrics, Services, Throttle};
 use crate::mail::{LogMailer, Mailer, SmtpMailer};
 use crate::server;
 use crate::store::{self, SharedStore, StoreOptions};
@@ -76,7 +76,7 @@ impl Application {
         let store = open_store(&config).await?;
         let secret = jwt_secret(&config, &store).await?;
         let mfa = mfa_config(&config, secret.as_bytes())?;
-        let state = AppState {
+        let state = AppState::new(Services {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
             hasher: PasswordHasher::new(config.password_hash_threads, config.password_hash_queue)
@@ -88,7 +88,7 @@ impl Application {
                 .unwrap_or(i64::MAX),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
-        };
+        });
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
         let router = router(state.clone(), &config)?;

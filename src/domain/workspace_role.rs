@@ -3,7 +3,7 @@
 use super::OrgRole;
 
 /// A member's access to a workspace (wire strings `READ`, `WRITE`, `ADMIN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorkspaceRole {
     Read,
     Write,

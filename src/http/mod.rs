@@ -53,9 +53,28 @@ use crate::store::SharedStore;
 /// routes allow more: `routes::settings::MAX_SETTINGS_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Everything a handler may need, cloned cheaply into each request.
+/// Everything a handler may need, cloned into each request: one reference count, not one per
+/// field (a clone and a drop of each field per request were 1.4% of `GET /workspace/{id}`'s
+/// CPU, BENCHMARKS.md, issue 23).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Services {
     pub store: SharedStore,
     pub keys: JwtKeys,
     pub hasher: PasswordHasher,

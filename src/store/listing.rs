@@ -3,10 +3,15 @@
 //! ([`ListingBuilder`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use foldhash::fast::FixedState;
 
 use super::sql::full_access_session;
 use super::tx::{Arg, Row};
-use super::{Member, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers};
+use super::{
+    Member, MemberUser, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers,
+};
 use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
@@ -194,8 +199,12 @@ impl ListingColumns {
 pub struct ListingBuilder {
     columns: Option<ListingColumns>,
     workspaces: Vec<WorkspaceWithMembers>,
-    /// Position of each workspace in `workspaces`, for rows that do not come grouped.
-    seen: HashMap<WorkspaceId, usize>,
+    /// Position of each workspace in `workspaces`, for rows that do not come grouped. The ids
+    /// are the server's own (not chosen by a client), so a fast unkeyed hash is enough, here and
+    /// in `users`.
+    seen: HashMap<WorkspaceId, usize, FixedState>,
+    /// Each member's user, read once however many workspaces they are a member of.
+    users: HashMap<UserId, Arc<MemberUser>, FixedState>,
     current: Option<usize>,
 }
 
@@ -235,14 +244,24 @@ impl ListingBuilder {
             return Ok(());
         };
         let (joined_at, first_name, last_name, email, org_role) = member_at;
+        let user = match self.users.get(&user_id) {
+            Some(user) => user.clone(),
+            None => {
+                let user = Arc::new(MemberUser {
+                    first_name: row.get_at(first_name)?,
+                    last_name: row.get_at(last_name)?,
+                    email: row.get_at(email)?,
+                    org_role: row.get_at(org_role)?,
+                });
+                self.users.insert(user_id, user.clone());
+                user
+            }
+        };
         self.member(Member {
             user_id,
             role,
             joined_at: row.get_at(joined_at)?,
-            first_name: row.get_at(first_name)?,
-            last_name: row.get_at(last_name)?,
-            email: row.get_at(email)?,
-            org_role: row.get_at(org_role)?,
+            user,
         });
         Ok(())
     }
@@ -307,11 +326,13 @@ impl ListingBuilder {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use uuid::Uuid;
 
     use super::ListingBuilder;
     use crate::domain::{OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
-    use crate::store::{Member, Workspace};
+    use crate::store::{Member, MemberUser, Workspace};
 
     /// A row of workspace `ws` (name key `key`), with member `(user, joined_at)` if any.
     fn add(builder: &mut ListingBuilder, ws: u128, key: &str, member: Option<(u128, i64)>) {
@@ -329,10 +350,12 @@ mod tests {
                 user_id: UserId::from_uuid(Uuid::from_u128(user)),
                 role: WorkspaceRole::Read,
                 joined_at,
-                first_name: "F".into(),
-                last_name: "L".into(),
-                email: "e@x".into(),
-                org_role: OrgRole::User,
+                user: Arc::new(MemberUser {
+                    first_name: "F".into(),
+                    last_name: "L".into(),
+                    email: "e@x".into(),
+                    org_role: OrgRole::User,
+                }),
             });
         }
     }

@@ -69,8 +69,8 @@ pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{UserChange, UserChangeOutcome, UserUpdate};
 pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{
-    CreateOutcome, DeleteOutcome, Member, NewWorkspace, Selection, SessionClaim, Workspace,
-    WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
+    CreateOutcome, DeleteOutcome, Member, MemberUser, NewWorkspace, Selection, SessionClaim,
+    Workspace, WorkspaceAccess, WorkspaceRename, WorkspaceWithMembers,
 };
 
 use self::tx::{args, Tx};

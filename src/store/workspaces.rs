@@ -2,6 +2,8 @@
 //! statement and the assembly of its rows are `listing`), reading, renaming and soft-deleting
 //! one. Their members are `workspace_members`.
 
+use std::sync::Arc;
+
 use super::events::{append_event, json, Actor, Changes, NewEvent, WorkspaceFields};
 use super::listing::{
     chunk, listing_args, listing_sql, long_selection, position_after, ListingBuilder,
@@ -421,6 +423,14 @@ pub struct Member {
     pub role: WorkspaceRole,
     /// When they joined (Unix ms): members are listed in that order, then by id.
     pub joined_at: i64,
+    /// Shared by every membership of the same user in one listing: the same people are members
+    /// of many workspaces, and their columns are read (and their JSON written) once.
+    pub user: Arc<MemberUser>,
+}
+
+/// The user fields of a [`Member`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct MemberUser {
     pub first_name: String,
     pub last_name: String,
     pub email: String,

@@ -53,13 +53,6 @@ pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<SqliteDb> {
             "SQLite refused WAL mode for this database",
         ));
     }
-    // The writer's savepoints (one per job of a batch, see [`writer`]) keep the original of every
-    // page a job changes in a sub-journal, which SQLite spills to a temporary file past 64 KiB:
-    // with a batch of creates that was a temporary file per batch and hundreds of 4 KiB writes
-    // to it, the larger part of the writer's system time (BENCHMARKS.md, issue 23). In memory it
-    // is bounded by the batch: at most `MAX_BATCH` jobs of a few pages each. Only the writer:
-    // readers' sorts of large results keep spilling to disk.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(SqliteDb {
         path: path.clone(),
         reads: ReadPool::new(path, options.max_connections),

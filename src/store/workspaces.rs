@@ -208,32 +208,46 @@ async fn create_workspace(
             }
         });
     }
-    // SQLite, where a statement costs no round trip: the same steps, one statement each. The
-    // check reads only what it decides on: on the one writer thread, every column counts.
-    let me = tx
-        .query_opt(CREATOR, args![session_id, user_id, now, org_id], |row| {
-            Ok((
-                row.get::<OrgRole>("org_role")?,
-                row.get::<bool>("validated")?,
-            ))
-        })
+    // SQLite, where a statement costs no round trip: the workspace is inserted only when the
+    // checks pass, in the statement that makes them (on the one writer thread, every statement
+    // counts); only when it is not are they read, to say which failed.
+    let inserted = tx
+        .execute(
+            INSERT_WORKSPACE_IF_CREATOR,
+            args![
+                session_id,
+                user_id,
+                now,
+                org_id,
+                new.id,
+                &new.name,
+                &new.name_key,
+                OrgRole::CREATES_WORKSPACES,
+            ],
+        )
         .await?;
-    // The row is the token's user ($2) of the token's organization ($4): what it adds is the
-    // role and whether they are verified.
-    let Some((org_role, validated)) = me else {
-        return Ok(CreateOutcome::NotLive);
-    };
-    if !validated {
-        return Ok(CreateOutcome::NotValidated);
+    if inserted == 0 {
+        let me = tx
+            .query_opt(CREATOR, args![session_id, user_id, now, org_id], |row| {
+                Ok((
+                    row.get::<OrgRole>("org_role")?,
+                    row.get::<bool>("validated")?,
+                ))
+            })
+            .await?;
+        // The row is the token's user ($2) of the token's organization ($4): what it adds is
+        // the role and whether they are verified.
+        return Ok(match me {
+            None => CreateOutcome::NotLive,
+            Some((_, false)) => CreateOutcome::NotValidated,
+            Some((role, true)) if !role.can_create_workspaces() => CreateOutcome::NotPermitted,
+            Some(_) => {
+                return Err(StoreError::Unavailable(
+                    "the workspace insert did not run though its checks passed",
+                ))
+            }
+        });
     }
-    if !org_role.can_create_workspaces() {
-        return Ok(CreateOutcome::NotPermitted);
-    }
-    tx.execute(
-        INSERT_WORKSPACE,
-        args![new.id, org_id, &new.name, &new.name_key, now],
-    )
-    .await?;
     tx.execute(INSERT_ADMIN_MEMBER, args![new.id, user_id, now])
         .await?;
     let by = Actor {
@@ -461,18 +475,15 @@ pub enum DeleteOutcome {
 
 // ---- SQL ----------------------------------------------------------------------------------------
 
-const INSERT_WORKSPACE: &str =
-    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $5)";
-
 const INSERT_ADMIN_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
      VALUES ($1, $2, 'ADMIN', $3)";
 
 /// The creator of a workspace: the user of a live session past its second factor ($1 session,
 /// $2 user, $3 now) in the organization the token claims (`$org`), with what the create decides
-/// on. Both dialects check the same way: SQLite alone ([`CREATOR`]), PostgreSQL inside its one
-/// statement.
+/// on. Both dialects check the same way, inside the statement that inserts the workspace:
+/// [`INSERT_WORKSPACE_IF_CREATOR`] on SQLite, [`CREATE_WORKSPACE_IN_ONE_STATEMENT`] on
+/// PostgreSQL.
 macro_rules! creator {
     ($org:literal) => {
         concat!(
@@ -485,15 +496,25 @@ macro_rules! creator {
     };
 }
 
-/// [`creator!`] on SQLite, with the organization as $4.
+/// [`creator!`] on SQLite, with the organization as $4: why [`INSERT_WORKSPACE_IF_CREATOR`]
+/// inserted nothing.
 const CREATOR: &str = creator!("$4");
 
+/// SQLite's create: the workspace ($5 id, $6 name, $7 name key), inserted only for a
+/// [`creator!`] who is validated and whose role is at least $8.
+const INSERT_WORKSPACE_IF_CREATOR: &str = concat!(
+    "INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+     SELECT $5, me.org_id, $6, $7, $3, $3 FROM (",
+    creator!("$4"),
+    ") me WHERE me.validated AND me.org_role >= $8"
+);
+
 /// Workspace creation in one statement, so in one round trip (PostgreSQL only; SQLite runs
-/// `AUTHENTICATE`, the two inserts and `INSERT_EVENT`, which cost no round trips there): the
-/// session's user (`me`, the checks of `AUTHENTICATE`, and of the organization `$8` the token
-/// names), the workspace, inserted only when they are validated and their role is at least `$7`,
-/// its ADMIN membership and its `created` event (`$9` context, `$10` event, `$11` its
-/// json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
+/// [`INSERT_WORKSPACE_IF_CREATOR`], the member's insert and `INSERT_EVENT`, which cost no round
+/// trips there): the session's user (`me`, the checks of `AUTHENTICATE`, and of the
+/// organization `$8` the token names), the workspace, inserted only when they are validated and
+/// their role is at least `$7`, its ADMIN membership and its `created` event (`$9` context, `$10`
+/// event, `$11` its json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
 /// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
 /// (only ever after the checks passed). No row: the session is not live.
 const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(

@@ -20,6 +20,7 @@ fn is_limited(path: &str) -> bool {
         "/user/login"
             | "/user/register"
             | "/user/verify-email"
+            | "/user/pre-verify-email"
             | "/user/refresh"
             | "/user/request-reset-password"
             | "/user/reset-password"

@@ -114,6 +114,28 @@ impl Store {
         .await
     }
 
+    /// Whether a verification or invitation token is live ($1 hash), without using it: `Some`
+    /// with whether its user has a password yet, None for an unknown, used or expired token or
+    /// a deleted user (the same token `consume_verification` accepts).
+    pub async fn verification_has_password(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<bool>> {
+        let token_hash = token_hash.to_vec();
+        self.read(move |tx| {
+            Box::pin(async move {
+                tx.query_opt(
+                    LIVE_VERIFICATION_HAS_PASSWORD,
+                    args![&token_hash, now],
+                    |row| row.get("has_password"),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
     /// Uses a verification token once: marks the user validated, when given sets a password, and
     /// ends every session opened before (contract section 4). Returns the user's id, or None for an unknown, used or expired token, or a deleted user.
     pub async fn consume_verification(
@@ -366,6 +388,13 @@ const CLAIM_VERIFICATION: &str = "UPDATE email_verifications SET used_at = $2 \
 /// The (not deleted) user of a live verification token ($1 hash, $2 now).
 const LIVE_VERIFICATION_USER: &str =
     "SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id \
+     WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > $2 \
+     AND u.deleted_at IS NULL";
+
+/// Whether the user of a live verification token ($1 hash, $2 now) has a password: the
+/// conditions of [`LIVE_VERIFICATION_USER`].
+const LIVE_VERIFICATION_HAS_PASSWORD: &str = "SELECT u.password_hash IS NOT NULL AS has_password \
+     FROM email_verifications v JOIN users u ON u.id = v.user_id \
      WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > $2 \
      AND u.deleted_at IS NULL";
 

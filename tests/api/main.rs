@@ -43,6 +43,7 @@ mod organizations;
 mod overload;
 mod password_change;
 mod password_reset;
+mod pre_verify;
 mod profile;
 mod races;
 mod rate_limits;

@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // routes/registration.rs
     ("POST", "/user/register", PUBLIC),
     ("POST", "/user/verify-email", PUBLIC),
+    ("POST", "/user/pre-verify-email", PUBLIC),
     (
         "POST",
         "/user/resend-verification/{verificationTokenId}",

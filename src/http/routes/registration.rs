@@ -1,5 +1,5 @@
 //! Sign-up and e-mail verification: `POST /user/register`, `POST /user/verify-email`,
-//! `POST /user/resend-verification/{verificationTokenId}`.
+//! `POST /user/pre-verify-email`, `POST /user/resend-verification/{verificationTokenId}`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +16,7 @@ use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
-use crate::http::bodies::responses::{PasswordBodyRejected, RateLimited};
+use crate::http::bodies::responses::{CredentialBodyRejected, PasswordBodyRejected, RateLimited};
 use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(verify_email))
+        .routes(routes!(pre_verify_email))
         .routes(routes!(resend_verification))
 }
 
@@ -240,6 +241,73 @@ async fn verify_email(
             )
         })?;
     Ok(Json(MessageResponse::new("Email verified successfully")))
+}
+
+/// The token of a verification or invitation e-mail, to check before using it.
+#[derive(Deserialize, ToSchema)]
+struct PreVerifyBody {
+    #[schema(schema_with = schema::non_blank, required = true)]
+    token: Option<String>,
+}
+
+/// How the account signs in: `LOCAL`, with a password of its own (the only way this server has
+/// until identity providers, contract section 12).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum AuthMethod {
+    Local,
+}
+
+/// `POST /user/pre-verify-email`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PreVerifyResponse {
+    success: SuccessTrue,
+    /// "Token is valid".
+    message: &'static str,
+    auth_method: AuthMethod,
+    /// False for an invited user who has not chosen a password yet: the page that verifies
+    /// asks for one (`verify-email` with `password`).
+    has_password: bool,
+}
+
+/// Check a verification or invitation token without using it (contract section 13), so that a
+/// page can ask for a password first when the account has none. Rate limited as
+/// `verify-email` is, on the same keys.
+#[utoipa::path(
+    post,
+    path = "/user/pre-verify-email",
+    tag = "identity",
+    request_body = PreVerifyBody,
+    responses(
+        (status = 200, description = "Token is valid; the token stays usable", body = PreVerifyResponse),
+        (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (unknown, used or expired), malformed JSON", body = ErrorResponse),
+        CredentialBodyRejected,
+        (status = 500, description = "Failed to check the token", body = ErrorResponse),
+    )
+)]
+async fn pre_verify_email(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PreVerifyBody>,
+) -> Result<Json<PreVerifyResponse>, ApiError> {
+    let token = fields::required(&body.token, "token")?.trim();
+    state
+        .throttle
+        .check_account(AccountKey::token("verification", token))?;
+    let has_password = state
+        .store
+        .verification_has_password(&hash_token(token), now_ms())
+        .await
+        .or_500("Failed to check the token")?
+        .ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidToken, "Invalid or expired token")
+        })?;
+    Ok(Json(PreVerifyResponse {
+        success: SuccessTrue,
+        message: "Token is valid",
+        auth_method: AuthMethod::Local,
+        has_password,
+    }))
 }
 
 fn verification_not_found() -> ApiError {

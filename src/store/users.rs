@@ -70,7 +70,15 @@ impl Store {
 
     /// Soft-deletes a live user and revokes their sessions, checking the role rules.
     pub async fn delete_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
-        self.write(move |tx| Box::pin(delete_org_user(tx, change)))
+        self.write(move |tx| Box::pin(delete_user(tx, change, Deleting::Another)))
+            .await
+    }
+
+    /// Deactivates the actor's own account (`POST /user/deactivate`): deleted as by an
+    /// administrator's delete, sessions ended, restorable by their activate; `LastOwner` for the
+    /// organization's last active OWNER.
+    pub async fn deactivate_self(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
+        self.write(move |tx| Box::pin(delete_user(tx, change, Deleting::Oneself)))
             .await
     }
 
@@ -130,12 +138,34 @@ async fn update_user(tx: &mut Tx<'_>, update: UserUpdate) -> StoreResult<UserCha
     Ok(UserChangeOutcome::done(before, after))
 }
 
-async fn delete_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<UserChangeOutcome> {
+/// Whose account a delete ends: another user's (an administrator's delete, under the role
+/// rules) or the actor's own (a deactivation, which needs no role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deleting {
+    Another,
+    Oneself,
+}
+
+async fn delete_user(
+    tx: &mut Tx<'_>,
+    change: UserChange,
+    whose: Deleting,
+) -> StoreResult<UserChangeOutcome> {
     let (actor, before) = match lock_and_load(tx, &change).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    if let Some(refused) = change.delete_refusal(actor, &before) {
+    let refused = match whose {
+        Deleting::Another => change.delete_refusal(actor, &before),
+        Deleting::Oneself if change.actor_id != change.target_id => {
+            Some(UserChangeOutcome::NotFound)
+        }
+        Deleting::Oneself => before
+            .deleted_at
+            .is_some()
+            .then_some(UserChangeOutcome::NotFound),
+    };
+    if let Some(refused) = refused {
         return Ok(refused);
     }
     if is_last_owner(tx, &before).await? {

@@ -424,3 +424,18 @@ async fn every_settings_write_rolls_back_when_its_event_cannot_be_written() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_deactivation_rolls_back_when_its_event_cannot_be_written() {
+    let app = spawn_app().await;
+    let (_, mia) = owner_and_member(&app).await;
+
+    no_change_without_its_event(
+        &app,
+        Call::bare(Method::POST, "/user/deactivate", &mia),
+        failed("Failed to deactivate account"),
+        StatusCode::OK,
+        &[(USER_CONTEXT, DELETED)],
+    )
+    .await;
+}

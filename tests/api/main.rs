@@ -14,6 +14,7 @@ mod cleanup;
 mod cli;
 mod connections;
 mod cors;
+mod deactivate;
 mod devices;
 mod durability_sigkill;
 mod email_keys;

@@ -63,6 +63,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/user/{userId}", PROTECTED),
     ("PUT", "/user/{userId}", PROTECTED),
     ("PUT", "/user/{userId}/role", PROTECTED),
+    ("POST", "/user/deactivate", PROTECTED),
     // routes/organizations.rs
     ("GET", "/organization/{orgId}", PROTECTED),
     ("PUT", "/organization/{orgId}", PROTECTED),

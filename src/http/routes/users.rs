@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(profile))
         .routes(routes!(get_user, update_user))
         .routes(routes!(change_role))
+        .routes(routes!(deactivate))
 }
 
 /// The caller's profile.
@@ -214,8 +215,8 @@ async fn confirm_current_password(
     auth: &AuthUser,
     client: ClientAddr,
     current: Option<&str>,
+    failed: &'static str,
 ) -> Result<(), ApiError> {
-    const FAILED: &str = "Failed to update user";
     let Some(current) = current.filter(|p| !p.is_empty()) else {
         if now_ms() - auth.session_created_at < RECENT_LOGIN_MS {
             return Ok(());
@@ -233,9 +234,9 @@ async fn confirm_current_password(
             .store
             .password_hash(auth.user.id)
             .await
-            .or_500(FAILED)?;
+            .or_500(failed)?;
         let verified = state.hasher.verify(current, hash.as_deref()).await;
-        verified.map_err(hashing_failed(FAILED))?
+        verified.map_err(hashing_failed(failed))?
     };
     if !matches {
         attempt.failed();
@@ -306,7 +307,7 @@ async fn update_user(
     if password.is_some() {
         state.throttle.check_hashing(auth.user.id)?;
         let current = body.current_password.as_deref();
-        confirm_current_password(&state, &auth, client, current).await?;
+        confirm_current_password(&state, &auth, client, current, FAILED).await?;
     }
     let update = UserUpdate {
         change: user_change(&auth, target),
@@ -429,5 +430,74 @@ async fn change_role(
         ),
         UserChangeOutcome::LastOwner => Err(last_owner()),
         UserChangeOutcome::NotFound | UserChangeOutcome::NotDeleted => Err(user_not_found()),
+    }
+}
+
+/// `POST /user/deactivate`: what proves the caller may end their account.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeactivateBody {
+    /// Required from a session older than 10 minutes when the account has a password, as for a
+    /// password change; checked whenever it is sent.
+    #[schema(value_type = String)]
+    current_password: Option<String>,
+}
+
+/// Deactivate one's own account (contract section 13): it is deleted as an administrator's
+/// `DELETE /organization/users/{userId}` deletes it (an administrator's activate restores it),
+/// every session ends at once, and logging in answers 401 `USER_INACTIVE`. The body may be
+/// absent (the official client sends none).
+#[utoipa::path(
+    post,
+    path = "/user/deactivate",
+    tag = "identity",
+    security(("bearerAuth" = [])),
+    request_body(content = DeactivateBody, description = "Optional"),
+    responses(
+        (status = 200, description = "Account deactivated successfully", body = MessageResponse),
+        (status = 400, description = "The last owner of an organization cannot be deactivated (`LAST_OWNER`); malformed JSON", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "`CURRENT_PASSWORD_REQUIRED`, `CURRENT_PASSWORD_INCORRECT`", body = ErrorResponse),
+        PasswordBodyRejected,
+        (status = 500, description = "Failed to deactivate account", body = ErrorResponse),
+    )
+)]
+async fn deactivate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: ClientAddr,
+    JsonBody(body): JsonBody<DeactivateBody>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    const FAILED: &str = "Failed to deactivate account";
+    let current = body.current_password.as_deref().filter(|p| !p.is_empty());
+    // A stolen access token alone must not end an account for good any more than it may change
+    // its password; an account without a password has nothing more to prove.
+    let has_password = state
+        .store
+        .password_hash(auth.user.id)
+        .await
+        .or_500(FAILED)?
+        .is_some();
+    if has_password || current.is_some() {
+        if current.is_some() {
+            state.throttle.check_hashing(auth.user.id)?;
+        }
+        confirm_current_password(&state, &auth, client, current, FAILED).await?;
+    }
+    match state
+        .store
+        .deactivate_self(user_change(&auth, auth.user.id))
+        .await
+        .or_500(FAILED)?
+    {
+        UserChangeOutcome::Done { .. } => Ok(Json(MessageResponse::new(
+            "Account deactivated successfully",
+        ))),
+        UserChangeOutcome::LastOwner => Err(ApiError::bad_request(
+            ErrorCode::LastOwner,
+            "The last owner of an organization cannot be deactivated",
+        )),
+        // The session's user is gone or was deleted meanwhile: as for any request of theirs.
+        _ => Err(ApiError::unauthorized()),
     }
 }

@@ -134,6 +134,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_SESSION_LIFETIME_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_days: u32,
 
+    /// Who may register a new organization: `open` (anyone), `invite-only` (only through an
+    /// activation link) or `closed`. Adding users to an existing organization works under all.
+    #[arg(long, env = "WORKSPACES_REGISTRATION", value_enum, default_value_t = crate::config::RegistrationPolicy::Open)]
+    pub registration: crate::config::RegistrationPolicy,
+
     /// Seconds between two passes of the clean-up of expired sessions, tokens and abandoned
     /// accounts (0: no clean-up).
     #[arg(long, env = "WORKSPACES_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
@@ -272,6 +277,7 @@ impl ServeArgs {
             mfa_encryption_key_file: self.mfa_encryption_key_file,
             mfa_issuer: self.mfa_issuer,
             session_lifetime: days(self.session_lifetime_days),
+            registration: self.registration,
             cleanup: (self.cleanup_interval_secs > 0).then(|| CleanupConfig {
                 interval: Duration::from_secs(self.cleanup_interval_secs),
                 grace: days(self.cleanup_grace_days),
@@ -383,6 +389,16 @@ mod tests {
         assert_eq!(set.rate_limits.trusted_proxy_hops, 2);
         assert_eq!(set.rate_limits.login_failures_per_account_per_minute, 7);
         assert_eq!(set.password_hash_queue, 5);
+    }
+
+    #[test]
+    fn the_registration_policy_reaches_the_config() {
+        use crate::config::RegistrationPolicy;
+        assert_eq!(serve(&[]).registration, RegistrationPolicy::Open);
+        let invite = serve(&["--registration", "invite-only"]);
+        assert_eq!(invite.registration, RegistrationPolicy::InviteOnly);
+        let closed = serve(&["--registration", "closed"]);
+        assert_eq!(closed.registration, RegistrationPolicy::Closed);
     }
 
     #[test]

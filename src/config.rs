@@ -25,6 +25,8 @@ pub struct Config {
     pub mfa_issuer: String,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime: Duration,
+    /// Who may create an organization by registering (contract section 13).
+    pub registration: RegistrationPolicy,
     /// The background clean-up of expired rows; None: off.
     pub cleanup: Option<CleanupConfig>,
     /// The background deletion of old system events; None: events are kept forever.
@@ -151,6 +153,7 @@ impl Config {
             mfa_encryption_key_file: None,
             mfa_issuer: DEFAULT_MFA_ISSUER.to_owned(),
             session_lifetime: DEFAULT_SESSION_LIFETIME,
+            registration: RegistrationPolicy::Open,
             // Off: a test drives a clean-up pass itself, or turns the task on.
             cleanup: None,
             event_retention: None,
@@ -234,6 +237,7 @@ impl fmt::Debug for Config {
             .field("mfa_encryption_key_file", &self.mfa_encryption_key_file)
             .field("mfa_issuer", &self.mfa_issuer)
             .field("session_lifetime", &self.session_lifetime)
+            .field("registration", &self.registration)
             .field("cleanup", &self.cleanup)
             .field("event_retention", &self.event_retention)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
@@ -312,4 +316,17 @@ mod tests {
         );
         assert_eq!(redact_url("workspaces.db"), "workspaces.db");
     }
+}
+
+/// Who may register a new organization with `POST /user/register` (contract section 13).
+/// Adding users to an existing organization (`POST /organization/users`) works under every
+/// policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistrationPolicy {
+    /// Anyone who reaches the server.
+    Open,
+    /// Only through an activation link: `register` answers 403 `REGISTRATION_INVITE_ONLY`.
+    InviteOnly,
+    /// Nobody: `register` answers 403 `REGISTRATION_CLOSED`.
+    Closed,
 }

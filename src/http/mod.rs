@@ -46,6 +46,7 @@ pub use metrics::Metrics;
 
 use crate::auth::{JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::Config;
+use crate::config::RegistrationPolicy;
 use crate::mail::Mailer;
 use crate::store::SharedStore;
 
@@ -84,6 +85,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime_ms: i64,
+    /// Who may register a new organization.
+    pub registration: RegistrationPolicy,
     /// The rate limits, checked by the middleware (per address) and by handlers (per account
     /// and per user, on the values they parse).
     pub throttle: Arc<Throttle>,

@@ -49,6 +49,7 @@ mod profile;
 mod races;
 mod rate_limits;
 mod registration;
+mod registration_policy;
 mod session_limits;
 mod sessions;
 mod settings;

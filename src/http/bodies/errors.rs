@@ -59,6 +59,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     RefreshTokenReused,
+    RegistrationClosed,
+    RegistrationInviteOnly,
     RequestTimeout,
     SettingsKeyForbidden,
     SettingsTooDeep,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::hash_token;
 use crate::clock::now_ms;
+use crate::config::RegistrationPolicy;
 use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
@@ -123,6 +124,7 @@ impl RegisterResponse {
     responses(
         (status = 201, description = "Registered; the account is not verified yet", body = RegisterResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
+        (status = 403, description = "The server's registration policy (`--registration`) refuses it: `REGISTRATION_INVITE_ONLY`, `REGISTRATION_CLOSED`", body = ErrorResponse),
         PasswordBodyRejected,
         (status = 500, description = "Registration failed", body = ErrorResponse),
     )
@@ -134,6 +136,8 @@ async fn register(
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     const FAILED: &str = "Registration failed";
+    // First: a server that does not take registrations says so whatever the body holds.
+    registration_allowed(state.registration)?;
     let email = fields::email(&body.email)?;
     let password = fields::password(fields::required(&body.password, "password")?)?;
     let first_name = fields::required_name(&body.first_name, "firstName")?;
@@ -192,6 +196,21 @@ async fn register(
     let tokens = credentials::issue(&state, subject, issued.refresh_plain, now).or_500(FAILED)?;
     let answer = RegisterResponse::new(tokens, verification_id, summary);
     Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Whether the policy lets anyone register a new organization (contract section 13).
+fn registration_allowed(policy: RegistrationPolicy) -> Result<(), ApiError> {
+    match policy {
+        RegistrationPolicy::Open => Ok(()),
+        RegistrationPolicy::InviteOnly => Err(ApiError::forbidden(
+            ErrorCode::RegistrationInviteOnly,
+            "Registration requires an activation link",
+        )),
+        RegistrationPolicy::Closed => Err(ApiError::forbidden(
+            ErrorCode::RegistrationClosed,
+            "Registration is closed",
+        )),
+    }
 }
 
 /// The token of the verification e-mail; an invited user may set their password with it.

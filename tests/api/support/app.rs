@@ -207,12 +207,16 @@ async fn spawn_app_at(
 
 /// Starts another server instance, in this process, on `app`'s database; its base URL.
 pub async fn second_instance(app: &TestApp) -> String {
-    let second = Application::build_with_mailer(
-        test_config(&app.database_url),
-        Arc::new(CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
+    second_instance_with(app, |_| {}).await
+}
+
+/// [`second_instance`], configured by `configure` (e.g. another registration policy).
+pub async fn second_instance_with(app: &TestApp, configure: impl FnOnce(&mut Config)) -> String {
+    let mut config = test_config(&app.database_url);
+    configure(&mut config);
+    let second = Application::build_with_mailer(config, Arc::new(CapturingMailer::default()))
+        .await
+        .unwrap();
     let address = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until(std::future::pending()));
     address

@@ -47,6 +47,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the administrators of this server (they manage activation links).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Read the audit trail (system events).
     Events {
         #[command(subcommand)]
@@ -74,6 +79,20 @@ fn parse_org(raw: &str) -> Result<OrgId, String> {
 /// Unix ms of an RFC 3339 timestamp.
 fn parse_time(raw: &str) -> Result<i64, String> {
     crate::clock::parse_rfc3339(raw).ok_or_else(|| format!("not an RFC 3339 timestamp: {raw}"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make the account with this e-mail an administrator of this server.
+    Grant {
+        /// The account's e-mail address (case-insensitive).
+        email: String,
+    },
+    /// Make the account with this e-mail no longer an administrator of this server.
+    Revoke {
+        /// The account's e-mail address (case-insensitive).
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

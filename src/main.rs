@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use workspaces::app::{open_store, shutdown_signal, Application};
-use workspaces::cli::{Cli, Command, EventsCommand, UserCommand};
+use workspaces::cli::{AdminCommand, Cli, Command, EventsCommand, UserCommand};
 use workspaces::clock::now_ms;
 use workspaces::config::Config;
 use workspaces::domain::Email;
@@ -73,6 +73,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             tracing::info!("account {} verified", email.as_str());
+        }
+        Command::Admin { command } => {
+            let (email, admin) = match command {
+                AdminCommand::Grant { email } => (email, true),
+                AdminCommand::Revoke { email } => (email, false),
+            };
+            let store = open_store(&Config::for_database(cli.database_url)).await?;
+            let Some(email) = Email::parse(&email) else {
+                anyhow::bail!("not an e-mail address: {email}");
+            };
+            let what = if admin {
+                "an administrator"
+            } else {
+                "not an administrator"
+            };
+            match store
+                .set_instance_admin(&email.key(), admin, now_ms())
+                .await?
+            {
+                None => {
+                    tracing::error!("no active account with e-mail {}", email.as_str());
+                    return Ok(ExitCode::from(2));
+                }
+                Some(false) => tracing::info!("account {} was already {what}", email.as_str()),
+                Some(true) => tracing::info!("account {} is now {what}", email.as_str()),
+            }
         }
         Command::Events {
             command: EventsCommand::Export { org, since },

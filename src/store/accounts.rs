@@ -203,6 +203,39 @@ impl Store {
         })
         .await
     }
+
+    /// Grants (`admin` true) or revokes instance administration to the live account with this
+    /// e-mail key (`workspaces admin grant|revoke`): None when there is none; `Some(false)` when
+    /// it already was so (nothing written); `Some(true)` when changed, with its `user updated`
+    /// event, the user as the actor (as for `user verify`).
+    pub async fn set_instance_admin(
+        &self,
+        email_key: &str,
+        admin: bool,
+        now: i64,
+    ) -> StoreResult<Option<bool>> {
+        let email_key = email_key.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let before = tx
+                    .query_opt(USER_BY_EMAIL_KEY, args![&email_key], User::from_row)
+                    .await?;
+                let Some(before) = before.filter(|u| u.deleted_at.is_none()) else {
+                    return Ok(None);
+                };
+                if before.instance_admin == admin {
+                    return Ok(Some(false));
+                }
+                tx.execute(SET_INSTANCE_ADMIN, args![before.id, admin, now])
+                    .await?;
+                let changes =
+                    Changes::default().field("instanceAdmin", before.instance_admin, admin);
+                append_user_updated(tx, &before, before.id, now, changes).await?;
+                Ok(Some(true))
+            })
+        })
+        .await
+    }
 }
 
 /// A live user, read inside a transaction that found them live a statement earlier.
@@ -285,6 +318,8 @@ pub struct User {
     pub validated: bool,
     /// When the user was deleted (they can be re-activated), Unix ms.
     pub deleted_at: Option<i64>,
+    /// An administrator of this server (`workspaces admin grant`), beyond their organization.
+    pub instance_admin: bool,
 }
 
 impl User {
@@ -299,6 +334,7 @@ impl User {
             org_role: row.get("org_role")?,
             validated: row.get("validated")?,
             deleted_at: row.get("deleted_at")?,
+            instance_admin: row.get("instance_admin")?,
         })
     }
 }
@@ -415,6 +451,10 @@ const LIVE_USER_BY_ID: &str = concat!(
     user_columns!(),
     " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
 );
+
+/// Sets whether a user ($1) administers the instance ($2), $3 now.
+const SET_INSTANCE_ADMIN: &str =
+    "UPDATE users SET instance_admin = $2, updated_at = $3 WHERE id = $1";
 
 const VALIDATE_BY_EMAIL: &str =
     "UPDATE users SET validated = $2, updated_at = $3 WHERE email_key = $1";

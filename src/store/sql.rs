@@ -19,7 +19,7 @@ use super::tx::{for_update, PerDialect};
 macro_rules! user_columns {
     () => {
         "u.id, u.org_id, u.email, u.first_name, u.last_name, u.org_role, u.validated, \
-         u.deleted_at"
+         u.deleted_at, u.instance_admin"
     };
 }
 pub(crate) use user_columns;

@@ -423,6 +423,7 @@ mod tests {
             org_role: role,
             validated: true,
             deleted_at: deleted.then_some(1),
+            instance_admin: false,
         }
     }
 

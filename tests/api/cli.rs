@@ -78,6 +78,73 @@ async fn user_verify_of_an_unknown_email_exits_with_2() {
     assert_eq!(app.count(sql, &[]).await, 0, "{account:?} was verified");
 }
 
+/// `instanceAdmin` of the profile of the token's user.
+async fn instance_admin(app: &crate::support::app::TestApp, token: &str) -> serde_json::Value {
+    let profile = app.get("/user/profile", Some(token)).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+    profile.body["data"]["instanceAdmin"].clone()
+}
+
+/// `workspaces admin grant|revoke EMAIL` on `app`'s database; the exit code.
+fn admin(app: &crate::support::app::TestApp, verb: &str, email: &str) -> Option<i32> {
+    workspaces()
+        .args(["--database-url", &app.database_url, "admin", verb, email])
+        .status()
+        .unwrap()
+        .code()
+}
+
+#[tokio::test]
+async fn admin_grant_and_revoke_set_instance_admin_in_the_profile_with_their_events() {
+    let app = spawn_app().await;
+    let ann = app.register_verified("ann@example.com").await;
+    assert_eq!(instance_admin(&app, &ann.access_token).await, false);
+    let mark = app.event_mark().await;
+
+    assert_eq!(admin(&app, "grant", "ANN@example.com"), Some(0));
+    assert_eq!(instance_admin(&app, &ann.access_token).await, true);
+    // Granting again changes nothing and writes nothing.
+    assert_eq!(admin(&app, "grant", "ann@example.com"), Some(0));
+    assert_eq!(admin(&app, "revoke", "ann@example.com"), Some(0));
+    assert_eq!(instance_admin(&app, &ann.access_token).await, false);
+
+    let event = |from: bool, to: bool| {
+        json!({
+            "orgId": ann.org_id, "actorId": ann.user_id, "workspaceId": null,
+            "context": 3, "event": 1, "contextId": ann.user_id,
+            "jsonData": { "instanceAdmin": { "from": from, "to": to } },
+        })
+    };
+    assert_eq!(
+        app.events_since(&mark).await,
+        [event(false, true), event(true, false)]
+    );
+}
+
+#[tokio::test]
+async fn admin_grant_of_an_unknown_or_deleted_account_exits_with_2_and_writes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register_verified("owner@example.com").await;
+    let mia = app
+        .member(
+            &owner,
+            "mia@example.com",
+            0,
+            crate::support::accounts::Verification::Verified,
+        )
+        .await;
+    crate::support::org_cast::delete_user(&app, &owner, &mia).await;
+    let before = app.snapshot().await;
+
+    assert_eq!(admin(&app, "grant", "nobody@example.com"), Some(2));
+    assert_eq!(admin(&app, "grant", "mia@example.com"), Some(2));
+    assert_ne!(admin(&app, "grant", "not-an-email"), Some(0));
+
+    app.assert_unchanged(&before).await;
+    let sql = "SELECT COUNT(*) FROM users WHERE instance_admin";
+    assert_eq!(app.count(sql, &[]).await, 0);
+}
+
 #[test]
 fn help_lists_every_flag_with_its_environment_variable() {
     let output = workspaces().args(["serve", "--help"]).output().unwrap();
@@ -96,6 +163,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "WORKSPACES_MFA_ENCRYPTION_KEY_FILE",
         ),
         ("--mfa-issuer", "WORKSPACES_MFA_ISSUER"),
+        ("--registration", "WORKSPACES_REGISTRATION"),
         (
             "--session-lifetime-days",
             "WORKSPACES_SESSION_LIFETIME_DAYS",

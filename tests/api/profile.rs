@@ -29,6 +29,7 @@ fn owner_profile(id: &str, email: &str, org_id: &str, validated: bool, is_busine
             "validated": validated,
             "mfaRequired": false,
             "isBusiness": is_business,
+            "instanceAdmin": false,
         }
     })
 }

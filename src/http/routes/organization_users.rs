@@ -231,6 +231,7 @@ async fn create_org_user(
         org_role: user.org_role,
         validated: false,
         deleted_at: None,
+        instance_admin: false,
     };
     let inserted = state
         .store

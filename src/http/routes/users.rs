@@ -58,6 +58,9 @@ struct Profile {
     /// Always false.
     mfa_required: bool,
     is_business: bool,
+    /// An administrator of this server (`workspaces admin grant`): they manage activation
+    /// links.
+    instance_admin: bool,
 }
 
 /// `GET /user/profile`, 200.
@@ -84,6 +87,7 @@ impl ProfileResponse {
             validated: user.validated,
             mfa_required,
             is_business,
+            instance_admin: user.instance_admin,
         };
         ProfileResponse {
             success: SuccessTrue,

@@ -50,6 +50,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261204000101_devices.sql",
     "20261204000201_settings_objects.sql",
     "20261206000001_mfa_hardening.sql",
+    "20261206000101_instance_admins.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -429,9 +430,8 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261206000001_mfa_hardening.sql) made.
-    const UNDO_LAST_MIGRATION: &str =
-        "DROP TABLE mfa_email_codes; ALTER TABLE mfa_failures DROP COLUMN client;";
+    /// Undoes what the last migration (20261206000101_instance_admins.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "ALTER TABLE users DROP COLUMN instance_admin;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

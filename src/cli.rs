@@ -202,7 +202,9 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
 
-    /// Base URL of the web app, for links in e-mails (e.g. `https://app.example.com`).
+    /// The address people reach the server at (e.g. `https://work.example.com`): e-mailed
+    /// links point at its console pages. Default: `http://localhost:PORT` of --listen (none when
+    /// that port is 0, chosen at start).
     #[arg(long, env = "WORKSPACES_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -311,7 +313,10 @@ impl ServeArgs {
             smtp_url: self.smtp_url,
             dev_mail_log: self.dev_mail_log,
             mail_from: self.mail_from,
-            public_url: self.public_url,
+            public_url: self.public_url.or_else(|| {
+                (self.listen.port() != 0)
+                    .then(|| format!("http://localhost:{}", self.listen.port()))
+            }),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             max_concurrent_requests: self.max_concurrent_requests.max(1),
@@ -418,6 +423,19 @@ mod tests {
         assert_eq!(invite.registration, RegistrationPolicy::InviteOnly);
         let closed = serve(&["--registration", "closed"]);
         assert_eq!(closed.registration, RegistrationPolicy::Closed);
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_listen_port_on_localhost() {
+        assert_eq!(
+            serve(&[]).public_url.as_deref(),
+            Some("http://localhost:8080")
+        );
+        let moved = serve(&["--listen", "0.0.0.0:9000"]);
+        assert_eq!(moved.public_url.as_deref(), Some("http://localhost:9000"));
+        assert_eq!(serve(&["--listen", "127.0.0.1:0"]).public_url, None);
+        let set = serve(&["--public-url", "https://work.example.com"]);
+        assert_eq!(set.public_url.as_deref(), Some("https://work.example.com"));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub const VERIFICATION: TokenEmail = TokenEmail {
     subject: "Verify your e-mail address",
     why: "Please confirm your e-mail address to activate your account.",
     token_label: "Verification token",
-    page: "verify-email",
+    page: "verify",
     fine_print: "The token is valid for 24 hours. If you did not sign up, ignore this message.",
 };
 
@@ -88,7 +88,7 @@ pub const MAGIC_LINK_ACTIVATION: TokenEmail = TokenEmail {
     subject: "Activate sign-in links",
     why: "You asked to confirm sign-ins with a link sent to this address.",
     token_label: "Activation token",
-    page: "mfa/magic-link/activate",
+    page: "mfa-activate",
     fine_print: "The token is valid for 10 minutes and works once. If you did not ask for \
                  this, ignore this message and change your password.",
 };
@@ -100,7 +100,7 @@ pub const MAGIC_LINK_LOGIN: TokenEmail = TokenEmail {
     why: "Someone signed in to your account with your password and asked for this link to \
           complete the sign-in.",
     token_label: "Sign-in token",
-    page: "mfa/verify-login",
+    page: "magic-link",
     fine_print: "The token is valid for 10 minutes, works once, and only for the sign-in that \
                  asked for it. If this was not you, do not use it: change your password.",
 };
@@ -176,8 +176,10 @@ pub struct TokenEmail {
     subject: &'static str,
     why: &'static str,
     token_label: &'static str,
-    /// The web app's page that takes the token (`{public_url}/{page}?token=...`); empty for a
-    /// code that is typed, not opened.
+    /// The console page that takes the token (`{public_url}/console/{page}#token=...`, contract
+    /// sections 11 and 16); empty for a code that is typed, not opened. The token goes in the
+    /// fragment, which browsers never send: not to this server's logs, nor a proxy's, nor in a
+    /// `Referer` header.
     page: &'static str,
     fine_print: &'static str,
 }
@@ -206,7 +208,7 @@ impl TokenEmail {
         );
         if let Some(base) = public_url.filter(|_| !self.page.is_empty()) {
             body.push_str(&format!(
-                "\nOr open: {}/{}?token={token}\n",
+                "\nOr open: {}/console/{}#token={token}\n",
                 base.trim_end_matches('/'),
                 self.page
             ));
@@ -217,5 +219,37 @@ impl TokenEmail {
             subject: self.subject.to_owned(),
             body,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        MAGIC_LINK_ACTIVATION, MAGIC_LINK_LOGIN, MFA_SETUP_CODE, PASSWORD_RESET, VERIFICATION,
+    };
+
+    /// Every e-mailed link opens the console page of contract section 16 with the token in the
+    /// fragment, never in a path or query a server or proxy would log.
+    #[test]
+    fn links_open_console_pages_with_the_token_in_the_fragment() {
+        let base = Some("https://work.example.com/");
+        for (email, page) in [
+            (&VERIFICATION, "verify"),
+            (&PASSWORD_RESET, "reset-password"),
+            (&MAGIC_LINK_ACTIVATION, "mfa-activate"),
+            (&MAGIC_LINK_LOGIN, "magic-link"),
+        ] {
+            let body = email.to("ann@example.com", None, "T0KEN", base).body;
+            let link = format!("Or open: https://work.example.com/console/{page}#token=T0KEN");
+            assert!(body.lines().any(|line| line == link), "{body}");
+            assert!(!body.contains('?'), "{body}");
+        }
+        // A code to type has no page; without a public URL there is no link at all.
+        let code = MFA_SETUP_CODE
+            .to("ann@example.com", None, "123456", base)
+            .body;
+        assert!(!code.contains("Or open"), "{code}");
+        let bare = VERIFICATION.to("ann@example.com", None, "T0KEN", None).body;
+        assert!(!bare.contains("Or open"), "{bare}");
     }
 }

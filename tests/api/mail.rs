@@ -39,7 +39,7 @@ async fn the_smtp_mailer_delivers_the_verification_email() {
     );
     assert!(data.contains("Verification token: TOKEN123"), "{data}");
     assert!(
-        data.contains("https://app.example.com/verify-email?token=TOKEN123"),
+        data.contains("https://app.example.com/console/verify#token=TOKEN123"),
         "{data}"
     );
 }

@@ -78,6 +78,11 @@ impl Store {
     /// administrator's delete, sessions ended, restorable by their activate; `LastOwner` for the
     /// organization's last active OWNER.
     pub async fn deactivate_self(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
+        // Oneself, whatever target the change names.
+        let change = UserChange {
+            target_id: change.actor_id,
+            ..change
+        };
         self.write(move |tx| Box::pin(delete_user(tx, change, Deleting::Oneself)))
             .await
     }
@@ -157,9 +162,6 @@ async fn delete_user(
     };
     let refused = match whose {
         Deleting::Another => change.delete_refusal(actor, &before),
-        Deleting::Oneself if change.actor_id != change.target_id => {
-            Some(UserChangeOutcome::NotFound)
-        }
         Deleting::Oneself => before
             .deleted_at
             .is_some()

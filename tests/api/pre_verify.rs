@@ -9,6 +9,7 @@ use workspaces::config::{Config, RateLimitConfig};
 use crate::support::app::{spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::{assert_answer, assert_error, error_body};
 use crate::support::client::Answer;
+use crate::support::faults::{answers_its_500_then_works, Call, Fault};
 use crate::support::org_cast::{account_of, create_user_with, data_id, delete_user};
 
 const INVALID: &str = "Invalid or expired token";
@@ -135,5 +136,32 @@ async fn pre_verifying_shares_verify_emails_limit() {
         .await;
     assert_answer(&verify, 429, &limited);
 
+    assert!(untouched(&app, &ann.user_id).await);
+}
+
+/// A database that cannot be read answers the documented 500, then the token is still good.
+#[tokio::test]
+async fn a_failed_read_answers_500_and_the_token_still_works_after() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let token = app.mailer.last_verification_token("ann@example.com");
+    let call = Call::new(
+        Method::POST,
+        "/user/pre-verify-email",
+        None,
+        json!({ "token": token }),
+    );
+    let failed = error_body("Failed to check the token", "INTERNAL_ERROR");
+
+    let answer = answers_its_500_then_works(
+        &app,
+        Fault::Read("email_verifications", "used_at"),
+        &call,
+        &failed,
+        StatusCode::OK,
+    )
+    .await;
+
+    assert_answer(&answer, 200, &valid(true));
     assert!(untouched(&app, &ann.user_id).await);
 }

@@ -475,17 +475,22 @@ async fn deactivate(
     const FAILED: &str = "Failed to deactivate account";
     let current = body.current_password.as_deref().filter(|p| !p.is_empty());
     // A stolen access token alone must not end an account for good any more than it may change
-    // its password; an account without a password has nothing more to prove.
-    let has_password = state
-        .store
-        .password_hash(auth.user.id)
-        .await
-        .or_500(FAILED)?
-        .is_some();
-    if has_password || current.is_some() {
-        if current.is_some() {
+    // its password; an account without a password has nothing more to prove. The password is
+    // read only when that decides something (`confirm_current_password` reads it to check one).
+    let must_prove = match current {
+        Some(_) => {
             state.throttle.check_hashing(auth.user.id)?;
+            true
         }
+        None if now_ms() - auth.session_created_at < RECENT_LOGIN_MS => false,
+        None => state
+            .store
+            .password_hash(auth.user.id)
+            .await
+            .or_500(FAILED)?
+            .is_some(),
+    };
+    if must_prove {
         confirm_current_password(&state, &auth, client, current, FAILED).await?;
     }
     match state

@@ -87,6 +87,7 @@ impl Application {
             session_lifetime_ms: i64::try_from(config.session_lifetime.as_millis())
                 .unwrap_or(i64::MAX),
             registration: config.registration,
+            quotas: config.quotas.clone(),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
         });

@@ -46,7 +46,7 @@ pub use metrics::Metrics;
 
 use crate::auth::{JwtKeys, MfaConfig, PasswordHasher};
 use crate::config::Config;
-use crate::config::RegistrationPolicy;
+use crate::config::{Quotas, RegistrationPolicy};
 use crate::mail::Mailer;
 use crate::store::SharedStore;
 
@@ -87,6 +87,8 @@ pub struct Services {
     pub session_lifetime_ms: i64,
     /// Who may register a new organization.
     pub registration: RegistrationPolicy,
+    /// The plan and the limits each organization is held to (`GET /user/quota`).
+    pub quotas: Quotas,
     /// The rate limits, checked by the middleware (per address) and by handlers (per account
     /// and per user, on the values they parse).
     pub throttle: Arc<Throttle>,
@@ -196,6 +198,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::system_events::router())
         .merge(routes::sessions::token_router())
         .merge(routes::users::router())
+        .merge(routes::quota::router())
         .merge(routes::workspaces::router())
         .merge(routes::workspace_listing::router())
         .merge(routes::workspace_users::router())

@@ -46,6 +46,7 @@ mod password_change;
 mod password_reset;
 mod pre_verify;
 mod profile;
+mod quotas;
 mod races;
 mod rate_limits;
 mod registration;

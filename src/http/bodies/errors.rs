@@ -57,6 +57,7 @@ pub enum ErrorCode {
     Overloaded,
     PasswordSelfOnly,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     RefreshTokenReused,
     RegistrationClosed,

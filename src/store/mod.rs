@@ -2,7 +2,7 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of what it
-//! serves, with the SQL it runs at that module's end: [`accounts`], [`sessions`], [`devices`],
+//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`]), [`sessions`], [`devices`],
 //! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`workspaces`] (the listing's
 //! statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`], and the
 //! operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
@@ -25,6 +25,7 @@
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
 mod accounts;
+mod activation_links;
 mod cleanup;
 mod devices;
 mod email_keys;
@@ -50,6 +51,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{Credentials, NewOrganization, NewUser, NewVerification, User};
+pub use activation_links::{
+    Activation, ActivationLink, LinkChange, LinkFilter, LinkPatch, LinkStatus, NewLink,
+};
 pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
@@ -162,6 +166,14 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database file, on SQLite.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db.path()),
+            Backend::Postgres(_) => None,
         }
     }
 

@@ -30,12 +30,12 @@ pub fn email_taken() -> ApiError {
 
 /// The outcome of inserting a new account: a taken e-mail address is [`email_taken`], any other
 /// failure the route's 500 (`failed`).
-pub fn account_inserted(
-    inserted: Result<(), StoreError>,
+pub fn account_inserted<T>(
+    inserted: Result<T, StoreError>,
     failed: &'static str,
-) -> Result<(), ApiError> {
+) -> Result<T, ApiError> {
     match inserted {
-        Ok(()) => Ok(()),
+        Ok(done) => Ok(done),
         Err(StoreError::Conflict) => Err(email_taken()),
         Err(error) => Err(ApiError::internal(failed, error)),
     }

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::auth::{new_token, read_secret_file, JwtKeys, MfaConfig, PasswordHasher};
+use crate::auth::{new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
 use crate::http::{metrics_router, router, AppState, Metrics, Services, Throttle};
@@ -76,6 +76,7 @@ impl Application {
         let store = open_store(&config).await?;
         let secret = jwt_secret(&config, &store).await?;
         let mfa = mfa_config(&config, secret.as_bytes())?;
+        let link_key = link_key(&config, &secret, &store)?;
         let state = AppState::new(Services {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -84,10 +85,12 @@ impl Application {
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
             metrics: Metrics::new(),
-            session_lifetime_ms: i64::try_from(config.session_lifetime.as_millis())
-                .unwrap_or(i64::MAX),
+            session_lifetime_ms: millis(config.session_lifetime),
             registration: config.registration,
             quotas: config.quotas.clone(),
+            link_key,
+            activation_link_ttl_ms: millis(config.activation_link_lifetime),
+            invitation_ttl_ms: millis(config.invitation_lifetime),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
         });
@@ -218,6 +221,27 @@ async fn jwt_secret(config: &Config, store: &SharedStore) -> anyhow::Result<Stri
         anyhow::bail!("{flag} must be at least {MIN_JWT_SECRET_BYTES} bytes");
     }
     Ok(secret)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The key of activation links (`auth::LinkKey`, which says why it must not come from the
+/// database): from a configured JWT secret, else the key file beside a SQLite database, else
+/// none (PostgreSQL with the generated JWT secret: the link routes answer 503).
+fn link_key(
+    config: &Config,
+    jwt_secret: &str,
+    store: &SharedStore,
+) -> anyhow::Result<Option<LinkKey>> {
+    if config.jwt_secret.is_some() || config.jwt_secret_file.is_some() {
+        return Ok(Some(LinkKey::derived_from(jwt_secret.as_bytes())));
+    }
+    match store.sqlite_file() {
+        Some(database) => LinkKey::from_file_or_new(&LinkKey::file_beside(database)).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The keys sealing TOTP secrets and hashing backup codes (from `--mfa-encryption-key`, or its

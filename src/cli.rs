@@ -155,6 +155,15 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_SESSION_LIFETIME_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_days: u32,
 
+    /// Days an activation link stays usable (an instance administrator's invitation to register
+    /// a new organization).
+    #[arg(long, env = "WORKSPACES_ACTIVATION_LINK_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub activation_link_days: u32,
+
+    /// Days the e-mailed invitation of a user added to an organization stays usable.
+    #[arg(long, env = "WORKSPACES_INVITATION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub invitation_days: u32,
+
     /// Who may register a new organization: `open` (anyone), `invite-only` (only through an
     /// activation link) or `closed`. Adding users to an existing organization works under all.
     #[arg(long, env = "WORKSPACES_REGISTRATION", value_enum, default_value_t = crate::config::RegistrationPolicy::Open)]
@@ -314,6 +323,8 @@ impl ServeArgs {
             mfa_encryption_key_file: self.mfa_encryption_key_file,
             mfa_issuer: self.mfa_issuer,
             session_lifetime: days(self.session_lifetime_days),
+            activation_link_lifetime: days(self.activation_link_days),
+            invitation_lifetime: days(self.invitation_days),
             registration: self.registration,
             quotas: Quotas {
                 plan_name: self.plan_name,

@@ -25,6 +25,10 @@ pub struct Config {
     pub mfa_issuer: String,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime: Duration,
+    /// How long an activation link stays usable (`--activation-link-days`).
+    pub activation_link_lifetime: Duration,
+    /// How long an invitation e-mail's token stays usable (`--invitation-days`).
+    pub invitation_lifetime: Duration,
     /// Who may create an organization by registering (contract section 13).
     pub registration: RegistrationPolicy,
     /// The plan `GET /user/quota` names and the limits every organization is held to.
@@ -152,6 +156,9 @@ impl Default for Quotas {
 /// Contract section 4: a session ends at the latest 90 days after its login.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
+/// Contract section 13: activation links and invitations live 7 days unless configured.
+pub const DEFAULT_INVITATION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// The issuer named in `otpauth://` URIs unless `--mfa-issuer` says otherwise.
 pub const DEFAULT_MFA_ISSUER: &str = "Workspaces";
 
@@ -181,6 +188,8 @@ impl Config {
             mfa_encryption_key_file: None,
             mfa_issuer: DEFAULT_MFA_ISSUER.to_owned(),
             session_lifetime: DEFAULT_SESSION_LIFETIME,
+            activation_link_lifetime: DEFAULT_INVITATION_LIFETIME,
+            invitation_lifetime: DEFAULT_INVITATION_LIFETIME,
             registration: RegistrationPolicy::Open,
             quotas: Quotas::default(),
             // Off: a test drives a clean-up pass itself, or turns the task on.

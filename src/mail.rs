@@ -70,6 +70,51 @@ pub const VERIFICATION: TokenEmail = TokenEmail {
     fine_print: "The token is valid for 24 hours. If you did not sign up, ignore this message.",
 };
 
+/// The invitation of a user an administrator added to an organization (`POST
+/// /organization/users` with `sendInvite`, and its resend): the same token as a verification
+/// (`Verification token:`, for `POST /user/verify-email`, which also sets the password), living
+/// `--invitation-days`; see [`invitation`].
+const INVITATION: TokenEmail = TokenEmail {
+    subject: "You are invited to a workspace organization",
+    why: "An administrator of your organization made an account for you with this address. \
+          Confirm the address and choose your password to start.",
+    token_label: "Verification token",
+    page: "verify",
+    fine_print: "",
+};
+
+/// The invitation message (see [`INVITATION`]), valid `days`. It greets no one by name: the
+/// name is the administrator's typing and the address is not proved yet.
+pub fn invitation(to: &str, token: &str, public_url: Option<&str>, days: i64) -> OutgoingEmail {
+    let fine_print = format!(
+        "The invitation is valid for {days} day{} and works once. If you do not expect it, \
+         ignore this message.",
+        if days == 1 { "" } else { "s" }
+    );
+    INVITATION.compose(to, None, token, public_url, &fine_print)
+}
+
+/// An activation link (`POST /links`): an invitation to register a new organization. It greets
+/// the invitee by the name an instance administrator gave, and carries the whole link (its id
+/// and token are in the fragment, as `POST /user/activate` takes them).
+pub fn activation_link(to: &str, name: Option<&str>, url: &str, days: i64) -> OutgoingEmail {
+    let greeting = match name {
+        Some(name) => format!("Hello {name},"),
+        None => "Hello,".to_owned(),
+    };
+    let plural = if days == 1 { "" } else { "s" };
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject: "Your invitation to create an organization".to_owned(),
+        body: format!(
+            "{greeting}\n\nAn administrator of this server invited you to create your \
+             organization on it. Open this link to register with this address:\n\n\
+             Activation link: {url}\n\nThe link is valid for {days} day{plural} and works \
+             once. If you do not expect it, ignore this message.\n"
+        ),
+    }
+}
+
 /// The password-reset message. Its `Password reset token:` line is what a client passes to
 /// `POST /user/reset-password`; with a public URL configured there is a link as well.
 pub const PASSWORD_RESET: TokenEmail = TokenEmail {
@@ -198,6 +243,18 @@ impl TokenEmail {
         token: &str,
         public_url: Option<&str>,
     ) -> OutgoingEmail {
+        self.compose(to, first_name, token, public_url, self.fine_print)
+    }
+
+    /// [`TokenEmail::to`] with fine print of the caller's (that names a configured lifetime).
+    fn compose(
+        &self,
+        to: &str,
+        first_name: Option<&str>,
+        token: &str,
+        public_url: Option<&str>,
+        fine_print: &str,
+    ) -> OutgoingEmail {
         let greeting = match first_name {
             Some(name) => format!("Hello {name},"),
             None => "Hello,".to_owned(),
@@ -213,7 +270,7 @@ impl TokenEmail {
                 self.page
             ));
         }
-        body.push_str(&format!("\n{}\n", self.fine_print));
+        body.push_str(&format!("\n{fine_print}\n"));
         OutgoingEmail {
             to: to.to_owned(),
             subject: self.subject.to_owned(),

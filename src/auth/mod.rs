@@ -2,12 +2,14 @@
 //! e-mail verification) that are stored only as hashes; the building blocks of MFA (`mfa`).
 
 mod jwt;
+mod link_key;
 pub mod mfa;
 mod password;
 mod secret;
 mod session_secret;
 
 pub use jwt::{AccessClaims, JwtKeys, ACCESS_TOKEN_TTL_MS};
+pub use link_key::LinkKey;
 pub use mfa::MfaConfig;
 pub use password::{default_hash_threads, HashError, PasswordHasher, DEFAULT_HASH_QUEUE};
 pub use secret::{hash_token, new_token, read_secret_file};

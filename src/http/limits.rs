@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::BoxError;
@@ -14,17 +15,20 @@ use super::common::error::ApiError;
 use super::common::throttle::{ClientAddr, Throttle};
 
 /// The routes that are limited: they check passwords or tokens, or send e-mail.
-fn is_limited(path: &str) -> bool {
+fn is_limited(method: &Method, path: &str) -> bool {
     matches!(
         path,
         "/user/login"
             | "/user/register"
+            | "/user/activate"
             | "/user/verify-email"
             | "/user/pre-verify-email"
             | "/user/refresh"
             | "/user/request-reset-password"
             | "/user/reset-password"
     ) || path.starts_with("/user/resend-verification/")
+        // The public check of an activation link's token; the administrators' calls are not.
+        || (method == Method::GET && path.starts_with("/links/"))
 }
 
 /// Middleware: applies the per-address limit to the credential routes.
@@ -33,7 +37,7 @@ pub async fn rate_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    if is_limited(request.uri().path()) {
+    if is_limited(request.method(), request.uri().path()) {
         let client = ClientAddr::of(&throttle, request.headers(), request.extensions());
         if let Err(limited) = throttle.check_ip(client.0) {
             return limited.into_response();
@@ -54,12 +58,18 @@ pub async fn overloaded(error: BoxError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::is_limited;
+    use axum::http::Method;
 
     #[test]
     fn only_credential_routes_are_limited() {
-        assert!(is_limited("/user/login"));
-        assert!(is_limited("/user/resend-verification/abc"));
-        assert!(!is_limited("/workspace"));
-        assert!(!is_limited("/user/profile"));
+        let (get, post) = (&Method::GET, &Method::POST);
+        assert!(is_limited(post, "/user/login"));
+        assert!(is_limited(post, "/user/activate"));
+        assert!(is_limited(post, "/user/resend-verification/abc"));
+        assert!(is_limited(get, "/links/abc"));
+        assert!(!is_limited(&Method::PUT, "/links/abc"));
+        assert!(!is_limited(get, "/links"));
+        assert!(!is_limited(get, "/workspace"));
+        assert!(!is_limited(get, "/user/profile"));
     }
 }

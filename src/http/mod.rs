@@ -44,7 +44,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use common::throttle::Throttle;
 pub use metrics::Metrics;
 
-use crate::auth::{JwtKeys, MfaConfig, PasswordHasher};
+use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher};
 use crate::config::Config;
 use crate::config::{Quotas, RegistrationPolicy};
 use crate::mail::Mailer;
@@ -89,6 +89,12 @@ pub struct Services {
     pub registration: RegistrationPolicy,
     /// The plan and the limits each organization is held to (`GET /user/quota`).
     pub quotas: Quotas,
+    /// Signs activation links; None when no key outside the database exists (`auth::LinkKey`).
+    pub link_key: Option<LinkKey>,
+    /// How long a new activation link stays usable, ms.
+    pub activation_link_ttl_ms: i64,
+    /// How long an invitation's token stays usable, ms.
+    pub invitation_ttl_ms: i64,
     /// The rate limits, checked by the middleware (per address) and by handlers (per account
     /// and per user, on the values they parse).
     pub throttle: Arc<Throttle>,
@@ -188,6 +194,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
     routes
         .merge(routes::mfa::router())
         .merge(routes::devices::router())
+        .merge(routes::links::router())
         .merge(routes::organizations::router())
         .merge(routes::organization_users::router())
         .merge(routes::password_reset::router())

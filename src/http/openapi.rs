@@ -40,6 +40,8 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "settings", description = "Settings objects of the caller and of their organization"),
         (name = "sessions", description = "Where the caller is signed in, and ending it"),
         (name = "devices", description = "The devices the caller signed in from"),
+        (name = "activation links", description = "Invitations to register a new organization, \
+            managed by the instance administrators"),
     )
 )]
 pub struct ApiDoc;

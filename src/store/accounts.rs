@@ -25,31 +25,7 @@ impl Store {
     ) -> StoreResult<()> {
         self.write(move |tx| {
             Box::pin(async move {
-                tx.execute(
-                    INSERT_ORGANIZATION,
-                    args![
-                        org.id,
-                        &org.name,
-                        org.is_business,
-                        &org.website,
-                        org.created_at
-                    ],
-                )
-                .await?;
-                let by = Actor {
-                    org_id: org.id,
-                    user_id: user.id,
-                    at: org.created_at,
-                };
-                let fields = OrgFields {
-                    id: org.id,
-                    name: &org.name,
-                    website: org.website.as_deref(),
-                    is_business: org.is_business,
-                };
-                append_event(tx, &NewEvent::org(by, EventKind::Created, json(&fields)?)).await?;
-                insert_user(tx, by, &user).await?;
-                insert_session(tx, &session, &refresh).await?;
+                insert_registration(tx, &org, &user, &session, &refresh).await?;
                 insert_verification(tx, &verification).await
             })
         })
@@ -238,6 +214,42 @@ impl Store {
     }
 }
 
+/// A registration's rows: the organization with its `org` created event, its first user (the
+/// actor of both events) with theirs, and their first session.
+pub(super) async fn insert_registration(
+    tx: &mut Tx<'_>,
+    org: &NewOrganization,
+    user: &NewUser,
+    session: &NewSession,
+    refresh: &NewRefreshToken,
+) -> StoreResult<()> {
+    tx.execute(
+        INSERT_ORGANIZATION,
+        args![
+            org.id,
+            &org.name,
+            org.is_business,
+            &org.website,
+            org.created_at
+        ],
+    )
+    .await?;
+    let by = Actor {
+        org_id: org.id,
+        user_id: user.id,
+        at: org.created_at,
+    };
+    let fields = OrgFields {
+        id: org.id,
+        name: &org.name,
+        website: org.website.as_deref(),
+        is_business: org.is_business,
+    };
+    append_event(tx, &NewEvent::org(by, EventKind::Created, json(&fields)?)).await?;
+    insert_user(tx, by, user).await?;
+    insert_session(tx, session, refresh).await
+}
+
 /// A live user, read inside a transaction that found them live a statement earlier.
 pub(super) async fn live_user(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<User> {
     tx.query_opt(LIVE_USER_BY_ID, args![user_id], User::from_row)
@@ -281,7 +293,7 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
             &user.first_name,
             &user.last_name,
             user.org_role,
-            false,
+            user.validated,
             user.created_at,
         ],
     )
@@ -291,8 +303,7 @@ pub(super) async fn insert_user(tx: &mut Tx<'_>, by: Actor, user: &NewUser) -> S
         user.first_name.as_str(),
         user.last_name.as_str(),
     );
-    // Not validated yet: it has just been inserted so.
-    let fields = UserFields::of(user.id, user.org_id, names, user.org_role, false);
+    let fields = UserFields::of(user.id, user.org_id, names, user.org_role, user.validated);
     let event = NewEvent::user(by, EventKind::Created, user.id, json(&fields)?);
     append_event(tx, &event).await
 }
@@ -367,6 +378,9 @@ pub struct NewUser {
     pub first_name: String,
     pub last_name: String,
     pub org_role: OrgRole,
+    /// Whether the address is proved already (an activation link reached the mailbox); else it
+    /// waits for its verification.
+    pub validated: bool,
     pub created_at: i64,
 }
 

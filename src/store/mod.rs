@@ -2,10 +2,11 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of what it
-//! serves, with the SQL it runs at that module's end: [`accounts`], [`sessions`], [`devices`],
-//! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`quotas`], [`workspaces`] (the
-//! listing's statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`],
-//! and the operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
+//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`]),
+//! [`sessions`], [`devices`], [`mfa`], [`password_resets`], [`organizations`], [`users`],
+//! [`quotas`], [`workspaces`] (the listing's statement in [`listing`]), [`workspace_members`],
+//! [`settings`], [`system_events`], and the operators' [`cleanup`] and [`email_keys`]. [`sql`]
+//! holds the fragments and the few statements
 //! several of them share. The backend folders hold only what genuinely differs: connecting,
 //! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
 //! must hold across processes (unique names and e-mails, a workspace always created with its
@@ -25,6 +26,7 @@
 //! `Ok` always means "commit" and any error means "roll back" on both backends.
 
 mod accounts;
+mod activation_links;
 mod cleanup;
 mod devices;
 mod email_keys;
@@ -51,6 +53,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{Credentials, NewOrganization, NewUser, NewVerification, User};
+pub use activation_links::{
+    Activation, ActivationLink, LinkChange, LinkFilter, LinkPatch, LinkStatus, NewLink,
+};
 pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
@@ -164,6 +169,14 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database file, on SQLite.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db.path()),
+            Backend::Postgres(_) => None,
         }
     }
 

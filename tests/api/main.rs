@@ -10,6 +10,7 @@
 
 mod support;
 
+mod activation_links;
 mod cleanup;
 mod cli;
 mod connections;
@@ -38,6 +39,7 @@ mod mfa_link_tokens;
 mod mfa_login;
 mod mfa_manage;
 mod mfa_races;
+mod official_client;
 mod openapi;
 mod org_users;
 mod organizations;

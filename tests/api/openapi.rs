@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/openapi.json", PUBLIC),
     // routes/registration.rs
     ("POST", "/user/register", PUBLIC),
+    ("POST", "/user/activate", PUBLIC),
     ("POST", "/user/verify-email", PUBLIC),
     ("POST", "/user/pre-verify-email", PUBLIC),
     (
@@ -109,6 +110,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/mfa/primary", PROTECTED),
     ("POST", "/mfa/reset", PROTECTED),
     ("POST", "/mfa/organization/enforce", PROTECTED),
+    // routes/links.rs
+    ("GET", "/links", PROTECTED),
+    ("POST", "/links", PROTECTED),
+    ("GET", "/links/{id}", PUBLIC),
+    ("PUT", "/links/{id}", PROTECTED),
+    ("DELETE", "/links/{id}", PROTECTED),
     // routes/settings.rs
     ("GET", "/settings/user", PROTECTED),
     ("POST", "/settings/user", PROTECTED),

@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use crate::support::accounts::Verification::{Unverified, Verified};
 use crate::support::accounts::{
-    names_with_hidden_characters, verification_email_body, Account, MEMBER_FIRST_NAME,
+    invitation_email_body, names_with_hidden_characters, Account, MEMBER_FIRST_NAME,
     MEMBER_LAST_NAME, PASSWORD, PHISHING_NAME,
 };
-use crate::support::app::{spawn_app, TestApp};
+use crate::support::app::{spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::{
     assert_answer, error_body, not_validated_body, unauthorized_body,
 };
@@ -222,7 +222,58 @@ async fn the_invitation_greets_no_one_by_name() {
     let mails = app.mailer.to("new@example.com");
     assert_eq!(mails.len(), 1);
     let token = app.mailer.last_verification_token("new@example.com");
-    assert_eq!(mails[0].body, verification_email_body(&token));
+    assert_eq!(
+        mails[0].subject,
+        "You are invited to a workspace organization"
+    );
+    assert_eq!(mails[0].body, invitation_email_body(&token, 7));
+}
+
+/// An invitation lives `--invitation-days` (default 7), its resend too; a self-registration's
+/// verification keeps its 24 hours.
+#[tokio::test]
+async fn invitations_live_the_configured_days() {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let sql = "SELECT CAST(v.expires_at - v.created_at AS TEXT) FROM email_verifications v \
+               JOIN users u ON u.id = v.user_id WHERE u.email = $1 ORDER BY v.created_at";
+    for (days, configured) in [(7, None), (2, Some(2))] {
+        let app = spawn_app_with(|config| {
+            if let Some(days) = configured {
+                config.invitation_lifetime = std::time::Duration::from_secs(days * 24 * 60 * 60);
+            }
+        })
+        .await;
+        let owner = app.register_verified("owner@example.com").await;
+        let body = json!({ "email": "new@example.com", "firstName": "New", "lastName": "Y" });
+        let path = "/organization/users";
+        let created = send(&app, &owner, Method::POST, path, Some(body)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+        let resend = format!("/organization/users/{id}/resend-invitation");
+        let resent = send(&app, &owner, Method::POST, &resend, None).await;
+        assert_eq!(resent.status, 200, "{}", resent.body);
+
+        let ttl = |email: &'static str| {
+            let sql = sql.replace("$1", &format!("'{email}'"));
+            let app = &app;
+            async move { app.strings(&sql, &[]).await }
+        };
+        let day = (days * DAY_MS).to_string();
+        assert_eq!(ttl("new@example.com").await, [day.clone(), day]);
+        assert_eq!(ttl("owner@example.com").await, [DAY_MS.to_string()]);
+        let token = app.mailer.last_verification_token("new@example.com");
+        let mails = app.mailer.to("new@example.com");
+        assert_eq!(mails.len(), 2);
+        assert_eq!(mails[1].body, invitation_email_body(&token, days));
+
+        // Past its lifetime, the invitation opens nothing.
+        let expire = "UPDATE email_verifications SET expires_at = 1 WHERE user_id = $1";
+        app.execute(expire, &[&id]).await;
+        let late = app
+            .post("/user/verify-email", None, json!({ "token": token }))
+            .await;
+        assert_eq!(late.status, 400, "{}", late.body);
+    }
 }
 
 #[tokio::test]

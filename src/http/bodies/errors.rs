@@ -14,6 +14,9 @@ use super::constants::{EmptyList, EmptyObject, Null, SuccessFalse, Zero};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    ActivationEmailMismatch,
+    ActivationLinkInvalid,
+    ActivationLinksUnavailable,
     AlreadyMember,
     AlreadyVerified,
     BadRequest,
@@ -39,6 +42,8 @@ pub enum ErrorCode {
     InvalidRole,
     InvalidToken,
     KeysRequired,
+    LinkAlreadyActivated,
+    LinkNotFound,
     LastAdmin,
     LastOwner,
     MemberNotFound,

@@ -13,7 +13,7 @@ use crate::clock::now_ms;
 use crate::domain::Password;
 use crate::http::bodies::sessions::IssuedTokens;
 use crate::http::AppState;
-use crate::mail::VERIFICATION;
+use crate::mail::{invitation, VERIFICATION};
 use crate::store::{NewDevice, NewRefreshToken, NewSession, NewVerification, User};
 
 /// Refresh tokens live 30 days; a session slides with them, up to its absolute lifetime.
@@ -121,15 +121,37 @@ pub fn issue(
     })
 }
 
+/// Why an address is being verified, which sets the token's lifetime and the e-mail: a
+/// self-registration (24 hours) or an administrator's invitation (`--invitation-days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verifying {
+    SignUp,
+    Invitation,
+}
+
+impl Verifying {
+    fn lifetime_ms(self, state: &AppState) -> i64 {
+        match self {
+            Verifying::SignUp => VERIFICATION_TTL_MS,
+            Verifying::Invitation => state.invitation_ttl_ms,
+        }
+    }
+}
+
 /// A verification token for `user_id`: the row to store and the plain token for the e-mail.
-pub fn new_verification(user_id: UserId, now: i64) -> (NewVerification, String) {
+pub fn new_verification(
+    state: &AppState,
+    why: Verifying,
+    user_id: UserId,
+    now: i64,
+) -> (NewVerification, String) {
     let token = new_token();
     let verification = NewVerification {
         id: Uuid::now_v7(),
         user_id,
         token_hash: hash_token(&token),
         created_at: now,
-        expires_at: now + VERIFICATION_TTL_MS,
+        expires_at: now.saturating_add(why.lifetime_ms(state)),
     };
     (verification, token)
 }
@@ -137,8 +159,15 @@ pub fn new_verification(user_id: UserId, now: i64) -> (NewVerification, String) 
 /// A failed send is logged, not returned: the account exists and the user can ask for a resend.
 /// The address is not verified yet (that is what the message is for), so it greets no one by
 /// name.
-pub async fn send_verification(state: &AppState, to: &str, token: &str) {
-    let email = VERIFICATION.to(to, None, token, state.public_url.as_deref());
+pub async fn send_verification(state: &AppState, why: Verifying, to: &str, token: &str) {
+    let public_url = state.public_url.as_deref();
+    let email = match why {
+        Verifying::SignUp => VERIFICATION.to(to, None, token, public_url),
+        Verifying::Invitation => {
+            let days = (state.invitation_ttl_ms / (24 * 60 * 60 * 1000)).max(1);
+            invitation(to, token, public_url, days)
+        }
+    };
     if let Err(error) = state.mailer.send(email).await {
         tracing::error!(%error, "sending the verification e-mail failed");
     }
@@ -148,18 +177,19 @@ pub async fn send_verification(state: &AppState, to: &str, token: &str) {
 /// e-mailed; its id. `failed`: the route's 500.
 pub async fn send_new_verification(
     state: &AppState,
+    why: Verifying,
     user_id: UserId,
     to: &str,
     failed: &'static str,
 ) -> Result<Uuid, ApiError> {
-    let (verification, token) = new_verification(user_id, now_ms());
+    let (verification, token) = new_verification(state, why, user_id, now_ms());
     let id = verification.id;
     state
         .store
         .create_verification(verification)
         .await
         .or_500(failed)?;
-    send_verification(state, to, &token).await;
+    send_verification(state, why, to, &token).await;
     Ok(id)
 }
 

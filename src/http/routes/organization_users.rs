@@ -22,7 +22,7 @@ use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{BodyRejected, PasswordBodyRejected, Unauthorized};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
-    hash_password, new_verification, send_new_verification, send_verification,
+    hash_password, new_verification, send_new_verification, send_verification, Verifying,
 };
 use crate::http::common::error::{ApiError, OrInternal, ShapedError};
 use crate::http::common::extract::{AuthUser, JsonBody, UserPath};
@@ -215,12 +215,13 @@ async fn create_org_user(
         first_name,
         last_name,
         org_role: role,
+        validated: false,
         created_at: now,
     };
     let invite = body
         .send_invite
         .unwrap_or(true)
-        .then(|| new_verification(user.id, now));
+        .then(|| new_verification(&state, Verifying::Invitation, user.id, now));
     let (verification, token) = invite.unzip();
     let created = User {
         id: user.id,
@@ -243,7 +244,7 @@ async fn create_org_user(
         CreateUserOutcome::QuotaExceeded => return Err(user_limit_reached()),
     }
     if let Some(token) = token {
-        send_verification(&state, &created.email, &token).await;
+        send_verification(&state, Verifying::Invitation, &created.email, &token).await;
     }
     let answer = OrgUserResponse::new(created, "User created successfully");
     Ok((StatusCode::CREATED, Json(answer)))
@@ -480,6 +481,6 @@ async fn resend_org_user_invitation(
             "User is already validated",
         ));
     }
-    send_new_verification(&state, user.id, &user.email, FAILED).await?;
+    send_new_verification(&state, Verifying::Invitation, user.id, &user.email, FAILED).await?;
     Ok(Json(MessageResponse::new("Invitation sent successfully")))
 }

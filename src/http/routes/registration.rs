@@ -1,4 +1,5 @@
-//! Sign-up and e-mail verification: `POST /user/register`, `POST /user/verify-email`,
+//! Sign-up and e-mail verification: `POST /user/register`, `POST /user/activate` (through an
+//! activation link), `POST /user/verify-email`,
 //! `POST /user/pre-verify-email`, `POST /user/resend-verification/{verificationTokenId}`.
 
 use axum::extract::{Path, State};
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::hash_token;
 use crate::clock::now_ms;
 use crate::config::RegistrationPolicy;
-use crate::domain::{has_refused_chars, OrgId, OrgRole, UserId};
+use crate::domain::{email_key, has_refused_chars, Email, OrgId, OrgRole, Password, UserId};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
@@ -21,7 +22,8 @@ use crate::http::bodies::responses::{CredentialBodyRejected, PasswordBodyRejecte
 use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
 use crate::http::bodies::MessageResponse;
 use crate::http::common::credentials::{
-    self, hash_password, new_verification, send_new_verification, send_verification, TokenSubject,
+    self, hash_password, new_verification, send_new_verification, send_verification, IssuedSession,
+    TokenSubject, Verifying,
 };
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
@@ -29,11 +31,12 @@ use crate::http::common::extract::{JsonBody, PathId};
 use crate::http::common::fields;
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::{NewOrganization, NewUser};
+use crate::store::{Activation, NewOrganization, NewUser};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(activate))
         .routes(routes!(verify_email))
         .routes(routes!(pre_verify_email))
         .routes(routes!(resend_verification))
@@ -91,26 +94,137 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(website)
 }
 
-/// `POST /user/register`, 201.
+/// `POST /user/register` and `POST /user/activate`, 201.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RegisterResponse {
     success: SuccessTrue,
     #[serde(flatten)]
     tokens: IssuedTokens,
-    /// Id of the verification e-mail's token, for `POST /user/resend-verification/{id}`.
-    verification_token_id: Uuid,
+    /// Id of the verification e-mail's token, for `POST /user/resend-verification/{id}`. Absent
+    /// after an activation: that account starts verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_token_id: Option<Uuid>,
     user: UserSummary,
 }
 
-impl RegisterResponse {
-    fn new(tokens: IssuedTokens, verification_token_id: Uuid, user: UserSummary) -> Self {
-        RegisterResponse {
+/// A registration's fields, checked.
+struct Applicant {
+    email: Email,
+    password: Password,
+    first_name: String,
+    last_name: String,
+    company_name: String,
+    website: Option<String>,
+    is_business: bool,
+    device_info: DeviceInfoField,
+}
+
+impl Applicant {
+    /// Checks the fields in the order register documents; rate limits by address.
+    fn parse(state: &AppState, body: RegisterBody) -> Result<Applicant, ApiError> {
+        let email = fields::email(&body.email)?;
+        let password = fields::password(fields::required(&body.password, "password")?)?;
+        let first_name = fields::required_name(&body.first_name, "firstName")?;
+        let last_name = fields::required_name(&body.last_name, "lastName")?;
+        let company_name = company_name(&body, &first_name, &last_name)?;
+        let website = website(body.company_website)?;
+        state
+            .throttle
+            .check_account(AccountKey::email(email.as_str()))?;
+        Ok(Applicant {
+            email,
+            password,
+            first_name,
+            last_name,
+            company_name,
+            website,
+            is_business: body.is_business.unwrap_or(false),
+            device_info: body.device_info,
+        })
+    }
+}
+
+/// What a registration stores (its organization, its OWNER, their first session) and answers.
+struct Registration {
+    org: NewOrganization,
+    user: NewUser,
+    issued: IssuedSession,
+    summary: UserSummary,
+    now: i64,
+}
+
+impl Registration {
+    /// Hashes the password and makes the rows; `validated`: the address is proved already.
+    async fn new(
+        state: &AppState,
+        applicant: Applicant,
+        validated: bool,
+        seen: (&UserAgent, ClientAddr),
+        failed: &'static str,
+    ) -> Result<Registration, ApiError> {
+        let password_hash = hash_password(state, Some(applicant.password), failed).await?;
+        let now = now_ms();
+        let org = NewOrganization {
+            id: OrgId::new(),
+            name: applicant.company_name,
+            is_business: applicant.is_business,
+            website: applicant.website,
+            created_at: now,
+        };
+        let user = NewUser {
+            id: UserId::new(),
+            org_id: org.id,
+            email: applicant.email.as_str().to_owned(),
+            email_key: applicant.email.key(),
+            password_hash,
+            first_name: applicant.first_name,
+            last_name: applicant.last_name,
+            org_role: OrgRole::Owner,
+            validated,
+            created_at: now,
+        };
+        let device = applicant.device_info.seen(seen.0, seen.1);
+        let issued =
+            credentials::new_session(user.id, now, state.session_lifetime_ms, device, false);
+        let summary = UserSummary {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.first_name.clone(),
+            org_id: org.id,
+            org_role: user.org_role.value().into(),
+        };
+        Ok(Registration {
+            org,
+            user,
+            issued,
+            summary,
+            now,
+        })
+    }
+
+    /// The 201 answer, once the rows are stored.
+    fn answer(
+        self,
+        state: &AppState,
+        verification_token_id: Option<Uuid>,
+        failed: &'static str,
+    ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+        let subject = TokenSubject {
+            user_id: self.summary.id,
+            email: &self.summary.email,
+            org_id: self.summary.org_id,
+            session: &self.issued.secret,
+        };
+        let tokens = credentials::issue(state, subject, self.issued.refresh_plain, self.now)
+            .or_500(failed)?;
+        let answer = RegisterResponse {
             success: SuccessTrue,
             tokens,
             verification_token_id,
-            user,
-        }
+            user: self.summary,
+        };
+        Ok((StatusCode::CREATED, Json(answer)))
     }
 }
 
@@ -138,64 +252,130 @@ async fn register(
     const FAILED: &str = "Registration failed";
     // First: a server that does not take registrations says so whatever the body holds.
     registration_allowed(state.registration)?;
-    let email = fields::email(&body.email)?;
-    let password = fields::password(fields::required(&body.password, "password")?)?;
-    let first_name = fields::required_name(&body.first_name, "firstName")?;
-    let last_name = fields::required_name(&body.last_name, "lastName")?;
-    let company_name = company_name(&body, &first_name, &last_name)?;
-    let website = website(body.company_website)?;
-    state
-        .throttle
-        .check_account(AccountKey::email(email.as_str()))?;
-
-    let password_hash = hash_password(&state, Some(password), FAILED).await?;
-    let now = now_ms();
-    let org = NewOrganization {
-        id: OrgId::new(),
-        name: company_name,
-        is_business: body.is_business.unwrap_or(false),
-        website,
-        created_at: now,
-    };
-    let user = NewUser {
-        id: UserId::new(),
-        org_id: org.id,
-        email: email.as_str().to_owned(),
-        email_key: email.key(),
-        password_hash,
-        first_name,
-        last_name,
-        org_role: OrgRole::Owner,
-        created_at: now,
-    };
-    let device = body.device_info.seen(&user_agent, client);
-    let issued = credentials::new_session(user.id, now, state.session_lifetime_ms, device, false);
-    let (verification, verification_token) = new_verification(user.id, now);
+    let applicant = Applicant::parse(&state, body)?;
+    let registration =
+        Registration::new(&state, applicant, false, (&user_agent, client), FAILED).await?;
+    let (verification, verification_token) = new_verification(
+        &state,
+        Verifying::SignUp,
+        registration.user.id,
+        registration.now,
+    );
     let verification_id = verification.id;
-    let summary = UserSummary {
-        id: user.id,
-        email: user.email.clone(),
-        name: user.first_name.clone(),
-        org_id: org.id,
-        org_role: user.org_role.value().into(),
-    };
-
     let registered = state
         .store
-        .register(org, user, issued.session, issued.refresh, verification)
+        .register(
+            registration.org.clone(),
+            registration.user.clone(),
+            registration.issued.session.clone(),
+            registration.issued.refresh.clone(),
+            verification,
+        )
         .await;
     fields::account_inserted(registered, FAILED)?;
-    send_verification(&state, &summary.email, &verification_token).await;
+    let to = registration.summary.email.clone();
+    send_verification(&state, Verifying::SignUp, &to, &verification_token).await;
+    registration.answer(&state, Some(verification_id), FAILED)
+}
 
-    let subject = TokenSubject {
-        user_id: summary.id,
-        email: &summary.email,
-        org_id: summary.org_id,
-        session: &issued.secret,
-    };
-    let tokens = credentials::issue(&state, subject, issued.refresh_plain, now).or_500(FAILED)?;
-    let answer = RegisterResponse::new(tokens, verification_id, summary);
-    Ok((StatusCode::CREATED, Json(answer)))
+/// An activation: the link's id and token (from the e-mailed link's fragment) and the
+/// registration's fields, as register takes them. Unknown fields are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ActivateBody {
+    /// The link's id (`uid` in the link's fragment).
+    #[schema(schema_with = schema::non_blank, required = true)]
+    uid: Option<String>,
+    #[schema(schema_with = schema::non_blank, required = true)]
+    token: Option<String>,
+    /// Its `email` must be the link's.
+    #[schema(required = true)]
+    registration_info: Option<RegisterBody>,
+}
+
+fn link_invalid() -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::ActivationLinkInvalid,
+        "Invalid or expired activation link",
+    )
+}
+
+fn email_mismatch() -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::ActivationEmailMismatch,
+        "E-mail does not match the activation link",
+    )
+}
+
+/// Register through an activation link (contract section 13): as register does, but the account
+/// starts verified (the link reached the mailbox), no verification e-mail is sent, and the link
+/// is spent in the same transaction. Works under `open` and `invite-only`; not under `closed`.
+#[utoipa::path(
+    post,
+    path = "/user/activate",
+    tag = "identity",
+    request_body = ActivateBody,
+    responses(
+        (status = 201, description = "Registered and verified; the link is spent", body = RegisterResponse),
+        (status = 400, description = "`ACTIVATION_LINK_INVALID` (unknown, wrong token, spent, expired or deleted link), `ACTIVATION_EMAIL_MISMATCH`, and register's: `MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `EMAIL_ALREADY_EXISTS`, `INVALID_FIELD`, malformed JSON", body = ErrorResponse),
+        (status = 403, description = "`REGISTRATION_CLOSED`", body = ErrorResponse),
+        PasswordBodyRejected,
+        (status = 500, description = "Activation failed", body = ErrorResponse),
+    )
+)]
+async fn activate(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    user_agent: UserAgent,
+    JsonBody(body): JsonBody<ActivateBody>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    const FAILED: &str = "Activation failed";
+    if state.registration == RegistrationPolicy::Closed {
+        registration_allowed(state.registration)?;
+    }
+    let uid = fields::required(&body.uid, "uid")?.trim();
+    let token = fields::required(&body.token, "token")?.trim();
+    let info = body
+        .registration_info
+        .ok_or_else(|| ApiError::missing_field("registrationInfo"))?;
+    let applicant = Applicant::parse(&state, info)?;
+    state
+        .throttle
+        .check_account(AccountKey::token("activation", uid))?;
+    // The token is checked before anything is read or hashed: a guess costs one HMAC.
+    let id = Uuid::parse_str(uid).map_err(|_| link_invalid())?;
+    let key = state.link_key.as_ref().ok_or_else(link_invalid)?;
+    if !key.verifies(id, token) {
+        return Err(link_invalid());
+    }
+    let link = state
+        .store
+        .link(id)
+        .await
+        .or_500(FAILED)?
+        .filter(|link| link.activated_at.is_none() && link.expires_at > now_ms())
+        .ok_or_else(link_invalid)?;
+    if email_key(&link.email) != applicant.email.key() {
+        return Err(email_mismatch());
+    }
+    let registration =
+        Registration::new(&state, applicant, true, (&user_agent, client), FAILED).await?;
+    // Checked again in the transaction that spends it: the link may have changed meanwhile.
+    let activated = state
+        .store
+        .activate(
+            id,
+            registration.org.clone(),
+            registration.user.clone(),
+            registration.issued.session.clone(),
+            registration.issued.refresh.clone(),
+        )
+        .await;
+    match fields::account_inserted(activated, FAILED)? {
+        Activation::Activated => registration.answer(&state, None, FAILED),
+        Activation::Invalid => Err(link_invalid()),
+        Activation::EmailMismatch => Err(email_mismatch()),
+    }
 }
 
 /// Whether the policy lets anyone register a new organization (contract section 13).
@@ -389,6 +569,7 @@ async fn resend_verification(
             "Email is already verified",
         ));
     }
-    let new_id = send_new_verification(&state, user.id, &user.email, FAILED).await?;
+    let new_id =
+        send_new_verification(&state, Verifying::SignUp, user.id, &user.email, FAILED).await?;
     Ok(Json(ResendVerificationResponse::new(new_id)))
 }

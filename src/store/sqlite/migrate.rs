@@ -51,6 +51,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261204000201_settings_objects.sql",
     "20261206000001_mfa_hardening.sql",
     "20261206000101_instance_admins.sql",
+    "20261206000201_activation_links.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -430,8 +431,8 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261206000101_instance_admins.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "ALTER TABLE users DROP COLUMN instance_admin;";
+    /// Undoes what the last migration (20261206000201_activation_links.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE activation_links;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

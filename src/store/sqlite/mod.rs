@@ -166,6 +166,10 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 
 impl SqliteDb {
     /// Applies pending migrations on a connection of its own (see [`migrate`]).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub async fn migrate(&self) -> StoreResult<()> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {

@@ -36,6 +36,18 @@ pub fn verification_email_body(token: &str) -> String {
     )
 }
 
+/// The whole body of an invitation e-mail (an organization added the user) carrying `token`,
+/// valid `days`, without a public URL: it greets no one by name either.
+pub fn invitation_email_body(token: &str, days: i64) -> String {
+    format!(
+        "Hello,\n\nAn administrator of your organization made an account for you with this \
+         address. Confirm the address and choose your password to start.\n\n\
+         Verification token: {token}\n\n\
+         The invitation is valid for {days} days and works once. If you do not expect it, \
+         ignore this message.\n"
+    )
+}
+
 /// What a registration or an organization-user creation produced, for use in later requests.
 #[derive(Debug, Clone)]
 pub struct Account {

@@ -53,6 +53,9 @@ impl TestApp {
             "SELECT 'verification|' || u.email || '|' || v.created_at || '|' || \
              COALESCE(v.used_at, -1) FROM email_verifications v JOIN users u ON u.id = v.user_id \
              ORDER BY 1",
+            "SELECT 'activation|' || l.email || '|' || COALESCE(l.description, '') || '|' || \
+             l.expires_at || '|' || COALESCE(l.activated_at, -1) FROM activation_links l \
+             ORDER BY 1",
             "SELECT 'reset|' || u.email || '|' || r.created_at || '|' || COALESCE(r.used_at, -1) \
              FROM password_resets r JOIN users u ON u.id = r.user_id ORDER BY 1",
             "SELECT 'workspace|' || name || '|' || name_key || '|' || created_at || '|' || \

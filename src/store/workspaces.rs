@@ -134,6 +134,8 @@ impl Store {
                     )
                     .await?;
                 if let Some(deleted) = deleted {
+                    tx.execute_per_dialect(&MOVE_LIVE_WORKSPACES, args![by.org_id, -1_i64])
+                        .await?;
                     let data = json(&deleted.fields())?;
                     let event = NewEvent::workspace(by, EventKind::Deleted, deleted.id, data);
                     append_event(tx, &event).await?;
@@ -231,7 +233,7 @@ async fn create_workspace(
     // the count cannot be overtaken by another create.
     let full = match max_live {
         None => false,
-        Some(max) => tx.count(COUNT_LIVE_WORKSPACES, args![org_id]).await? >= i64::from(max),
+        Some(max) => tx.count(LIVE_WORKSPACES, args![org_id]).await? >= i64::from(max),
     };
     // The workspace is inserted only when the checks pass, in the statement that makes them
     // (on the one writer thread, every statement counts); only when it is not are they read, to
@@ -278,6 +280,8 @@ async fn create_workspace(
         });
     }
     tx.execute(INSERT_ADMIN_MEMBER, args![new.id, user_id, now])
+        .await?;
+    tx.execute_per_dialect(&MOVE_LIVE_WORKSPACES, args![org_id, 1_i64])
         .await?;
     let by = Actor {
         org_id,
@@ -584,10 +588,16 @@ const CREATE_WORKSPACE_WITHIN_QUOTA_IN_ONE_STATEMENT: PerDialect = PerDialect::p
     create_workspace_in_one_statement!(" AND workspaces_quota_allows(me.org_id, $12)"),
 );
 
-/// The organization's live workspaces (on the partial index of live names), counted by SQLite's
-/// create when a limit is configured.
-const COUNT_LIVE_WORKSPACES: &str =
-    "SELECT COUNT(*) AS n FROM workspaces WHERE org_id = $1 AND deleted_at IS NULL";
+/// The organization's live workspaces as SQLite keeps them (migration 20261206000301): read by
+/// SQLite's create when a limit is configured, one row by its key instead of a count of the
+/// organization's workspaces.
+const LIVE_WORKSPACES: &str = "SELECT live_workspaces AS n FROM organizations WHERE id = $1";
+
+/// Moves that count ($1 organization) by $2: +1 by a create, -1 by a soft delete, in their
+/// transactions. SQLite only (see `tx`'s kinds of forks).
+const MOVE_LIVE_WORKSPACES: PerDialect = PerDialect::sqlite_only(
+    "UPDATE organizations SET live_workspaces = live_workspaces + $2 WHERE id = $1",
+);
 
 /// A live workspace of the organization with the caller's membership role ($3 user), if any.
 const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
@@ -614,18 +624,16 @@ const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
 mod plan_tests {
     use crate::store::sqlite::explain::{migrated, plan};
 
-    use super::COUNT_LIVE_WORKSPACES;
+    use super::LIVE_WORKSPACES;
 
-    /// The quota's count reads the organization's range of the partial index of live names, not
-    /// the table. (It still looks each entry's row up to test `deleted_at`, which SQLite does not
-    /// know the partial index implies: BENCHMARKS.md, "Quotas: the cost of the check".)
+    /// The quota's read is one row of the organization, by its primary key.
     #[test]
-    fn counting_live_workspaces_searches_the_index_of_live_names() {
+    fn the_live_count_is_read_by_the_organizations_key() {
         let conn = migrated();
-        let plan = plan(&conn, COUNT_LIVE_WORKSPACES);
+        let plan = plan(&conn, LIVE_WORKSPACES);
         assert_eq!(
             plan,
-            "SEARCH workspaces USING INDEX workspaces_live_name_unique (org_id=?)"
+            "SEARCH organizations USING INDEX sqlite_autoindex_organizations_1 (id=?)"
         );
     }
 }

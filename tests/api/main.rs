@@ -27,6 +27,7 @@ mod hashing;
 mod health;
 mod instances;
 mod instances_race;
+mod lifecycle_faults;
 mod logs;
 mod mail;
 mod metrics;

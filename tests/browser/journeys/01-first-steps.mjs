@@ -1,6 +1,7 @@
 // Journey 1: sign up -> verify through the link in the e-mail -> sign in -> create, rename and
 // delete a workspace -> the audit trail shows those events. Also: the console's security
 // headers, and a workspace named like markup renders as text.
+import fs from 'node:fs';
 import {person, shoot, check} from '../lib/browser.mjs';
 import {linkIn} from '../lib/smtp.mjs';
 
@@ -57,6 +58,41 @@ export async function run({browser, server, smtp}) {
   check(await page.locator('main img').count() === 0, 'markup in a name made an element');
   check(page.dialogs.length === 0, `a dialog opened: ${page.dialogs}`);
   await shoot(page, 'workspaces');
+
+  // Open one, rename it, delete it.
+  await page.getByRole('link', {name: 'Development'}).click();
+  await page.getByRole('heading', {name: 'Development'}).waitFor();
+  check(await page.getByRole('cell', {name: 'ann@example.com'}).count() === 1, 'the creator is a member');
+  await shoot(page, 'workspace');
+  await page.getByLabel('Workspace name').fill('Production');
+  await page.getByRole('button', {name: 'Rename'}).click();
+  await page.getByRole('heading', {name: 'Production'}).waitFor();
+  await page.getByRole('button', {name: 'Delete workspace'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Delete workspace'}).click();
+  await page.waitForURL(`${server.base}/console/workspaces`);
+  await page.getByRole('link', {name: markup}).waitFor();
+  check(await page.getByRole('link', {name: 'Production'}).count() === 0, 'the deleted workspace is gone');
+
+  // The audit trail shows the three workspace events (and the markup name as text).
+  await page.getByRole('link', {name: 'Audit trail'}).click();
+  await page.getByRole('heading', {name: 'Audit trail'}).waitFor();
+  await page.getByLabel('Context').selectOption({label: 'workspace'});
+  await page.getByRole('button', {name: 'Apply filters'}).click();
+  await page.getByText('4 events match.').waitFor();
+  const what = await page.locator('main tbody tr td:nth-child(2)').allTextContents();
+  for (const event of ['created', 'updated', 'deleted']) {
+    check(what.some((text) => text === `workspace ${event}`), `no workspace ${event} event in ${what}`);
+  }
+  check(await page.locator('svg.chart rect.chart-bar').count() >= 7, 'the chart has a bar a day');
+  await page.getByText('4 unread').waitFor();
+  await page.getByRole('button', {name: 'Mark these read'}).click();
+  await page.getByText('0 unread').waitFor();
+  const download = page.waitForEvent('download');
+  await page.getByRole('link', {name: 'Download these events (JSON)'}).click();
+  const saved = JSON.parse(fs.readFileSync(await (await download).path(), 'utf8'));
+  check(saved.length === 4 && saved.every((e) => e.context === 'workspace'), `downloaded ${saved.length} events`);
+  check(await page.locator('main img').count() === 0, 'markup in the audit trail made an element');
+  await shoot(page, 'audit');
 
   check(page.errors.length === 0, `script errors: ${page.errors.join('; ')}`);
 }

@@ -19,8 +19,10 @@ export async function launch() {
  * on another device) whose page fails the journey on any script error or console error, and
  * records every dialog (an `alert` from injected markup would show here).
  */
-export async function person(browser, {width = 1280, height = 800} = {}) {
-  const context = await browser.newContext({viewport: {width, height}});
+export async function person(browser, {width = 1280, height = 800, bypassCSP = false} = {}) {
+  // bypassCSP only for a journey that injects a script of its own (axe-core): the console's
+  // policy (script-src 'self') refuses it otherwise.
+  const context = await browser.newContext({viewport: {width, height}, bypassCSP});
   const page = await context.newPage();
   page.errors = [];
   page.dialogs = [];

@@ -3,6 +3,9 @@
 import {person, shoot, check} from '../lib/browser.mjs';
 import {verifiedOwner, enrolTotp} from '../lib/api.mjs';
 
+// The MFA lockout is counted in the database: on both backends.
+export const onPostgres = true;
+
 export async function run({browser, server, smtp}) {
   const {page} = await person(browser);
   await verifiedOwner(server, smtp, {email: 'eve@example.com', firstName: 'Eve', lastName: 'Stone'});

@@ -9,7 +9,7 @@ import {errorBox} from '../ui.js';
 import {forgetUser} from '../session.js';
 import {PENDING_KEY, CHANNEL, explainLockout} from './mfa.js';
 
-export const title = 'Signing you in';
+export const title = 'Sign-in link';
 export const access = 'public';
 
 function handOver(token) {

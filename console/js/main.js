@@ -2,7 +2,7 @@
 // page, check who may see it, draw it in the frame).
 
 import {h, replace} from './dom.js';
-import {ApiError, endSession} from './api.js';
+import {ApiError, endSession, onSessionChange} from './api.js';
 import {currentUser, forgetUser} from './session.js';
 import {route, match, start, currentPath, navigate} from './router.js';
 import {shell} from './layout.js';
@@ -33,6 +33,19 @@ route('/admin/links', () => import('./pages/links.js'));
 
 const app = document.getElementById('app');
 let drawing = 0;
+/** Who may see the page on screen ('public', 'guest', 'user'). */
+let shownAccess = null;
+
+// A session the server ended (revoked from another device, signed out everywhere, the account
+// deleted) shows at the next call to the API, which forgets the tokens: a page for signed-in
+// people then goes to sign in, whatever the person did (a navigation or an action).
+onSessionChange((signedIn) => {
+  if (signedIn || shownAccess !== 'user') return;
+  shownAccess = null;
+  forgetUser();
+  const next = encodeURIComponent(location.pathname + location.search);
+  navigate(`/signin?next=${next}`, {replace: true});
+});
 
 async function draw() {
   const ticket = ++drawing;
@@ -67,6 +80,7 @@ async function draw() {
     navigate('/workspaces', {replace: true});
     return;
   }
+  shownAccess = page.access;
   const title = typeof page.title === 'function' ? page.title() : page.title;
   document.title = `${title} · Workspaces`;
   const content = h('div', {class: 'page-body'}, loading());

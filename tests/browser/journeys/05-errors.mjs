@@ -51,7 +51,7 @@ export async function run({browser, server, smtp}) {
   await page.getByLabel('E-mail').fill('max@example.com');
   await page.getByLabel('Password').fill('Secret123');
   await page.getByRole('button', {name: 'Sign in'}).click();
-  await page.getByRole('heading', {name: 'Two-step verification'}).waitFor();
+  await page.getByRole('heading', {name: 'Two-step verification', exact: true}).waitFor();
   await shoot(page, 'mfa');
   const alert = page.locator('form').getByRole('alert');
   const messages = [];

@@ -1,10 +1,13 @@
 // Journey 9: the rest of the pages of this part of the console. A workspace's members (add from
 // the organization's users, change the role, remove); forgot and reset password through the
 // e-mailed link; sign-in links turned on from their e-mail (/console/mfa-activate); the MFA
-// step with a backup code, then with a sign-in link opened in another tab of the browser.
+// step with a backup code, then with a sign-in link opened in another tab of the browser; and
+// an organization that enforces MFA: its member without a method enrols an authenticator app
+// at the MFA step (the test computes the code from the key the page shows, plus the e-mailed
+// setup code).
 import {person, shoot, check} from '../lib/browser.mjs';
 import {linkIn} from '../lib/smtp.mjs';
-import {verifiedOwner, enrolTotp, call} from '../lib/api.mjs';
+import {verifiedOwner, enrolTotp, call, totp} from '../lib/api.mjs';
 
 async function signIn(page, server, email, password) {
   await page.goto(`${server.base}/console/signin`);
@@ -75,7 +78,7 @@ export async function run({browser, server, smtp}) {
 
   // The MFA step with a backup code.
   await signIn(page, server, 'olga@example.com', 'Renewed123');
-  await page.getByRole('heading', {name: 'Two-step verification'}).waitFor();
+  await page.getByRole('heading', {name: 'Two-step verification', exact: true}).waitFor();
   await page.getByLabel('Code', {exact: true}).fill(backupCodes[0]);
   await page.getByRole('button', {name: 'Verify'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
@@ -84,7 +87,7 @@ export async function run({browser, server, smtp}) {
 
   // The MFA step with a sign-in link, opened in another tab of this browser.
   await signIn(page, server, 'olga@example.com', 'Renewed123');
-  await page.getByRole('heading', {name: 'Two-step verification'}).waitFor();
+  await page.getByRole('heading', {name: 'Two-step verification', exact: true}).waitFor();
   await page.getByRole('button', {name: 'Send me a sign-in link'}).click();
   await page.getByText('We e-mailed you a sign-in link').waitFor();
   const signInLink = linkIn(await smtp.waitFor('olga@example.com', /Sign-in token/));
@@ -98,5 +101,25 @@ export async function run({browser, server, smtp}) {
   await page.getByRole('link', {name: 'Shared'}).waitFor();
   await shoot(tab, 'magic-link');
 
-  for (const p of [page, other, tab]) check(p.errors.length === 0, `script errors: ${p.errors.join('; ')}`);
+  // Enforced MFA and no method yet: enrolment at the MFA step.
+  const ursula = await verifiedOwner(server, smtp, {email: 'ursula@example.com', firstName: 'Ursula', lastName: 'Ulm', companyName: 'Ulm'});
+  const enforce = await call(server, 'POST', '/mfa/organization/enforce', {token: ursula.accessToken, body: {enforced: true}});
+  check(enforce.status === 200, `enforcing MFA: ${JSON.stringify(enforce.body)}`);
+  const third = (await person(browser)).page;
+  await signIn(third, server, 'ursula@example.com', 'Secret123');
+  await third.getByRole('heading', {name: 'Two-step verification', exact: true}).waitFor();
+  await third.getByRole('button', {name: 'Set up an authenticator app'}).click();
+  const key = (await third.locator('code.secret').textContent()).trim();
+  check(await third.getByRole('img', {name: /QR code/}).count() === 1, 'the QR code is shown');
+  check(await third.locator('ul.codes li').count() === 10, 'ten backup codes are shown');
+  const setupMail = await smtp.waitFor('ursula@example.com', /Setup code/);
+  const emailCode = /Setup code: (\S+)/.exec(setupMail.text)[1];
+  await third.getByLabel('Code', {exact: true}).fill(totp(key));
+  await third.getByLabel('E-mailed code').fill(emailCode);
+  await shoot(third, 'mfa-enrol');
+  await third.getByRole('button', {name: 'Verify'}).click();
+  await third.getByRole('heading', {name: 'Workspaces'}).waitFor();
+  await third.getByText('No workspaces yet').waitFor();
+
+  for (const p of [page, other, tab, third]) check(p.errors.length === 0, `script errors: ${p.errors.join('; ')}`);
 }

@@ -29,7 +29,7 @@ const PROFILE_FIELDS = [
 const text = (value) => (value === null || value === undefined ? '' : String(value));
 
 function facts(pairs) {
-  return h('dl', {class: 'facts'}, pairs.flatMap(([label, value]) => [
+  return h('dl', {class: 'fact-list'}, pairs.flatMap(([label, value]) => [
     h('dt', {}, label),
     h('dd', {}, value === '' || value === null || value === undefined ? h('span', {class: 'muted'}, '—') : value),
   ]));

@@ -2,8 +2,14 @@
 // chooses a password and signs in -> the owner changes their role -> the member's console hides
 // what they may no longer do. Also: the organization's profile and settings, resending an
 // invitation, deleting and restoring a user.
-import {person, shoot, check} from '../lib/browser.mjs';
+import {person, shoot as shootAll, check} from '../lib/browser.mjs';
 import {linkIn} from '../lib/smtp.mjs';
+
+/** Screenshots without the passing notices (they would cover the page). */
+async function shoot(page, name) {
+  await page.evaluate(() => document.querySelectorAll('#notices .notice').forEach((n) => n.remove()));
+  await shootAll(page, name);
+}
 
 /** Registers through the API (as any client may), verifies through the e-mailed link, signs in. */
 async function ownerSignedIn(page, {server, smtp}, {email, password, firstName, lastName, companyName}) {
@@ -136,6 +142,46 @@ export async function run({browser, server, smtp}) {
   await ben.getByRole('heading', {name: 'You cannot manage users'}).waitFor();
   check(await ben.getByRole('button', {name: 'Invite user'}).count() === 0, 'a USER cannot invite');
   await shoot(ben, 'organization-users-member');
+
+  // Ben's own account: names, password, then deactivating it signs him out for good.
+  await ben.getByRole('link', {name: 'Account'}).click();
+  await ben.getByRole('heading', {name: 'Account', exact: true}).waitFor();
+  await ben.getByLabel('First name').fill('Benedict');
+  await ben.getByRole('button', {name: 'Save names'}).click();
+  await ben.getByText('User updated successfully').waitFor();
+  await ben.locator('.who-name', {hasText: 'Benedict Park'}).waitFor();
+  await ben.getByLabel('New password', {exact: true}).fill('Benjamin2');
+  await ben.getByLabel('New password again').fill('Benjamin3');
+  await ben.getByRole('button', {name: 'Change password'}).click();
+  await ben.getByText('The two new passwords are not the same.').waitFor();
+  await ben.getByLabel('New password again').fill('Benjamin2');
+  await ben.getByRole('button', {name: 'Change password'}).click();
+  await ben.getByText('Your password was changed.').waitFor();
+  await ben.getByRole('button', {name: 'Deactivate account'}).click();
+  await ben.getByRole('dialog').getByRole('button', {name: 'Deactivate account'}).click();
+  await ben.waitForURL(/\/console\/signin/);
+  await ben.getByLabel('E-mail').fill('ben@example.com');
+  await ben.getByLabel('Password').fill('Benjamin2');
+  await ben.getByRole('button', {name: 'Sign in'}).click();
+  await ben.locator('.form-error').waitFor();
+  check(ben.url().includes('/console/signin'), 'a deactivated account cannot sign in');
+
+  // The owner sees Ben deleted; the last owner cannot deactivate; MFA enforcement on and off.
+  await owner.reload();
+  await owner.getByLabel('Show deleted users').check();
+  await benRow.getByText('Deleted').waitFor();
+  await owner.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Account'}).click();
+  await owner.getByRole('button', {name: 'Deactivate account'}).click();
+  await owner.getByRole('dialog').getByRole('button', {name: 'Deactivate account'}).click();
+  await owner.getByText('The last owner of an organization cannot be deactivated').waitFor();
+  await owner.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Organization'}).click();
+  await owner.getByRole('button', {name: 'Enforce MFA for everyone'}).click();
+  await owner.getByRole('dialog').getByRole('button', {name: 'Enforce MFA'}).click();
+  await owner.getByText('MFA enforcement enabled for organization').waitFor();
+  await owner.getByText('Enforced', {exact: true}).waitFor();
+  await owner.getByRole('button', {name: 'Stop enforcing MFA'}).click();
+  await owner.getByText('MFA enforcement disabled for organization').waitFor();
+  await owner.getByText('Not enforced', {exact: true}).waitFor();
 
   check(owner.errors.length === 0, `script errors (owner): ${owner.errors.join('; ')}`);
   check(ben.errors.length === 0, `script errors (member): ${ben.errors.join('; ')}`);

@@ -2,8 +2,14 @@
 // the secret the page shows, RFC 6238) -> sign out -> sign in: the console asks for the second
 // step at /console/mfa -> a code -> signed in -> sign out -> sign in with a backup code.
 import crypto from 'node:crypto';
-import {person, shoot, check} from '../lib/browser.mjs';
+import {person, shoot as shootAll, check} from '../lib/browser.mjs';
 import {linkIn} from '../lib/smtp.mjs';
+
+/** Screenshots without the passing notices (they would cover the page). */
+async function shoot(page, name) {
+  await page.evaluate(() => document.querySelectorAll('#notices .notice').forEach((n) => n.remove()));
+  await shootAll(page, name);
+}
 
 /** RFC 4648 base32 (no padding) to bytes. */
 function base32(text) {

@@ -1,8 +1,14 @@
 // Journey 4: a second browser context signs in as the same person; the first revokes that
 // session on the sessions page; the second, at its next navigation, is sent to sign in. Also:
 // the current session is marked, a device is trusted, and "sign out everywhere" signs out here.
-import {person, shoot, check} from '../lib/browser.mjs';
+import {person, shoot as shootAll, check} from '../lib/browser.mjs';
 import {linkIn} from '../lib/smtp.mjs';
+
+/** Screenshots without the passing notices (they would cover the page). */
+async function shoot(page, name) {
+  await page.evaluate(() => document.querySelectorAll('#notices .notice').forEach((n) => n.remove()));
+  await shootAll(page, name);
+}
 
 const EMAIL = 'noor@example.com';
 const PASSWORD = 'Secret123';

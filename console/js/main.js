@@ -71,6 +71,15 @@ async function draw() {
   }
   const page = await found.load();
   if (ticket !== drawing) return;
+  // A session waiting for its second factor may read the profile, but it is not signed in yet:
+  // pages for signed-in people send it to the MFA step, the others show no navigation.
+  if (user && sessionStorage.getItem('workspaces.mfaPending') === '1') {
+    if (page.access === 'user') {
+      navigate('/mfa', {replace: true});
+      return;
+    }
+    user = null;
+  }
   if (page.access === 'user' && !user) {
     const next = encodeURIComponent(location.pathname + location.search);
     navigate(`/signin?next=${next}`, {replace: true});

@@ -69,7 +69,8 @@ export function form({fields = [], submit = 'Save', onSubmit, kind = 'primary', 
 function showError(alert, error) {
   let message = error && error.message ? error.message : String(error);
   if (error instanceof ApiError && error.status === 429) {
-    message = `${message} Please wait a moment and try again.`;
+    const stop = /[.!?]$/.test(message) ? '' : '.';
+    message = `${message}${stop} Please wait a moment and try again.`;
   }
   replace(alert, message);
   alert.hidden = false;

@@ -2,8 +2,9 @@
 //! `/console/`, `GET /` redirecting there. The console is a client of the public API like any
 //! other (its pages call the routes with the person's own token); here it is only files.
 //!
-//! A release build embeds the files in the binary; a debug build reads them from `console/`
-//! (rust-embed's default), so that a page can be changed without a rebuild. Every answer carries
+//! Every build embeds the files in the binary (the default feature `embedded-console`); built
+//! with `--no-default-features`, a debug build reads them from `console/` at each request, so
+//! that a page can be changed without a rebuild. Every answer carries
 //! the security headers of section 16; files are compressed (gzip or brotli, as the browser
 //! accepts) and revalidated by `ETag` (a hash of their content) with `Cache-Control: no-cache`,
 //! so a browser never runs a stale page after an upgrade and re-downloads nothing unchanged.

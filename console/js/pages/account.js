@@ -37,7 +37,7 @@ function profileCard(ctx) {
   names.classList.add('columns');
   return card('Profile',
     h('dl', {class: 'fact-list'},
-      h('dt', {}, 'E-mail'), h('dd', {}, user.email),
+      h('dt', {}, 'Email'), h('dd', {}, user.email),
       h('dt', {}, 'Role'), h('dd', {}, roleName(user.orgRole), ' · ', h('a', {href: href('/organization')}, 'Organization')),
       h('dt', {}, 'E-mail verified'), h('dd', {}, user.validated ? 'Yes' : 'Not yet: open the link in the verification e-mail')),
     names);

@@ -37,7 +37,7 @@ export async function render(ctx) {
     return unusable('This activation link was already used.');
   }
   const signUp = form({
-    submit: 'Create account',
+    submit: 'Sign up',
     fields: registrationFields({email: link.email, emailLocked: true}),
     onSubmit: async (values) => {
       const answer = await api.post('/user/activate', {uid, token, registrationInfo: registrationBody({...values, email: link.email})}, {retry: false});

@@ -12,7 +12,7 @@ export function render() {
   const box = h('div', {class: 'narrow'});
   const ask = form({
     submit: 'Send the link',
-    fields: [{name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'username'}],
+    fields: [{name: 'email', label: 'Email', type: 'email', required: true, autocomplete: 'username'}],
     onSubmit: async ({email}) => {
       await api.post('/user/request-reset-password', {email}, {retry: false});
       box.replaceChildren(

@@ -53,7 +53,7 @@ export async function render(ctx) {
       table({
         caption: 'Activation links',
         columns: [
-          {label: 'E-mail', value: (l) => l.email},
+          {label: 'Email', value: (l) => l.email},
           {label: 'Description', value: (l) => l.description || '—'},
           {label: 'Status', value: (l) => h('span', {class: BADGE[l.status] || 'badge'}, l.status)},
           {label: 'Created', value: (l) => h('span', {}, when(l.createdAt), l.creator ? h('small', {class: 'muted block'}, `by ${l.creator.email}`) : null)},
@@ -92,7 +92,7 @@ export async function render(ctx) {
     const edit = form({
       submit: 'Save changes',
       fields: [
-        {name: 'email', label: 'E-mail', type: 'email', required: true, value: link.email, help: 'A new address gets the link by e-mail.'},
+        {name: 'email', label: 'Email', type: 'email', required: true, value: link.email, help: 'A new address gets the link by e-mail.'},
         {name: 'description', label: 'Description', type: 'textarea', rows: 2, value: link.description || '', maxlength: 500},
       ],
       onSubmit: async ({email, description}) => {
@@ -113,7 +113,7 @@ export async function render(ctx) {
   const create = form({
     submit: 'Create link',
     fields: [
-      {name: 'email', label: 'E-mail', type: 'email', required: true, help: 'Who may register with it. We e-mail them the link.'},
+      {name: 'email', label: 'Email', type: 'email', required: true, help: 'Who may register with it. We e-mail them the link.'},
       {name: 'name', label: 'Their name (optional)', autocomplete: 'off'},
       {name: 'description', label: 'Description (optional)', type: 'textarea', rows: 2, maxlength: 500},
     ],
@@ -135,7 +135,7 @@ export async function render(ctx) {
     kind: 'secondary',
     fields: [
       {name: 'status', label: 'Status', type: 'select', value: state.status, options: STATUSES.map(([value, label]) => ({value, label}))},
-      {name: 'text', label: 'E-mail or description contains'},
+      {name: 'text', label: 'Email or description contains'},
     ],
     onSubmit: async ({status, text}) => {
       state.status = status;

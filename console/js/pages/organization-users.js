@@ -150,7 +150,7 @@ export async function render(ctx) {
   const invite = form({
     submit: 'Invite user',
     fields: [
-      {name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'off'},
+      {name: 'email', label: 'Email', type: 'email', required: true, autocomplete: 'off'},
       {name: 'firstName', label: 'First name', required: true},
       {name: 'lastName', label: 'Last name', required: true},
       {name: 'orgRole', label: 'Role', type: 'select', value: 0, options: grantable(me).map((r) => ({value: r.value, label: r.name}))},

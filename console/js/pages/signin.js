@@ -12,7 +12,7 @@ export function render(ctx) {
   const signIn = form({
     submit: 'Sign in',
     fields: [
-      {name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'username'},
+      {name: 'email', label: 'Email', type: 'email', required: true, autocomplete: 'username'},
       {name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password'},
     ],
     onSubmit: async ({email, password}) => {

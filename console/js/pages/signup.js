@@ -14,11 +14,11 @@ export const PASSWORD_HELP = 'At least 8 characters, with an upper-case letter, 
 /** The fields of a registration (shared with the activation-link page). */
 export function registrationFields({email = '', emailLocked = false} = {}) {
   return [
-    {name: 'email', label: 'E-mail', type: 'email', required: true, autocomplete: 'email', value: email},
+    {name: 'email', label: 'Email', type: 'email', required: true, autocomplete: 'email', value: email},
     {name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'new-password', help: PASSWORD_HELP},
     {name: 'firstName', label: 'First name', required: true, autocomplete: 'given-name'},
     {name: 'lastName', label: 'Last name', required: true, autocomplete: 'family-name'},
-    {name: 'companyName', label: 'Organization name', autocomplete: 'organization', help: 'Leave empty for a personal account, named after you.'},
+    {name: 'companyName', label: 'Company name', autocomplete: 'organization', help: 'Leave empty for a personal account, named after you.'},
   ].map((f) => (f.name === 'email' && emailLocked ? {...f, readonly: true} : f));
 }
 
@@ -30,7 +30,7 @@ export function registrationBody(values) {
 
 export function render(ctx) {
   const signUp = form({
-    submit: 'Create account',
+    submit: 'Sign up',
     fields: registrationFields(),
     onSubmit: async (values) => {
       const answer = await api.post('/user/register', registrationBody(values), {retry: false});

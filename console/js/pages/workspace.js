@@ -43,7 +43,7 @@ export async function render(ctx) {
 
     const columns = [
       {label: 'Name', value: (m) => fullName(m.user)},
-      {label: 'E-mail', value: (m) => (m.user && m.user.email) || ''},
+      {label: 'Email', value: (m) => (m.user && m.user.email) || ''},
       {label: 'Role', value: (m) => (admin ? roleControl(workspace, m) : h('span', {class: 'badge'}, m.role))},
     ];
     if (admin) {
@@ -68,7 +68,7 @@ export async function render(ctx) {
       parts.push(card('Rename', renameForm(workspace)));
       parts.push(h('section', {class: 'card danger-zone'},
         h('h2', {}, 'Delete this workspace'),
-        h('p', {}, 'Deleting hides the workspace and frees its name. Only an administrator of the server can bring it back.'),
+        h('p', {}, 'Deleting hides the workspace everywhere and frees its name; its rows stay in the database, marked deleted.'),
         h('div', {class: 'actions'}, button('Delete workspace', async () => {
           if (!await confirmDialog(`Delete the workspace “${workspace.name}”?`, 'Delete workspace')) return;
           await api.delete(`/workspace/${encodeURIComponent(workspace.id)}`);

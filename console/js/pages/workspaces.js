@@ -45,7 +45,7 @@ export async function render(ctx) {
 
   const create = canCreateWorkspaces(ctx.user) ? card('Create a workspace', form({
     submit: 'Create workspace',
-    fields: [{name: 'name', label: 'Name', required: true, maxlength: 100}],
+    fields: [{name: 'name', label: 'Workspace name', required: true, maxlength: 100}],
     onSubmit: async ({name}, element) => {
       const answer = await api.post('/workspace', {name});
       element.reset();

@@ -23,13 +23,13 @@ export async function run({browser, server, smtp}) {
 
   // Sign up.
   await page.getByRole('link', {name: 'Create an account'}).click();
-  await page.getByLabel('E-mail').fill('ann@example.com');
+  await page.getByLabel('Email').fill('ann@example.com');
   await page.getByLabel('Password').fill('Secret123');
   await page.getByLabel('First name').fill('Ann');
   await page.getByLabel('Last name').fill('Lee');
-  await page.getByLabel('Organization name').fill('Acme');
+  await page.getByLabel('Company name').fill('Acme');
   await shoot(page, 'signup');
-  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.getByRole('button', {name: 'Sign up'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
 
   // Verify through the e-mailed link (the token in the fragment), then sign in again.
@@ -41,7 +41,7 @@ export async function run({browser, server, smtp}) {
   await page.getByText('Your e-mail address is verified.').waitFor();
   check(!page.url().includes('token='), 'the token left the address bar');
   await page.getByRole('link', {name: 'Sign in'}).click();
-  await page.getByLabel('E-mail').fill('ann@example.com');
+  await page.getByLabel('Email').fill('ann@example.com');
   await page.getByLabel('Password').fill('Secret123');
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
@@ -51,7 +51,7 @@ export async function run({browser, server, smtp}) {
   // Create a workspace; a name that looks like markup stays text.
   const markup = '<img src=x onerror=alert(1)>';
   for (const name of ['Development', markup]) {
-    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Workspace name').fill(name);
     await page.getByRole('button', {name: 'Create workspace'}).click();
     await page.getByRole('link', {name}).waitFor();
   }

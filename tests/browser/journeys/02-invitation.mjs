@@ -27,7 +27,7 @@ async function ownerSignedIn(page, {server, smtp}, {email, password, firstName, 
 }
 
 async function signIn(page, email, password) {
-  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
@@ -66,7 +66,7 @@ export async function run({browser, server, smtp}) {
   // Invite Ben as WORKSPACES from the users page.
   await owner.getByRole('link', {name: 'Manage users'}).click();
   await owner.getByRole('heading', {name: 'Users'}).waitFor();
-  await owner.getByLabel('E-mail').fill('ben@example.com');
+  await owner.getByLabel('Email').fill('ben@example.com');
   await owner.getByLabel('First name').fill('Ben');
   await owner.getByLabel('Last name').fill('Park');
   await owner.getByLabel('Role', {exact: true}).selectOption({label: 'WORKSPACES'});
@@ -77,7 +77,7 @@ export async function run({browser, server, smtp}) {
   check((await benRow.locator('td').nth(1).textContent()) === 'WORKSPACES', 'Ben is WORKSPACES');
 
   // Cara is added without an e-mail, then invited from the list; deleted, then restored.
-  await owner.getByLabel('E-mail').fill('cara@example.com');
+  await owner.getByLabel('Email').fill('cara@example.com');
   await owner.getByLabel('First name').fill('Cara');
   await owner.getByLabel('Last name').fill('Diaz');
   await owner.getByLabel('Send the invitation now').uncheck();
@@ -160,7 +160,7 @@ export async function run({browser, server, smtp}) {
   await ben.getByRole('button', {name: 'Deactivate account'}).click();
   await ben.getByRole('dialog').getByRole('button', {name: 'Deactivate account'}).click();
   await ben.waitForURL(/\/console\/signin/);
-  await ben.getByLabel('E-mail').fill('ben@example.com');
+  await ben.getByLabel('Email').fill('ben@example.com');
   await ben.getByLabel('Password').fill('Benjamin2');
   await ben.getByRole('button', {name: 'Sign in'}).click();
   await ben.locator('.form-error').waitFor();

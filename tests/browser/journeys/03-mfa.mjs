@@ -41,7 +41,7 @@ export function totp(secret, ms = Date.now()) {
 }
 
 async function signIn(page, email, password) {
-  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', {name: 'Sign in'}).click();
 }

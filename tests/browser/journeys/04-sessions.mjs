@@ -15,7 +15,7 @@ const PASSWORD = 'Secret123';
 
 async function signIn(page, base) {
   await page.goto(`${base}/console/signin`);
-  await page.getByLabel('E-mail').fill(EMAIL);
+  await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Workspaces', exact: true}).waitFor();

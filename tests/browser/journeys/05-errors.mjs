@@ -12,7 +12,7 @@ export async function run({browser, server, smtp}) {
 
   // A wrong password: the API's message in the sign-in form's alert.
   await page.goto(`${server.base}/console/signin`);
-  await page.getByLabel('E-mail').fill('eve@example.com');
+  await page.getByLabel('Email').fill('eve@example.com');
   await page.getByLabel('Password').fill('Wrong1234');
   await page.getByRole('button', {name: 'Sign in'}).click();
   const signInAlert = page.locator('form').getByRole('alert');
@@ -27,11 +27,11 @@ export async function run({browser, server, smtp}) {
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
   const taken = 'A workspace with this name already exists in the organization';
   for (const name of ['Alpha', 'Beta']) {
-    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Workspace name').fill(name);
     await page.getByRole('button', {name: 'Create workspace'}).click();
     await page.getByRole('link', {name}).waitFor();
   }
-  await page.getByLabel('Name').fill('  alpha ');
+  await page.getByLabel('Workspace name').fill('  alpha ');
   await page.getByRole('button', {name: 'Create workspace'}).click();
   const createForm = page.locator('form', {has: page.getByRole('button', {name: 'Create workspace'})});
   await createForm.getByRole('alert').filter({hasText: taken}).waitFor();
@@ -48,7 +48,7 @@ export async function run({browser, server, smtp}) {
   // A locked MFA step: TOTP enrolled through the API, then 5 wrong codes in the browser.
   const owner = await verifiedOwner(server, smtp, {email: 'max@example.com', firstName: 'Max', lastName: 'Moor', companyName: 'Moor'});
   await enrolTotp(server, owner.accessToken);
-  await page.getByLabel('E-mail').fill('max@example.com');
+  await page.getByLabel('Email').fill('max@example.com');
   await page.getByLabel('Password').fill('Secret123');
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Two-step verification', exact: true}).waitFor();

@@ -71,14 +71,14 @@ export async function run({browser, server, smtp}) {
   // Keyboard only: sign in, then create a workspace.
   await page.goto(`${server.base}/console/signin`);
   await settled(page);
-  await tabTo(page, 'E-mail');
+  await tabTo(page, 'Email');
   await page.keyboard.type('kim@example.com');
   await page.keyboard.press('Tab');
   await page.keyboard.type('Secret123');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
   await settled(page);
-  await tabTo(page, 'Name');
+  await tabTo(page, 'Workspace name');
   await page.keyboard.type('Keyboard');
   await page.keyboard.press('Enter');
   await page.getByRole('link', {name: 'Keyboard'}).waitFor();

@@ -11,7 +11,7 @@ export async function run({browser, server, smtp}) {
 
   const admin = (await person(browser)).page;
   await admin.goto(`${server.base}/console/signin`);
-  await admin.getByLabel('E-mail').fill('root@example.com');
+  await admin.getByLabel('Email').fill('root@example.com');
   await admin.getByLabel('Password').fill('Secret123');
   await admin.getByRole('button', {name: 'Sign in'}).click();
   await admin.getByRole('heading', {name: 'Workspaces'}).waitFor();
@@ -21,7 +21,7 @@ export async function run({browser, server, smtp}) {
 
   // Create a link: it is e-mailed, and shown to copy.
   const createForm = admin.locator('form', {has: admin.getByRole('button', {name: 'Create link'})});
-  await createForm.getByLabel('E-mail').fill('nina@example.com');
+  await createForm.getByLabel('Email').fill('nina@example.com');
   await createForm.getByLabel('Their name (optional)').fill('Nina');
   await createForm.getByLabel('Description (optional)').fill('Nina’s team');
   await createForm.getByRole('button', {name: 'Create link'}).click();
@@ -35,7 +35,7 @@ export async function run({browser, server, smtp}) {
   await shoot(admin, 'links');
 
   // A second link: edit its description, then delete it.
-  await createForm.getByLabel('E-mail').fill('omar@example.com');
+  await createForm.getByLabel('Email').fill('omar@example.com');
   await createForm.getByRole('button', {name: 'Create link'}).click();
   await admin.getByRole('cell', {name: 'omar@example.com'}).waitFor();
   const omar = admin.getByRole('row', {name: /omar@example\.com/});
@@ -55,20 +55,20 @@ export async function run({browser, server, smtp}) {
   await page.goto(link);
   await page.getByRole('heading', {name: 'Create your organization'}).waitFor();
   check(!page.url().includes('token='), 'the token left the address bar');
-  const email = page.getByLabel('E-mail');
+  const email = page.getByLabel('Email');
   check(await email.inputValue() === 'nina@example.com', 'the invited address is filled in');
   check(await email.getAttribute('readonly') !== null, 'the invited address is fixed');
   await page.getByLabel('Password').fill('Invited123');
   await page.getByLabel('First name').fill('Nina');
   await page.getByLabel('Last name').fill('Novak');
-  await page.getByLabel('Organization name').fill('Novak Labs');
+  await page.getByLabel('Company name').fill('Novak Labs');
   await shoot(page, 'activate');
-  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.getByRole('button', {name: 'Sign up'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
   await page.getByText('Nina Novak').waitFor();
   // Verified by the link: no "not verified" banner, and creating works.
   check(await page.getByText('is not verified yet').count() === 0, 'the account starts verified');
-  await page.getByLabel('Name').fill('Research');
+  await page.getByLabel('Workspace name').fill('Research');
   await page.getByRole('button', {name: 'Create workspace'}).click();
   await page.getByRole('link', {name: 'Research'}).waitFor();
 

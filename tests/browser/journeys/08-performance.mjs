@@ -79,7 +79,7 @@ export async function run({browser, server, smtp}) {
     results[name] = await paint(page, `${server.base}${url}`);
   }
   await page.goto(`${server.base}/console/signin`);
-  await page.getByLabel('E-mail').fill('pat@example.com');
+  await page.getByLabel('Email').fill('pat@example.com');
   await page.getByLabel('Password').fill('Secret123');
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();

@@ -11,7 +11,7 @@ import {verifiedOwner, enrolTotp, call, totp} from '../lib/api.mjs';
 
 async function signIn(page, server, email, password) {
   await page.goto(`${server.base}/console/signin`);
-  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', {name: 'Sign in'}).click();
 }
@@ -47,7 +47,7 @@ export async function run({browser, server, smtp}) {
 
   // Forgot and reset the password.
   await page.getByRole('link', {name: 'Forgot your password?'}).click();
-  await page.getByLabel('E-mail').fill('olga@example.com');
+  await page.getByLabel('Email').fill('olga@example.com');
   await shoot(page, 'forgot-password');
   await page.getByRole('button', {name: 'Send the link'}).click();
   await page.getByText('If an account uses this address').waitFor();

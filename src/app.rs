@@ -87,6 +87,7 @@ impl Application {
             metrics: Metrics::new(),
             session_lifetime_ms: millis(config.session_lifetime),
             registration: config.registration,
+            quotas: config.quotas.clone(),
             link_key,
             activation_link_ttl_ms: millis(config.activation_link_lifetime),
             invitation_ttl_ms: millis(config.invitation_lifetime),

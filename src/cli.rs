@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{CleanupConfig, Config, ConnectionLimits, RateLimitConfig, RetentionConfig};
+use crate::config::{
+    CleanupConfig, Config, ConnectionLimits, Quotas, RateLimitConfig, RetentionConfig,
+};
 use crate::domain::OrgId;
 use crate::telemetry::LogFormat;
 
@@ -167,6 +169,20 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_REGISTRATION", value_enum, default_value_t = crate::config::RegistrationPolicy::Open)]
     pub registration: crate::config::RegistrationPolicy,
 
+    /// The name of the plan `GET /user/quota` shows.
+    #[arg(long, env = "WORKSPACES_PLAN_NAME", default_value = crate::config::DEFAULT_PLAN_NAME)]
+    pub plan_name: String,
+
+    /// Live workspaces each organization may hold; past it, creating one answers 403
+    /// `QUOTA_EXCEEDED`. Default: unlimited.
+    #[arg(long, env = "WORKSPACES_MAX_WORKSPACES_PER_ORG", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_workspaces_per_org: Option<u32>,
+
+    /// Active users each organization may hold; past it, adding or re-activating one answers
+    /// 403 `QUOTA_EXCEEDED`. Default: unlimited.
+    #[arg(long, env = "WORKSPACES_MAX_USERS_PER_ORG", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_users_per_org: Option<u32>,
+
     /// Seconds between two passes of the clean-up of expired sessions, tokens and abandoned
     /// accounts (0: no clean-up).
     #[arg(long, env = "WORKSPACES_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
@@ -314,6 +330,11 @@ impl ServeArgs {
             activation_link_lifetime: days(self.activation_link_days),
             invitation_lifetime: days(self.invitation_days),
             registration: self.registration,
+            quotas: Quotas {
+                plan_name: self.plan_name,
+                max_workspaces_per_org: self.max_workspaces_per_org,
+                max_users_per_org: self.max_users_per_org,
+            },
             cleanup: (self.cleanup_interval_secs > 0).then(|| CleanupConfig {
                 interval: Duration::from_secs(self.cleanup_interval_secs),
                 grace: days(self.cleanup_grace_days),
@@ -439,6 +460,31 @@ mod tests {
         assert_eq!(invite.registration, RegistrationPolicy::InviteOnly);
         let closed = serve(&["--registration", "closed"]);
         assert_eq!(closed.registration, RegistrationPolicy::Closed);
+    }
+
+    #[test]
+    fn the_plan_and_its_limits_reach_the_config() {
+        let defaults = serve(&[]).quotas;
+        assert_eq!(defaults, crate::config::Quotas::default());
+        assert_eq!(defaults.plan_name, "Self-hosted");
+        let set = serve(&[
+            "--plan-name",
+            "Team",
+            "--max-workspaces-per-org",
+            "10",
+            "--max-users-per-org",
+            "3",
+        ])
+        .quotas;
+        assert_eq!(set.plan_name, "Team");
+        assert_eq!(set.max_workspaces_per_org, Some(10));
+        assert_eq!(set.max_users_per_org, Some(3));
+        for flag in ["--max-workspaces-per-org", "--max-users-per-org"] {
+            for refused in ["0", "-1", "many"] {
+                let args = ["workspaces", "serve", flag, refused];
+                assert!(Cli::try_parse_from(args).is_err(), "{flag} {refused}");
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Config {
     pub invitation_lifetime: Duration,
     /// Who may create an organization by registering (contract section 13).
     pub registration: RegistrationPolicy,
+    /// The plan `GET /user/quota` names and the limits every organization is held to.
+    pub quotas: Quotas,
     /// The background clean-up of expired rows; None: off.
     pub cleanup: Option<CleanupConfig>,
     /// The background deletion of old system events; None: events are kept forever.
@@ -127,6 +129,32 @@ impl RateLimitConfig {
     };
 }
 
+/// The operator's plan (contract section 13): its name, shown by `GET /user/quota`, and the limits
+/// each organization is held to, enforced inside the transactions that create workspaces and
+/// users. None: unlimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    pub plan_name: String,
+    /// Live (not deleted) workspaces an organization may hold.
+    pub max_workspaces_per_org: Option<u32>,
+    /// Active (not deleted) users an organization may hold.
+    pub max_users_per_org: Option<u32>,
+}
+
+/// The plan's name unless `--plan-name` says otherwise.
+pub const DEFAULT_PLAN_NAME: &str = "Self-hosted";
+
+impl Default for Quotas {
+    /// No limits, under the default plan name.
+    fn default() -> Self {
+        Quotas {
+            plan_name: DEFAULT_PLAN_NAME.to_owned(),
+            max_workspaces_per_org: None,
+            max_users_per_org: None,
+        }
+    }
+}
+
 /// Contract section 4: a session ends at the latest 90 days after its login.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
@@ -165,6 +193,7 @@ impl Config {
             activation_link_lifetime: DEFAULT_INVITATION_LIFETIME,
             invitation_lifetime: DEFAULT_INVITATION_LIFETIME,
             registration: RegistrationPolicy::Open,
+            quotas: Quotas::default(),
             // Off: a test drives a clean-up pass itself, or turns the task on.
             cleanup: None,
             event_retention: None,
@@ -250,6 +279,7 @@ impl fmt::Debug for Config {
             .field("mfa_issuer", &self.mfa_issuer)
             .field("session_lifetime", &self.session_lifetime)
             .field("registration", &self.registration)
+            .field("quotas", &self.quotas)
             .field("cleanup", &self.cleanup)
             .field("event_retention", &self.event_retention)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))

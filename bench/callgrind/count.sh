@@ -4,6 +4,7 @@
 #
 #   bench/callgrind/count.sh LABEL BINARY N DATABASE_URL WORKSPACE_ID
 #
+# SERVER_ARGS adds arguments of `workspaces serve` (e.g. "--max-workspaces-per-org 1000000").
 # The database must have been seeded with seed.py (owner own@x.io, password Secret123); a SQLite
 # database is copied first, so every binary reads the same file. The script logs in once before
 # counting.
@@ -20,7 +21,7 @@ if [[ $db == sqlite://* ]]; then
 fi
 rm -f "$out/cg-$label.out"*
 valgrind --tool=callgrind --compress-strings=no ${VALGRIND_ARGS:-} --callgrind-out-file="$out/cg-$label.out" "$bin" --database-url "$db" \
-  serve --listen 127.0.0.1:$port --rate-limit-per-ip 0 --rate-limit-per-account 0 > "$out/vg-$label.log" 2>&1 &
+  serve --listen 127.0.0.1:$port --rate-limit-per-ip 0 --rate-limit-per-account 0 ${SERVER_ARGS:-} > "$out/vg-$label.log" 2>&1 &
 vpid=$!
 # A failed run must not leave its server on the port for the next one.
 trap 'kill $vpid 2>/dev/null || true' EXIT

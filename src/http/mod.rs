@@ -47,7 +47,7 @@ pub use metrics::Metrics;
 
 use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher};
 use crate::config::Config;
-use crate::config::RegistrationPolicy;
+use crate::config::{Quotas, RegistrationPolicy};
 use crate::mail::Mailer;
 use crate::store::SharedStore;
 
@@ -88,6 +88,8 @@ pub struct Services {
     pub session_lifetime_ms: i64,
     /// Who may register a new organization.
     pub registration: RegistrationPolicy,
+    /// The plan and the limits each organization is held to (`GET /user/quota`).
+    pub quotas: Quotas,
     /// Signs activation links; None when no key outside the database exists (`auth::LinkKey`).
     pub link_key: Option<LinkKey>,
     /// How long a new activation link stays usable, ms.
@@ -209,6 +211,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::system_events::router())
         .merge(routes::sessions::token_router())
         .merge(routes::users::router())
+        .merge(routes::quota::router())
         .merge(routes::workspaces::router())
         .merge(routes::workspace_listing::router())
         .merge(routes::workspace_users::router())

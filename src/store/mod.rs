@@ -2,15 +2,16 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of what it
-//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`]), [`sessions`], [`devices`],
-//! [`mfa`], [`password_resets`], [`organizations`], [`users`], [`workspaces`] (the listing's
-//! statement in [`listing`]), [`workspace_members`], [`settings`], [`system_events`], and the
-//! operators' [`cleanup`] and [`email_keys`]. [`sql`] holds the fragments and the few statements
+//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`]),
+//! [`sessions`], [`devices`], [`mfa`], [`password_resets`], [`organizations`], [`users`],
+//! [`quotas`], [`workspaces`] (the listing's statement in [`listing`]), [`workspace_members`],
+//! [`settings`], [`system_events`], and the operators' [`cleanup`] and [`email_keys`]. [`sql`]
+//! holds the fragments and the few statements
 //! several of them share. The backend folders hold only what genuinely differs: connecting,
 //! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
 //! must hold across processes (unique names and e-mails, a workspace always created with its
-//! ADMIN, the last ADMIN and OWNER) is enforced by constraints, and by checks inside the
-//! transaction of the write they guard.
+//! ADMIN, the last ADMIN and OWNER, the quotas) is enforced by constraints, and by checks inside
+//! the transaction of the write they guard.
 //!
 //! A change and its audit event ([`events`]) are written on the same [`Tx`], so they commit or
 //! roll back together. On SQLite, writes are group-committed: the one writer thread runs the
@@ -35,6 +36,7 @@ mod mfa;
 mod organizations;
 mod password_resets;
 mod postgres;
+mod quotas;
 mod sessions;
 mod settings;
 mod sql;
@@ -65,12 +67,13 @@ pub use mfa::{
 };
 pub use organizations::{Organization, OrganizationPatch};
 pub use password_resets::{NewPasswordReset, ResetRecipient};
+pub use quotas::QuotaUsage;
 pub use sessions::{
     NewRefreshToken, NewSession, RefreshOutcome, SessionInfo, SessionMfa, SessionUser,
 };
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
-pub use users::{UserChange, UserChangeOutcome, UserUpdate};
+pub use users::{CreateUserOutcome, UserChange, UserChangeOutcome, UserUpdate};
 pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{
     CreateOutcome, DeleteOutcome, Member, MemberUser, NewWorkspace, Selection, SessionClaim,

@@ -8,8 +8,8 @@
 //! same async function to completion without a runtime (`sqlite::writer`).
 //!
 //! Where the dialects differ, the difference is a [`PerDialect`]: a statement with a SQLite and a
-//! PostgreSQL text, or with a PostgreSQL text only, where SQLite needs nothing in its place. So
-//! `grep -rn PerDialect src/store` lists every fork, and there are four kinds:
+//! PostgreSQL text, or with one dialect's text only, where the other needs nothing in its place.
+//! So `grep -rn PerDialect src/store` lists every fork, and there are five kinds:
 //! - row locks ([`for_update!`]): several server processes may share a PostgreSQL database, so a
 //!   check and the write it allows hold the rows they read until commit; SQLite needs none, as
 //!   its one writer holds the database's write lock for the whole transaction (a lock only
@@ -18,7 +18,10 @@
 //!   holds (`FOR UPDATE SKIP LOCKED`);
 //! - a function only one dialect has (reading a JSON array of ids);
 //! - PostgreSQL's one-statement workspace create, one round trip where SQLite, which has no
-//!   round trips, runs the steps one by one.
+//!   round trips, runs the steps one by one;
+//! - SQLite's count of each organization's live workspaces, which its creates read under a quota
+//!   (PostgreSQL counts under a lock instead: keeping a count there would make every create of an
+//!   organization wait for the previous one's commit).
 //!
 //! An operation runs such a statement with [`Tx::execute_per_dialect`] or
 //! [`Tx::query_opt_per_dialect`], so its call site does not branch. Only where the steps
@@ -284,12 +287,12 @@ macro_rules! native_column {
 }
 native_column!(Uuid, i64, i16, bool, String, Vec<u8>);
 
-/// A statement where the dialects differ: its SQLite and its PostgreSQL text, or no SQLite text
-/// where SQLite runs nothing in its place. See the module's documentation for the kinds.
+/// A statement where the dialects differ: its SQLite and its PostgreSQL text, or no text in the
+/// dialect that runs nothing in its place. See the module's documentation for the kinds.
 #[derive(Debug, Clone, Copy)]
 pub struct PerDialect {
     sqlite: Option<&'static str>,
-    postgres: &'static str,
+    postgres: Option<&'static str>,
 }
 
 /// `for_update!("SELECT ... WHERE id = $1")`: the statement, and on PostgreSQL `... FOR UPDATE`,
@@ -306,7 +309,7 @@ impl PerDialect {
     pub const fn new(sqlite: &'static str, postgres: &'static str) -> PerDialect {
         PerDialect {
             sqlite: Some(sqlite),
-            postgres,
+            postgres: Some(postgres),
         }
     }
 
@@ -314,7 +317,16 @@ impl PerDialect {
     pub const fn postgres_only(postgres: &'static str) -> PerDialect {
         PerDialect {
             sqlite: None,
-            postgres,
+            postgres: Some(postgres),
+        }
+    }
+
+    /// A statement only SQLite runs, with nothing in its place on PostgreSQL (the count of live
+    /// workspaces that SQLite's creates read under a quota).
+    pub const fn sqlite_only(sqlite: &'static str) -> PerDialect {
+        PerDialect {
+            sqlite: Some(sqlite),
+            postgres: None,
         }
     }
 
@@ -322,7 +334,7 @@ impl PerDialect {
     pub fn sql(&self, dialect: Dialect) -> Option<&'static str> {
         match dialect {
             Dialect::Sqlite => self.sqlite,
-            Dialect::Postgres => Some(self.postgres),
+            Dialect::Postgres => self.postgres,
         }
     }
 }

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::accounts::{append_user_updated, insert_user, insert_verification};
 use super::events::{append_event, json, Actor, Changes, NewEvent, UserFields};
+use super::quotas::room_for_one_more_user;
 use super::sql::{self, user_columns};
 use super::tx::PerDialect;
 use super::tx::{args, Tx};
@@ -38,15 +39,20 @@ impl Store {
     }
 
     /// Creates a user (with a verification when an invitation is sent), `actor_id` of the same
-    /// organization its author. `Conflict`: e-mail taken.
+    /// organization its author, when the organization's active users stay within `max_users`
+    /// (None: unlimited), counted inside the write. `Conflict`: e-mail taken.
     pub async fn create_org_user(
         &self,
         actor_id: UserId,
         user: NewUser,
         verification: Option<NewVerification>,
-    ) -> StoreResult<()> {
+        max_users: Option<u32>,
+    ) -> StoreResult<CreateUserOutcome> {
         self.write(move |tx| {
             Box::pin(async move {
+                if !room_for_one_more_user(tx, user.org_id, max_users, false).await? {
+                    return Ok(CreateUserOutcome::QuotaExceeded);
+                }
                 let by = Actor {
                     org_id: user.org_id,
                     user_id: actor_id,
@@ -56,7 +62,7 @@ impl Store {
                 if let Some(verification) = &verification {
                     insert_verification(tx, verification).await?;
                 }
-                Ok(())
+                Ok(CreateUserOutcome::Created)
             })
         })
         .await
@@ -87,9 +93,14 @@ impl Store {
             .await
     }
 
-    /// Restores a deleted user, checking the role rules.
-    pub async fn activate_org_user(&self, change: UserChange) -> StoreResult<UserChangeOutcome> {
-        self.write(move |tx| Box::pin(activate_org_user(tx, change)))
+    /// Restores a deleted user, checking the role rules; an active user again, so within
+    /// `max_users` (None: unlimited) like a new one.
+    pub async fn activate_org_user(
+        &self,
+        change: UserChange,
+        max_users: Option<u32>,
+    ) -> StoreResult<UserChangeOutcome> {
+        self.write(move |tx| Box::pin(activate_org_user(tx, change, max_users)))
             .await
     }
 }
@@ -195,13 +206,21 @@ async fn delete_user(
     Ok(UserChangeOutcome::done(before, after))
 }
 
-async fn activate_org_user(tx: &mut Tx<'_>, change: UserChange) -> StoreResult<UserChangeOutcome> {
+async fn activate_org_user(
+    tx: &mut Tx<'_>,
+    change: UserChange,
+    max_users: Option<u32>,
+) -> StoreResult<UserChangeOutcome> {
     let (actor, before) = match lock_and_load(tx, &change).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
     if let Some(refused) = change.activate_refusal(actor, &before) {
         return Ok(refused);
+    }
+    // Under the lock `lock_and_load` took.
+    if !room_for_one_more_user(tx, change.org_id, max_users, true).await? {
+        return Ok(UserChangeOutcome::QuotaExceeded);
     }
     tx.execute(ACTIVATE_USER, args![change.target_id, change.now])
         .await?;
@@ -354,6 +373,16 @@ pub enum UserChangeOutcome {
     LastOwner,
     /// Activation of a user who is not deleted.
     NotDeleted,
+    /// Activation past the organization's limit of active users.
+    QuotaExceeded,
+}
+
+/// What [`Store::create_org_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateUserOutcome {
+    Created,
+    /// The organization holds its limit of active users already: nothing was written.
+    QuotaExceeded,
 }
 
 impl UserChangeOutcome {
@@ -387,9 +416,9 @@ const ORG_USER: &str = concat!(
 const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
 
 /// PostgreSQL only: locks the organization row until commit, so changes of one organization's
-/// users run one after the other across every server process. (On SQLite the writer holds the
-/// database's write lock already.)
-const LOCK_ORGANIZATION: PerDialect =
+/// users (and the additions its user quota counts) run one after the other across every server
+/// process. (On SQLite the writer holds the database's write lock already.)
+pub(super) const LOCK_ORGANIZATION: PerDialect =
     PerDialect::postgres_only("SELECT id FROM organizations WHERE id = $1 FOR UPDATE");
 
 /// The role of a live user of the organization ($1 user, $2 organization).

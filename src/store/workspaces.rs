@@ -20,13 +20,16 @@ use crate::domain::{
 /// organization's rows. All timestamps are Unix milliseconds.
 impl Store {
     /// Creates a workspace in the organization of the user of a live session, who becomes its
-    /// ADMIN, when that user is validated and their role may create workspaces. The session,
+    /// ADMIN, when that user is validated, their role may create workspaces and the
+    /// organization holds fewer than `max_live` live workspaces (None: unlimited). The session,
     /// the checks and both inserts happen together (one statement on PostgreSQL: one round
-    /// trip). `Conflict` when a live workspace of the organization already has the name.
+    /// trip, the limit included). `Conflict` when a live workspace of the organization already
+    /// has the name.
     pub async fn create_workspace(
         &self,
         claim: SessionClaim,
         workspace: NewWorkspace,
+        max_live: Option<u32>,
     ) -> StoreResult<CreateOutcome> {
         // The event's data is written here, before the checks (on PostgreSQL they run in the
         // statement that appends it), with the organization the token claims: the session check
@@ -38,8 +41,10 @@ impl Store {
             org_id: claim.org_id,
         };
         let data = json(&created)?;
-        self.write_single(move |tx| Box::pin(create_workspace(tx, claim, workspace, data)))
-            .await
+        self.write_single(move |tx| {
+            Box::pin(create_workspace(tx, claim, workspace, data, max_live))
+        })
+        .await
     }
 
     /// The live workspaces the user of a live session can see, with their active members, in
@@ -129,6 +134,8 @@ impl Store {
                     )
                     .await?;
                 if let Some(deleted) = deleted {
+                    tx.execute_per_dialect(&MOVE_LIVE_WORKSPACES, args![by.org_id, -1_i64])
+                        .await?;
                     let data = json(&deleted.fields())?;
                     let event = NewEvent::workspace(by, EventKind::Deleted, deleted.id, data);
                     append_event(tx, &event).await?;
@@ -149,12 +156,14 @@ impl Store {
     }
 }
 
-/// `data`: the `created` event's json_data.
+/// `data`: the `created` event's json_data; `max_live`: the organization's limit of live
+/// workspaces, None when unlimited (then the statements are those of a server without quotas).
 async fn create_workspace(
     tx: &mut Tx<'_>,
     claim: SessionClaim,
     new: NewWorkspace,
     data: String,
+    max_live: Option<u32>,
 ) -> StoreResult<CreateOutcome> {
     let SessionClaim {
         session_id,
@@ -162,33 +171,41 @@ async fn create_workspace(
         org_id,
         now,
     } = claim;
-    if let Some(create) = CREATE_WORKSPACE_IN_ONE_STATEMENT.sql(tx.dialect()) {
-        // PostgreSQL: one round trip instead of five (see the statement's comment).
+    let statement = match max_live {
+        None => &CREATE_WORKSPACE_IN_ONE_STATEMENT,
+        Some(_) => &CREATE_WORKSPACE_WITHIN_QUOTA_IN_ONE_STATEMENT,
+    };
+    if let Some(create) = statement.sql(tx.dialect()) {
+        // PostgreSQL: one round trip instead of five (see the statement's comment). The limit is
+        // bound as $12 only by the statement that reads it.
+        let args = args![
+            session_id,
+            user_id,
+            now,
+            new.id,
+            &new.name,
+            &new.name_key,
+            OrgRole::CREATES_WORKSPACES,
+            org_id,
+            EventContext::Workspace,
+            EventKind::Created,
+            &data,
+            max_live.map(i64::from),
+        ];
+        let args = if max_live.is_some() {
+            &args[..]
+        } else {
+            &args[..11]
+        };
         let me = tx
-            .query_opt(
-                create,
-                args![
-                    session_id,
-                    user_id,
-                    now,
-                    new.id,
-                    &new.name,
-                    &new.name_key,
-                    OrgRole::CREATES_WORKSPACES,
-                    org_id,
-                    EventContext::Workspace,
-                    EventKind::Created,
-                    &data,
-                ],
-                |row| {
-                    Ok((
-                        row.get::<OrgId>("org_id")?,
-                        row.get::<bool>("validated")?,
-                        row.get::<OrgRole>("org_role")?,
-                        row.get::<i64>("created")?,
-                    ))
-                },
-            )
+            .query_opt(create, args, |row| {
+                Ok((
+                    row.get::<OrgId>("org_id")?,
+                    row.get::<bool>("validated")?,
+                    row.get::<OrgRole>("org_role")?,
+                    row.get::<i64>("created")?,
+                ))
+            })
             .await?;
         return Ok(match me {
             None => CreateOutcome::NotLive,
@@ -201,6 +218,9 @@ async fn create_workspace(
                 org_id,
                 name: new.name,
             }),
+            // The checks passed and the limit's function refused (a taken name fails the insert
+            // with a unique violation instead).
+            Some((_, true, _, 0)) if max_live.is_some() => CreateOutcome::QuotaExceeded,
             Some(_) => {
                 return Err(StoreError::Unavailable(
                     "the workspace insert did not run though its checks passed",
@@ -208,11 +228,20 @@ async fn create_workspace(
             }
         });
     }
-    // SQLite, where a statement costs no round trip: the workspace is inserted only when the
-    // checks pass, in the statement that makes them (on the one writer thread, every statement
-    // counts); only when it is not are they read, to say which failed.
-    let inserted = tx
-        .execute(
+    // SQLite, where a statement costs no round trip: on the one writer thread, inside the
+    // write's transaction (which holds the file's write lock, against other processes too), so
+    // the count cannot be overtaken by another create.
+    let full = match max_live {
+        None => false,
+        Some(max) => tx.count(LIVE_WORKSPACES, args![org_id]).await? >= i64::from(max),
+    };
+    // The workspace is inserted only when the checks pass, in the statement that makes them
+    // (on the one writer thread, every statement counts); only when it is not are they read, to
+    // say which failed.
+    let inserted = if full {
+        0
+    } else {
+        tx.execute(
             INSERT_WORKSPACE_IF_CREATOR,
             args![
                 session_id,
@@ -225,7 +254,8 @@ async fn create_workspace(
                 OrgRole::CREATES_WORKSPACES,
             ],
         )
-        .await?;
+        .await?
+    };
     if inserted == 0 {
         let me = tx
             .query_opt(CREATOR, args![session_id, user_id, now, org_id], |row| {
@@ -241,6 +271,7 @@ async fn create_workspace(
             None => CreateOutcome::NotLive,
             Some((_, false)) => CreateOutcome::NotValidated,
             Some((role, true)) if !role.can_create_workspaces() => CreateOutcome::NotPermitted,
+            Some(_) if full => CreateOutcome::QuotaExceeded,
             Some(_) => {
                 return Err(StoreError::Unavailable(
                     "the workspace insert did not run though its checks passed",
@@ -249,6 +280,8 @@ async fn create_workspace(
         });
     }
     tx.execute(INSERT_ADMIN_MEMBER, args![new.id, user_id, now])
+        .await?;
+    tx.execute_per_dialect(&MOVE_LIVE_WORKSPACES, args![org_id, 1_i64])
         .await?;
     let by = Actor {
         org_id,
@@ -372,6 +405,8 @@ pub enum CreateOutcome {
     NotValidated,
     /// The user's role is below `creates_from`.
     NotPermitted,
+    /// The organization holds its limit of live workspaces already: nothing was written.
+    QuotaExceeded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -513,26 +548,56 @@ const INSERT_WORKSPACE_IF_CREATOR: &str = concat!(
 /// [`INSERT_WORKSPACE_IF_CREATOR`], the member's insert and `INSERT_EVENT`, which cost no round
 /// trips there): the session's user (`me`, the checks of `AUTHENTICATE`, and of the
 /// organization `$8` the token names), the workspace, inserted only when they are validated and
-/// their role is at least `$7`, its ADMIN membership and its `created` event (`$9` context, `$10`
-/// event, `$11` its json_data). A statement outside a transaction commits or fails as a whole, so a workspace is
-/// never without its ADMIN nor its event; a taken name fails the insert with a unique violation
-/// (only ever after the checks passed). No row: the session is not live.
-const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(concat!(
-    "WITH me AS (",
-    creator!("$8"),
-    "), \
-     created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
-     SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7 \
-     RETURNING id), \
-     admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
-     SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me), \
-     event AS (INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, \
-     context_id, json_data, created_at) \
-     SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
-     FROM created CROSS JOIN me) \
-     SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
-     FROM me"
-));
+/// their role is at least `$7` (and `$quota`, when given, holds), its ADMIN membership and its
+/// `created` event (`$9` context, `$10` event, `$11` its json_data). A statement outside a
+/// transaction commits or fails as a whole, so a workspace is never without its ADMIN nor its
+/// event; a taken name fails the insert with a unique violation (only ever after the checks
+/// passed). No row: the session is not live.
+macro_rules! create_workspace_in_one_statement {
+    ($($quota:literal)?) => {
+        concat!(
+            "WITH me AS (",
+            creator!("$8"),
+            "), \
+             created AS (INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+             SELECT $4, me.org_id, $5, $6, $3, $3 FROM me WHERE me.validated AND me.org_role >= $7",
+            $($quota,)?
+            " RETURNING id), \
+             admin AS (INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+             SELECT created.id, me.id, 'ADMIN', $3 FROM created CROSS JOIN me), \
+             event AS (INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, \
+             context_id, json_data, created_at) \
+             SELECT me.org_id, me.id, created.id, $9, $10, created.id, $11, $3 \
+             FROM created CROSS JOIN me) \
+             SELECT me.org_id, me.validated, me.org_role, (SELECT COUNT(*) FROM created) AS created \
+             FROM me"
+        )
+    };
+}
+
+/// [`create_workspace_in_one_statement!`] without a limit.
+const CREATE_WORKSPACE_IN_ONE_STATEMENT: PerDialect =
+    PerDialect::postgres_only(create_workspace_in_one_statement!());
+
+/// [`create_workspace_in_one_statement!`] when the organization may hold at most `$12` live
+/// workspaces: `workspaces_quota_allows` (migration 20261206000301) locks the organization's row
+/// and counts them in a snapshot of its own, taken after the lock, so two creates at the limit,
+/// in any server processes, cannot both pass. PostgreSQL evaluates a condition's cheaper terms
+/// first, so the function (and its lock) normally runs only for a creator who passed the others.
+const CREATE_WORKSPACE_WITHIN_QUOTA_IN_ONE_STATEMENT: PerDialect = PerDialect::postgres_only(
+    create_workspace_in_one_statement!(" AND workspaces_quota_allows(me.org_id, $12)"),
+);
+
+/// The organization's live workspaces as SQLite keeps them (migration 20261206000301): read by
+/// SQLite's create when a limit is configured, one row by its key instead of a count of the
+/// organization's workspaces.
+const LIVE_WORKSPACES: &str = "SELECT live_workspaces AS n FROM organizations WHERE id = $1";
+
+/// Moves that count ($1 organization) by $2: +1 by a create, -1 by a soft delete, in their
+/// transactions. SQLite only (see `tx`'s kinds of forks).
+const MOVE_LIVE_WORKSPACES: PerDialect = PerDialect::sqlite_only(
+    "UPDATE organizations SET live_workspaces = live_workspaces + $2 WHERE id = $1",
+);
 
 /// A live workspace of the organization with the caller's membership role ($3 user), if any.
 const WORKSPACE_ACCESS: &str = "SELECT w.id, w.org_id, w.name, m.role FROM workspaces w \
@@ -554,3 +619,21 @@ const DELETE_EMPTY_WORKSPACE: &str = "UPDATE workspaces SET deleted_at = $3, upd
 const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
     "SELECT id, org_id, name FROM workspaces WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL"
 );
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::store::sqlite::explain::{migrated, plan};
+
+    use super::LIVE_WORKSPACES;
+
+    /// The quota's read is one row of the organization, by its primary key.
+    #[test]
+    fn the_live_count_is_read_by_the_organizations_key() {
+        let conn = migrated();
+        let plan = plan(&conn, LIVE_WORKSPACES);
+        assert_eq!(
+            plan,
+            "SEARCH organizations USING INDEX sqlite_autoindex_organizations_1 (id=?)"
+        );
+    }
+}

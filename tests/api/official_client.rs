@@ -1,4 +1,6 @@
-//! The official client's account-lifecycle calls (issue 24), sent as the client sends them:
+//! The official client's account-lifecycle calls (issue 24: `preVerifyEmail`, `getLinks`,
+//! `createLink`, `updateLink`, `deleteLink`, `getLink`, `userActivate`, `userDeactivate`,
+//! `getUserQuota`), sent as the client sends them:
 //! its bodies, no body and no `Content-Type` where it has nothing to send (`userDeactivate`,
 //! `deleteLink`), the token of `getLink` in the query string, every `getLinks` parameter in the
 //! query (given, or empty as a form builds them), and the stale `Authorization` header it keeps
@@ -139,6 +141,20 @@ async fn the_clients_lifecycle_calls_work_as_it_sends_them() {
     assert_eq!(
         deleted.body,
         json!({"success": true, "message": "Link deleted successfully"})
+    );
+
+    // getUserQuota: a GET with the new owner's token.
+    let quota = app.get("/user/quota", Some(&zoe_token)).await;
+    assert_eq!(quota.status.as_u16(), 200, "{}", quota.body);
+    let usage = &quota.body["quotaUsage"];
+    assert_eq!(usage[0]["capability"]["code"], json!("WORKSPACES"));
+    assert_eq!(
+        usage[0]["usage"],
+        json!({"current": 0, "max": -1, "percentage": 0})
+    );
+    assert_eq!(
+        usage[1]["usage"],
+        json!({"current": 1, "max": -1, "percentage": 0})
     );
 
     // userDeactivate: no body, no Content-Type, from a fresh session. Zoe is her organization's

@@ -65,6 +65,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("PUT", "/user/{userId}", PROTECTED),
     ("PUT", "/user/{userId}/role", PROTECTED),
     ("POST", "/user/deactivate", PROTECTED),
+    // routes/quota.rs
+    ("GET", "/user/quota", PROTECTED),
     // routes/organizations.rs
     ("GET", "/organization/{orgId}", PROTECTED),
     ("PUT", "/organization/{orgId}", PROTECTED),

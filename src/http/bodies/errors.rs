@@ -62,6 +62,7 @@ pub enum ErrorCode {
     Overloaded,
     PasswordSelfOnly,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     RefreshTokenReused,
     RegistrationClosed,

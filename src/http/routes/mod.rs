@@ -12,6 +12,7 @@ pub mod ops;
 pub mod organization_users;
 pub mod organizations;
 pub mod password_reset;
+pub mod quota;
 pub mod registration;
 pub mod sessions;
 pub mod settings;

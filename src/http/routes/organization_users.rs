@@ -31,7 +31,7 @@ use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
 };
 use crate::http::AppState;
-use crate::store::{NewUser, User, UserChangeOutcome, UserUpdate};
+use crate::store::{CreateUserOutcome, NewUser, User, UserChangeOutcome, UserUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -166,7 +166,7 @@ impl OrgUserResponse {
 
 /// Create a user; sends the verification e-mail unless `sendInvite` is false. Check order: token
 /// -> body -> caller validated -> WORKSPACES+ -> role grantable -> (with a password) the
-/// caller's hashing rate limit -> e-mail free.
+/// caller's hashing rate limit -> the organization's user limit -> e-mail free.
 #[utoipa::path(
     post,
     path = "/organization/users",
@@ -177,7 +177,7 @@ impl OrgUserResponse {
         (status = 201, description = "User created successfully", body = OrgUserResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_EMAIL`, `WEAK_PASSWORD`, `INVALID_FIELD`, `INVALID_ROLE` (Invalid role combination), `EMAIL_ALREADY_EXISTS`, `USER_NOT_VALIDATED`, malformed JSON", body = ErrorResponse),
         Unauthorized,
-        (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own", body = ErrorResponse),
+        (status = 403, description = "Insufficient permissions to create users; cannot assign a role above your own; `QUOTA_EXCEEDED` User limit reached for this organization (`--max-users-per-org`)", body = ErrorResponse),
         PasswordBodyRejected,
         (status = 500, description = "Failed to create user", body = ErrorResponse),
     )
@@ -234,11 +234,15 @@ async fn create_org_user(
         deleted_at: None,
         instance_admin: false,
     };
+    let max_users = state.quotas.max_users_per_org;
     let inserted = state
         .store
-        .create_org_user(auth.user.id, user, verification)
+        .create_org_user(auth.user.id, user, verification, max_users)
         .await;
-    fields::account_inserted(inserted, FAILED)?;
+    match fields::account_inserted(inserted, FAILED)? {
+        CreateUserOutcome::Created => {}
+        CreateUserOutcome::QuotaExceeded => return Err(user_limit_reached()),
+    }
     if let Some(token) = token {
         send_verification(&state, Verifying::Invitation, &created.email, &token).await;
     }
@@ -340,7 +344,9 @@ async fn update_org_user(
         ))),
         UserChangeOutcome::Denied(_) => Err(ApiError::insufficient_permissions(DENIED).into()),
         UserChangeOutcome::LastOwner => Err(last_owner().into()),
-        UserChangeOutcome::NotFound | UserChangeOutcome::NotDeleted => Err(user_not_found().into()),
+        UserChangeOutcome::NotFound
+        | UserChangeOutcome::NotDeleted
+        | UserChangeOutcome::QuotaExceeded => Err(user_not_found().into()),
     }
 }
 
@@ -386,7 +392,9 @@ async fn delete_org_user(
         }
         UserChangeOutcome::Denied(_) => Err(ApiError::insufficient_permissions(DENIED)),
         UserChangeOutcome::LastOwner => Err(last_owner()),
-        UserChangeOutcome::NotFound | UserChangeOutcome::NotDeleted => Err(user_not_found()),
+        UserChangeOutcome::NotFound
+        | UserChangeOutcome::NotDeleted
+        | UserChangeOutcome::QuotaExceeded => Err(user_not_found()),
     }
 }
 
@@ -401,7 +409,7 @@ async fn delete_org_user(
         (status = 200, description = "User activated successfully", body = MessageResponse),
         (status = 400, description = "User is not deleted; `USER_NOT_VALIDATED`", body = ErrorResponse),
         Unauthorized,
-        (status = 403, description = "Insufficient permissions to activate users", body = ErrorResponse),
+        (status = 403, description = "Insufficient permissions to activate users; `QUOTA_EXCEEDED` User limit reached for this organization (`--max-users-per-org`)", body = ErrorResponse),
         (status = 404, description = "User not found", body = ErrorResponse),
         (status = 500, description = "Failed to activate user", body = ErrorResponse),
     )
@@ -417,7 +425,7 @@ async fn activate_org_user(
     let target = user_id.or(user_not_found)?;
     let outcome = state
         .store
-        .activate_org_user(user_change(&auth, target))
+        .activate_org_user(user_change(&auth, target), state.quotas.max_users_per_org)
         .await
         .or_500("Failed to activate user")?;
     match outcome {
@@ -429,8 +437,17 @@ async fn activate_org_user(
             ErrorCode::UserNotDeleted,
             "User is not deleted",
         )),
+        UserChangeOutcome::QuotaExceeded => Err(user_limit_reached()),
         UserChangeOutcome::LastOwner | UserChangeOutcome::NotFound => Err(user_not_found()),
     }
+}
+
+/// 403 `QUOTA_EXCEEDED`: the organization holds `--max-users-per-org` active users already.
+fn user_limit_reached() -> ApiError {
+    ApiError::forbidden(
+        ErrorCode::QuotaExceeded,
+        "User limit reached for this organization",
+    )
 }
 
 /// Send a fresh verification e-mail to a user who has not verified yet.

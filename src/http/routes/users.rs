@@ -328,7 +328,8 @@ async fn update_user(
         UserChangeOutcome::Denied(_) => Err(ApiError::insufficient_permissions(DENIED)),
         UserChangeOutcome::LastOwner
         | UserChangeOutcome::NotFound
-        | UserChangeOutcome::NotDeleted => Err(user_not_found()),
+        | UserChangeOutcome::NotDeleted
+        | UserChangeOutcome::QuotaExceeded => Err(user_not_found()),
     }
 }
 
@@ -433,7 +434,9 @@ async fn change_role(
             ApiError::insufficient_permissions("Cannot assign a role above your own"),
         ),
         UserChangeOutcome::LastOwner => Err(last_owner()),
-        UserChangeOutcome::NotFound | UserChangeOutcome::NotDeleted => Err(user_not_found()),
+        UserChangeOutcome::NotFound
+        | UserChangeOutcome::NotDeleted
+        | UserChangeOutcome::QuotaExceeded => Err(user_not_found()),
     }
 }
 

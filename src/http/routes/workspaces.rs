@@ -108,7 +108,8 @@ impl From<Workspace> for WorkspaceResponse {
 
 /// Create a workspace (WORKSPACES, ADMINISTRATORS, OWNER); the creator becomes its ADMIN.
 ///
-/// Check order (contract section 3): token -> body -> caller validated -> role -> name free.
+/// Check order (contract section 3): token -> body -> caller validated -> role -> the
+/// organization's workspace limit (section 13) -> name free.
 /// The token's signature and expiry are checked before anything else; its session, the caller's
 /// validation and role, and the insert, together by the store (one round trip).
 #[utoipa::path(
@@ -121,7 +122,7 @@ impl From<Workspace> for WorkspaceResponse {
         (status = 201, description = "The new workspace", body = WorkspaceResponse),
         (status = 400, description = "Workspace name is required / must be at most 100 characters / contains invalid characters; User not found or account is not validated; malformed JSON", body = ErrorResponse),
         Unauthorized,
-        (status = 403, description = "Insufficient permissions to create workspaces", body = ErrorResponse),
+        (status = 403, description = "Insufficient permissions to create workspaces; `QUOTA_EXCEEDED` Workspace limit reached for this organization (`--max-workspaces-per-org`)", body = ErrorResponse),
         (status = 409, description = "A workspace with this name already exists in the organization", body = ErrorResponse),
         BodyRejected,
         (status = 500, description = "Failed to create workspace", body = ErrorResponse),
@@ -142,12 +143,21 @@ async fn create_workspace(
         name: name.into_inner(),
     };
     // Uniqueness is the database's call (partial unique index), so it holds across processes.
-    match state.store.create_workspace(bearer.claim, new).await {
+    let max_live = state.quotas.max_workspaces_per_org;
+    match state
+        .store
+        .create_workspace(bearer.claim, new, max_live)
+        .await
+    {
         Ok(CreateOutcome::Created(workspace)) => Ok((StatusCode::CREATED, Json(workspace.into()))),
         Ok(CreateOutcome::NotLive) => Err(bearer.not_live(&state).await),
         Ok(CreateOutcome::NotValidated) => Err(ApiError::not_validated()),
         Ok(CreateOutcome::NotPermitted) => Err(ApiError::insufficient_permissions(
             "Insufficient permissions to create workspaces",
+        )),
+        Ok(CreateOutcome::QuotaExceeded) => Err(ApiError::forbidden(
+            ErrorCode::QuotaExceeded,
+            "Workspace limit reached for this organization",
         )),
         Err(StoreError::Conflict) => Err(name_taken()),
         Err(error) => Err(ApiError::internal("Failed to create workspace", error)),

@@ -52,6 +52,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261206000001_mfa_hardening.sql",
     "20261206000101_instance_admins.sql",
     "20261206000201_activation_links.sql",
+    "20261206000301_quotas.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -431,8 +432,8 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261206000201_activation_links.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP TABLE activation_links;";
+    /// Undoes what the last migration (20261206000301_quotas.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "ALTER TABLE organizations DROP COLUMN live_workspaces;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

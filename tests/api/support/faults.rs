@@ -112,6 +112,11 @@ impl Call {
         }
     }
 
+    /// The same request without a body (a public GET).
+    pub fn without_body(self) -> Call {
+        Call { body: None, ..self }
+    }
+
     pub async fn send(&self, app: &TestApp) -> Answer {
         let token = self.token.as_deref();
         app.request(self.method.clone(), &self.path, token, self.body.clone())

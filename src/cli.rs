@@ -264,6 +264,10 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_CORS_ORIGIN", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
 
+    /// Do not serve the web console (`/console/`); `GET /` then answers 404.
+    #[arg(long, env = "WORKSPACES_NO_CONSOLE")]
+    pub no_console: bool,
+
     /// Serve GET /metrics on this address only (e.g. 127.0.0.1:9090), not on --listen.
     #[arg(long, env = "WORKSPACES_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -448,6 +452,7 @@ impl ServeArgs {
             max_concurrent_requests: self.max_concurrent_requests.max(1),
             cors_origins: self.cors_origin,
             metrics_listen: self.metrics_listen,
+            console: !self.no_console,
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

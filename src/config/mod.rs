@@ -59,6 +59,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// A second listener serving only `GET /metrics`; then the public one does not serve it.
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve the web console at `/console/` (`GET /` redirects there); off with `--no-console`.
+    pub console: bool,
     pub connections: ConnectionLimits,
     pub rate_limits: RateLimitConfig,
     /// Threads hashing passwords; each holds Argon2's 19 MiB while the server runs.
@@ -210,6 +212,7 @@ impl Config {
             max_concurrent_requests: 1024,
             cors_origins: Vec::new(),
             metrics_listen: None,
+            console: true,
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(10),
                 max_connections: 10_000,

@@ -14,6 +14,7 @@
 
 mod bodies;
 mod common;
+mod console;
 mod limits;
 mod metrics;
 mod middleware;
@@ -161,6 +162,11 @@ pub fn router(state: AppState, config: &Config) -> anyhow::Result<Router> {
     // operation comes from `openapi::ApiDoc`).
     let document = openapi::render(&openapi::finish(document));
     let document = get(openapi::openapi_json).with_state(document);
+    let routes = if config.console {
+        routes.merge(console::router())
+    } else {
+        routes
+    };
     Ok(routes
         .route("/openapi.json", document)
         .layer(stack)

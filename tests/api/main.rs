@@ -14,6 +14,7 @@ mod activation_links;
 mod cleanup;
 mod cli;
 mod connections;
+mod console;
 mod cors;
 mod deactivate;
 mod devices;

@@ -85,6 +85,7 @@ impl Application {
                 .await?,
             mailer,
             public_url: config.public_url.as_deref().map(Arc::from),
+            listen_url: std::sync::OnceLock::new(),
             metrics: Metrics::new(),
             session_lifetime_ms: millis(config.session_lifetime),
             registration: config.registration,
@@ -101,12 +102,18 @@ impl Application {
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
         let router = router(state.clone(), &config)?;
+        let shared = state.clone();
         let counters = state.metrics.clone();
         let metrics = match config.metrics_listen {
             Some(addr) => Some((bind(addr).await?, metrics_router(state))),
             None => None,
         };
         let listener = bind(config.listen).await?;
+        if let Ok(addr) = listener.local_addr() {
+            let _ = shared
+                .listen_url
+                .set(format!("http://localhost:{}", addr.port()));
+        }
         Ok(Application {
             listener,
             router,

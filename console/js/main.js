@@ -18,6 +18,7 @@ route('/verify', () => import('./pages/verify.js'));
 route('/reset-password', () => import('./pages/reset-password.js'));
 route('/activate', () => import('./pages/activate.js'));
 route('/mfa', () => import('./pages/mfa.js'));
+route('/signed-in', () => import('./pages/signed-in.js'));
 route('/mfa-activate', () => import('./pages/mfa-activate.js'));
 route('/magic-link', () => import('./pages/magic-link.js'));
 // Signed in.

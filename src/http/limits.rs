@@ -29,6 +29,8 @@ fn is_limited(method: &Method, path: &str) -> bool {
     ) || path.starts_with("/user/resend-verification/")
         // Provider sign-ins and their refreshes; `GET /auth/providers` is not limited.
         || (method == Method::POST && path.starts_with("/auth/"))
+        // The browser flow's start and callback (each spends a provider call or a state).
+        || (method == Method::GET && path.starts_with("/auth/oidc/"))
         // The public check of an activation link's token; the administrators' calls are not.
         || (method == Method::GET && path.starts_with("/links/"))
 }
@@ -72,6 +74,8 @@ mod tests {
         assert!(is_limited(post, "/auth/google"));
         assert!(is_limited(post, "/auth/microsoft/refresh"));
         assert!(!is_limited(get, "/auth/providers"));
+        assert!(is_limited(get, "/auth/oidc/google/callback"));
+        assert!(is_limited(post, "/auth/oidc/complete"));
         assert!(!is_limited(&Method::PUT, "/links/abc"));
         assert!(!is_limited(get, "/links"));
         assert!(!is_limited(get, "/workspace"));

@@ -84,6 +84,9 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     /// Base URL of the web app, for links in e-mails.
     pub public_url: Option<Arc<str>>,
+    /// `http://localhost:PORT` of the listener, set once it is bound: the public URL when none
+    /// is configured (contract section 11), e.g. in identity providers' redirect URIs.
+    pub listen_url: std::sync::OnceLock<String>,
     pub metrics: Arc<Metrics>,
     /// A session ends at the latest this long after its login, however often it refreshes.
     pub session_lifetime_ms: i64,
@@ -210,6 +213,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::registration::router())
         .merge(routes::login::router())
         .merge(routes::auth::router())
+        .merge(routes::auth_flow::router())
         .merge(routes::settings::router())
         .merge(routes::sessions::router())
         .merge(routes::system_events::router())

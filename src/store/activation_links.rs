@@ -156,33 +156,58 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let now = org.created_at;
-                let Some(link) = tx
-                    .query_opt_per_dialect(&PENDING_LINK, args![id, now], ActivationLink::from_row)
-                    .await?
-                else {
-                    return Ok(Activation::Invalid);
+                let link = match spend_link(tx, id, &user, now).await? {
+                    Ok(link) => link,
+                    Err(refused) => return Ok(refused),
                 };
-                if crate::domain::email_key(&link.email) != user.email_key {
-                    return Ok(Activation::EmailMismatch);
-                }
-                tx.execute(SPEND_LINK, args![id, now, user.id]).await?;
                 insert_registration(tx, &org, &user, &session, &refresh).await?;
-                // Told in the organization of whoever made the link, by the new user.
-                let by = Actor {
-                    org_id: link.creator_org_id,
-                    user_id: user.id,
-                    at: now,
-                };
-                let spent = ActivationLink {
-                    activated_at: Some(now),
-                    ..link.clone()
-                };
-                append_link_event(tx, by, Some(&link.fields()), Some(&spent.fields())).await?;
+                append_link_spent(tx, &link, user.id, now).await?;
                 Ok(Activation::Activated)
             })
         })
         .await
     }
+}
+
+/// Spends link `id` for the registration of `user` when it is pending at `now` and names the
+/// user's address: the link as it was; else why not (nothing written).
+pub(super) async fn spend_link(
+    tx: &mut Tx<'_>,
+    id: Uuid,
+    user: &NewUser,
+    now: i64,
+) -> StoreResult<Result<ActivationLink, Activation>> {
+    let Some(link) = tx
+        .query_opt_per_dialect(&PENDING_LINK, args![id, now], ActivationLink::from_row)
+        .await?
+    else {
+        return Ok(Err(Activation::Invalid));
+    };
+    if crate::domain::email_key(&link.email) != user.email_key {
+        return Ok(Err(Activation::EmailMismatch));
+    }
+    tx.execute(SPEND_LINK, args![id, now, user.id]).await?;
+    Ok(Ok(link))
+}
+
+/// The event of `link` spent by the new user `user_id` (after the user's row exists): told in
+/// the organization of whoever made the link, by the new user.
+pub(super) async fn append_link_spent(
+    tx: &mut Tx<'_>,
+    link: &ActivationLink,
+    user_id: UserId,
+    now: i64,
+) -> StoreResult<()> {
+    let by = Actor {
+        org_id: link.creator_org_id,
+        user_id,
+        at: now,
+    };
+    let spent = ActivationLink {
+        activated_at: Some(now),
+        ..link.clone()
+    };
+    append_link_event(tx, by, Some(&link.fields()), Some(&spent.fields())).await
 }
 
 /// The link's row, locked on PostgreSQL until the transaction ends.

@@ -3,6 +3,7 @@
 //! and its OWNER, and opens the session, all in one transaction.
 
 use super::accounts::{append_user_updated, insert_registration, NewOrganization, NewUser, User};
+use super::activation_links::{append_link_spent, spend_link, Activation};
 use super::devices::NewDevice;
 use super::events::Changes;
 use super::sessions::{insert_session, NewRefreshToken, NewSession};
@@ -23,6 +24,10 @@ pub struct ProviderSignIn {
     /// What to register when no account has that e-mail; None when the registration policy
     /// allows no new organization.
     pub registration: Option<(NewOrganization, NewUser)>,
+    /// An activation link (its token checked already) a registration spends: the registration
+    /// happens only if the link is pending and names the e-mail (`POST /auth/github` and the
+    /// exchange routes with `activationUid`, as `POST /user/activate`).
+    pub activation: Option<uuid::Uuid>,
     /// The session to open, as for a user without MFA, for the user `registration` would make
     /// (an existing user gets it instead, on the same device); a user who needs MFA gets it
     /// pending, ending at `pending_expires_at`.
@@ -43,6 +48,10 @@ pub enum ProviderSignInOutcome {
     EmailUnverified,
     /// An unknown identity, no account with its e-mail, and the policy registers nobody.
     RegistrationRefused,
+    /// The activation link to register with is unknown, spent or expired.
+    ActivationInvalid,
+    /// The activation link names another e-mail address.
+    ActivationEmailMismatch,
 }
 
 impl Store {
@@ -123,8 +132,21 @@ async fn sign_in_in(
     let Some((org, new_user)) = sign_in.registration.clone() else {
         return Ok(ProviderSignInOutcome::RegistrationRefused);
     };
+    let link = match sign_in.activation {
+        Some(id) => match spend_link(tx, id, &new_user, now).await? {
+            Ok(link) => Some(link),
+            Err(Activation::EmailMismatch) => {
+                return Ok(ProviderSignInOutcome::ActivationEmailMismatch)
+            }
+            Err(_) => return Ok(ProviderSignInOutcome::ActivationInvalid),
+        },
+        None => None,
+    };
     insert_registration(tx, &org, &new_user, &sign_in.session, &sign_in.refresh).await?;
     insert_identity(tx, &sign_in, new_user.id, &email).await?;
+    if let Some(link) = &link {
+        append_link_spent(tx, link, new_user.id, now).await?;
+    }
     let user = User {
         id: new_user.id,
         org_id: org.id,

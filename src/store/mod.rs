@@ -35,6 +35,7 @@ mod events;
 mod identities;
 mod listing;
 mod mfa;
+mod oidc_flows;
 mod organizations;
 mod password_resets;
 mod postgres;
@@ -68,6 +69,7 @@ pub use mfa::{
     ResetOutcome, ResetTarget, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
     LOCKOUT_WINDOW_MS,
 };
+pub use oidc_flows::{NewOidcFlow, SpentOidcFlow};
 pub use organizations::{Organization, OrganizationPatch};
 pub use password_resets::{NewPasswordReset, ResetRecipient};
 pub use quotas::QuotaUsage;

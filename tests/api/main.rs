@@ -50,6 +50,7 @@ mod password_change;
 mod password_reset;
 mod pre_verify;
 mod profile;
+mod provider_flow;
 mod provider_sign_in;
 mod quotas;
 mod races;

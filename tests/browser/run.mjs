@@ -18,11 +18,15 @@ for (const file of files) {
   const name = file.replace(/\.mjs$/, '');
   if (wanted.length && !wanted.some((w) => name.includes(w))) continue;
   if (process.env.DATABASE === 'postgres' && !journey.onPostgres) continue;
+  // A journey may start what the server must know of first (a mock identity provider): its
+  // `setup()` answers more server flags and a `close()`.
+  const setup = journey.setup ? await journey.setup() : {};
   const smtp = await startSmtp();
-  const server = await startServer({smtpUrl: smtp.url, extra: journey.serverArgs || []});
+  const extra = [...(journey.serverArgs || []), ...(setup.serverArgs || [])];
+  const server = await startServer({smtpUrl: smtp.url, extra});
   const started = Date.now();
   try {
-    await journey.run({browser, server, smtp});
+    await journey.run({browser, server, smtp, setup});
     console.log(`ok   ${name} (${Date.now() - started} ms)`);
   } catch (error) {
     failed += 1;
@@ -31,6 +35,7 @@ for (const file of files) {
   } finally {
     await server.stop();
     smtp.close();
+    if (setup.close) await setup.close();
   }
 }
 await browser.close();

@@ -1,4 +1,6 @@
-// Sign in (POST /user/login). A user who needs a second factor goes on to /mfa.
+// Sign in (POST /user/login), or through an identity provider: a link per provider that
+// GET /auth/providers lists, to the browser flow (/auth/oidc/{name}/start), which comes back to
+// /console/signed-in. A user who needs a second factor goes on to /mfa.
 import {h} from '../dom.js';
 import {api, startSession} from '../api.js';
 import {href} from '../router.js';
@@ -17,21 +19,15 @@ export function render(ctx) {
     ],
     onSubmit: async ({email, password}) => {
       const answer = await api.post('/user/login', {email, password, deviceInfo: deviceInfo()}, {retry: false});
-      startSession(answer);
-      forgetUser();
-      if (answer.mfaRequired) {
-        sessionStorage.setItem('workspaces.mfaPending', '1');
-        ctx.navigate('/mfa', {replace: true});
-        return;
-      }
-      sessionStorage.removeItem('workspaces.mfaPending');
-      const next = ctx.query.get('next');
-      ctx.navigate(next && next.startsWith('/console/') ? next : '/workspaces', {replace: true});
+      afterSignIn(ctx, answer, ctx.query.get('next'));
     },
   });
   signIn.inputs.email.setAttribute('autofocus', '');
+  const providers = h('div', {class: 'stack'});
+  showProviders(providers);
   return h('div', {class: 'narrow'},
     signIn,
+    providers,
     h('p', {class: 'aside'}, h('a', {href: href('/forgot-password')}, 'Forgot your password?')),
     h('p', {class: 'aside'}, 'New here? ', h('a', {href: href('/signup')}, 'Create an account')));
 }
@@ -39,4 +35,37 @@ export function render(ctx) {
 /** What the sessions page shows for this sign-in: the browser, as it names itself. */
 export function deviceInfo() {
   return {deviceName: 'Web console', deviceType: 'browser', platform: navigator.platform || 'web', userAgent: navigator.userAgent};
+}
+
+/**
+ * Starts the session of a login answer (a password's, or a provider's from /signed-in): to /mfa
+ * when it waits for a second factor, else to `next` (a console path) or the workspaces.
+ */
+export function afterSignIn(ctx, answer, next) {
+  startSession(answer);
+  forgetUser();
+  if (answer.mfaRequired) {
+    sessionStorage.setItem('workspaces.mfaPending', '1');
+    ctx.navigate('/mfa', {replace: true});
+    return;
+  }
+  sessionStorage.removeItem('workspaces.mfaPending');
+  ctx.navigate(next && next.startsWith('/console/') ? next : '/workspaces', {replace: true});
+}
+
+/** A link per configured provider; nothing when none is, or when the list cannot be read. */
+async function showProviders(into) {
+  let providers = [];
+  try {
+    const answer = await api.get('/auth/providers', {retry: false});
+    providers = Array.isArray(answer.providers) ? answer.providers : [];
+  } catch {
+    return;
+  }
+  if (providers.length === 0) return;
+  const start = (name) => `/auth/oidc/${encodeURIComponent(name)}/start?return=${encodeURIComponent('/console/workspaces')}`;
+  into.append(
+    h('p', {class: 'aside'}, 'Or sign in with'),
+    h('ul', {class: 'provider-list'},
+      providers.map((p) => h('li', {}, h('a', {class: 'button secondary', href: start(p.name)}, `Sign in with ${p.displayName}`)))));
 }

@@ -46,6 +46,18 @@ impl SecretBox {
         })
     }
 
+    /// A key derived with HKDF-SHA256 from `secret` for the purpose `info` (e.g. a one-time
+    /// secret's own key: what it seals opens only with the secret, which no table holds).
+    pub fn derived(secret: &[u8], info: &[u8]) -> SecretBox {
+        let mut key = [0u8; KEY_BYTES];
+        Hkdf::<Sha256>::new(None, secret)
+            .expand(info, &mut key)
+            .expect("HKDF-SHA256 yields up to 8160 bytes");
+        SecretBox {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
+        }
+    }
+
     /// A random nonce followed by the ciphertext and its 16-byte tag. `aad` is authenticated, not
     /// stored: the same bytes must be given to [`SecretBox::open`].
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {

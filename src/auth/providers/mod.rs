@@ -8,13 +8,18 @@
 //! time, or answers garbage, is [`ProviderError::Unavailable`] (502), and only the requests that
 //! need that provider wait for it.
 
+mod github;
 mod oidc;
 
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use github::GithubProvider;
 pub use oidc::{IssuerRule, OidcProvider};
 
-use crate::config::providers::{GithubClient, MicrosoftClient, OidcClient};
+use crate::config::providers::{MicrosoftClient, OidcClient};
 use crate::config::ProvidersConfig;
 
 /// Which kind of provider signed a person in: also the session's `loginMethod`.
@@ -50,6 +55,8 @@ pub struct ProviderIdentity {
     pub name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// A picture of the person (`picture`; GitHub's avatar), an http(s) URL.
+    pub picture: Option<String>,
 }
 
 /// A configured provider as `GET /auth/providers` lists it.
@@ -65,8 +72,24 @@ pub struct ProviderInfo {
 pub struct Providers {
     google: Option<Arc<OidcProvider>>,
     microsoft: Option<Arc<OidcProvider>>,
-    github: Option<GithubClient>,
+    github: Option<GithubProvider>,
     generic: Vec<Arc<OidcProvider>>,
+}
+
+/// A provider of the browser flow, by its name.
+#[derive(Clone, Copy)]
+pub enum FlowProvider<'a> {
+    Oidc(&'a OidcProvider),
+    Github(&'a GithubProvider),
+}
+
+impl FlowProvider<'_> {
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            FlowProvider::Oidc(provider) => provider.kind(),
+            FlowProvider::Github(_) => ProviderKind::Github,
+        }
+    }
 }
 
 impl Providers {
@@ -90,7 +113,7 @@ impl Providers {
                 kind,
                 discovery,
                 IssuerRule::Configured(accepted),
-                &client.client_id,
+                (&client.client_id, &client.client_secret),
                 http.clone(),
                 config.jwks_refresh_cooldown,
             ))
@@ -113,7 +136,7 @@ impl Providers {
                 ProviderKind::Microsoft,
                 discovery,
                 rule,
-                &client.client_id,
+                (&client.client_id, &client.client_secret),
                 http.clone(),
                 config.jwks_refresh_cooldown,
             ))
@@ -124,7 +147,10 @@ impl Providers {
                 .as_ref()
                 .map(|c| oidc("google", c, ProviderKind::Google)),
             microsoft: config.microsoft.as_ref().map(microsoft),
-            github: config.github.clone(),
+            github: config
+                .github
+                .clone()
+                .map(|client| GithubProvider::new(client, http.clone())),
             generic: config
                 .generic
                 .iter()
@@ -139,6 +165,20 @@ impl Providers {
 
     pub fn microsoft(&self) -> Option<&OidcProvider> {
         self.microsoft.as_deref()
+    }
+
+    pub fn github(&self) -> Option<&GithubProvider> {
+        self.github.as_ref()
+    }
+
+    /// The provider named `name` in the browser flow's routes, when it is configured.
+    pub fn by_name(&self, name: &str) -> Option<FlowProvider<'_>> {
+        match name {
+            "google" => self.google().map(FlowProvider::Oidc),
+            "microsoft" => self.microsoft().map(FlowProvider::Oidc),
+            "github" => self.github().map(FlowProvider::Github),
+            other => self.generic(other).map(FlowProvider::Oidc),
+        }
     }
 
     /// A generic OpenID Connect provider by name.
@@ -169,4 +209,66 @@ impl Providers {
         list.extend(self.generic.iter().map(|p| info(p.name(), p.name())));
         list
     }
+}
+
+/// Sends a form to a provider's token endpoint and reads its JSON answer. A refusal of what was
+/// presented (`400`, `401`, or GitHub's `200` with an `error` field) is
+/// [`ProviderError::InvalidToken`], whose reason (the provider's `error`) goes to the log.
+async fn post_form<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<T, ProviderError> {
+    let response = request
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| ProviderError::Unavailable(format!("{url}: {e}")))?;
+    let status = response.status();
+    let refused = matches!(status.as_u16(), 400 | 401);
+    let (status, value) = match read_json(response, url).await {
+        Ok(read) => read,
+        Err(_) if refused => {
+            return Err(ProviderError::InvalidToken(format!(
+                "{url}: status {status}"
+            )))
+        }
+        Err(error) => return Err(error),
+    };
+    if let Some(error) = value.get("error").and_then(Value::as_str) {
+        return Err(ProviderError::InvalidToken(format!("{url}: {error}")));
+    }
+    if refused {
+        return Err(ProviderError::InvalidToken(format!(
+            "{url}: status {status}"
+        )));
+    }
+    if !status.is_success() {
+        return Err(ProviderError::Unavailable(format!(
+            "{url}: status {status}"
+        )));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ProviderError::Unavailable(format!("{url}: not the JSON expected: {e}")))
+}
+
+/// The status and JSON body (at most [`oidc::MAX_DOCUMENT_BYTES`]) of an answer.
+async fn read_json(
+    mut response: reqwest::Response,
+    url: &str,
+) -> Result<(reqwest::StatusCode, Value), ProviderError> {
+    let unavailable = |why: String| ProviderError::Unavailable(format!("{url}: {why}"));
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+    {
+        if body.len() + chunk.len() > oidc::MAX_DOCUMENT_BYTES {
+            return Err(unavailable("answer too large".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let value = serde_json::from_slice(&body).map_err(|e| unavailable(format!("not JSON: {e}")))?;
+    Ok((status, value))
 }

@@ -19,12 +19,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderIdentity, ProviderKind};
+use super::{post_form, ProviderError, ProviderIdentity, ProviderKind};
+use crate::config::providers::ClientSecret;
 
 /// Clock skew allowed on `exp`, `nbf` and `iat` (SECURITY.md: at most 60 s).
 const LEEWAY_SECS: u64 = 60;
 /// A discovery document or key set larger than this is garbage.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub(super) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// Microsoft's tenant of personal accounts: `consumers` tokens come from it, `organizations`
 /// tokens never do.
 const MICROSOFT_CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
@@ -101,6 +102,7 @@ pub struct OidcProvider {
     discovery_url: String,
     issuer: IssuerRule,
     client_id: String,
+    client_secret: ClientSecret,
     http: reqwest::Client,
     /// The least time between two fetches of the keys caused by an unknown `kid`.
     cooldown: Duration,
@@ -114,7 +116,7 @@ impl OidcProvider {
         kind: ProviderKind,
         discovery_url: String,
         issuer: IssuerRule,
-        client_id: &str,
+        client: (&str, &ClientSecret),
         http: reqwest::Client,
         cooldown: Duration,
     ) -> OidcProvider {
@@ -123,7 +125,8 @@ impl OidcProvider {
             kind,
             discovery_url,
             issuer,
-            client_id: client_id.to_owned(),
+            client_id: client.0.to_owned(),
+            client_secret: client.1.clone(),
             http,
             cooldown,
             discovery: Cached::new(),
@@ -137,6 +140,79 @@ impl OidcProvider {
 
     pub fn kind(&self) -> ProviderKind {
         self.kind
+    }
+
+    /// Where to send the browser to sign in (OpenID Connect Core 3.1.2.1): the authorization
+    /// endpoint with the authorization-code flow's parameters, `state`, `nonce` and the PKCE
+    /// challenge (S256).
+    pub async fn authorization_url(
+        &self,
+        redirect_uri: &str,
+        state: &str,
+        nonce: &str,
+        code_challenge: &str,
+    ) -> Result<String, ProviderError> {
+        let discovery = self.discovery().await?;
+        let endpoint = discovery
+            .authorization_endpoint
+            .as_deref()
+            .filter(|url| is_http_url(url))
+            .ok_or_else(|| {
+                ProviderError::Unavailable("discovery has no authorization_endpoint".into())
+            })?;
+        let mut url = url::Url::parse(endpoint)
+            .map_err(|_| ProviderError::Unavailable("unusable authorization_endpoint".into()))?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid email profile")
+            .append_pair("state", state)
+            .append_pair("nonce", nonce)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(url.into())
+    }
+
+    /// Exchanges an authorization code at the token endpoint (client secret by HTTP Basic, as
+    /// every provider must accept; the PKCE `code_verifier` when the authorization request sent
+    /// a challenge) for its ID token, not yet verified. A code the provider refuses (`400` or
+    /// `401`, e.g. `invalid_grant`: unknown, used, expired, another redirect URI, a wrong
+    /// verifier) is [`ProviderError::InvalidToken`].
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        code_verifier: Option<&str>,
+    ) -> Result<String, ProviderError> {
+        let discovery = self.discovery().await?;
+        let endpoint = discovery
+            .token_endpoint
+            .as_deref()
+            .filter(|url| is_http_url(url))
+            .ok_or_else(|| ProviderError::Unavailable("discovery has no token_endpoint".into()))?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        if let Some(verifier) = code_verifier {
+            form.push(("code_verifier", verifier));
+        }
+        let request = self
+            .http
+            .post(endpoint)
+            .basic_auth(
+                form_encode(&self.client_id),
+                Some(form_encode(self.client_secret.expose())),
+            )
+            .form(&form);
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            id_token: String,
+        }
+        let answer: TokenAnswer = post_form(request, endpoint).await?;
+        Ok(answer.id_token)
     }
 
     /// The discovery document, fetched on first use and kept.
@@ -255,6 +331,7 @@ impl OidcProvider {
             name: claims.name,
             given_name: claims.given_name,
             family_name: claims.family_name,
+            picture: claims.picture.filter(|url| is_http_url(url)),
         })
     }
 
@@ -392,7 +469,12 @@ fn is_asymmetric(alg: Algorithm) -> bool {
     !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
-fn is_http_url(raw: &str) -> bool {
+/// RFC 6749 2.3.1: the client id and secret are form-encoded before Basic's base64.
+fn form_encode(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+}
+
+pub(super) fn is_http_url(raw: &str) -> bool {
     url::Url::parse(raw).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }
 
@@ -429,4 +511,6 @@ struct IdClaims {
     given_name: Option<String>,
     #[serde(default)]
     family_name: Option<String>,
+    #[serde(default)]
+    picture: Option<String>,
 }

@@ -23,22 +23,30 @@ use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS};
 use crate::http::bodies::responses::CredentialBodyRejected;
-use crate::http::bodies::sessions::{LoginResponse, UserSummary};
+use crate::http::bodies::sessions::{IssuedTokens, LoginResponse, UserSummary};
 use crate::http::common::credentials::{self, TokenSubject, PENDING_SESSION_TTL_MS};
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::fields;
 use crate::http::common::refresh::{refresh_session, RefreshBody, RefreshResponse};
-use crate::http::common::throttle::ClientAddr;
+use crate::http::common::throttle::{AccountKey, ClientAddr};
+use crate::http::routes::auth_flow::redirect_uri;
+use crate::http::routes::registration::{email_mismatch, link_invalid};
 use crate::http::AppState;
-use crate::store::{NewOrganization, NewUser, ProviderSignIn, ProviderSignInOutcome, StoreError};
+use crate::store::{
+    NewOrganization, NewUser, ProviderSignIn, ProviderSignInOutcome, StoreError, User,
+};
+use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(providers))
         .routes(routes!(sign_in_google))
         .routes(routes!(sign_in_microsoft))
+        .routes(routes!(sign_in_github))
+        .routes(routes!(exchange_google))
+        .routes(routes!(exchange_microsoft))
         .routes(routes!(refresh_google))
         .routes(routes!(refresh_github))
         .routes(routes!(refresh_microsoft))
@@ -49,7 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const MAX_ID_TOKEN_BYTES: usize = 16 * 1024;
 const FAILED: &str = "Sign-in failed";
 
-fn not_configured() -> ApiError {
+pub(super) fn not_configured() -> ApiError {
     ApiError::bad_request(
         ErrorCode::ProviderNotConfigured,
         "Sign-in with this provider is not configured",
@@ -72,7 +80,7 @@ fn email_unverified() -> ApiError {
 }
 
 /// The reason goes to the log; the client learns only which of the two it was.
-fn provider_failed(provider: &str, error: ProviderError) -> ApiError {
+pub(super) fn provider_failed(provider: &str, error: ProviderError) -> ApiError {
     match error {
         ProviderError::InvalidToken(reason) => {
             tracing::info!(provider, %reason, "provider token refused");
@@ -169,22 +177,86 @@ async fn sign_in_with_id_token(
         .await
         .map_err(|error| provider_failed(provider.name(), error))?;
     let device = body.device_info.seen(seen.0, seen.1);
-    sign_in(state, provider.name(), provider.kind(), identity, device).await
+    let signed_in = sign_in(
+        state,
+        provider.name(),
+        provider.kind(),
+        identity,
+        device,
+        None,
+    )
+    .await?;
+    Ok(Json(signed_in.login_response()))
 }
 
-/// Signs in with a verified identity: the store links or registers, in one transaction, and
-/// opens the session.
-async fn sign_in(
+/// A provider sign-in that opened its session.
+pub(super) struct SignedIn {
+    pub tokens: IssuedTokens,
+    pub user: User,
+    pub mfa_required: bool,
+    /// The picture the provider has of the person, if any.
+    pub picture: Option<String>,
+}
+
+impl SignedIn {
+    pub fn login_response(self) -> LoginResponse {
+        LoginResponse::new(
+            self.tokens,
+            UserSummary::from(&self.user),
+            self.mfa_required,
+        )
+    }
+}
+
+/// An activation link a first sign-in registers through (`activationUid`, `activationToken`):
+/// its id once its token is checked, as `POST /user/activate` checks it (before anything is
+/// read: a guess costs one HMAC); None when the request names none. 400
+/// `ACTIVATION_LINK_INVALID` for a wrong one.
+pub(super) fn activation_link(
+    state: &AppState,
+    uid: &Option<String>,
+    token: &Option<String>,
+) -> Result<Option<Uuid>, ApiError> {
+    let uid = uid.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let token = token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let (uid, token) = match (uid, token) {
+        (None, None) => return Ok(None),
+        (Some(uid), Some(token)) => (uid, token),
+        (None, _) => return Err(ApiError::missing_field("activationUid")),
+        (_, None) => return Err(ApiError::missing_field("activationToken")),
+    };
+    state
+        .throttle
+        .check_account(AccountKey::token("activation", uid))?;
+    let id = Uuid::parse_str(uid).map_err(|_| link_invalid())?;
+    let key = state.link_key.as_ref().ok_or_else(link_invalid)?;
+    if !key.verifies(id, token) {
+        return Err(link_invalid());
+    }
+    Ok(Some(id))
+}
+
+/// Signs in with a verified identity: the store links or registers (through `activation` when
+/// given), in one transaction, and opens the session.
+pub(super) async fn sign_in(
     state: &AppState,
     provider: &str,
     kind: ProviderKind,
     identity: ProviderIdentity,
     device: crate::domain::SeenDevice,
-) -> Result<Json<LoginResponse>, ApiError> {
+    activation: Option<Uuid>,
+) -> Result<SignedIn, ApiError> {
     let now = now_ms();
     let email = identity.verified_email.as_deref().and_then(Email::parse);
-    let registration = match (&email, state.registration) {
-        (Some(email), RegistrationPolicy::Open) => Some(new_account(email, &identity, now)),
+    // Under `invite-only`, an activation link lets a first sign-in register; under `closed`,
+    // nothing does (as `POST /user/activate`).
+    let may_register = match state.registration {
+        RegistrationPolicy::Open => true,
+        RegistrationPolicy::InviteOnly => activation.is_some(),
+        RegistrationPolicy::Closed => false,
+    };
+    let registration = match &email {
+        Some(email) if may_register => Some(new_account(email, &identity, now)),
         _ => None,
     };
     let user_id = registration
@@ -203,6 +275,7 @@ async fn sign_in(
         subject: identity.subject.clone(),
         verified_email: email.map(|e| (e.as_str().to_owned(), e.key())),
         registration,
+        activation,
         session: issued.session,
         refresh: issued.refresh,
         pending_expires_at: now + PENDING_SESSION_TTL_MS,
@@ -228,17 +301,20 @@ async fn sign_in(
         ProviderSignInOutcome::RegistrationRefused => {
             return Err(registration_refused(state.registration))
         }
+        ProviderSignInOutcome::ActivationInvalid => return Err(link_invalid()),
+        ProviderSignInOutcome::ActivationEmailMismatch => return Err(email_mismatch()),
     };
     let subject = TokenSubject::of(&user, &issued.secret);
     let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
-    Ok(Json(LoginResponse::new(
+    Ok(SignedIn {
         tokens,
-        UserSummary::from(&user),
+        user,
         mfa_required,
-    )))
+        picture: identity.picture,
+    })
 }
 
-fn login_method(kind: ProviderKind) -> LoginMethod {
+pub(super) fn login_method(kind: ProviderKind) -> LoginMethod {
     match kind {
         ProviderKind::Google => LoginMethod::Google,
         ProviderKind::Microsoft => LoginMethod::Microsoft,
@@ -380,6 +456,262 @@ async fn refresh_microsoft(
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<RefreshResponse>, ApiError> {
     refresh_session(&state, body).await.map(Json)
+}
+
+/// An authorization code from GitHub, and what the client says about its device; with an
+/// activation link, a first sign-in registers through it. Unknown fields are ignored.
+#[derive(Deserialize, ToSchema)]
+struct GithubBody {
+    /// The code GitHub's authorization page gave the client (for this server's OAuth app).
+    #[schema(schema_with = schema::non_blank, required = true)]
+    code: Option<String>,
+    #[serde(default, rename = "deviceInfo")]
+    device_info: DeviceInfoField,
+    /// The id of an activation link (contract section 13), with its token.
+    #[serde(rename = "activationUid")]
+    activation_uid: Option<String>,
+    #[serde(rename = "activationToken")]
+    activation_token: Option<String>,
+}
+
+/// A provider's code is at most a few KiB.
+const MAX_CODE_BYTES: usize = 4096;
+
+/// The code of a request, trimmed; an absurdly long one proves nothing.
+fn code_of(code: &Option<String>) -> Result<&str, ApiError> {
+    let code = fields::required(code, "code")?.trim();
+    if code.len() > MAX_CODE_BYTES {
+        return Err(invalid_token());
+    }
+    Ok(code)
+}
+
+/// Sign in with GitHub: the code is exchanged at GitHub with the client secret, and the
+/// account's primary e-mail counts only when GitHub has verified it. With `activationUid` and
+/// `activationToken`, a first sign-in registers through that activation link, as
+/// `POST /user/activate` does.
+#[utoipa::path(
+    post,
+    path = "/auth/github",
+    tag = "identity",
+    request_body = GithubBody,
+    responses(
+        (status = 200, description = "Signed in, as `POST /user/login` answers; with `mfaRequired: true`, the session waits for `POST /mfa/verify-login`", body = LoginResponse),
+        (status = 400, description = "`PROVIDER_NOT_CONFIGURED`, `MISSING_FIELD`, malformed JSON; `ACTIVATION_LINK_INVALID`, `ACTIVATION_EMAIL_MISMATCH`", body = ErrorResponse),
+        (status = 401, description = "`INVALID_PROVIDER_TOKEN` (GitHub refused the code), `USER_INACTIVE`", body = ErrorResponse),
+        (status = 403, description = "`PROVIDER_EMAIL_UNVERIFIED` (the primary e-mail is not verified at GitHub); a first sign-in that would register under `--registration invite-only` (without an activation link) or `closed`: `REGISTRATION_INVITE_ONLY`, `REGISTRATION_CLOSED`", body = ErrorResponse),
+        CredentialBodyRejected,
+        (status = 500, description = "Sign-in failed", body = ErrorResponse),
+        (status = 502, description = "`PROVIDER_UNAVAILABLE`: GitHub did not answer within 5 s, or answered garbage", body = ErrorResponse),
+    )
+)]
+async fn sign_in_github(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    user_agent: UserAgent,
+    JsonBody(body): JsonBody<GithubBody>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let provider = state.providers.github().ok_or_else(not_configured)?;
+    let code = code_of(&body.code)?;
+    let activation = activation_link(&state, &body.activation_uid, &body.activation_token)?;
+    let identity = provider
+        .exchange(code, None, None)
+        .await
+        .map_err(|error| provider_failed("github", error))?;
+    let device = body.device_info.seen(&user_agent, client);
+    let signed_in = sign_in(
+        &state,
+        "github",
+        ProviderKind::Github,
+        identity,
+        device,
+        activation,
+    )
+    .await?;
+    Ok(Json(signed_in.login_response()))
+}
+
+/// An authorization code the client got from Google or Microsoft for this server's client id.
+#[derive(Deserialize, ToSchema)]
+struct ExchangeBody {
+    #[schema(schema_with = schema::non_blank, required = true)]
+    code: Option<String>,
+    /// The redirect URI the authorization request named; default
+    /// `{public-url}/auth/oidc/{google|microsoft}/callback`.
+    #[serde(rename = "redirectUri")]
+    redirect_uri: Option<String>,
+    /// The id of an activation link (contract section 13), with its token.
+    #[serde(rename = "activationUid")]
+    activation_uid: Option<String>,
+    #[serde(rename = "activationToken")]
+    activation_token: Option<String>,
+    #[serde(default, rename = "deviceInfo")]
+    device_info: DeviceInfoField,
+}
+
+/// The person of an `authState`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AuthStateUser {
+    email: String,
+    /// First and last name.
+    name: String,
+    /// The provider's picture of the person, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_url: Option<String>,
+}
+
+/// Which provider an `authState` came from.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum ExchangeProvider {
+    Google,
+    Microsoft,
+}
+
+/// The client's `authState`: our session's tokens (`token` = `accessToken`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AuthState {
+    user: AuthStateUser,
+    token: String,
+    access_token: String,
+    refresh_token: String,
+    /// When the access token expires, Unix milliseconds.
+    expires_at: i64,
+    provider: ExchangeProvider,
+    /// Present (true) when the session waits for its second factor (`POST /mfa/verify-login`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(value_type = Option<bool>)]
+    mfa_required: bool,
+}
+
+/// `POST /auth/{google,microsoft}/exchange`, 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ExchangeResponse {
+    success: SuccessTrue,
+    auth_state: AuthState,
+}
+
+/// Exchange a Google authorization code (client secret, no PKCE: the client made the
+/// authorization request) for its ID token, verified as `POST /auth/google` verifies one, and
+/// sign in.
+#[utoipa::path(
+    post,
+    path = "/auth/google/exchange",
+    tag = "identity",
+    request_body = ExchangeBody,
+    responses(
+        (status = 200, description = "Signed in", body = ExchangeResponse),
+        (status = 400, description = "`PROVIDER_NOT_CONFIGURED`, `MISSING_FIELD`, `INVALID_FIELD` (`redirectUri`), malformed JSON; `ACTIVATION_LINK_INVALID`, `ACTIVATION_EMAIL_MISMATCH`", body = ErrorResponse),
+        (status = 401, description = "`INVALID_PROVIDER_TOKEN` (the code or its ID token refused), `USER_INACTIVE`", body = ErrorResponse),
+        (status = 403, description = "`PROVIDER_EMAIL_UNVERIFIED`; `REGISTRATION_INVITE_ONLY`, `REGISTRATION_CLOSED`", body = ErrorResponse),
+        CredentialBodyRejected,
+        (status = 500, description = "Sign-in failed", body = ErrorResponse),
+        (status = 502, description = "`PROVIDER_UNAVAILABLE`", body = ErrorResponse),
+    )
+)]
+async fn exchange_google(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    user_agent: UserAgent,
+    JsonBody(body): JsonBody<ExchangeBody>,
+) -> Result<Json<ExchangeResponse>, ApiError> {
+    let provider = state.providers.google().ok_or_else(not_configured)?;
+    let device = body.device_info.seen(&user_agent, client);
+    exchange(&state, provider, ExchangeProvider::Google, body, device).await
+}
+
+/// Exchange a Microsoft authorization code for its ID token and sign in; as
+/// `POST /auth/google/exchange`.
+#[utoipa::path(
+    post,
+    path = "/auth/microsoft/exchange",
+    tag = "identity",
+    request_body = ExchangeBody,
+    responses(
+        (status = 200, description = "Signed in", body = ExchangeResponse),
+        (status = 400, description = "`PROVIDER_NOT_CONFIGURED`, `MISSING_FIELD`, `INVALID_FIELD` (`redirectUri`), malformed JSON; `ACTIVATION_LINK_INVALID`, `ACTIVATION_EMAIL_MISMATCH`", body = ErrorResponse),
+        (status = 401, description = "`INVALID_PROVIDER_TOKEN` (the code or its ID token refused), `USER_INACTIVE`", body = ErrorResponse),
+        (status = 403, description = "`PROVIDER_EMAIL_UNVERIFIED`; `REGISTRATION_INVITE_ONLY`, `REGISTRATION_CLOSED`", body = ErrorResponse),
+        CredentialBodyRejected,
+        (status = 500, description = "Sign-in failed", body = ErrorResponse),
+        (status = 502, description = "`PROVIDER_UNAVAILABLE`", body = ErrorResponse),
+    )
+)]
+async fn exchange_microsoft(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    user_agent: UserAgent,
+    JsonBody(body): JsonBody<ExchangeBody>,
+) -> Result<Json<ExchangeResponse>, ApiError> {
+    let provider = state.providers.microsoft().ok_or_else(not_configured)?;
+    let device = body.device_info.seen(&user_agent, client);
+    exchange(&state, provider, ExchangeProvider::Microsoft, body, device).await
+}
+
+async fn exchange(
+    state: &AppState,
+    provider: &OidcProvider,
+    which: ExchangeProvider,
+    body: ExchangeBody,
+    device: crate::domain::SeenDevice,
+) -> Result<Json<ExchangeResponse>, ApiError> {
+    let code = code_of(&body.code)?;
+    let redirect_uri = match body.redirect_uri.as_deref().map(str::trim) {
+        None | Some("") => redirect_uri(state, provider.name()),
+        Some(uri) if uri.len() <= 2048 && is_http_url(uri) => uri.to_owned(),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "redirectUri must be an http(s) URL",
+            ))
+        }
+    };
+    let activation = activation_link(state, &body.activation_uid, &body.activation_token)?;
+    let failed = |error| provider_failed(provider.name(), error);
+    let id_token = provider
+        .exchange_code(code, &redirect_uri, None)
+        .await
+        .map_err(failed)?;
+    let identity = provider
+        .verify(&id_token, None, now_ms() / 1000)
+        .await
+        .map_err(|error| provider_failed(provider.name(), error))?;
+    let signed_in = sign_in(
+        state,
+        provider.name(),
+        provider.kind(),
+        identity,
+        device,
+        activation,
+    )
+    .await?;
+    let user = &signed_in.user;
+    let name = format!("{} {}", user.first_name, user.last_name)
+        .trim()
+        .to_owned();
+    let access_token = signed_in.tokens.access_token;
+    Ok(Json(ExchangeResponse {
+        success: SuccessTrue,
+        auth_state: AuthState {
+            user: AuthStateUser {
+                email: user.email.clone(),
+                name,
+                image_url: signed_in.picture,
+            },
+            token: access_token.clone(),
+            access_token,
+            refresh_token: signed_in.tokens.refresh_token,
+            expires_at: signed_in.tokens.expires_at,
+            provider: which,
+            mfa_required: signed_in.mfa_required,
+        },
+    }))
+}
+
+fn is_http_url(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }
 
 /// A configured provider.

@@ -5,6 +5,7 @@
 //! module. Two modules may serve one path with different methods: the routers merge them.
 
 pub mod auth;
+pub mod auth_flow;
 pub mod devices;
 pub mod links;
 pub mod login;

@@ -301,14 +301,14 @@ struct ActivateBody {
     registration_info: Option<RegisterBody>,
 }
 
-fn link_invalid() -> ApiError {
+pub(super) fn link_invalid() -> ApiError {
     ApiError::bad_request(
         ErrorCode::ActivationLinkInvalid,
         "Invalid or expired activation link",
     )
 }
 
-fn email_mismatch() -> ApiError {
+pub(super) fn email_mismatch() -> ApiError {
     ApiError::bad_request(
         ErrorCode::ActivationEmailMismatch,
         "E-mail does not match the activation link",

@@ -54,6 +54,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261206000201_activation_links.sql",
     "20261206000301_quotas.sql",
     "20261207000001_identities.sql",
+    "20261208000001_oidc_flows.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -433,9 +434,8 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261206000301_quotas.sql) made.
-    const UNDO_LAST_MIGRATION: &str =
-        "DROP TABLE identities; ALTER TABLE sessions DROP COLUMN login_method;";
+    /// Undoes what the last migration (20261208000001_oidc_flows.sql) made.
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE oidc_flows; DROP TABLE oidc_codes;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

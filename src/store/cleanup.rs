@@ -41,6 +41,8 @@ pub struct CleanupReport {
     pub mfa_email_codes: u64,
     /// Failed MFA verifications older than the lockout window.
     pub mfa_failures: u64,
+    /// Browser sign-ins with identity providers and their one-time codes, expired.
+    pub oidc_flows: u64,
     /// Abandoned accounts, each with its organization.
     pub accounts: u64,
 }
@@ -66,6 +68,8 @@ impl Store {
         report.password_resets = delete(&DELETE_EXPIRED_RESETS).await?;
         report.mfa_link_tokens = delete(&DELETE_EXPIRED_LINK_TOKENS).await?;
         report.mfa_email_codes = delete(&DELETE_EXPIRED_EMAIL_CODES).await?;
+        report.oidc_flows = delete(&DELETE_EXPIRED_OIDC_FLOWS).await?;
+        report.oidc_flows += delete(&DELETE_EXPIRED_OIDC_CODES).await?;
         // Never a failure the lockout still counts, whatever the grace.
         let failures_before = ended.min(now.saturating_sub(LOCKOUT_WINDOW_MS));
         report.mfa_failures = self
@@ -260,6 +264,20 @@ const DELETE_EXPIRED_EMAIL_CODES: PerDialect = batch_delete!(
     "SELECT c.session_id FROM mfa_email_codes c WHERE c.expires_at < $1"
 );
 
+const DELETE_EXPIRED_OIDC_FLOWS: PerDialect = batch_delete!(
+    "oidc_flows",
+    "state_hash",
+    "f",
+    "SELECT f.state_hash FROM oidc_flows f WHERE f.expires_at < $1"
+);
+
+const DELETE_EXPIRED_OIDC_CODES: PerDialect = batch_delete!(
+    "oidc_codes",
+    "code_hash",
+    "c",
+    "SELECT c.code_hash FROM oidc_codes c WHERE c.expires_at < $1"
+);
+
 /// Failed MFA verifications made before $1 (the clean-up's grace is longer than the lockout
 /// window, so these no longer count).
 const DELETE_OLD_MFA_FAILURES: PerDialect = batch_delete!(
@@ -337,9 +355,9 @@ const DELETE_GONE_ORGANIZATION_EVENTS: &str = "DELETE FROM system_events WHERE o
 mod tests {
     use super::{
         ABANDONED_ACCOUNTS, DELETE_ENDED_SESSIONS, DELETE_EXPIRED_EMAIL_CODES,
-        DELETE_EXPIRED_LINK_TOKENS, DELETE_EXPIRED_REFRESH_TOKENS, DELETE_EXPIRED_RESETS,
-        DELETE_EXPIRED_VERIFICATIONS, DELETE_OLD_MFA_FAILURES,
-        DELETE_REVOKED_SESSIONS_REFRESH_TOKENS, LOCK_ABANDONED_ACCOUNT,
+        DELETE_EXPIRED_LINK_TOKENS, DELETE_EXPIRED_OIDC_CODES, DELETE_EXPIRED_OIDC_FLOWS,
+        DELETE_EXPIRED_REFRESH_TOKENS, DELETE_EXPIRED_RESETS, DELETE_EXPIRED_VERIFICATIONS,
+        DELETE_OLD_MFA_FAILURES, DELETE_REVOKED_SESSIONS_REFRESH_TOKENS, LOCK_ABANDONED_ACCOUNT,
     };
     use crate::store::sqlite::explain::{migrated, plan};
     use crate::store::tx::Dialect;
@@ -356,6 +374,8 @@ mod tests {
             (&DELETE_EXPIRED_RESETS, "password_resets_expires"),
             (&DELETE_EXPIRED_LINK_TOKENS, "mfa_link_tokens_expires"),
             (&DELETE_EXPIRED_EMAIL_CODES, "mfa_email_codes_expires"),
+            (&DELETE_EXPIRED_OIDC_FLOWS, "oidc_flows_expires"),
+            (&DELETE_EXPIRED_OIDC_CODES, "oidc_codes_expires"),
             (&DELETE_OLD_MFA_FAILURES, "mfa_failures_time"),
         ];
         let mut statements: Vec<(&str, &str)> = deletes

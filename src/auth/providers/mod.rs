@@ -1,7 +1,7 @@
 //! Identity providers (contract section 12): the configured ones, built once at start and shared
 //! by every request. OpenID Connect providers (Google, Microsoft, generic ones) are found by
 //! discovery and verify ID tokens against their published keys ([`oidc`]); GitHub is plain
-//! OAuth 2.0 (its routes come with the browser flow).
+//! OAuth 2.0 ([`github`]).
 //!
 //! Every outbound call goes through one `reqwest` client with a timeout
 //! ([`ProvidersConfig::timeout`], 5 s) and no redirects; a provider that does not answer in

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::auth::{new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher};
+use crate::auth::{
+    new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty,
+};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
 use crate::http::{metrics_router, router, AppState, Metrics, Services, Throttle};
@@ -77,6 +79,10 @@ impl Application {
         let secret = jwt_secret(&config, &store).await?;
         let mfa = mfa_config(&config, secret.as_bytes())?;
         let link_key = link_key(&config, &secret, &store)?;
+        // Bound before the state is built: WebAuthn's relying party is the public URL, whose
+        // default is the port bound (connections wait in the backlog until serving starts).
+        let listener = bind(config.listen).await?;
+        let relying_party = relying_party(&config, &listener)?;
         let state = AppState::new(Services {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -93,6 +99,7 @@ impl Application {
             invitation_ttl_ms: millis(config.invitation_lifetime),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
+            relying_party: Arc::new(relying_party),
         });
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).
@@ -102,7 +109,6 @@ impl Application {
             Some(addr) => Some((bind(addr).await?, metrics_router(state))),
             None => None,
         };
-        let listener = bind(config.listen).await?;
         Ok(Application {
             listener,
             router,
@@ -254,6 +260,17 @@ fn mfa_config(config: &Config, signing_secret: &[u8]) -> anyhow::Result<MfaConfi
         (None, None) => None,
     };
     MfaConfig::new(key.as_deref(), signing_secret, &config.mfa_issuer)
+}
+
+/// WebAuthn's relying party (contract section 14): `--public-url`, else `http://localhost:PORT`
+/// of the port bound, named `--mfa-issuer`.
+fn relying_party(config: &Config, listener: &TcpListener) -> anyhow::Result<RelyingParty> {
+    let url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://localhost:{}", listener.local_addr()?.port()),
+    };
+    RelyingParty::new(&url, &config.mfa_issuer)
+        .with_context(|| format!("--public-url {url} has no host for WebAuthn's relying party"))
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

@@ -45,7 +45,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use common::throttle::Throttle;
 pub use metrics::Metrics;
 
-use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher};
+use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty};
 use crate::config::Config;
 use crate::config::{Quotas, RegistrationPolicy};
 use crate::mail::Mailer;
@@ -101,6 +101,8 @@ pub struct Services {
     pub throttle: Arc<Throttle>,
     /// The key sealing TOTP secrets and the issuer named in `otpauth://` URIs.
     pub mfa: Arc<MfaConfig>,
+    /// WebAuthn's relying party, from the public URL (passkeys).
+    pub relying_party: Arc<RelyingParty>,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,

@@ -60,6 +60,8 @@ pub enum ErrorCode {
     NotFound,
     OrganizationNotFound,
     Overloaded,
+    PasskeyNotFound,
+    PasskeyRegistrationFailed,
     PasswordSelfOnly,
     PayloadTooLarge,
     QuotaExceeded,

@@ -53,6 +53,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261206000101_instance_admins.sql",
     "20261206000201_activation_links.sql",
     "20261206000301_quotas.sql",
+    "20261207000101_passkeys.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -433,7 +434,7 @@ mod tests {
     }
 
     /// Undoes what the last migration (20261206000301_quotas.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "ALTER TABLE organizations DROP COLUMN live_workspaces;";
+    const UNDO_LAST_MIGRATION: &str = "DROP TABLE passkey_challenges; DROP TABLE passkeys;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

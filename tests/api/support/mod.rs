@@ -33,6 +33,7 @@ pub mod faults;
 pub mod mfa;
 pub mod openapi;
 pub mod org_cast;
+pub mod passkey;
 pub mod password_reset;
 pub mod schema;
 pub mod sessions;

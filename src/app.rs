@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::auth::providers::Providers;
 use crate::auth::{
     new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty,
 };
@@ -100,6 +101,9 @@ impl Application {
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
             relying_party: Arc::new(relying_party),
+            providers: Arc::new(
+                Providers::new(&config.providers).context("setting up the identity providers")?,
+            ),
         });
         // Built before binding: once the port accepts connections, only serving is left to start
         // (building the router also generates the OpenAPI document, which takes a moment).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::providers::{self, ProviderFlags};
 use crate::config::{
     CleanupConfig, Config, ConnectionLimits, Quotas, RateLimitConfig, RetentionConfig,
 };
@@ -313,11 +314,104 @@ pub struct ServeArgs {
     /// Password hashing jobs that may wait for a thread; beyond, 503 at once.
     #[arg(long, env = "WORKSPACES_PASSWORD_HASH_QUEUE", default_value_t = crate::auth::DEFAULT_HASH_QUEUE as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub password_hash_queue: u32,
+
+    #[command(flatten)]
+    pub providers: ProviderArgs,
+}
+
+/// Sign-in with identity providers (contract section 12). Each provider is on when its client
+/// id and secret are given; the redirect URI to register with it is
+/// `{public-url}/auth/oidc/{name}/callback`.
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// Google OAuth client id (sign-in with Google).
+    #[arg(long, env = "WORKSPACES_GOOGLE_CLIENT_ID")]
+    pub google_client_id: Option<String>,
+
+    /// Google OAuth client secret.
+    #[arg(long, env = "WORKSPACES_GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub google_client_secret: Option<String>,
+
+    /// Google's OpenID Connect issuer (discovery at ISSUER/.well-known/openid-configuration).
+    #[arg(long, env = "WORKSPACES_GOOGLE_ISSUER", default_value = providers::GOOGLE_ISSUER)]
+    pub google_issuer: String,
+
+    /// Microsoft Entra application (client) id (sign-in with Microsoft).
+    #[arg(long, env = "WORKSPACES_MICROSOFT_CLIENT_ID")]
+    pub microsoft_client_id: Option<String>,
+
+    /// Microsoft Entra client secret.
+    #[arg(
+        long,
+        env = "WORKSPACES_MICROSOFT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub microsoft_client_secret: Option<String>,
+
+    /// Microsoft tenant: a tenant id or domain, or `common`, `organizations`, `consumers`.
+    #[arg(long, env = "WORKSPACES_MICROSOFT_TENANT", default_value = providers::MICROSOFT_TENANT)]
+    pub microsoft_tenant: String,
+
+    /// Microsoft's authority (the issuer is AUTHORITY/TENANT/v2.0).
+    #[arg(long, env = "WORKSPACES_MICROSOFT_AUTHORITY", default_value = providers::MICROSOFT_AUTHORITY)]
+    pub microsoft_authority: String,
+
+    /// GitHub OAuth app client id (sign-in with GitHub).
+    #[arg(long, env = "WORKSPACES_GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+
+    /// GitHub OAuth app client secret.
+    #[arg(long, env = "WORKSPACES_GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
+
+    /// GitHub's web address (authorization and token endpoints; GitHub Enterprise: its own).
+    #[arg(long, env = "WORKSPACES_GITHUB_URL", default_value = providers::GITHUB_URL)]
+    pub github_url: String,
+
+    /// GitHub's API address (the user's verified e-mail is read there).
+    #[arg(long, env = "WORKSPACES_GITHUB_API_URL", default_value = providers::GITHUB_API_URL)]
+    pub github_api_url: String,
+
+    /// A generic OpenID Connect provider, `NAME,ISSUER,CLIENT_ID,CLIENT_SECRET` (repeatable;
+    /// in the environment, separated by `;`). NAME: lower-case letters, digits and `-`.
+    #[arg(
+        long = "oidc-provider",
+        env = "WORKSPACES_OIDC_PROVIDERS",
+        value_delimiter = ';',
+        hide_env_values = true
+    )]
+    pub oidc_providers: Vec<String>,
+}
+
+impl ProviderArgs {
+    fn into_flags(self) -> ProviderFlags {
+        ProviderFlags {
+            google_client_id: self.google_client_id,
+            google_client_secret: self.google_client_secret,
+            google_issuer: self.google_issuer,
+            microsoft_client_id: self.microsoft_client_id,
+            microsoft_client_secret: self.microsoft_client_secret,
+            microsoft_tenant: self.microsoft_tenant,
+            microsoft_authority: self.microsoft_authority,
+            github_client_id: self.github_client_id,
+            github_client_secret: self.github_client_secret,
+            github_url: self.github_url,
+            github_api_url: self.github_api_url,
+            oidc_providers: self.oidc_providers,
+        }
+    }
 }
 
 impl ServeArgs {
-    pub fn into_config(self, database_url: String) -> Config {
-        Config {
+    /// The configuration; an error (naming the flag, never quoting a secret) for a malformed
+    /// provider flag.
+    pub fn into_config(self, database_url: String) -> anyhow::Result<Config> {
+        let providers = self
+            .providers
+            .into_flags()
+            .parse()
+            .map_err(|why| anyhow::anyhow!(why))?;
+        Ok(Config {
             listen: self.listen,
             database_url,
             db_max_connections: self.db_max_connections,
@@ -375,7 +469,8 @@ impl ServeArgs {
                 .password_hash_threads
                 .map_or_else(crate::auth::default_hash_threads, usize::from),
             password_hash_queue: self.password_hash_queue as usize,
-        }
+            providers,
+        })
     }
 }
 
@@ -393,7 +488,7 @@ mod tests {
     fn serve(args: &[&str]) -> Config {
         let cli = Cli::try_parse_from([&["workspaces", "serve"], args].concat()).unwrap();
         match cli.command {
-            Command::Serve(serve) => serve.into_config(cli.database_url),
+            Command::Serve(serve) => serve.into_config(cli.database_url).unwrap(),
             _ => unreachable!("serve parses as serve"),
         }
     }

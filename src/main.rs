@@ -46,7 +46,7 @@ fn announce(app: &Application) -> std::io::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
-            let config = (*args).into_config(cli.database_url);
+            let config = (*args).into_config(cli.database_url)?;
             tracing::debug!(?config, "configuration");
             // Listen for signals before the port opens, so none is missed during start-up.
             let stop = shutdown_signal()?;

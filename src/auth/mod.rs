@@ -5,6 +5,7 @@ mod jwt;
 mod link_key;
 pub mod mfa;
 mod password;
+pub mod providers;
 mod secret;
 mod session_secret;
 pub mod webauthn;

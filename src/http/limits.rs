@@ -27,6 +27,8 @@ fn is_limited(method: &Method, path: &str) -> bool {
             | "/user/request-reset-password"
             | "/user/reset-password"
     ) || path.starts_with("/user/resend-verification/")
+        // Provider sign-ins and their refreshes; `GET /auth/providers` is not limited.
+        || (method == Method::POST && path.starts_with("/auth/"))
         // The public check of an activation link's token; the administrators' calls are not.
         || (method == Method::GET && path.starts_with("/links/"))
 }
@@ -67,6 +69,9 @@ mod tests {
         assert!(is_limited(post, "/user/activate"));
         assert!(is_limited(post, "/user/resend-verification/abc"));
         assert!(is_limited(get, "/links/abc"));
+        assert!(is_limited(post, "/auth/google"));
+        assert!(is_limited(post, "/auth/microsoft/refresh"));
+        assert!(!is_limited(get, "/auth/providers"));
         assert!(!is_limited(&Method::PUT, "/links/abc"));
         assert!(!is_limited(get, "/links"));
         assert!(!is_limited(get, "/workspace"));

@@ -45,6 +45,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use common::throttle::Throttle;
 pub use metrics::Metrics;
 
+use crate::auth::providers::Providers;
 use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty};
 use crate::config::Config;
 use crate::config::{Quotas, RegistrationPolicy};
@@ -103,6 +104,8 @@ pub struct Services {
     pub mfa: Arc<MfaConfig>,
     /// WebAuthn's relying party, from the public URL (passkeys).
     pub relying_party: Arc<RelyingParty>,
+    /// The identity providers people may sign in with, their discovery and keys cached.
+    pub providers: Arc<Providers>,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,
@@ -208,6 +211,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::password_reset::router())
         .merge(routes::registration::router())
         .merge(routes::login::router())
+        .merge(routes::auth::router())
         .merge(routes::settings::router())
         .merge(routes::sessions::router())
         .merge(routes::system_events::router())

@@ -7,7 +7,7 @@
 use super::sessions::SessionInfo;
 use super::tx::{args, Row, Tx};
 use super::{Store, StoreResult};
-use crate::domain::{DeviceId, SeenDevice, SessionId, TrustLevel, UserId};
+use crate::domain::{DeviceId, LoginMethod, SeenDevice, SessionId, TrustLevel, UserId};
 
 /// A user keeps at most this many devices: a login that records one more drops the least
 /// recently seen (contract section 8).
@@ -178,6 +178,10 @@ impl Store {
                                     expires_at: row.get("session_expires_at")?,
                                     ip_address: row.get("session_ip_address")?,
                                     device_name: Some(device.name.clone()),
+                                    login_method: LoginMethod::parse(
+                                        &row.get::<Option<String>>("session_login_method")?
+                                            .unwrap_or_default(),
+                                    ),
                                 }),
                                 None => None,
                             };
@@ -318,7 +322,8 @@ const DEVICE_WITH_SESSIONS: &str = concat!(
     device_columns!(),
     ", s.id AS session_id, s.created_at AS session_created_at, \
      s.last_used_at AS session_last_used_at, s.expires_at AS session_expires_at, \
-     s.ip_address AS session_ip_address FROM devices d LEFT JOIN sessions s \
+     s.ip_address AS session_ip_address, s.login_method AS session_login_method \
+     FROM devices d LEFT JOIN sessions s \
      ON s.device_id = d.id AND s.revoked_at IS NULL AND s.expires_at > $3 \
      WHERE d.id = $1 AND d.user_id = $2 ORDER BY s.created_at DESC, s.id DESC"
 );

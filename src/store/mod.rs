@@ -2,7 +2,8 @@
 //! [`postgres`]).
 //!
 //! Every operation is written once, as an async function over [`Tx`] in the module of what it
-//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`]),
+//! serves, with the SQL it runs at that module's end: [`accounts`] (and [`activation_links`],
+//! [`identities`] for sign-in with identity providers),
 //! [`sessions`], [`devices`], [`mfa`], [`password_resets`], [`organizations`], [`users`],
 //! [`quotas`], [`workspaces`] (the listing's statement in [`listing`]), [`workspace_members`],
 //! [`settings`], [`system_events`], and the operators' [`cleanup`] and [`email_keys`]. [`sql`]
@@ -31,6 +32,7 @@ mod cleanup;
 mod devices;
 mod email_keys;
 mod events;
+mod identities;
 mod listing;
 mod mfa;
 mod organizations;
@@ -60,6 +62,7 @@ pub use cleanup::{CleanupPolicy, CleanupReport};
 pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
+pub use identities::{ProviderSignIn, ProviderSignInOutcome};
 pub use mfa::{
     ChallengePurpose, Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode,
     NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, ResetOutcome, ResetTarget,

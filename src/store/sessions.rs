@@ -7,7 +7,7 @@ use super::devices::{trim_devices, upsert_device, NewDevice};
 use super::sql::{self, mfa_required, user_columns};
 use super::tx::{args, Row, Tx};
 use super::{Store, StoreResult, User};
-use crate::domain::{SessionId, UserId};
+use crate::domain::{LoginMethod, SessionId, UserId};
 
 /// A user has at most this many live sessions pending their second factor: a login that opens
 /// one more ends the oldest (contract section 8).
@@ -144,6 +144,7 @@ impl Store {
                         expires_at: row.get("expires_at")?,
                         ip_address: row.get("ip_address")?,
                         device_name: row.get("device_name")?,
+                        login_method: LoginMethod::parse(&row.get::<String>("login_method")?),
                     })
                 })
                 .await
@@ -239,7 +240,8 @@ pub(super) async fn insert_session(
             session.expires_at,
             device_id,
             &session.device.ip_address(),
-            session.mfa_pending
+            session.mfa_pending,
+            session.login_method.as_str()
         ],
     )
     .await?;
@@ -306,6 +308,8 @@ pub struct NewSession {
     pub device: NewDevice,
     /// It waits for its second factor (see [`SessionMfa::pending`]).
     pub mfa_pending: bool,
+    /// A password, or which identity provider.
+    pub login_method: LoginMethod,
 }
 
 #[derive(Debug, Clone)]
@@ -337,6 +341,7 @@ pub struct SessionInfo {
     pub ip_address: Option<String>,
     /// Its device's name; None for a session opened before devices were recorded.
     pub device_name: Option<String>,
+    pub login_method: LoginMethod,
 }
 
 // ---- SQL ----------------------------------------------------------------------------------------
@@ -344,10 +349,10 @@ pub struct SessionInfo {
 // The `pub(super)` ones are read by the plan test of the signed-in pages too (`devices`).
 
 /// Binds: id, user_id, created_at, expires_at, device_id, ip_address, mfa_pending (whether the
-/// session waits for its second factor).
+/// session waits for its second factor), login_method.
 const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, device_id, \
-     ip_address, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
+     ip_address, mfa_pending, login_method) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)";
 
 /// Ends user $1's live pending sessions ($2 now) but the $3 newest (ties broken by id), so that
 /// a user has at most that many waiting for their second factor. Written for both backends: a
@@ -398,7 +403,7 @@ const REVOKE_SESSION_BY_REFRESH_TOKEN: &str =
 /// The user's live sessions ($1 user, $2 now) with their device's name, newest first: one
 /// statement for `GET /token` and `GET /sessions`.
 pub(super) const LIST_SESSIONS: &str = "SELECT s.id, s.created_at, s.last_used_at, s.expires_at, \
-     s.ip_address, d.device_name FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
+     s.ip_address, d.device_name, s.login_method FROM sessions s LEFT JOIN devices d ON d.id = s.device_id \
      WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
      ORDER BY s.created_at DESC, s.id DESC";
 

@@ -199,6 +199,21 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "--rate-limit-login-failures-per-account",
             "WORKSPACES_RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
         ),
+        ("--google-client-id", "WORKSPACES_GOOGLE_CLIENT_ID"),
+        ("--google-client-secret", "WORKSPACES_GOOGLE_CLIENT_SECRET"),
+        ("--google-issuer", "WORKSPACES_GOOGLE_ISSUER"),
+        ("--microsoft-client-id", "WORKSPACES_MICROSOFT_CLIENT_ID"),
+        (
+            "--microsoft-client-secret",
+            "WORKSPACES_MICROSOFT_CLIENT_SECRET",
+        ),
+        ("--microsoft-tenant", "WORKSPACES_MICROSOFT_TENANT"),
+        ("--microsoft-authority", "WORKSPACES_MICROSOFT_AUTHORITY"),
+        ("--github-client-id", "WORKSPACES_GITHUB_CLIENT_ID"),
+        ("--github-client-secret", "WORKSPACES_GITHUB_CLIENT_SECRET"),
+        ("--github-url", "WORKSPACES_GITHUB_URL"),
+        ("--github-api-url", "WORKSPACES_GITHUB_API_URL"),
+        ("--oidc-provider", "WORKSPACES_OIDC_PROVIDERS"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -230,6 +245,45 @@ fn a_zero_hashing_queue_or_zero_proxy_hops_are_refused() {
         assert_eq!(output.status.code(), Some(2), "{flag}");
         let error = String::from_utf8(output.stderr).unwrap();
         assert!(error.contains(flag), "{error}");
+    }
+}
+
+/// A malformed provider setting stops the start with a message naming it, never the secret.
+#[test]
+fn a_malformed_identity_provider_stops_the_start_without_showing_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let refusals: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[(
+                "WORKSPACES_OIDC_PROVIDERS",
+                "corp,https://id.example,app,hunter2;Bad Name,https://x.example,app,hunter2",
+            )],
+            "--oidc-provider",
+        ),
+        (
+            &[("WORKSPACES_GOOGLE_CLIENT_SECRET", "hunter2")],
+            "--google-client-id",
+        ),
+        (
+            &[
+                ("WORKSPACES_MICROSOFT_CLIENT_ID", "app"),
+                ("WORKSPACES_MICROSOFT_CLIENT_SECRET", "hunter2"),
+                ("WORKSPACES_MICROSOFT_AUTHORITY", "login.example"),
+            ],
+            "--microsoft-authority",
+        ),
+    ];
+    for (env, named) in refusals {
+        let output = workspaces()
+            .envs(env.iter().copied())
+            .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{named}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(error.contains(named), "{named}: {error}");
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }
 

@@ -51,6 +51,7 @@ mod password_change;
 mod password_reset;
 mod pre_verify;
 mod profile;
+mod provider_sign_in;
 mod quotas;
 mod races;
 mod rate_limits;

@@ -43,6 +43,14 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/user/login", PUBLIC),
     ("POST", "/user/refresh", PUBLIC),
     ("POST", "/user/logout", PUBLIC),
+    // routes/auth.rs
+    ("GET", "/auth/providers", PUBLIC),
+    ("POST", "/auth/google", PUBLIC),
+    ("POST", "/auth/microsoft", PUBLIC),
+    ("POST", "/auth/google/refresh", PUBLIC),
+    ("POST", "/auth/github/refresh", PUBLIC),
+    ("POST", "/auth/microsoft/refresh", PUBLIC),
+    ("POST", "/auth/web3", PUBLIC),
     // routes/password_reset.rs
     ("POST", "/user/request-reset-password", PUBLIC),
     ("POST", "/user/reset-password", PUBLIC),
@@ -194,8 +202,10 @@ async fn the_document_is_openapi_3_1_and_documents_exactly_the_routes_of_the_ser
         let bearer = security.iter().any(|s| s.get("bearerAuth").is_some());
         assert_eq!(bearer, *protected, "{method} {path}: security {security:?}");
         let responses = operation["responses"].as_object().unwrap();
+        // `POST /auth/web3` is out of scope: it always answers 400 `PROVIDER_NOT_CONFIGURED`.
+        let never_succeeds = *path == "/auth/web3";
         assert!(
-            responses.keys().any(|status| status.starts_with('2')),
+            never_succeeds || responses.keys().any(|status| status.starts_with('2')),
             "{method} {path} documents no success"
         );
         if *protected {

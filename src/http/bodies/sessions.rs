@@ -1,4 +1,5 @@
-//! The session bodies several route modules share: the tokens a new or verified session is
+//! The session bodies several route modules share: the login answer (`POST /user/login`, the
+//! provider sign-ins), the tokens a new or verified session is
 //! issued (`POST /user/register`, `POST /user/login`, `POST /mfa/verify-login`), the user summary
 //! beside them (register, login), and a signed-in session as listed (`GET /sessions`,
 //! `GET /devices/{id}`).
@@ -6,9 +7,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::constants::Null;
+use super::constants::{Null, SuccessTrue};
 use crate::clock::rfc3339;
-use crate::domain::{OrgId, SessionId, UserId};
+use crate::domain::{self, OrgId, SessionId, UserId};
 use crate::store::{SessionInfo, User};
 
 /// The token fields shared by register and login answers.
@@ -21,6 +22,32 @@ pub struct IssuedTokens {
     pub token_id: SessionId,
     /// When the access token expires, Unix milliseconds.
     pub expires_at: i64,
+}
+
+/// `POST /user/login`, 200, and the provider sign-ins (`POST /auth/google`, ...).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    success: SuccessTrue,
+    #[serde(flatten)]
+    tokens: IssuedTokens,
+    user: UserSummary,
+    /// Present (true) when the session waits for its second factor: until
+    /// `POST /mfa/verify-login`, its access token opens only the pending-session allow-list.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(value_type = Option<bool>)]
+    mfa_required: bool,
+}
+
+impl LoginResponse {
+    pub fn new(tokens: IssuedTokens, user: UserSummary, mfa_required: bool) -> Self {
+        LoginResponse {
+            success: SuccessTrue,
+            tokens,
+            user,
+            mfa_required,
+        }
+    }
 }
 
 /// The user summary that register and login return.
@@ -47,11 +74,28 @@ impl From<&User> for UserSummary {
     }
 }
 
-/// How a session logged in: always with a password here.
+/// How a session logged in: with a password (`LOCAL`) or through an identity provider (`OIDC`:
+/// a generic OpenID Connect provider).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum LoginMethod {
-    #[serde(rename = "LOCAL")]
     Local,
+    Google,
+    Microsoft,
+    Github,
+    Oidc,
+}
+
+impl From<domain::LoginMethod> for LoginMethod {
+    fn from(method: domain::LoginMethod) -> Self {
+        match method {
+            domain::LoginMethod::Local => LoginMethod::Local,
+            domain::LoginMethod::Google => LoginMethod::Google,
+            domain::LoginMethod::Microsoft => LoginMethod::Microsoft,
+            domain::LoginMethod::Github => LoginMethod::Github,
+            domain::LoginMethod::Oidc => LoginMethod::Oidc,
+        }
+    }
 }
 
 /// One of the caller's live sessions.
@@ -91,7 +135,7 @@ impl From<SessionInfo> for SessionJson {
             started_at: rfc3339(session.created_at),
             last_activity: rfc3339(session.last_used_at),
             expires_at: session.expires_at,
-            login_method: LoginMethod::Local,
+            login_method: session.login_method.into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::{OrgId, SeenDevice, UserId};
+use crate::domain::{LoginMethod, OrgId, SeenDevice, UserId};
 
 use super::error::{ApiError, OrInternal};
 use crate::auth::{
@@ -39,13 +39,14 @@ pub struct IssuedSession {
 /// absolute lifetime). `mfa_pending`: it waits for its second factor (a password login of a
 /// user who needs MFA), and ends [`PENDING_SESSION_TTL_MS`] after now unless it passes it; its
 /// refresh token keeps the full expiry (a pending session cannot refresh, and one verified by
-/// enrolling keeps this token).
+/// enrolling keeps this token). `login_method`: a password, or which identity provider.
 pub fn new_session(
     user_id: UserId,
     now: i64,
     lifetime_ms: i64,
     seen: SeenDevice,
     mfa_pending: bool,
+    login_method: LoginMethod,
 ) -> IssuedSession {
     let secret = SessionSecret::generate();
     let expires_at = now + REFRESH_TOKEN_TTL_MS.min(lifetime_ms);
@@ -60,6 +61,7 @@ pub fn new_session(
         },
         device: NewDevice::new(user_id, seen, now),
         mfa_pending,
+        login_method,
     };
     let refresh_plain = secret.new_refresh_token();
     let refresh = NewRefreshToken {

@@ -8,5 +8,6 @@ pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod json;
+pub mod refresh;
 pub mod rules;
 pub mod throttle;

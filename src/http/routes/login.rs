@@ -4,29 +4,27 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
-use utoipa::openapi::RefOr;
-use utoipa::{PartialSchema, ToSchema};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{hash_token, SessionSecret};
+use crate::auth::hash_token;
 use crate::clock::now_ms;
-use crate::domain::{Email, Password, SeenDevice};
-use crate::http::bodies::constants::SuccessTrue;
+use crate::domain::{Email, LoginMethod, Password, SeenDevice};
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{BodyRejected, CredentialBodyRejected, PasswordBodyRejected};
-use crate::http::bodies::sessions::{IssuedTokens, UserSummary};
+use crate::http::bodies::sessions::{LoginResponse, UserSummary};
 use crate::http::bodies::SuccessResponse;
-use crate::http::common::credentials::{self, hashing_failed, TokenSubject, REFRESH_TOKEN_TTL_MS};
+use crate::http::common::credentials::{self, hashing_failed, TokenSubject};
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
+use crate::http::common::refresh::{refresh_session, RefreshBody, RefreshResponse};
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::{Credentials, RefreshOutcome};
+use crate::store::Credentials;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -48,32 +46,6 @@ struct LoginBody {
 
 fn login_failure(code: ErrorCode, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
-}
-
-/// `POST /user/login`, 200.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct LoginResponse {
-    success: SuccessTrue,
-    #[serde(flatten)]
-    tokens: IssuedTokens,
-    user: UserSummary,
-    /// Present (true) when the session waits for its second factor: until
-    /// `POST /mfa/verify-login`, its access token opens only the pending-session allow-list.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    #[schema(value_type = Option<bool>)]
-    mfa_required: bool,
-}
-
-impl LoginResponse {
-    fn new(tokens: IssuedTokens, user: UserSummary, mfa_required: bool) -> Self {
-        LoginResponse {
-            success: SuccessTrue,
-            tokens,
-            user,
-            mfa_required,
-        }
-    }
 }
 
 /// Log in: a new session, with an access token (JWT, 1 hour) and a refresh token (30 days).
@@ -178,6 +150,7 @@ async fn attempt_login(
         state.session_lifetime_ms,
         device,
         mfa_required,
+        LoginMethod::Local,
     );
     state
         .store
@@ -191,80 +164,6 @@ async fn attempt_login(
         UserSummary::from(&user),
         mfa_required,
     ))
-}
-
-/// The official client sends `refresh_token`; the reference documents `refreshToken`.
-#[derive(Deserialize)]
-struct RefreshBody {
-    refresh_token: Option<String>,
-    #[serde(rename = "refreshToken")]
-    refresh_token_camel: Option<String>,
-}
-
-/// `refresh_token`, or else `refreshToken`: the first of the two that is not null is used, and
-/// must be a non-blank string.
-impl PartialSchema for RefreshBody {
-    fn schema() -> RefOr<Schema> {
-        let string_or_null =
-            || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
-        let snake_case = ObjectBuilder::new()
-            .property("refresh_token", schema::non_blank())
-            .property("refreshToken", string_or_null())
-            .required("refresh_token");
-        let camel_case = ObjectBuilder::new()
-            .property(
-                "refresh_token",
-                ObjectBuilder::new().schema_type(Type::Null),
-            )
-            .property("refreshToken", schema::non_blank())
-            .required("refreshToken");
-        AnyOfBuilder::new()
-            .item(snake_case)
-            .item(camel_case)
-            .description(Some(
-                "The refresh token, as `refresh_token` (the official client) or `refreshToken` \
-                 (the reference); `refresh_token` wins when both are present",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for RefreshBody {}
-
-impl RefreshBody {
-    fn token(&self) -> Result<&str, ApiError> {
-        self.refresh_token
-            .as_deref()
-            .or(self.refresh_token_camel.as_deref())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::missing_field("refreshToken"))
-    }
-}
-
-/// `POST /user/refresh`, 200: a new token pair (`token` repeats `accessToken`).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct RefreshResponse {
-    success: SuccessTrue,
-    /// Same as `accessToken`.
-    token: String,
-    access_token: String,
-    refresh_token: String,
-    /// When the access token expires, Unix milliseconds.
-    expires_at: i64,
-}
-
-impl From<IssuedTokens> for RefreshResponse {
-    fn from(tokens: IssuedTokens) -> Self {
-        RefreshResponse {
-            success: SuccessTrue,
-            token: tokens.access_token.clone(),
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-            expires_at: tokens.expires_at,
-        }
-    }
 }
 
 /// Exchange a refresh token for a new token pair. The presented refresh token is used up; using
@@ -286,46 +185,7 @@ async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<RefreshResponse>, ApiError> {
-    const FAILED: &str = "Failed to refresh token";
-    let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::InvalidRefreshToken,
-            "Invalid or expired refresh token",
-        )
-    };
-    let presented = body.token()?;
-    state
-        .throttle
-        .check_account(AccountKey::token("refresh", presented))?;
-    // The token starts with the session's secret, which the server keeps no copy of: the new
-    // access token's `sid` is taken from it (the store checks the token belongs to that session).
-    let session = SessionSecret::of_refresh_token(presented).ok_or_else(invalid)?;
-    let now = now_ms();
-    let next_plain = session.new_refresh_token();
-    let (presented_hash, next_hash) = (hash_token(presented), hash_token(&next_plain));
-    let rotated = state.store.rotate_refresh_token(
-        &presented_hash,
-        session.id(),
-        &next_hash,
-        now,
-        now + REFRESH_TOKEN_TTL_MS,
-        state.session_lifetime_ms,
-    );
-    match rotated.await {
-        Ok(RefreshOutcome::Rotated { user, .. }) => {
-            let subject = TokenSubject::of(&user, &session);
-            let tokens = credentials::issue(&state, subject, next_plain, now).or_500(FAILED)?;
-            Ok(Json(RefreshResponse::from(tokens)))
-        }
-        Ok(RefreshOutcome::Reused) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::RefreshTokenReused,
-            "Refresh token was already used; the session has been revoked",
-        )),
-        Ok(RefreshOutcome::Invalid) => Err(invalid()),
-        Err(error) => Err(ApiError::internal(FAILED, error)),
-    }
+    refresh_session(&state, body).await.map(Json)
 }
 
 /// Ends the session the refresh token belongs to. Idempotent: an unknown or already revoked

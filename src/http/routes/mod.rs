@@ -4,6 +4,7 @@
 //! shared modules (`common`, `bodies`) and, in a folder, its parent, never another route
 //! module. Two modules may serve one path with different methods: the routers merge them.
 
+pub mod auth;
 pub mod devices;
 pub mod links;
 pub mod login;

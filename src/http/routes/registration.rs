@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::auth::hash_token;
 use crate::clock::now_ms;
 use crate::config::RegistrationPolicy;
-use crate::domain::{email_key, has_refused_chars, Email, OrgId, OrgRole, Password, UserId};
+use crate::domain::{
+    email_key, has_refused_chars, Email, LoginMethod, OrgId, OrgRole, Password, UserId,
+};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorResponse};
 use crate::http::bodies::fields::{self as schema, MAX_ORG_TEXT_CHARS, MAX_WEBSITE_CHARS};
@@ -185,8 +187,14 @@ impl Registration {
             created_at: now,
         };
         let device = applicant.device_info.seen(seen.0, seen.1);
-        let issued =
-            credentials::new_session(user.id, now, state.session_lifetime_ms, device, false);
+        let issued = credentials::new_session(
+            user.id,
+            now,
+            state.session_lifetime_ms,
+            device,
+            false,
+            LoginMethod::Local,
+        );
         let summary = UserSummary {
             id: user.id,
             email: user.email.clone(),

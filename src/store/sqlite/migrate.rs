@@ -53,6 +53,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261206000101_instance_admins.sql",
     "20261206000201_activation_links.sql",
     "20261206000301_quotas.sql",
+    "20261207000001_identities.sql",
     "20261207000101_passkeys.sql",
 ];
 
@@ -433,7 +434,7 @@ mod tests {
         assert_eq!(book(&open(&path)), booked);
     }
 
-    /// Undoes what the last migration (20261206000301_quotas.sql) made.
+    /// Undoes what the last migration (20261207000101_passkeys.sql) made.
     const UNDO_LAST_MIGRATION: &str = "DROP TABLE passkey_challenges; DROP TABLE passkeys;";
 
     #[test]

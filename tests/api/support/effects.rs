@@ -31,8 +31,11 @@ impl TestApp {
              COALESCE(password_hash, '') || '|' || updated_at || '|' || mfa_required FROM users \
              ORDER BY 1",
             "SELECT 'session|' || u.email || '|' || s.created_at || '|' || \
-             COALESCE(s.revoked_at, -1) || '|' || s.mfa_pending || '|' || s.mfa_verified \
-             FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+             COALESCE(s.revoked_at, -1) || '|' || s.mfa_pending || '|' || s.mfa_verified || \
+             '|' || s.login_method FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1",
+            "SELECT 'identity|' || i.provider || '|' || i.subject || '|' || u.email || '|' || \
+             i.email || '|' || i.created_at FROM identities i JOIN users u ON u.id = i.user_id \
+             ORDER BY 1",
             "SELECT 'mfa|' || u.email || '|' || m.method || '|' || m.configured || '|' || \
              m.enabled || '|' || m.is_primary || '|' || m.last_step || '|' || \
              COALESCE(LENGTH(m.secret), -1) || '|' || COALESCE(LENGTH(m.pending_secret), -1) || \

@@ -14,8 +14,9 @@
 //! - [`sessions`], [`signed_in`], [`password_reset`], [`settings`], [`mfa`], [`openapi`]: what
 //!   the tests of one concern share with other files (token checks, sessions from a device, reset
 //!   e-mails, the settings scopes, TOTP codes, the served document);
-//! - [`clock`], [`at_once`], [`binary`], [`fake_smtp`], [`faults`]: time, two requests at the
-//!   same moment, the server as a separate process, an SMTP server, a write that fails.
+//! - [`clock`], [`at_once`], [`binary`], [`fake_smtp`], [`faults`], [`mock_provider`]: time, two
+//!   requests at the same moment, the server as a separate process, an SMTP server, a write
+//!   that fails, an OpenID Connect provider.
 
 pub mod accounts;
 pub mod app;
@@ -31,6 +32,7 @@ pub mod event_cast;
 pub mod fake_smtp;
 pub mod faults;
 pub mod mfa;
+pub mod mock_provider;
 pub mod openapi;
 pub mod org_cast;
 pub mod passkey;

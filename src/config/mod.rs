@@ -6,6 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub mod providers;
+
+pub use providers::ProvidersConfig;
+
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -63,6 +67,8 @@ pub struct Config {
     pub password_hash_threads: usize,
     /// Hashing jobs that may wait for those threads; beyond, 503 at once.
     pub password_hash_queue: usize,
+    /// The identity providers people may sign in with (contract section 12).
+    pub providers: ProvidersConfig,
 }
 
 /// Requests per minute allowed on the credential routes; 0 turns a limit off. Read by the rate
@@ -215,6 +221,7 @@ impl Config {
             rate_limits: RateLimitConfig::OFF,
             password_hash_threads: crate::auth::default_hash_threads(),
             password_hash_queue: crate::auth::DEFAULT_HASH_QUEUE,
+            providers: ProvidersConfig::default(),
         }
     }
 }
@@ -295,6 +302,7 @@ impl fmt::Debug for Config {
             .field("rate_limits", &self.rate_limits)
             .field("password_hash_threads", &self.password_hash_threads)
             .field("password_hash_queue", &self.password_hash_queue)
+            .field("providers", &self.providers)
             .finish()
     }
 }
@@ -309,8 +317,20 @@ mod tests {
         config.jwt_secret = Some("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".into());
         config.smtp_url = Some("smtps://mail:pa55@smtp.example.com".into());
         config.mfa_encryption_key = Some("00aes00".repeat(9) + "0");
+        config.providers.google = Some(super::providers::OidcClient {
+            issuer: super::providers::GOOGLE_ISSUER.to_owned(),
+            client_id: "client".to_owned(),
+            client_secret: super::providers::ClientSecret::new("g00gle-secret"),
+        });
         let printed = format!("{config:?}");
-        for secret in ["hunter2", "sw0rdfish", "s3cr3t", "pa55", "00aes00"] {
+        for secret in [
+            "hunter2",
+            "sw0rdfish",
+            "s3cr3t",
+            "pa55",
+            "00aes00",
+            "g00gle-secret",
+        ] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }

@@ -11,7 +11,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::auth::providers::Providers;
-use crate::auth::{new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher};
+use crate::auth::{
+    new_token, read_secret_file, JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty,
+};
 use crate::config::{redact_url, CleanupConfig, Config, ConnectionLimits, RetentionConfig};
 use crate::domain::email_key;
 use crate::http::{metrics_router, router, AppState, Metrics, Services, Throttle};
@@ -78,6 +80,10 @@ impl Application {
         let secret = jwt_secret(&config, &store).await?;
         let mfa = mfa_config(&config, secret.as_bytes())?;
         let link_key = link_key(&config, &secret, &store)?;
+        // Bound before the state is built: WebAuthn's relying party is the public URL, whose
+        // default is the port bound (connections wait in the backlog until serving starts).
+        let listener = bind(config.listen).await?;
+        let relying_party = relying_party(&config, &listener)?;
         let state = AppState::new(Services {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -95,25 +101,25 @@ impl Application {
             invitation_ttl_ms: millis(config.invitation_lifetime),
             throttle: Arc::new(Throttle::new(config.rate_limits)),
             mfa: Arc::new(mfa),
+            relying_party: Arc::new(relying_party),
             providers: Arc::new(
                 Providers::new(&config.providers).context("setting up the identity providers")?,
             ),
         });
-        // Built before binding: once the port accepts connections, only serving is left to start
-        // (building the router also generates the OpenAPI document, which takes a moment).
+        // The default public URL's port, for the links the sign-in flow builds.
+        if let Ok(addr) = listener.local_addr() {
+            let _ = state
+                .listen_url
+                .set(format!("http://localhost:{}", addr.port()));
+        }
+        // Built before serving: once serving starts, only accepting is left (building the router
+        // also generates the OpenAPI document, which takes a moment).
         let router = router(state.clone(), &config)?;
-        let shared = state.clone();
         let counters = state.metrics.clone();
         let metrics = match config.metrics_listen {
             Some(addr) => Some((bind(addr).await?, metrics_router(state))),
             None => None,
         };
-        let listener = bind(config.listen).await?;
-        if let Ok(addr) = listener.local_addr() {
-            let _ = shared
-                .listen_url
-                .set(format!("http://localhost:{}", addr.port()));
-        }
         Ok(Application {
             listener,
             router,
@@ -265,6 +271,17 @@ fn mfa_config(config: &Config, signing_secret: &[u8]) -> anyhow::Result<MfaConfi
         (None, None) => None,
     };
     MfaConfig::new(key.as_deref(), signing_secret, &config.mfa_issuer)
+}
+
+/// WebAuthn's relying party (contract section 14): `--public-url`, else `http://localhost:PORT`
+/// of the port bound, named `--mfa-issuer`.
+fn relying_party(config: &Config, listener: &TcpListener) -> anyhow::Result<RelyingParty> {
+    let url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://localhost:{}", listener.local_addr()?.port()),
+    };
+    RelyingParty::new(&url, &config.mfa_issuer)
+        .with_context(|| format!("--public-url {url} has no host for WebAuthn's relying party"))
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

@@ -173,6 +173,10 @@ pub enum MfaChange {
     Reset,
     /// A backup code was used to sign in.
     BackupCodeUsed,
+    /// A passkey was added to the account.
+    PasskeyAdded,
+    /// A passkey was removed from the account.
+    PasskeyRemoved,
 }
 
 impl MfaChange {
@@ -186,6 +190,8 @@ impl MfaChange {
             MfaChange::BackupCodeUsed => {
                 "A backup code was used to sign in. Each code works once.".to_owned()
             }
+            MfaChange::PasskeyAdded => "A passkey was added to your account.".to_owned(),
+            MfaChange::PasskeyRemoved => "A passkey was removed from your account.".to_owned(),
         }
     }
 }
@@ -194,6 +200,7 @@ fn method_name(method: &str) -> &'static str {
     match method {
         "GOOGLE_AUTH" => "Signing in with an authenticator app",
         "MAGIC_LINK" => "Signing in with a link sent by e-mail",
+        "PASSKEY" => "Signing in with a passkey",
         _ => "A second sign-in step",
     }
 }

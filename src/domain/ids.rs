@@ -95,6 +95,10 @@ id_type!(
     /// A device a user signed in from (one per user and fingerprint).
     DeviceId
 );
+id_type!(
+    /// A passkey (a WebAuthn credential) of a user.
+    PasskeyId
+);
 
 #[cfg(test)]
 mod tests {

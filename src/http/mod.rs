@@ -46,7 +46,7 @@ pub use common::throttle::Throttle;
 pub use metrics::Metrics;
 
 use crate::auth::providers::Providers;
-use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher};
+use crate::auth::{JwtKeys, LinkKey, MfaConfig, PasswordHasher, RelyingParty};
 use crate::config::Config;
 use crate::config::{Quotas, RegistrationPolicy};
 use crate::mail::Mailer;
@@ -105,6 +105,8 @@ pub struct Services {
     pub throttle: Arc<Throttle>,
     /// The key sealing TOTP secrets and the issuer named in `otpauth://` URIs.
     pub mfa: Arc<MfaConfig>,
+    /// WebAuthn's relying party, from the public URL (passkeys).
+    pub relying_party: Arc<RelyingParty>,
     /// The identity providers people may sign in with, their discovery and keys cached.
     pub providers: Arc<Providers>,
 }

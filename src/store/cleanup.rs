@@ -39,6 +39,8 @@ pub struct CleanupReport {
     pub mfa_link_tokens: u64,
     /// Codes e-mailed for an enrolment from a pending session.
     pub mfa_email_codes: u64,
+    /// Passkey ceremonies (challenges) that expired.
+    pub passkey_challenges: u64,
     /// Failed MFA verifications older than the lockout window.
     pub mfa_failures: u64,
     /// Browser sign-ins with identity providers and their one-time codes, expired.
@@ -70,6 +72,7 @@ impl Store {
         report.mfa_email_codes = delete(&DELETE_EXPIRED_EMAIL_CODES).await?;
         report.oidc_flows = delete(&DELETE_EXPIRED_OIDC_FLOWS).await?;
         report.oidc_flows += delete(&DELETE_EXPIRED_OIDC_CODES).await?;
+        report.passkey_challenges = delete(&DELETE_EXPIRED_PASSKEY_CHALLENGES).await?;
         // Never a failure the lockout still counts, whatever the grace.
         let failures_before = ended.min(now.saturating_sub(LOCKOUT_WINDOW_MS));
         report.mfa_failures = self
@@ -278,6 +281,14 @@ const DELETE_EXPIRED_OIDC_CODES: PerDialect = batch_delete!(
     "SELECT c.code_hash FROM oidc_codes c WHERE c.expires_at < $1"
 );
 
+/// Passkey ceremonies that expired before $1.
+const DELETE_EXPIRED_PASSKEY_CHALLENGES: PerDialect = batch_delete!(
+    "passkey_challenges",
+    "id",
+    "c",
+    "SELECT c.id FROM passkey_challenges c WHERE c.expires_at < $1"
+);
+
 /// Failed MFA verifications made before $1 (the clean-up's grace is longer than the lockout
 /// window, so these no longer count).
 const DELETE_OLD_MFA_FAILURES: PerDialect = batch_delete!(
@@ -327,10 +338,12 @@ const LOCK_ABANDONED_ACCOUNT: PerDialect = PerDialect::new(
 );
 
 /// What an account owns, each deleted by user id ($1), children first.
-const DELETE_ACCOUNT_ROWS: [&str; 12] = [
+const DELETE_ACCOUNT_ROWS: [&str; 14] = [
     "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
     "DELETE FROM mfa_failures WHERE user_id = $1",
     "DELETE FROM mfa_email_codes WHERE user_id = $1",
+    "DELETE FROM passkey_challenges WHERE user_id = $1",
+    "DELETE FROM passkeys WHERE user_id = $1",
     "DELETE FROM mfa_link_tokens WHERE user_id = $1",
     "DELETE FROM mfa_backup_codes WHERE user_id = $1",
     "DELETE FROM mfa_methods WHERE user_id = $1",
@@ -356,8 +369,9 @@ mod tests {
     use super::{
         ABANDONED_ACCOUNTS, DELETE_ENDED_SESSIONS, DELETE_EXPIRED_EMAIL_CODES,
         DELETE_EXPIRED_LINK_TOKENS, DELETE_EXPIRED_OIDC_CODES, DELETE_EXPIRED_OIDC_FLOWS,
-        DELETE_EXPIRED_REFRESH_TOKENS, DELETE_EXPIRED_RESETS, DELETE_EXPIRED_VERIFICATIONS,
-        DELETE_OLD_MFA_FAILURES, DELETE_REVOKED_SESSIONS_REFRESH_TOKENS, LOCK_ABANDONED_ACCOUNT,
+        DELETE_EXPIRED_PASSKEY_CHALLENGES, DELETE_EXPIRED_REFRESH_TOKENS, DELETE_EXPIRED_RESETS,
+        DELETE_EXPIRED_VERIFICATIONS, DELETE_OLD_MFA_FAILURES,
+        DELETE_REVOKED_SESSIONS_REFRESH_TOKENS, LOCK_ABANDONED_ACCOUNT,
     };
     use crate::store::sqlite::explain::{migrated, plan};
     use crate::store::tx::Dialect;
@@ -376,6 +390,10 @@ mod tests {
             (&DELETE_EXPIRED_EMAIL_CODES, "mfa_email_codes_expires"),
             (&DELETE_EXPIRED_OIDC_FLOWS, "oidc_flows_expires"),
             (&DELETE_EXPIRED_OIDC_CODES, "oidc_codes_expires"),
+            (
+                &DELETE_EXPIRED_PASSKEY_CHALLENGES,
+                "passkey_challenges_expires",
+            ),
             (&DELETE_OLD_MFA_FAILURES, "mfa_failures_time"),
         ];
         let mut statements: Vec<(&str, &str)> = deletes

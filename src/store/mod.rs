@@ -65,8 +65,9 @@ pub use email_keys::Rekeyed;
 pub use events::Actor;
 pub use identities::{ProviderSignIn, ProviderSignInOutcome};
 pub use mfa::{
-    Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode, NewLinkToken,
-    ResetOutcome, ResetTarget, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
+    ChallengePurpose, Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode,
+    NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, ResetOutcome, ResetTarget,
+    StoredPasskey, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
     LOCKOUT_WINDOW_MS,
 };
 pub use oidc_flows::{NewOidcFlow, SpentOidcFlow};

@@ -35,7 +35,7 @@ use sqlx::{ColumnIndex, PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeviceId, EventContext, EventKind, OrgId, OrgRole, SessionId, UserId, WorkspaceId,
+    DeviceId, EventContext, EventKind, OrgId, OrgRole, PasskeyId, SessionId, UserId, WorkspaceId,
     WorkspaceRole,
 };
 
@@ -132,7 +132,7 @@ macro_rules! id_arg_and_column {
         }
     )*};
 }
-id_arg_and_column!(UserId, OrgId, WorkspaceId, SessionId, DeviceId);
+id_arg_and_column!(UserId, OrgId, WorkspaceId, SessionId, DeviceId, PasskeyId);
 
 /// Roles bind as what the database stores: the number for an organization role, the wire string
 /// for a workspace role.

@@ -284,6 +284,7 @@ async fn a_clean_up_pass_deletes_exactly_what_ended_and_nothing_live() {
         password_resets: 1,
         mfa_link_tokens: 0,
         mfa_email_codes: 0,
+        passkey_challenges: 0,
         mfa_failures: 0,
         oidc_flows: 0,
         accounts: 1,

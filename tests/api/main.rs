@@ -40,6 +40,7 @@ mod mfa_hardening;
 mod mfa_link_tokens;
 mod mfa_login;
 mod mfa_manage;
+mod mfa_passkeys;
 mod mfa_races;
 mod official_client;
 mod openapi;

@@ -12,16 +12,22 @@ use crate::support::mfa::mfa_error;
 use crate::support::openapi::{concrete, document, operations};
 
 /// What a pending session may call (besides the public routes, `POST /user/logout` among them).
-const ALLOWED: [(&str, &str); 5] = [
+const ALLOWED: [(&str, &str); 6] = [
     ("GET", "/user/profile"),
     ("GET", "/mfa/status"),
     ("GET", "/mfa/methods"),
     ("POST", "/mfa/magic-link/send"),
+    ("POST", "/mfa/passkey/auth-options"),
     ("POST", "/mfa/verify-login"),
 ];
 
-/// And only while the user has no method enabled: enrolling.
-const ENROLLING: [(&str, &str); 2] = [("POST", "/mfa/setup"), ("POST", "/mfa/verify-setup")];
+/// And only while the user has no method enabled: enrolling (a passkey's registration too).
+const ENROLLING: [(&str, &str); 4] = [
+    ("POST", "/mfa/setup"),
+    ("POST", "/mfa/verify-setup"),
+    ("POST", "/mfa/passkey/complete-registration"),
+    ("POST", "/mfa/passkey/complete-registration-1"),
+];
 
 fn is_mfa_required(answer: &Answer) -> bool {
     let message = "MFA verification required";

@@ -19,8 +19,8 @@ fn methods_body(totp: (bool, bool), link: (bool, bool)) -> Value {
           "description": "A single-use sign-in link sent to your e-mail address",
           "isAvailable": true, "isConfigured": link.0, "isEnabled": link.1 },
         { "type": "PASSKEY", "name": "Passkey",
-          "description": "WebAuthn security keys and platform authenticators (not available yet)",
-          "isAvailable": false, "isConfigured": false, "isEnabled": false },
+          "description": "WebAuthn security keys and platform authenticators",
+          "isAvailable": true, "isConfigured": false, "isEnabled": false },
     ]})
 }
 
@@ -289,7 +289,7 @@ async fn a_wrong_or_missing_setup_code_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn passkeys_and_unknown_types_are_invalid_and_setup_needs_a_verified_account() {
+async fn unknown_types_are_invalid_and_setup_needs_a_verified_account() {
     let app = spawn_app().await;
     let owner = app.register_verified("owner@example.com").await;
     let before = app.snapshot().await;
@@ -300,7 +300,7 @@ async fn passkeys_and_unknown_types_are_invalid_and_setup_needs_a_verified_accou
         "/mfa/disable",
         "/mfa/primary",
     ] {
-        for mfa_type in [json!("PASSKEY"), json!("SMS"), json!("google_auth")] {
+        for mfa_type in [json!("passkey"), json!("SMS"), json!("google_auth")] {
             let answer = app
                 .mfa_post(
                     path,

@@ -125,6 +125,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/mfa/primary", PROTECTED),
     ("POST", "/mfa/reset", PROTECTED),
     ("POST", "/mfa/organization/enforce", PROTECTED),
+    ("POST", "/mfa/passkey/complete-registration", PROTECTED),
+    ("POST", "/mfa/passkey/complete-registration-1", PROTECTED),
+    ("POST", "/mfa/passkey/auth-options", PROTECTED),
+    ("GET", "/mfa/passkeys", PROTECTED),
+    ("PUT", "/mfa/passkeys/{id}", PROTECTED),
+    ("DELETE", "/mfa/passkeys/{id}", PROTECTED),
     // routes/links.rs
     ("GET", "/links", PROTECTED),
     ("POST", "/links", PROTECTED),

@@ -61,6 +61,8 @@ pub enum ErrorCode {
     NotFound,
     OrganizationNotFound,
     Overloaded,
+    PasskeyNotFound,
+    PasskeyRegistrationFailed,
     PasswordSelfOnly,
     PayloadTooLarge,
     ProviderDenied,

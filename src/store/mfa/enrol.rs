@@ -210,7 +210,7 @@ impl Store {
     }
 }
 
-async fn insert_email_code(tx: &mut Tx<'_>, code: &NewEmailCode) -> StoreResult<()> {
+pub(super) async fn insert_email_code(tx: &mut Tx<'_>, code: &NewEmailCode) -> StoreResult<()> {
     tx.execute(
         UPSERT_EMAIL_CODE,
         args![
@@ -273,6 +273,6 @@ const UPSERT_EMAIL_CODE: &str = "INSERT INTO mfa_email_codes (session_id, user_i
      expires_at = excluded.expires_at, used_at = NULL";
 
 /// Spends the live e-mailed code ($3 hash) of session $1 of user $2 ($4 now): once.
-const SPEND_EMAIL_CODE: &str = "UPDATE mfa_email_codes SET used_at = $4 \
+pub(super) const SPEND_EMAIL_CODE: &str = "UPDATE mfa_email_codes SET used_at = $4 \
      WHERE session_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL \
      AND expires_at > $4";

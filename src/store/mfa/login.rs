@@ -1,6 +1,7 @@
 //! Passing the second factor: sending a sign-in link to a pending session, and `verify-login`,
 //! which spends a factor once, under the lockout, and makes the session a verified one.
 
+use super::passkeys::{SPEND_CHALLENGE, SPEND_PASSKEY_COUNTER};
 use super::{
     insert_link_token, locked_out, read_state, record_failure, NewLinkToken, VerifyOutcome,
     CLEAR_MFA_FAILURES, VERIFY_SESSION,
@@ -22,6 +23,16 @@ pub enum Factor {
     },
     LoginLink {
         hash: Vec<u8>,
+    },
+    /// An assertion webauthn-rs verified against the ceremony `challenge` of this session:
+    /// spends the challenge and the credential's counter.
+    Passkey {
+        challenge: String,
+        credential_id: Vec<u8>,
+        counter: i64,
+        /// The passkey as it is to be stored now (webauthn-rs's `Passkey`, JSON).
+        passkey: String,
+        backed_up: bool,
     },
     /// Nothing that could be right (a malformed code): a failure.
     Invalid,
@@ -83,6 +94,22 @@ impl Store {
                     Factor::LoginLink { hash } => {
                         tx.execute(SPEND_LOGIN_LINK, args![user_id, hash, now, session_id])
                             .await?
+                    }
+                    Factor::Passkey {
+                        challenge,
+                        credential_id,
+                        counter,
+                        passkey,
+                        backed_up,
+                    } => {
+                        let args = args![challenge, session_id, user_id, "authenticate", now];
+                        if tx.execute(SPEND_CHALLENGE, args).await? == 1 {
+                            let args =
+                                args![user_id, credential_id, *counter, passkey, *backed_up, now];
+                            tx.execute(SPEND_PASSKEY_COUNTER, args).await?
+                        } else {
+                            0
+                        }
                     }
                     Factor::Totp { step: None } | Factor::Invalid => 0,
                 };

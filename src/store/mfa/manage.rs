@@ -181,7 +181,9 @@ const SET_PRIMARY: &str = "UPDATE mfa_methods SET is_primary = TRUE, updated_at 
      WHERE user_id = $1 AND method = $2 AND enabled";
 
 /// A reset: everything of user $1's second factors goes.
-const RESET_MFA_ROWS: [&str; 4] = [
+const RESET_MFA_ROWS: [&str; 6] = [
+    "DELETE FROM passkeys WHERE user_id = $1",
+    "DELETE FROM passkey_challenges WHERE user_id = $1",
     "DELETE FROM mfa_backup_codes WHERE user_id = $1",
     "DELETE FROM mfa_email_codes WHERE user_id = $1",
     "DELETE FROM mfa_link_tokens WHERE user_id = $1",

@@ -10,12 +10,13 @@
 //!
 //! The operations are grouped as the routes that use them: enrolling a method ([`enrol`]),
 //! passing the second factor ([`login`]), managing one's methods and an admin's reset
-//! ([`manage`]). Here: where a user stands, and the steps they share (the lock, the lockout, the
+//! ([`manage`]), and passkeys' ceremonies and credentials ([`passkeys`]). Here: where a user stands, and the steps they share (the lock, the lockout, the
 //! event).
 
 mod enrol;
 mod login;
 mod manage;
+mod passkeys;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -28,6 +29,9 @@ use crate::domain::{EventKind, MfaMethod, SessionId, UserId};
 pub use enrol::{MailboxProof, NewEmailCode};
 pub use login::Factor;
 pub use manage::{MethodChange, ResetOutcome, ResetTarget};
+pub use passkeys::{
+    ChallengePurpose, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, StoredPasskey,
+};
 
 /// This many failed verifications of one user from one client address within
 /// [`LOCKOUT_WINDOW_MS`] lock that client out of the user's verification while the window holds

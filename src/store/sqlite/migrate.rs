@@ -54,6 +54,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261206000201_activation_links.sql",
     "20261206000301_quotas.sql",
     "20261207000001_identities.sql",
+    "20261207000101_passkeys.sql",
     "20261208000001_oidc_flows.sql",
 ];
 

@@ -40,6 +40,9 @@ impl TestApp {
              m.enabled || '|' || m.is_primary || '|' || m.last_step || '|' || \
              COALESCE(LENGTH(m.secret), -1) || '|' || COALESCE(LENGTH(m.pending_secret), -1) || \
              '|' || m.updated_at FROM mfa_methods m JOIN users u ON u.id = m.user_id ORDER BY 1",
+            "SELECT 'passkey|' || u.email || '|' || p.name || '|' || p.counter || '|' || \
+             p.backed_up || '|' || COALESCE(p.last_used_at, -1) FROM passkeys p \
+             JOIN users u ON u.id = p.user_id ORDER BY 1",
             "SELECT 'backup|' || u.email || '|' || b.pending || '|' || COALESCE(b.used_at, -1) \
              FROM mfa_backup_codes b JOIN users u ON u.id = b.user_id ORDER BY 1",
             "SELECT 'link|' || u.email || '|' || l.purpose || '|' || l.created_at || '|' || \

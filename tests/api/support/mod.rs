@@ -35,6 +35,7 @@ pub mod mfa;
 pub mod mock_provider;
 pub mod openapi;
 pub mod org_cast;
+pub mod passkey;
 pub mod password_reset;
 pub mod schema;
 pub mod sessions;

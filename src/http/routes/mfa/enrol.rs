@@ -21,6 +21,7 @@ use crate::http::AppState;
 use crate::mail::{MfaChange, MAGIC_LINK_ACTIVATION, MFA_SETUP_CODE};
 use crate::store::{MailboxProof, NewEmailCode, VerifyOutcome};
 
+use super::passkeys::{self, PasskeySetupResponse};
 use super::{
     client_key, locked, may_change_mfa, method_of, mfa_state_of, new_link_token, notify,
     open_secret, send_link, verified_session_expiry, LinksRateLimited, MfaResult, MfaTypeBody,
@@ -29,12 +30,13 @@ use super::{
 
 /// A fresh 6-digit code for the mailbox of a pending session that enrolls (10 minutes, once,
 /// and its failures count for the lockout: 20 guesses in 15 minutes at most of a million).
-fn new_email_code() -> String {
+pub(super) fn new_email_code() -> String {
     use rand::Rng as _;
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
 }
 
-/// `{mfaType, code}`; for `MAGIC_LINK` the code is the activation token.
+/// `{mfaType, code}`; for `MAGIC_LINK` the code is the activation token; for `PASSKEY`,
+/// `{mfaType, credential, name?}` in place of the code.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct VerifySetupBody {
@@ -42,6 +44,11 @@ pub(super) struct VerifySetupBody {
     mfa_type: Option<String>,
     #[schema(value_type = String, example = "123456")]
     code: Option<String>,
+    /// `PASSKEY`: what `navigator.credentials.create` answered (WebAuthn's JSON form).
+    #[schema(value_type = Object)]
+    credential: Option<serde_json::Value>,
+    /// `PASSKEY`: a name for it (default "Passkey").
+    name: Option<String>,
     /// The code e-mailed by `setup`: required when a pending session enrolls `GOOGLE_AUTH`.
     #[schema(value_type = String, example = "654321")]
     email_code: Option<String>,
@@ -100,6 +107,7 @@ impl TotpSetupResponse {
 pub(super) enum SetupResponse {
     Totp(TotpSetupResponse),
     MagicLink(MessageResponse),
+    Passkey(PasskeySetupResponse),
 }
 
 /// Start enrolling a method: for `GOOGLE_AUTH` a new secret, its QR code and backup codes (the
@@ -112,7 +120,7 @@ pub(super) enum SetupResponse {
     request_body = MfaTypeBody,
     responses(
         BodyRejected<ErrorWithText>,
-        (status = 200, description = "`GOOGLE_AUTH`: the secret, QR code, URI and backup codes; `MAGIC_LINK`: the activation e-mail was sent", body = SetupResponse),
+        (status = 200, description = "`GOOGLE_AUTH`: the secret, QR code, URI and backup codes; `MAGIC_LINK`: the activation e-mail was sent; `PASSKEY`: the registration's challenge and creation options", body = SetupResponse),
         (status = 400, description = "Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`: MFA is on and this session did not pass it", body = ErrorWithText),
@@ -184,6 +192,10 @@ pub(super) async fn setup(
             let body = MessageResponse::new("Magic link activation e-mail sent");
             Ok(Json(SetupResponse::MagicLink(body)))
         }
+        MfaMethod::Passkey => {
+            let Json(body) = passkeys::setup(&state, &caller).await?;
+            Ok(Json(SetupResponse::Passkey(body)))
+        }
     }
 }
 
@@ -199,8 +211,8 @@ pub(super) async fn setup(
     request_body = VerifySetupBody,
     responses(
         BodyRejected<ErrorWithText>,
-        (status = 200, description = "MFA setup verified and enabled", body = MessageResponse),
-        (status = 400, description = "MFA setup verification failed; Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`", body = ErrorWithText),
+        (status = 200, description = "MFA setup verified and enabled; `PASSKEY`: Passkey registration completed", body = MessageResponse),
+        (status = 400, description = "MFA setup verification failed; `PASSKEY`: Passkey registration failed; Invalid MFA type specified; `MISSING_FIELD`; `INVALID_FIELD` (a passkey's name); `USER_NOT_VALIDATED`", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
         (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (a pending session's enrolment counts toward the lockout of `verify-login`; `Retry-After`)", body = ErrorWithText),
@@ -220,6 +232,20 @@ pub(super) async fn verify_setup(
     may_change_mfa(&caller, &mfa, true)?;
     let JsonBody(body) = body?;
     let method = method_of(body.mfa_type.as_deref())?;
+    if method == MfaMethod::Passkey {
+        let credential = body
+            .credential
+            .ok_or_else(|| ApiError::missing_field("credential"))?;
+        let name = passkeys::passkey_name(body.name.as_deref())?;
+        caller.require_validated()?;
+        let registration = passkeys::Registration {
+            credential,
+            challenge: None,
+            name,
+            email_code: body.email_code,
+        };
+        return passkeys::register(&state, &caller, client, registration).await;
+    }
     let code = body.code.as_deref().map(str::trim).unwrap_or_default();
     if code.is_empty() {
         return Err(ApiError::missing_field("code").into());
@@ -281,6 +307,7 @@ pub(super) async fn verify_setup(
             .await
             .or_500(FAILED)?
             .is_some(),
+        MfaMethod::Passkey => unreachable!("registered above"),
     };
     if !enabled {
         return Err(failed().into());

@@ -36,6 +36,10 @@ pub(super) struct VerifyLoginBody {
     mfa_type: Option<String>,
     code: Option<String>,
     token: Option<String>,
+    /// `PASSKEY`: what `navigator.credentials.get` answered (WebAuthn's JSON form), for the
+    /// options of `passkey/auth-options`.
+    #[schema(value_type = Object)]
+    credential: Option<serde_json::Value>,
 }
 
 /// `POST /mfa/verify-login`, 200: the session is verified; `fullAccessToken` and `accessToken`
@@ -62,7 +66,8 @@ impl MfaLoginResponse {
     }
 }
 
-/// Pass the second factor: a TOTP code, a backup code, or the token of a sign-in link. The
+/// Pass the second factor: a TOTP code, a backup code, the token of a sign-in link, or a
+/// passkey's assertion (`{mfaType: "PASSKEY", credential}`, for `passkey/auth-options`). The
 /// session becomes verified and gets a new token pair; a backup code used is e-mailed to the
 /// account. 5 failures within 15 minutes from one client address lock that client out of the
 /// user's verification for 15 minutes, even for a right code; 20 from all clients lock the
@@ -95,14 +100,17 @@ pub(super) async fn verify_login(
     let presented = match method {
         MfaMethod::GoogleAuth => body.code.as_deref(),
         MfaMethod::MagicLink => body.token.as_deref().or(body.code.as_deref()),
+        MfaMethod::Passkey => None,
     };
     let presented = presented.map(str::trim).unwrap_or_default();
-    if presented.is_empty() {
-        let field = if method == MfaMethod::MagicLink {
-            "token"
-        } else {
-            "code"
-        };
+    let missing = match method {
+        MfaMethod::Passkey if body.credential.is_none() => Some("credential"),
+        MfaMethod::Passkey => None,
+        MfaMethod::MagicLink if presented.is_empty() => Some("token"),
+        _ if presented.is_empty() => Some("code"),
+        _ => None,
+    };
+    if let Some(field) = missing {
         return Err(ApiError::missing_field(field).into());
     }
     let now = now_ms();
@@ -111,6 +119,10 @@ pub(super) async fn verify_login(
         MfaMethod::MagicLink => Factor::LoginLink {
             hash: hash_token(presented),
         },
+        MfaMethod::Passkey => {
+            let credential = body.credential.unwrap_or_default();
+            super::passkeys::login_factor(&state, &caller, credential, now).await?
+        }
     };
     let next_plain = secret.new_refresh_token();
     let expires_at = verified_session_expiry(&state, &caller, now);

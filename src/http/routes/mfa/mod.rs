@@ -1,7 +1,8 @@
 //! Multi-factor authentication (contract section 8), `/mfa/...`: enrolling TOTP and magic links
 //! (`enrol.rs`), the verification that turns a pending session into a full one (`login.rs`),
 //! where one stands (`status.rs`), and changing it: one's methods, an admin's reset and the
-//! organization's enforcement (`manage.rs`). Errors answer `{"success":false,"error"}`
+//! organization's enforcement (`manage.rs`); passkeys' registration, authentication options and
+//! management (`passkeys.rs`, contract section 14). Errors answer `{"success":false,"error"}`
 //! with our `message` and `error_code`.
 //!
 //! Who may change MFA: a session that passed MFA when the user has a method enabled (a stolen
@@ -21,7 +22,7 @@ use utoipa_axum::routes;
 
 use crate::auth::mfa::TotpSecret;
 use crate::auth::{hash_token, new_token};
-use crate::domain::{MfaMethod, MfaType, UserId};
+use crate::domain::{MfaMethod, UserId};
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
 use crate::http::bodies::responses::errors_in;
 use crate::http::common::credentials::REFRESH_TOKEN_TTL_MS;
@@ -35,6 +36,7 @@ use crate::store::{MfaState, NewLinkToken};
 mod enrol;
 mod login;
 mod manage;
+mod passkeys;
 mod status;
 
 type MfaError = ShapedError<ErrorWithText>;
@@ -67,13 +69,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(manage::primary))
         .routes(routes!(manage::reset))
         .routes(routes!(manage::enforce))
+        .routes(routes!(passkeys::complete_registration))
+        .routes(routes!(passkeys::complete_registration_alias))
+        .routes(routes!(passkeys::auth_options))
+        .routes(routes!(passkeys::list))
+        .routes(routes!(passkeys::rename, passkeys::remove))
 }
 
 /// `{mfaType}`.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MfaTypeBody {
-    /// `GOOGLE_AUTH` or `MAGIC_LINK` (`PASSKEY` is not offered yet).
+    /// `GOOGLE_AUTH`, `MAGIC_LINK` or `PASSKEY`.
     #[schema(value_type = String, example = "GOOGLE_AUTH")]
     mfa_type: Option<String>,
 }
@@ -82,13 +89,10 @@ fn invalid_type() -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidMfaType, "Invalid MFA type specified")
 }
 
-/// The method `mfaType` names; `PASSKEY` and anything unknown are 400.
+/// The method `mfaType` names; anything unknown is 400.
 fn method_of(mfa_type: Option<&str>) -> Result<MfaMethod, ApiError> {
     let mfa_type = mfa_type.ok_or_else(|| ApiError::missing_field("mfaType"))?;
-    match MfaType::parse(mfa_type) {
-        Some(MfaType::Method(method)) => Ok(method),
-        Some(MfaType::Passkey) | None => Err(invalid_type()),
-    }
+    MfaMethod::parse(mfa_type).ok_or_else(invalid_type)
 }
 
 fn not_configured() -> ApiError {

@@ -81,7 +81,7 @@ pub(super) async fn status(
     Ok(Json(MfaStatusResponse::new(&mfa, caller.mfa.verified)))
 }
 
-/// `GET /mfa/methods`, 200: one object per method the contract names, offered or not.
+/// `GET /mfa/methods`, 200: one object per method the contract names.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct MfaMethodsResponse {
     success: SuccessTrue,
@@ -99,7 +99,7 @@ pub(super) struct MfaMethodInfo {
     name: &'static str,
     #[schema(value_type = String)]
     description: &'static str,
-    /// This server offers it (passkeys: not yet).
+    /// This server offers it (every method, today).
     is_available: bool,
     /// The user verified it once, so it can be enabled.
     is_configured: bool,
@@ -119,6 +119,10 @@ impl MfaMethodsResponse {
                     "Magic link",
                     "A single-use sign-in link sent to your e-mail address",
                 ),
+                MfaMethod::Passkey => (
+                    "Passkey",
+                    "WebAuthn security keys and platform authenticators",
+                ),
             };
             MfaMethodInfo {
                 kind: method.as_str(),
@@ -129,17 +133,9 @@ impl MfaMethodsResponse {
                 is_enabled: mine.is_some_and(|m| m.enabled),
             }
         });
-        let passkey = MfaMethodInfo {
-            kind: "PASSKEY",
-            name: "Passkey",
-            description: "WebAuthn security keys and platform authenticators (not available yet)",
-            is_available: false,
-            is_configured: false,
-            is_enabled: false,
-        };
         MfaMethodsResponse {
             success: SuccessTrue,
-            data: offered.chain([passkey]).collect(),
+            data: offered.collect(),
         }
     }
 }

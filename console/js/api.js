@@ -19,14 +19,18 @@ export class ApiError extends Error {
   }
 }
 
-/** Called with `true` when a session starts and `false` when it ends. */
+/**
+ * Called with `(true)` when a session starts, and `(false, byServer)` when it ends: `byServer`
+ * when an API call found it ended (revoked elsewhere), not when this console ended it (whoever
+ * did goes on to the next page itself; a second navigation would race the first).
+ */
 export function onSessionChange(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
 
-function notify(signedIn) {
-  for (const listener of listeners) listener(signedIn);
+function notify(signedIn, byServer = false) {
+  for (const listener of listeners) listener(signedIn, byServer);
 }
 
 /** Keeps the tokens of a login, a registration, an activation or a refresh. */
@@ -40,11 +44,14 @@ export function hasSession() {
   return accessToken !== null || sessionStorage.getItem(REFRESH_KEY) !== null;
 }
 
-/** Forgets the tokens (after a logout, or when the server ended the session). */
-export function endSession() {
+/**
+ * Forgets the tokens: after a logout, a deactivation, a verification or a reset that this
+ * console made (`byServer` false), or when an API call found the session ended (true).
+ */
+export function endSession(byServer = false) {
   accessToken = null;
   sessionStorage.removeItem(REFRESH_KEY);
-  notify(false);
+  notify(false, byServer);
 }
 
 /** A new token pair from the refresh token; false when there is none or it is refused. */
@@ -91,7 +98,7 @@ export async function call(method, path, body, {retry = true, headers = {}} = {}
   if (response.status === 401 && retry && accessToken !== null && !path.startsWith('/user/login')) {
     accessToken = null;
     if (await refresh()) return call(method, path, body, {retry: false, headers});
-    endSession();
+    endSession(true);
   }
   if (!response.ok || (parsed && parsed.success === false)) {
     throw new ApiError(response.status, parsed);

@@ -40,8 +40,8 @@ let shownAccess = null;
 // A session the server ended (revoked from another device, signed out everywhere, the account
 // deleted) shows at the next call to the API, which forgets the tokens: a page for signed-in
 // people then goes to sign in, whatever the person did (a navigation or an action).
-onSessionChange((signedIn) => {
-  if (signedIn || shownAccess !== 'user') return;
+onSessionChange((signedIn, byServer) => {
+  if (signedIn || !byServer || shownAccess !== 'user') return;
   shownAccess = null;
   forgetUser();
   const next = encodeURIComponent(location.pathname + location.search);

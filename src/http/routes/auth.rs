@@ -395,68 +395,48 @@ fn new_account(email: &Email, identity: &ProviderIdentity, now: i64) -> (NewOrga
     (org, user)
 }
 
-/// Refresh a session opened through Google (or any session): exactly `POST /user/refresh`.
-#[utoipa::path(
-    post,
-    path = "/auth/google/refresh",
-    tag = "identity",
-    request_body = RefreshBody,
-    responses(
-        (status = 200, description = "A new token pair", body = RefreshResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
-        CredentialBodyRejected,
-        (status = 500, description = "Failed to refresh token", body = ErrorResponse),
-    )
-)]
-async fn refresh_google(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<RefreshResponse>, ApiError> {
-    refresh_session(&state, body).await.map(Json)
+/// `POST /auth/{provider}/refresh`, one per provider: exactly `POST /user/refresh` (it refreshes
+/// our session, however it was opened). A macro, as utoipa documents one path per handler.
+macro_rules! refresh_route {
+    ($handler:ident, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "identity",
+            request_body = RefreshBody,
+            responses(
+                (status = 200, description = "A new token pair", body = RefreshResponse),
+                (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
+                (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
+                CredentialBodyRejected,
+                (status = 500, description = "Failed to refresh token", body = ErrorResponse),
+            )
+        )]
+        async fn $handler(
+            State(state): State<AppState>,
+            JsonBody(body): JsonBody<RefreshBody>,
+        ) -> Result<Json<RefreshResponse>, ApiError> {
+            refresh_session(&state, body).await.map(Json)
+        }
+    };
 }
 
-/// Refresh a session opened through GitHub (or any session): exactly `POST /user/refresh`.
-#[utoipa::path(
-    post,
-    path = "/auth/github/refresh",
-    tag = "identity",
-    request_body = RefreshBody,
-    responses(
-        (status = 200, description = "A new token pair", body = RefreshResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
-        CredentialBodyRejected,
-        (status = 500, description = "Failed to refresh token", body = ErrorResponse),
-    )
-)]
-async fn refresh_github(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<RefreshResponse>, ApiError> {
-    refresh_session(&state, body).await.map(Json)
-}
-
-/// Refresh a session opened through Microsoft (or any session): exactly `POST /user/refresh`.
-#[utoipa::path(
-    post,
-    path = "/auth/microsoft/refresh",
-    tag = "identity",
-    request_body = RefreshBody,
-    responses(
-        (status = 200, description = "A new token pair", body = RefreshResponse),
-        (status = 400, description = "`MISSING_FIELD`, malformed JSON", body = ErrorResponse),
-        (status = 401, description = "`INVALID_REFRESH_TOKEN` or `REFRESH_TOKEN_REUSED`", body = ErrorResponse),
-        CredentialBodyRejected,
-        (status = 500, description = "Failed to refresh token", body = ErrorResponse),
-    )
-)]
-async fn refresh_microsoft(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<RefreshResponse>, ApiError> {
-    refresh_session(&state, body).await.map(Json)
-}
+refresh_route!(
+    refresh_google,
+    "/auth/google/refresh",
+    "Refresh a session opened through Google (or any session): exactly `POST /user/refresh`."
+);
+refresh_route!(
+    refresh_github,
+    "/auth/github/refresh",
+    "Refresh a session opened through GitHub (or any session): exactly `POST /user/refresh`."
+);
+refresh_route!(
+    refresh_microsoft,
+    "/auth/microsoft/refresh",
+    "Refresh a session opened through Microsoft (or any session): exactly `POST /user/refresh`."
+);
 
 /// An authorization code from GitHub, and what the client says about its device; with an
 /// activation link, a first sign-in registers through it. Unknown fields are ignored.

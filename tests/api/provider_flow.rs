@@ -5,6 +5,7 @@
 //! its browser flow); and the exchange routes `POST /auth/{google,microsoft}/exchange`.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
@@ -14,10 +15,11 @@ use workspaces::config::providers::{
 };
 use workspaces::config::{Config, RegistrationPolicy};
 
+use crate::support::accounts::PASSWORD;
 use crate::support::app::{second_instance_with, spawn_app_with, TestApp};
-use crate::support::assertions::{assert_answer, error_body};
+use crate::support::assertions::{assert_answer, error_body, healthy};
 use crate::support::client::Answer;
-use crate::support::mock_provider::{GithubPerson, MockProvider, CLIENT_ID, CLIENT_SECRET};
+use crate::support::mock_provider::{GithubPerson, MockProvider, Mode, CLIENT_ID, CLIENT_SECRET};
 
 /// A tenant of the mock Microsoft.
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -354,6 +356,56 @@ async fn a_code_issued_for_another_flow_fails_pkce_and_a_wrong_nonce_is_refused(
     assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 0);
 }
 
+/// The callback waits on the provider's token endpoint: a provider that does not answer sends
+/// the browser to the console with `PROVIDER_UNAVAILABLE` after 5 s, and other requests are
+/// answered at once meanwhile.
+#[tokio::test]
+async fn a_slow_token_endpoint_ends_the_callback_after_5_s_while_others_are_answered() {
+    let mock = MockProvider::start().await;
+    let app = flow_app(&mock).await;
+    let ann = app.register_verified("ann@example.com").await;
+    let authorization = start(&app, "google").await;
+    let back = authorize(&authorization, &app.address).await;
+    mock.set_mode(Mode::Slow(Duration::from_secs(30)));
+
+    let started = Instant::now();
+    let slow = async {
+        let outcome = callback(&app, &back).await;
+        (outcome, started.elapsed())
+    };
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut latencies = Vec::new();
+        for _ in 0..3 {
+            let at = Instant::now();
+            assert_answer(&app.get("/health", None).await, 200, &healthy());
+            let login = app.login(&ann.email, PASSWORD).await;
+            assert_eq!(login.status, 200, "{}", login.body);
+            latencies.push(at.elapsed());
+        }
+        latencies
+    };
+    let ((outcome, elapsed), latencies) = tokio::join!(slow, others);
+
+    assert_eq!(outcome, Err("PROVIDER_UNAVAILABLE".to_owned()));
+    assert!(
+        (Duration::from_secs(5)..Duration::from_secs(8)).contains(&elapsed),
+        "timed out after {elapsed:?}"
+    );
+    for latency in latencies {
+        assert!(
+            latency < Duration::from_secs(2),
+            "another request took {latency:?}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oidc_codes", &[]).await,
+        0,
+        "no one-time code is issued"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 1);
+}
+
 #[tokio::test]
 async fn start_refuses_a_return_outside_the_console_and_an_unknown_provider() {
     let mock = MockProvider::start().await;
@@ -501,6 +553,7 @@ async fn github_registers_through_an_activation_link_under_invite_only() {
     let mock = MockProvider::start().await;
     let app = flow_app_with(&mock, |config| {
         config.registration = RegistrationPolicy::InviteOnly;
+        config.jwt_secret = Some(LINK_SECRET.to_owned());
     })
     .await;
     let refused = app
@@ -529,7 +582,93 @@ async fn github_registers_through_an_activation_link_under_invite_only() {
         ),
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 0);
+
+    // An instance administrator (registered on an instance open to registration) invites two
+    // addresses; the link for another address than GitHub's verified one is refused.
+    let open = second_instance_with(&app, |config| {
+        config.jwt_secret = Some(LINK_SECRET.to_owned());
+    })
+    .await;
+    let registered = TestApp::send(
+        app.client
+            .post(format!("{open}/user/register"))
+            .json(&TestApp::registration_body("admin@example.com")),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    let sql = "UPDATE users SET validated = TRUE, instance_admin = TRUE";
+    assert_eq!(app.execute(sql, &[]).await, 1);
+    let admin = app.login("admin@example.com", PASSWORD).await;
+    let link_for = |email: &'static str| {
+        let app = &app;
+        let admin = admin.str("accessToken");
+        async move {
+            let body = json!({ "email": email, "name": "Zoe" });
+            let answer = app.post("/links", Some(&admin), body).await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+            let url = answer.body["link"]["activationLink"].as_str().unwrap();
+            let fragment = url.split_once('#').unwrap().1;
+            let (uid, token) = fragment.split_once('&').unwrap();
+            let uid = uid.strip_prefix("uid=").unwrap().to_owned();
+            (uid, token.strip_prefix("token=").unwrap().to_owned())
+        }
+    };
+    let (other_uid, other_token) = link_for("someone@example.com").await;
+    let mismatch = app
+        .post(
+            "/auth/github",
+            None,
+            json!({
+                "code": mock.code_for(""),
+                "activationUid": other_uid, "activationToken": other_token,
+            }),
+        )
+        .await;
+    assert_eq!(
+        mismatch.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        mismatch.body
+    );
+    assert_eq!(mismatch.body["error_code"], "ACTIVATION_EMAIL_MISMATCH");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 1);
+
+    // Zoe's own link registers her: a new organization she owns, the GitHub identity, the
+    // link spent by her account.
+    let (uid, token) = link_for("zoe@example.com").await;
+    let answer = app
+        .post(
+            "/auth/github",
+            None,
+            json!({ "code": mock.code_for(""), "activationUid": uid, "activationToken": token }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["user"]["email"], "zoe@example.com");
+    assert_eq!(answer.body["user"]["orgRole"], 255);
+    let zoe = answer.body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.strings("SELECT provider || '|' || subject FROM identities", &[])
+            .await,
+        ["github|583231"]
+    );
+    let spent = "SELECT COUNT(*) FROM activation_links \
+                 WHERE activated_at IS NOT NULL AND email = 'zoe@example.com'";
+    assert_eq!(app.count(spent, &[]).await, 1);
+    let profile = app
+        .get("/user/profile", Some(&answer.str("accessToken")))
+        .await;
+    assert_eq!(profile.body["data"]["id"], zoe.as_str(), "{}", profile.body);
+    assert_eq!(profile.body["data"]["validated"], true);
 }
+
+/// The JWT secret the activation links' key derives from (so links work on both backends).
+const LINK_SECRET: &str = "provider-flow-tests-link-key-0123456789abcdef";
 
 #[tokio::test]
 async fn the_exchange_routes_answer_the_clients_auth_state() {

@@ -26,6 +26,7 @@ route('/workspaces', () => import('./pages/workspaces.js'));
 route('/workspaces/:id', () => import('./pages/workspace.js'));
 route('/organization', () => import('./pages/organization.js'));
 route('/organization/users', () => import('./pages/organization-users.js'));
+route('/organization/webhooks', () => import('./pages/webhooks.js'));
 route('/audit', () => import('./pages/audit.js'));
 route('/account', () => import('./pages/account.js'));
 route('/account/security', () => import('./pages/security.js'));

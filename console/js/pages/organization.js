@@ -81,6 +81,25 @@ function usersSection(ctx) {
     h('p', {class: 'muted'}, `Your role is ${roleName(ctx.user.orgRole)}. Managing the organization’s users needs the WORKSPACES role or higher: ask an owner or administrator.`));
 }
 
+/** For OWNER and ADMINISTRATORS: the webhooks at a glance, and the page that manages them. */
+async function webhooksSection(ctx) {
+  if (!isOrgAdmin(ctx.user)) return null;
+  const body = h('div', {}, loading());
+  try {
+    const hooks = (await api.get('/webhooks')).webhooks || [];
+    const enabled = hooks.filter((w) => w.enabled).length;
+    replace(body,
+      h('p', {}, hooks.length
+        ? `${hooks.length} webhook${hooks.length === 1 ? '' : 's'}, ${enabled} enabled: other systems hear of every change as it happens.`
+        : 'No webhooks: add one to tell another system about every change as it happens.'),
+      hooks.length ? h('ul', {}, hooks.slice(0, 5).map((w) => h('li', {class: 'break'}, w.url, w.enabled ? '' : h('span', {class: 'badge muted'}, ' disabled')))) : null);
+  } catch (error) {
+    replace(body, errorBox(error));
+  }
+  return card('Webhooks', body,
+    h('p', {}, h('a', {class: 'button secondary', href: href('/organization/webhooks')}, 'Manage webhooks')));
+}
+
 function mfaSection(ctx, org, onChanged) {
   const alert = h('p', {class: 'form-error', role: 'alert', hidden: true});
   const enforced = Boolean(org.mfaEnforced);
@@ -156,9 +175,10 @@ export async function render(ctx) {
     replace(mfaSlot, mfaSection(ctx, org, drawOrg));
   };
 
-  const [orgAnswer, quota] = await Promise.all([
+  const [orgAnswer, quota, webhooks] = await Promise.all([
     api.get(`/organization/${encodeURIComponent(user.orgId)}`).then((a) => ({data: a.data}), (error) => ({error})),
     quotaSection(),
+    webhooksSection(ctx),
   ]);
   if (orgAnswer.error) {
     replace(profileSlot, card('Profile', errorBox(orgAnswer.error)));
@@ -180,5 +200,6 @@ export async function render(ctx) {
     profileSlot,
     h('div', {class: 'grid'}, usersSection(ctx), mfaSlot),
     quota,
+    webhooks,
     settings);
 }

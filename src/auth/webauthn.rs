@@ -10,7 +10,9 @@
 //!   verifies its user (a PIN, a biometric) and can later sign in alone; `residentKey:
 //!   preferred`; ES256, RS256 and EdDSA;
 //! - authentication as a second factor asks for user presence and *prefers* verification: the
-//!   password was the other factor.
+//!   password was the other factor;
+//! - signing in with a passkey alone (`/auth/passkey/*`) names no credential (the authenticator
+//!   offers its discoverable ones) and *requires* verification: the passkey is both factors.
 
 use std::time::Duration;
 
@@ -202,6 +204,25 @@ impl RelyingParty {
         })
     }
 
+    /// Starts a sign-in with a passkey alone: no credential named (a discoverable one answers),
+    /// user verification required.
+    pub fn start_sign_in(&self) -> Option<AuthenticationStart> {
+        let builder = self
+            .core
+            .new_challenge_authenticate_builder(Vec::new(), Some(UserVerificationPolicy::Required))
+            .ok()?
+            .allow_backup_eligible_upgrade(true);
+        let (rcr, state) = self.core.generate_challenge_authenticate(builder).ok()?;
+        let challenge = URL_SAFE_NO_PAD.encode(rcr.public_key.challenge.as_slice());
+        let options = serde_json::to_value(&rcr.public_key).ok()?;
+        let state = serde_json::to_string(&state).ok()?;
+        Some(AuthenticationStart {
+            options,
+            challenge,
+            state,
+        })
+    }
+
     /// Verifies the assertion `credential` against the authentication `state`, with the
     /// user's passkeys as they are stored now (`passkeys`: their counters are the ones to beat,
     /// not those of when the challenge was made). None when anything is wrong, a counter that
@@ -263,6 +284,17 @@ mod tests {
         assert_eq!(local.id, "localhost");
         assert_eq!(local.origin, "http://localhost:8080");
         assert!(RelyingParty::new("not a url", "x").is_none());
+    }
+
+    #[test]
+    fn sign_in_options_name_no_credential_and_require_user_verification() {
+        let rp = RelyingParty::new("https://work.example.com", "Acme").unwrap();
+        let start = rp.start_sign_in().unwrap();
+        assert_eq!(start.options["challenge"], start.challenge.as_str());
+        assert_eq!(start.options["rpId"], "work.example.com");
+        assert_eq!(start.options["userVerification"], "required");
+        let allowed = start.options["allowCredentials"].as_array();
+        assert!(allowed.is_none_or(Vec::is_empty), "{}", start.options);
     }
 
     #[test]

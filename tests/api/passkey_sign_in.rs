@@ -490,3 +490,38 @@ async fn one_assertion_sent_to_two_instances_at_once_signs_in_once() {
         assert_eq!(app.count(sessions, &[]).await, before + 1, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn the_clean_up_deletes_sign_in_ceremonies_expired_past_its_grace_and_keeps_live_ones() {
+    use std::time::Duration;
+    use workspaces::store::{connect, CleanupPolicy, StoreOptions};
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let app = spawn_app().await;
+    let old = app.passkey_sign_in_options().await;
+    let live = app.passkey_sign_in_options().await;
+    let sql = format!(
+        "UPDATE passkey_challenges SET expires_at = {} WHERE challenge = '{old}'",
+        now_ms() - 8 * DAY_MS
+    );
+    assert_eq!(app.execute(&sql, &[]).await, 1);
+
+    let store = connect(&app.database_url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let policy = CleanupPolicy {
+        grace_ms: 7 * DAY_MS,
+        unverified_account_ttl_ms: None,
+        batch: 100,
+        pause: Duration::ZERO,
+    };
+    let report = store.clean_up(&policy, now_ms()).await.unwrap();
+
+    assert_eq!(report.passkey_challenges, 1);
+    let sql = format!("SELECT COUNT(*) FROM passkey_challenges WHERE challenge = '{live}'");
+    assert_eq!(app.count(&sql, &[]).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM passkey_challenges", &[])
+            .await,
+        1
+    );
+}

@@ -23,8 +23,8 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential};
 use webauthn_rs_core::proto::{
-    AuthenticationState, COSEAlgorithm, CredProtect, CredentialProtectionPolicy, RegistrationState,
-    RequestRegistrationExtensions, UserVerificationPolicy,
+    AuthenticationState, COSEAlgorithm, CredProtect, Credential, CredentialProtectionPolicy,
+    RegistrationState, RequestRegistrationExtensions, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -185,31 +185,25 @@ impl RelyingParty {
     /// Starts an authentication as a second factor with one of `passkeys`.
     pub fn start_authentication(&self, passkeys: &[Passkey]) -> Option<AuthenticationStart> {
         let credentials = passkeys.iter().cloned().map(Into::into).collect();
-        let builder = self
-            .core
-            .new_challenge_authenticate_builder(
-                credentials,
-                Some(UserVerificationPolicy::Preferred),
-            )
-            .ok()?
-            .allow_backup_eligible_upgrade(true);
-        let (rcr, state) = self.core.generate_challenge_authenticate(builder).ok()?;
-        let challenge = URL_SAFE_NO_PAD.encode(rcr.public_key.challenge.as_slice());
-        let options = serde_json::to_value(&rcr.public_key).ok()?;
-        let state = serde_json::to_string(&state).ok()?;
-        Some(AuthenticationStart {
-            options,
-            challenge,
-            state,
-        })
+        self.start_assertion(credentials, UserVerificationPolicy::Preferred)
     }
 
     /// Starts a sign-in with a passkey alone: no credential named (a discoverable one answers),
     /// user verification required.
     pub fn start_sign_in(&self) -> Option<AuthenticationStart> {
+        self.start_assertion(Vec::new(), UserVerificationPolicy::Required)
+    }
+
+    /// An authentication ceremony: `credentials` allowed (none: any discoverable one), user
+    /// verification as `policy` says.
+    fn start_assertion(
+        &self,
+        credentials: Vec<Credential>,
+        policy: UserVerificationPolicy,
+    ) -> Option<AuthenticationStart> {
         let builder = self
             .core
-            .new_challenge_authenticate_builder(Vec::new(), Some(UserVerificationPolicy::Required))
+            .new_challenge_authenticate_builder(credentials, Some(policy))
             .ok()?
             .allow_backup_eligible_upgrade(true);
         let (rcr, state) = self.core.generate_challenge_authenticate(builder).ok()?;

@@ -525,3 +525,47 @@ async fn the_clean_up_deletes_sign_in_ceremonies_expired_past_its_grace_and_keep
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clones_with_one_counter_value_sign_in_once_and_the_loser_writes_nothing() {
+    // Whether the loser is refused by webauthn-rs (it read the winner's counter) or by the
+    // store's conditional counter update after it spent its own ceremony (both read the old
+    // one), it is 401 and its ceremony stays live: the second path rolls the spend back.
+    let app = spawn_app_with(|config| config.public_url = Some(SHARED_ORIGIN.into())).await;
+    let second = second_instance_with(&app, |config| {
+        config.public_url = Some(SHARED_ORIGIN.into());
+    })
+    .await;
+    let (one, two) = (Side::new(&app.address), Side::new(second));
+    let mut passkey = SoftPasskey::new();
+    let (owner, claim) = owner_with_passkey(&app, &passkey).await;
+    let handle = user_handle(&owner);
+    for round in 0..10 {
+        let mut clone = passkey.clone();
+        let (first, other) = (
+            app.passkey_sign_in_options().await,
+            app.passkey_sign_in_options().await,
+        );
+        let a = passkey.assert_as(&first, &claim, &handle);
+        let b = clone.assert_as(&other, &claim, &handle);
+        assert_eq!(passkey.counter, clone.counter);
+
+        let (a, b) = at_once(
+            (&one, sign_in_through(&one, &a)),
+            (&two, sign_in_through(&two, &b)),
+        )
+        .await;
+
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::UNAUTHORIZED],
+            "round {round}: {} / {}",
+            a.body,
+            b.body
+        );
+        assert_eq!(live_sign_in_ceremonies(&app).await, 1, "round {round}");
+        app.execute("DELETE FROM passkey_challenges", &[]).await;
+    }
+}

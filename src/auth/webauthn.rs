@@ -10,7 +10,9 @@
 //!   verifies its user (a PIN, a biometric) and can later sign in alone; `residentKey:
 //!   preferred`; ES256, RS256 and EdDSA;
 //! - authentication as a second factor asks for user presence and *prefers* verification: the
-//!   password was the other factor.
+//!   password was the other factor;
+//! - signing in with a passkey alone (`/auth/passkey/*`) names no credential (the authenticator
+//!   offers its discoverable ones) and *requires* verification: the passkey is both factors.
 
 use std::time::Duration;
 
@@ -21,8 +23,8 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential};
 use webauthn_rs_core::proto::{
-    AuthenticationState, COSEAlgorithm, CredProtect, CredentialProtectionPolicy, RegistrationState,
-    RequestRegistrationExtensions, UserVerificationPolicy,
+    AuthenticationState, COSEAlgorithm, CredProtect, Credential, CredentialProtectionPolicy,
+    RegistrationState, RequestRegistrationExtensions, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -183,12 +185,25 @@ impl RelyingParty {
     /// Starts an authentication as a second factor with one of `passkeys`.
     pub fn start_authentication(&self, passkeys: &[Passkey]) -> Option<AuthenticationStart> {
         let credentials = passkeys.iter().cloned().map(Into::into).collect();
+        self.start_assertion(credentials, UserVerificationPolicy::Preferred)
+    }
+
+    /// Starts a sign-in with a passkey alone: no credential named (a discoverable one answers),
+    /// user verification required.
+    pub fn start_sign_in(&self) -> Option<AuthenticationStart> {
+        self.start_assertion(Vec::new(), UserVerificationPolicy::Required)
+    }
+
+    /// An authentication ceremony: `credentials` allowed (none: any discoverable one), user
+    /// verification as `policy` says.
+    fn start_assertion(
+        &self,
+        credentials: Vec<Credential>,
+        policy: UserVerificationPolicy,
+    ) -> Option<AuthenticationStart> {
         let builder = self
             .core
-            .new_challenge_authenticate_builder(
-                credentials,
-                Some(UserVerificationPolicy::Preferred),
-            )
+            .new_challenge_authenticate_builder(credentials, Some(policy))
             .ok()?
             .allow_backup_eligible_upgrade(true);
         let (rcr, state) = self.core.generate_challenge_authenticate(builder).ok()?;
@@ -263,6 +278,17 @@ mod tests {
         assert_eq!(local.id, "localhost");
         assert_eq!(local.origin, "http://localhost:8080");
         assert!(RelyingParty::new("not a url", "x").is_none());
+    }
+
+    #[test]
+    fn sign_in_options_name_no_credential_and_require_user_verification() {
+        let rp = RelyingParty::new("https://work.example.com", "Acme").unwrap();
+        let start = rp.start_sign_in().unwrap();
+        assert_eq!(start.options["challenge"], start.challenge.as_str());
+        assert_eq!(start.options["rpId"], "work.example.com");
+        assert_eq!(start.options["userVerification"], "required");
+        let allowed = start.options["allowCredentials"].as_array();
+        assert!(allowed.is_none_or(Vec::is_empty), "{}", start.options);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub enum LoginMethod {
     Github,
     /// A generic OpenID Connect provider.
     Oidc,
+    /// A passkey alone, with user verification (`POST /auth/passkey/verify`).
+    Passkey,
 }
 
 impl LoginMethod {
@@ -20,6 +22,7 @@ impl LoginMethod {
             LoginMethod::Microsoft => "MICROSOFT",
             LoginMethod::Github => "GITHUB",
             LoginMethod::Oidc => "OIDC",
+            LoginMethod::Passkey => "PASSKEY",
         }
     }
 
@@ -30,6 +33,7 @@ impl LoginMethod {
             "MICROSOFT" => LoginMethod::Microsoft,
             "GITHUB" => LoginMethod::Github,
             "OIDC" => LoginMethod::Oidc,
+            "PASSKEY" => LoginMethod::Passkey,
             _ => LoginMethod::Local,
         }
     }
@@ -42,7 +46,7 @@ mod tests {
     #[test]
     fn every_method_reads_back_as_stored() {
         use LoginMethod::*;
-        for method in [Local, Google, Microsoft, Github, Oidc] {
+        for method in [Local, Google, Microsoft, Github, Oidc, Passkey] {
             assert_eq!(LoginMethod::parse(method.as_str()), method);
         }
     }

@@ -27,7 +27,7 @@ fn is_limited(method: &Method, path: &str) -> bool {
             | "/user/request-reset-password"
             | "/user/reset-password"
     ) || path.starts_with("/user/resend-verification/")
-        // Provider sign-ins and their refreshes; `GET /auth/providers` is not limited.
+        // Provider and passkey sign-ins, the refreshes; `GET /auth/providers` is not limited.
         || (method == Method::POST && path.starts_with("/auth/"))
         // The browser flow's start and callback (each spends a provider call or a state).
         || (method == Method::GET && path.starts_with("/auth/oidc/"))
@@ -76,6 +76,8 @@ mod tests {
         assert!(!is_limited(get, "/auth/providers"));
         assert!(is_limited(get, "/auth/oidc/google/callback"));
         assert!(is_limited(post, "/auth/oidc/complete"));
+        assert!(is_limited(post, "/auth/passkey/options"));
+        assert!(is_limited(post, "/auth/passkey/verify"));
         assert!(!is_limited(&Method::PUT, "/links/abc"));
         assert!(!is_limited(get, "/links"));
         assert!(!is_limited(get, "/workspace"));

@@ -216,6 +216,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::login::router())
         .merge(routes::auth::router())
         .merge(routes::auth_flow::router())
+        .merge(routes::auth_passkey::router())
         .merge(routes::settings::router())
         .merge(routes::sessions::router())
         .merge(routes::system_events::router())

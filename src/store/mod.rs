@@ -66,9 +66,9 @@ pub use events::Actor;
 pub use identities::{ProviderSignIn, ProviderSignInOutcome};
 pub use mfa::{
     ChallengePurpose, Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode,
-    NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, ResetOutcome, ResetTarget,
-    StoredPasskey, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
-    LOCKOUT_WINDOW_MS,
+    NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, PasskeySignIn,
+    PasskeySignInCandidate, PasskeySignInOutcome, ResetOutcome, ResetTarget, StoredPasskey,
+    TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES, LOCKOUT_WINDOW_MS,
 };
 pub use oidc_flows::{NewOidcFlow, SpentOidcFlow};
 pub use organizations::{Organization, OrganizationPatch};
@@ -116,6 +116,11 @@ pub enum StoreError {
     /// The store cannot serve (its writer thread stopped, a write panicked).
     #[error("store unavailable: {0}")]
     Unavailable(&'static str),
+    /// An operation refused after it had begun writing (a conditional update that lost a race
+    /// matched no row): returned as an error so that everything it wrote rolls back, and turned
+    /// into the operation's own refusal by its public method.
+    #[error("refused; rolled back")]
+    Refused,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -47,6 +47,7 @@ mod openapi;
 mod org_users;
 mod organizations;
 mod overload;
+mod passkey_sign_in;
 mod password_change;
 mod password_reset;
 mod pre_verify;

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::accounts::Account;
-use crate::support::app::{second_instance, spawn_app, TestApp};
+use crate::support::app::{second_instance_with, spawn_app, spawn_app_with, TestApp};
 use crate::support::assertions::assert_answer;
 use crate::support::at_once::{at_once, Side};
 use crate::support::client::Answer;
@@ -119,7 +119,7 @@ async fn setup_answers_the_creation_options_of_the_public_urls_relying_party() {
 
 #[tokio::test]
 async fn the_public_url_sets_the_relying_party() {
-    let app = crate::support::app::spawn_app_with(|config| {
+    let app = spawn_app_with(|config| {
         config.public_url = Some("https://work.example.com".into());
         config.mfa_issuer = "Acme".into();
     })
@@ -808,6 +808,9 @@ async fn a_pending_session_cannot_list_or_change_passkeys_and_a_reset_removes_th
     assert_eq!(app.count(sql, &[&owner.user_id]).await, 0);
 }
 
+/// The public URL both instances of a race share.
+const SHARED_ORIGIN: &str = "https://work.example.com";
+
 /// `verify-login` of `session` with a passkey's `credential`, through `side`.
 fn verify_through(side: &Side, session: &Account, credential: &Value) -> reqwest::Request {
     side.request(
@@ -820,8 +823,13 @@ fn verify_through(side: &Side, session: &Account, credential: &Value) -> reqwest
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_assertion_sent_to_two_instances_at_once_passes_once() {
-    let app = spawn_app().await;
-    let second = second_instance(&app).await;
+    // One relying party for both (by default each names its own port as its origin, and the
+    // second would refuse every assertion made for the first).
+    let app = spawn_app_with(|config| config.public_url = Some(SHARED_ORIGIN.into())).await;
+    let second = second_instance_with(&app, |config| {
+        config.public_url = Some(SHARED_ORIGIN.into());
+    })
+    .await;
     let (one, two) = (Side::new(&app.address), Side::new(second));
     let owner = app.register_verified("owner@example.com").await;
     // Its counter stays 0, so only the single use of the challenge stands between the two.

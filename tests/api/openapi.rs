@@ -58,6 +58,9 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/auth/oidc/{name}/start", PUBLIC),
     ("GET", "/auth/oidc/{name}/callback", PUBLIC),
     ("POST", "/auth/oidc/complete", PUBLIC),
+    // routes/auth_passkey.rs
+    ("POST", "/auth/passkey/options", PUBLIC),
+    ("POST", "/auth/passkey/verify", PUBLIC),
     // routes/password_reset.rs
     ("POST", "/user/request-reset-password", PUBLIC),
     ("POST", "/user/reset-password", PUBLIC),

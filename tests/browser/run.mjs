@@ -23,7 +23,7 @@ for (const file of files) {
   const setup = journey.setup ? await journey.setup() : {};
   const smtp = await startSmtp();
   const extra = [...(journey.serverArgs || []), ...(setup.serverArgs || [])];
-  const server = await startServer({smtpUrl: smtp.url, extra});
+  const server = await startServer({smtpUrl: smtp.url, extra, host: journey.host});
   const started = Date.now();
   try {
     await journey.run({browser, server, smtp, setup});

@@ -69,7 +69,7 @@ function linksCard() {
   return card('Security',
     h('ul', {class: 'link-list'},
       h('li', {}, h('a', {href: href('/account/security')}, 'Two-step sign-in'),
-        h('p', {}, 'An authenticator app, backup codes or sign-in links by e-mail.')),
+        h('p', {}, 'An authenticator app, passkeys, backup codes or sign-in links by e-mail.')),
       h('li', {}, h('a', {href: href('/account/sessions')}, 'Sessions and devices'),
         h('p', {}, 'Where you are signed in; sign out elsewhere; trusted devices.'))));
 }

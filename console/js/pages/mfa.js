@@ -4,12 +4,14 @@
 // (POST /mfa/magic-link/send; the link opens /console/magic-link, which hands its token to this
 // tab when it is another one). When the organization requires MFA of someone who has no method
 // yet, an authenticator app is enrolled here (the TOTP code and the code e-mailed at setup).
-// Public: a pending session counts as signed out everywhere else.
+// With passkeys on, a passkey (POST /mfa/passkey/auth-options, the browser's prompt, POST
+// /mfa/verify-login with PASSKEY). Public: a pending session counts as signed out everywhere else.
 import {h, replace} from '../dom.js';
 import {api, hasSession, signOut, startSession, endSession, ApiError} from '../api.js';
 import {href} from '../router.js';
 import {form, card, button, errorBox} from '../ui.js';
 import {forgetUser} from '../session.js';
+import {getPasskey, passkeysSupported} from '../webauthn.js';
 
 export const title = 'Two-step verification';
 export const access = 'public';
@@ -86,6 +88,25 @@ export async function render(ctx) {
     verify.inputs.code.setAttribute('autofocus', '');
     root.append(h('p', {}, 'Your account asks for a second step. Enter a code from your authenticator app.'), verify);
   }
+  if (enabled.includes('PASSKEY') && passkeysSupported()) {
+    const said = h('p', {role: 'alert', class: 'form-error', hidden: true});
+    const usePasskey = button('Use a passkey', async () => {
+      said.hidden = true;
+      const options = await api.post('/mfa/passkey/auth-options', undefined, {retry: false});
+      const credential = await getPasskey(options.data);
+      let answer;
+      try {
+        answer = await api.post('/mfa/verify-login', {mfaType: 'PASSKEY', credential}, {retry: false});
+      } catch (error) {
+        throw explainLockout(error);
+      }
+      finished(answer);
+    }, {kind: enabled.includes('GOOGLE_AUTH') ? 'secondary' : 'primary', onError: (error) => { replace(said, error.message || String(error)); said.hidden = false; }});
+    root.append(card(enabled.includes('GOOGLE_AUTH') ? 'Or with a passkey' : 'With a passkey',
+      h('div', {class: 'stack'}, h('p', {}, 'Confirm with a passkey of this account: your browser asks for it.'), h('div', {class: 'actions'}, usePasskey), said)));
+  } else if (enabled.includes('PASSKEY')) {
+    root.append(h('p', {class: 'muted'}, 'Your account also has a passkey, but this browser cannot use passkeys here.'));
+  }
   if (enabled.includes('MAGIC_LINK')) {
     const said = h('p', {role: 'status', class: 'muted'});
     const send = button('Send me a sign-in link', async () => {
@@ -111,7 +132,7 @@ export async function render(ctx) {
     }, {kind: enabled.includes('GOOGLE_AUTH') ? 'secondary' : 'primary', onError: (error) => replace(said, error.message)});
     root.append(card(enabled.includes('GOOGLE_AUTH') ? 'Or by e-mail' : 'By e-mail', h('div', {class: 'stack'}, h('div', {class: 'actions'}, send), said)));
   }
-  if (enabled.length === 0 || (!enabled.includes('GOOGLE_AUTH') && !enabled.includes('MAGIC_LINK'))) {
+  if (!['GOOGLE_AUTH', 'MAGIC_LINK', 'PASSKEY'].some((m) => enabled.includes(m))) {
     root.append(enrol(finished));
   }
   root.append(h('p', {class: 'aside'}, h('button', {type: 'button', class: 'link', onclick: async () => {

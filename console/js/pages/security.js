@@ -3,12 +3,15 @@
 // the secret, its QR code and backup codes, shown once; POST /mfa/verify-setup turns it on);
 // sign-in links by e-mail (POST /mfa/setup {mfaType: "MAGIC_LINK"} e-mails an activation link);
 // enable, disable, primary (POST /mfa/enable|disable|primary); removing everything (POST
-// /mfa/reset).
-import {h, replace} from '../dom.js';
+// /mfa/reset). Passkeys (contract section 14): listed (GET /mfa/passkeys), added (POST /mfa/setup
+// {mfaType: "PASSKEY"}, the browser's navigator.credentials.create, POST
+// /mfa/passkey/complete-registration), renamed (PUT /mfa/passkeys/{id}) and removed (DELETE).
+import {h, replace, when} from '../dom.js';
 import {api} from '../api.js';
 import {href} from '../router.js';
 import {form, card, table, loading, errorBox, notice, confirmDialog} from '../ui.js';
 import {currentUser} from '../session.js';
+import {createPasskey, passkeysSupported} from '../webauthn.js';
 
 export const title = 'Two-step sign-in';
 export const access = 'user';
@@ -22,6 +25,7 @@ const grouped = (secret) => String(secret).replace(/(.{4})(?=.)/g, '$1 ');
 export async function render(ctx) {
   const statusSlot = h('div', {}, loading());
   const methodsSlot = h('div', {});
+  const passkeysSlot = h('div', {});
   const enrolSlot = h('div', {});
   const alert = h('p', {class: 'form-error', role: 'alert', hidden: true});
   let status = null;
@@ -44,6 +48,27 @@ export async function render(ctx) {
     }
     replace(statusSlot, statusCard());
     replace(methodsSlot, methodsCard());
+    await loadPasskeys();
+  }
+
+  async function loadPasskeys() {
+    const passkeyMethod = methods.find((m) => m.type === 'PASSKEY');
+    if (!passkeyMethod || !passkeyMethod.isAvailable) {
+      replace(passkeysSlot);
+      return;
+    }
+    if (pending()) {
+      replace(passkeysSlot, card('Passkeys', h('p', {}, 'Finish signing in to see and change your passkeys.')));
+      return;
+    }
+    let passkeys;
+    try {
+      passkeys = (await api.get('/mfa/passkeys')).passkeys || [];
+    } catch (error) {
+      replace(passkeysSlot, card('Passkeys', errorBox(error)));
+      return;
+    }
+    replace(passkeysSlot, passkeysCard(passkeys));
   }
 
   /** A button whose action's error goes to the methods card's alert; success reloads. */
@@ -141,6 +166,96 @@ export async function render(ctx) {
       }));
   }
 
+  function passkeysCard(passkeys) {
+    const passkeyAlert = h('p', {class: 'form-error', role: 'alert', hidden: true});
+    const renameSlot = h('div', {});
+    const failed = (error) => {
+      replace(passkeyAlert, error.message || String(error));
+      passkeyAlert.hidden = false;
+    };
+    /** A row's button: its error goes to the card's alert; `false` from `run` reloads nothing. */
+    const rowAction = (label, aria, run, kind = 'secondary') => {
+      const el = h('button', {type: 'button', class: `${kind} small`, 'aria-label': aria}, label);
+      el.addEventListener('click', async () => {
+        passkeyAlert.hidden = true;
+        el.disabled = true;
+        try {
+          const message = await run();
+          if (message === false) return;
+          await load();
+          currentUser({reload: true}).catch(() => null);
+          if (message) notice(message);
+        } catch (error) {
+          failed(error);
+        } finally {
+          el.disabled = false;
+        }
+      });
+      return el;
+    };
+    const rename = (passkey) => {
+      const renameForm = form({
+        submit: 'Save name',
+        fields: [{name: 'name', label: 'New name', required: true, maxlength: 100, value: passkey.name, autocomplete: 'off'}],
+        onSubmit: async ({name}) => {
+          const answer = await api.put(`/mfa/passkeys/${encodeURIComponent(passkey.id)}`, {name: name.trim()});
+          replace(renameSlot);
+          await loadPasskeys();
+          notice(answer.message || 'Passkey renamed.');
+        },
+        extra: h('button', {type: 'button', class: 'link', onclick: () => replace(renameSlot)}, 'Cancel'),
+      });
+      replace(renameSlot, h('div', {class: 'stack'}, h('h3', {}, `Rename “${passkey.name}”`), renameForm));
+      renameForm.inputs.name.focus();
+      renameForm.inputs.name.select();
+      return false;
+    };
+    const list = table({
+      caption: 'Your passkeys',
+      columns: [
+        {label: 'Name', value: (p) => h('span', {class: 'passkey-name'}, p.name)},
+        {label: 'Added', value: (p) => when(p.createdAt)},
+        {label: 'Last used', value: (p) => (p.lastUsedAt ? when(p.lastUsedAt) : 'Never')},
+        {label: 'Actions', class: 'actions', value: (p) => h('div', {class: 'row-actions'},
+          rowAction('Rename', `Rename passkey ${p.name}`, async () => rename(p)),
+          rowAction('Remove', `Remove passkey ${p.name}`, async () => {
+            const sure = await confirmDialog(`Remove the passkey “${p.name}”? It can no longer sign you in.`, 'Remove passkey');
+            if (!sure) return false;
+            return (await api.delete(`/mfa/passkeys/${encodeURIComponent(p.id)}`)).message || 'Passkey removed.';
+          }, 'danger'))},
+      ],
+      rows: passkeys,
+      empty: 'No passkeys yet.',
+    });
+    const add = form({
+      submit: 'Add a passkey',
+      fields: [{name: 'name', label: 'Passkey name', maxlength: 100, autocomplete: 'off', placeholder: 'Work laptop',
+        help: 'A name to tell your passkeys apart. Your browser then asks you to create the passkey.'}],
+      onSubmit: async ({name}, element) => {
+        const setup = await api.post('/mfa/setup', {mfaType: 'PASSKEY'});
+        const data = setup.data || {};
+        const credential = await createPasskey(data.options);
+        const body = {credential, challenge: data.challenge};
+        if (name.trim()) body.name = name.trim();
+        const answer = await api.post('/mfa/passkey/complete-registration', body);
+        element.reset();
+        await load();
+        currentUser({reload: true}).catch(() => null);
+        notice(answer.message || 'Passkey added.');
+      },
+    });
+    return h('section', {class: 'card', 'aria-labelledby': 'passkeys-title'},
+      h('div', {class: 'card-head'}, h('h2', {id: 'passkeys-title'}, 'Passkeys')),
+      h('p', {}, 'A passkey signs you in with your device’s screen lock or a security key: alone, from the sign-in page, or as the second step after your password.'),
+      passkeyAlert,
+      h('div', {class: 'stack'},
+        list,
+        renameSlot,
+        passkeysSupported()
+          ? add
+          : h('p', {class: 'muted'}, 'This browser cannot create passkeys here (passkeys need a secure page: https, or localhost).')));
+  }
+
   async function startMagicLink() {
     const answer = await api.post('/mfa/setup', {mfaType: 'MAGIC_LINK'});
     replace(enrolSlot, card('Check your e-mail',
@@ -232,5 +347,6 @@ export async function render(ctx) {
     h('p', {class: 'intro'}, h('a', {href: href('/account')}, '← Account'), ' · ', h('a', {href: href('/account/sessions')}, 'Sessions and devices')),
     statusSlot,
     enrolSlot,
-    methodsSlot);
+    methodsSlot,
+    passkeysSlot);
 }

@@ -12,6 +12,9 @@ import {forgetUser} from '../session.js';
 export const title = 'Sessions and devices';
 export const access = 'user';
 
+/** How a session signed in, as the list says it (identity providers by their name). */
+const LOGIN_METHODS = {LOCAL: 'a password', PASSKEY: 'a passkey'};
+
 /** Details of at most this many devices are read (the current device's mark, fingerprints). */
 const DETAILS = 50;
 
@@ -72,7 +75,7 @@ export async function render(ctx) {
         columns: [
           {label: 'Device', value: (s) => h('div', {class: 'name-cell'},
             h('span', {}, s.deviceName || 'Unknown device', ' ', s.id === currentId ? h('span', {class: 'badge'}, 'This session') : null),
-            h('span', {class: 'muted'}, s.loginMethod ? `Signed in with ${s.loginMethod === 'LOCAL' ? 'a password' : s.loginMethod}` : ''))},
+            h('span', {class: 'muted'}, s.loginMethod ? `Signed in with ${LOGIN_METHODS[s.loginMethod] || s.loginMethod}` : ''))},
           {label: 'IP address', value: (s) => s.ipAddress || '—'},
           {label: 'Signed in', value: (s) => when(s.startedAt)},
           {label: 'Last activity', value: (s) => when(s.lastActivity)},

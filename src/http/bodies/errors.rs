@@ -36,6 +36,7 @@ pub enum ErrorCode {
     InvalidJson,
     InvalidMfaCode,
     InvalidMfaType,
+    InvalidPasskey,
     InvalidPassword,
     InvalidProviderToken,
     InvalidQuery,

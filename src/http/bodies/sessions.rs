@@ -74,8 +74,8 @@ impl From<&User> for UserSummary {
     }
 }
 
-/// How a session logged in: with a password (`LOCAL`) or through an identity provider (`OIDC`:
-/// a generic OpenID Connect provider).
+/// How a session logged in: with a password (`LOCAL`), through an identity provider (`OIDC`:
+/// a generic OpenID Connect provider), or with a passkey alone (`PASSKEY`).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LoginMethod {
@@ -84,6 +84,7 @@ pub enum LoginMethod {
     Microsoft,
     Github,
     Oidc,
+    Passkey,
 }
 
 impl From<domain::LoginMethod> for LoginMethod {
@@ -94,6 +95,7 @@ impl From<domain::LoginMethod> for LoginMethod {
             domain::LoginMethod::Microsoft => LoginMethod::Microsoft,
             domain::LoginMethod::Github => LoginMethod::Github,
             domain::LoginMethod::Oidc => LoginMethod::Oidc,
+            domain::LoginMethod::Passkey => LoginMethod::Passkey,
         }
     }
 }

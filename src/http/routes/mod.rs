@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod auth_flow;
+pub mod auth_passkey;
 pub mod devices;
 pub mod links;
 pub mod login;

@@ -10,12 +10,14 @@
 //!
 //! The operations are grouped as the routes that use them: enrolling a method ([`enrol`]),
 //! passing the second factor ([`login`]), managing one's methods and an admin's reset
-//! ([`manage`]), and passkeys' ceremonies and credentials ([`passkeys`]). Here: where a user stands, and the steps they share (the lock, the lockout, the
-//! event).
+//! ([`manage`]), passkeys' ceremonies and credentials ([`passkeys`]) and signing in with a
+//! passkey alone ([`passkey_sign_in`]). Here: where a user stands, and the steps they share
+//! (the lock, the lockout, the event).
 
 mod enrol;
 mod login;
 mod manage;
+mod passkey_sign_in;
 mod passkeys;
 
 use serde_json::Value;
@@ -29,6 +31,7 @@ use crate::domain::{EventKind, MfaMethod, SessionId, UserId};
 pub use enrol::{MailboxProof, NewEmailCode};
 pub use login::Factor;
 pub use manage::{MethodChange, ResetOutcome, ResetTarget};
+pub use passkey_sign_in::{PasskeySignIn, PasskeySignInCandidate, PasskeySignInOutcome};
 pub use passkeys::{
     ChallengePurpose, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, StoredPasskey,
 };

@@ -162,6 +162,22 @@ impl SoftPasskey {
             "clientExtensionResults": {},
         })
     }
+
+    /// [`SoftPasskey::assert`] as a discoverable credential answers a sign-in: with the user
+    /// handle it stored at registration (`user_handle`; not signed, as in WebAuthn).
+    pub fn assert_as(&mut self, challenge: &str, claim: &Claim, user_handle: &[u8]) -> Value {
+        let mut credential = self.assert(challenge, claim);
+        credential["response"]["userHandle"] = json!(b64(user_handle));
+        credential
+    }
+}
+
+/// The user handle a passkey of `account` stores: its user id's 16 bytes.
+pub fn user_handle(account: &Account) -> Vec<u8> {
+    uuid::Uuid::parse_str(&account.user_id)
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 /// What `POST /mfa/setup` with `PASSKEY` answered: the challenge and what a browser of the
@@ -236,6 +252,28 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// `POST /auth/passkey/options` (public, no body); asserts the 200, returns the challenge.
+    pub async fn passkey_sign_in_options(&self) -> String {
+        let options = self
+            .request(reqwest::Method::POST, "/auth/passkey/options", None, None)
+            .await;
+        assert_eq!(options.status, StatusCode::OK, "{}", options.body);
+        options.body["data"]["challenge"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `POST /auth/passkey/verify` with a passkey's assertion.
+    pub async fn passkey_sign_in(&self, credential: Value) -> Answer {
+        self.post(
+            "/auth/passkey/verify",
+            None,
+            json!({ "credential": credential }),
+        )
+        .await
     }
 
     /// `verify-login` with a passkey's assertion.

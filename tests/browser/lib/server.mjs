@@ -41,12 +41,16 @@ function freshDatabase(dir) {
   return {url: url.toString(), drop: () => execFileSync('psql', [base, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`])};
 }
 
-/** Starts a server; `extra` are more `serve` flags. Resolves once it listens. */
-export async function startServer({smtpUrl, extra = []}) {
+/**
+ * Starts a server; `extra` are more `serve` flags. Resolves once it listens. `host` names the
+ * server in its public URL and `base` (it listens on 127.0.0.1 either way): `localhost` for a
+ * journey with passkeys, whose relying party id must be a domain, never an IP address.
+ */
+export async function startServer({smtpUrl, extra = [], host = '127.0.0.1'}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'journeys-'));
   const database = freshDatabase(dir);
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const args = [
     '--database-url', database.url, 'serve', '--listen', `127.0.0.1:${port}`,
     '--public-url', base, '--smtp-url', smtpUrl, '--rate-limit-per-ip', '0',

@@ -36,6 +36,7 @@ pub mod mock_provider;
 pub mod openapi;
 pub mod org_cast;
 pub mod passkey;
+pub mod receiver;
 pub mod password_reset;
 pub mod schema;
 pub mod sessions;

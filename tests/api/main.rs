@@ -73,6 +73,7 @@ mod system_events_ops;
 mod system_events_query;
 mod system_events_read;
 mod tokens;
+mod webhook_delivery;
 mod webhooks;
 mod user_roles;
 mod workspace_faults;

@@ -74,6 +74,7 @@ mod system_events_query;
 mod system_events_read;
 mod tokens;
 mod webhook_delivery;
+mod webhook_instances;
 mod webhooks;
 mod user_roles;
 mod workspace_faults;

@@ -468,3 +468,43 @@ async fn an_event_committed_late_is_delivered_before_the_ones_that_waited_for_it
     let got = receiver.wait_for("a", 2).await;
     assert_eq!(ids(&got), [late, after]);
 }
+
+/// PostgreSQL: the case a cursor over ids with "transaction older than every running one" would
+/// get wrong. A transaction that took its xid first draws the higher event id and commits first,
+/// while the younger one, holding the lower id, is still open: both are delivered, in
+/// transaction order, the lower id not stepped over.
+#[tokio::test]
+async fn an_older_transaction_with_the_higher_event_id_does_not_make_the_lower_one_skipped() {
+    let app = webhook_app().await;
+    if app.is_sqlite() {
+        return; // One writer: events commit in id order.
+    }
+    let receiver = Receiver::start().await;
+    let owner = app.register_verified("ann@example.com").await;
+    let (_, secret) = create_webhook(&app, &owner, &receiver.url("a"), Some(json!(["workspace.*"]))).await;
+    receiver.expect_secrets("a", &[&secret]);
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let insert = "INSERT INTO system_events (org_id, actor_id, context, event, context_id, created_at) \
+                  VALUES ($1::uuid, $2::uuid, 0, 1, $1::uuid, $3) RETURNING id";
+    let mut older = pool.begin().await.unwrap();
+    let mut younger = pool.begin().await.unwrap();
+    let xid = "SELECT pg_current_xact_id()::text";
+    let _: String = sqlx::query_scalar(xid).fetch_one(&mut *older).await.unwrap();
+    let _: String = sqlx::query_scalar(xid).fetch_one(&mut *younger).await.unwrap();
+    let event = |tx| {
+        sqlx::query_scalar::<_, i64>(insert)
+            .bind(owner.org_id.clone())
+            .bind(owner.user_id.clone())
+            .bind(now_ms())
+            .fetch_one(tx)
+    };
+    let lower: i64 = event(&mut *younger).await.unwrap();
+    let higher: i64 = event(&mut *older).await.unwrap();
+    assert!(lower < higher);
+    older.commit().await.unwrap();
+    receiver.wait_for("a", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    younger.commit().await.unwrap();
+    let got = receiver.wait_for("a", 2).await;
+    assert_eq!(ids(&got), [higher, lower]);
+}

@@ -41,11 +41,19 @@ impl EventPattern {
         let (context, kind) = text.split_once('.')?;
         let context = match context {
             "*" => None,
-            name => Some((0..=13).filter_map(EventContext::from_index).find(|c| c.as_str() == name)?),
+            name => Some(
+                (0..=13)
+                    .filter_map(EventContext::from_index)
+                    .find(|c| c.as_str() == name)?,
+            ),
         };
         let kind = match kind {
             "*" => None,
-            name => Some((0..=2).filter_map(EventKind::from_index).find(|k| k.as_str() == name)?),
+            name => Some(
+                (0..=2)
+                    .filter_map(EventKind::from_index)
+                    .find(|k| k.as_str() == name)?,
+            ),
         };
         Some(EventPattern { context, kind })
     }
@@ -139,7 +147,8 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
     let segments = ip.segments();
     // IPv4-compatible (::a.b.c.d, deprecated), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry
     // an IPv4 address a router may reach.
-    let embedded = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let embedded =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     if segments[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_unspecified() && !ip.is_loopback() {
         return forbidden_v4(embedded(segments[6], segments[7]));
     }
@@ -214,10 +223,23 @@ mod tests {
         assert!(!parse("user.*").matches(ws, updated));
         assert!(parse("*.updated").matches(user, updated));
         assert!(!parse("*.updated").matches(user, created));
-        for bad in ["", "workspace", "workspace.", ".created", "work.created", "user.made", "*.*.*", "USER.*"] {
+        for bad in [
+            "",
+            "workspace",
+            "workspace.",
+            ".created",
+            "work.created",
+            "user.made",
+            "*.*.*",
+            "USER.*",
+        ] {
             assert_eq!(EventPattern::parse(bad), None, "{bad}");
         }
-        assert!(selects(&[parse("user.*"), parse("workspace.deleted")], ws, EventKind::Deleted));
+        assert!(selects(
+            &[parse("user.*"), parse("workspace.deleted")],
+            ws,
+            EventKind::Deleted
+        ));
         assert!(!selects(&[], ws, created));
         assert_eq!(event_type(ws, created), "workspace.created");
     }
@@ -225,15 +247,39 @@ mod tests {
     #[test]
     fn urls_are_https_with_a_host_unless_allowed() {
         assert!(check_url("https://example.com/hook", false, false).is_ok());
-        assert_eq!(check_url("http://example.com/", false, false), Err(UrlRefusal::Forbidden));
+        assert_eq!(
+            check_url("http://example.com/", false, false),
+            Err(UrlRefusal::Forbidden)
+        );
         assert!(check_url("http://example.com/", true, false).is_ok());
-        for bad in ["example.com", "ftp://example.com/", "https://", "https://example.com/#x", "javascript:alert(1)"] {
-            assert_eq!(check_url(bad, true, true), Err(UrlRefusal::Malformed), "{bad}");
+        for bad in [
+            "example.com",
+            "ftp://example.com/",
+            "https://",
+            "https://example.com/#x",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(
+                check_url(bad, true, true),
+                Err(UrlRefusal::Malformed),
+                "{bad}"
+            );
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_WEBHOOK_URL_CHARS));
         assert_eq!(check_url(&long, false, false), Err(UrlRefusal::Malformed));
-        for literal in ["https://127.0.0.1/", "https://[::1]/", "https://10.1.2.3/", "https://169.254.169.254/latest", "https://[::ffff:127.0.0.1]/", "https://0x7f.1/"] {
-            assert_eq!(check_url(literal, false, false), Err(UrlRefusal::Forbidden), "{literal}");
+        for literal in [
+            "https://127.0.0.1/",
+            "https://[::1]/",
+            "https://10.1.2.3/",
+            "https://169.254.169.254/latest",
+            "https://[::ffff:127.0.0.1]/",
+            "https://0x7f.1/",
+        ] {
+            assert_eq!(
+                check_url(literal, false, false),
+                Err(UrlRefusal::Forbidden),
+                "{literal}"
+            );
             assert!(check_url(literal, false, true).is_ok(), "{literal}");
         }
         assert!(check_url("https://93.184.215.14/", false, false).is_ok());
@@ -242,18 +288,49 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_forbidden() {
         let forbidden = [
-            "0.0.0.0", "127.0.0.1", "127.8.9.1", "10.0.0.1", "172.16.0.1", "172.31.255.255",
-            "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.255", "224.0.0.1",
-            "255.255.255.255", "192.0.2.1", "198.18.0.1", "240.0.0.1", "0.1.2.3", "::", "::1",
-            "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1", "::ffff:10.0.0.1",
-            "::ffff:169.254.169.254", "::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::",
-            "2001:db8::1", "fec0::1",
+            "0.0.0.0",
+            "127.0.0.1",
+            "127.8.9.1",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "0.1.2.3",
+            "::",
+            "::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2001:db8::1",
+            "fec0::1",
         ];
         for text in forbidden {
             let ip: IpAddr = text.parse().unwrap();
             assert!(is_forbidden_ip(ip), "{text}");
         }
-        for text in ["93.184.215.14", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:808:808::"] {
+        for text in [
+            "93.184.215.14",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:808:808::",
+        ] {
             let ip: IpAddr = text.parse().unwrap();
             assert!(!is_forbidden_ip(ip), "{text}");
         }
@@ -269,6 +346,9 @@ mod tests {
         assert_eq!(retry_delay_ms(9, 0.5, None), None);
         assert_eq!(retry_delay_ms(3, 0.5, Some(10)), Some(10));
         let total: i64 = RETRY_DELAYS_MS.iter().sum();
-        assert!(total > 70 * 3_600_000 && total < FAILING_DISABLE_MS, "about 3 days");
+        assert!(
+            total > 70 * 3_600_000 && total < FAILING_DISABLE_MS,
+            "about 3 days"
+        );
     }
 }

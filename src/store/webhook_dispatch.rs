@@ -231,9 +231,11 @@ impl Store {
     pub async fn oldest_undelivered_event(&self) -> StoreResult<Option<i64>> {
         self.read(move |tx| {
             Box::pin(async move {
-                tx.query_opt(OLDEST_UNDELIVERED, args![], |row| row.get::<Option<i64>>("t"))
-                    .await
-                    .map(Option::flatten)
+                tx.query_opt(OLDEST_UNDELIVERED, args![], |row| {
+                    row.get::<Option<i64>>("t")
+                })
+                .await
+                .map(Option::flatten)
             })
         })
         .await

@@ -202,7 +202,9 @@ impl Store {
         self.write(move |tx| {
             Box::pin(async move {
                 let Some(seq) = tx
-                    .query_opt(TAKE_SEQ, args![id, org_id], |row| row.get::<i64>("next_seq"))
+                    .query_opt(TAKE_SEQ, args![id, org_id], |row| {
+                        row.get::<i64>("next_seq")
+                    })
                     .await?
                 else {
                     return Ok(None);
@@ -295,7 +297,8 @@ impl Store {
 /// Sets the webhook's cursor past every event committed so far (and past its own transaction's
 /// events, on PostgreSQL).
 async fn start_at_present(tx: &mut Tx<'_>, id: Uuid) -> StoreResult<()> {
-    tx.execute_per_dialect(&CURSOR_AT_PRESENT, args![id]).await?;
+    tx.execute_per_dialect(&CURSOR_AT_PRESENT, args![id])
+        .await?;
     Ok(())
 }
 

@@ -151,7 +151,11 @@ pub async fn run(store: SharedStore, webhooks: Arc<Webhooks>, metrics: Arc<Metri
         };
         for id in due {
             let until = now + LEASE.as_millis() as i64;
-            match dispatcher.store.claim_webhook(id, dispatcher.owner, now, until).await {
+            match dispatcher
+                .store
+                .claim_webhook(id, dispatcher.owner, now, until)
+                .await
+            {
                 Ok(Some(webhook)) => {
                     let dispatcher = dispatcher.clone();
                     runs.spawn(async move { dispatcher.run_webhook(webhook).await });
@@ -237,7 +241,8 @@ impl Dispatcher {
                     break;
                 }
                 let attempt = self.attempt(&webhook, &keys, &queued, now).await;
-                self.metrics.webhook_attempt(attempt.status == DeliveryStatus::Delivered);
+                self.metrics
+                    .webhook_attempt(attempt.status == DeliveryStatus::Delivered);
                 let gone = attempt.response_status == Some(410);
                 let failed = attempt.status != DeliveryStatus::Delivered;
                 if failed {

@@ -64,7 +64,13 @@ mod tests {
         assert_ne!(a, b);
         let both = signature(&[&a, &b], "1", 2, b"{}");
         let parts: Vec<_> = both.split(' ').collect();
-        assert_eq!(parts, [signature(&[&a], "1", 2, b"{}"), signature(&[&b], "1", 2, b"{}")]);
+        assert_eq!(
+            parts,
+            [
+                signature(&[&a], "1", 2, b"{}"),
+                signature(&[&b], "1", 2, b"{}")
+            ]
+        );
         let text = secret_text(&a);
         assert!(text.starts_with("whsec_"));
         assert_eq!(STANDARD.decode(&text[6..]).unwrap(), a);

@@ -146,7 +146,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/webhooks/{id}/rotate-secret", PROTECTED),
     ("POST", "/webhooks/{id}/test", PROTECTED),
     ("GET", "/webhooks/{id}/deliveries", PROTECTED),
-    ("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry", PROTECTED),
+    (
+        "POST",
+        "/webhooks/{id}/deliveries/{deliveryId}/retry",
+        PROTECTED,
+    ),
     // routes/settings.rs
     ("GET", "/settings/user", PROTECTED),
     ("POST", "/settings/user", PROTECTED),

@@ -42,21 +42,32 @@ async fn newest_event_id(app: &TestApp) -> i64 {
 async fn deliveries(app: &TestApp, by: &Account, webhook: &Value) -> Value {
     let id = webhook["id"].as_str().unwrap();
     let answer = app
-        .get(&format!("/webhooks/{id}/deliveries?take=100"), Some(&by.access_token))
+        .get(
+            &format!("/webhooks/{id}/deliveries?take=100"),
+            Some(&by.access_token),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
 }
 
 /// Waits until the webhook's deliveries satisfy `done`.
-async fn wait_for_log(app: &TestApp, by: &Account, webhook: &Value, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for_log(
+    app: &TestApp,
+    by: &Account,
+    webhook: &Value,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
         let log = deliveries(app, by, webhook).await;
         if done(&log) {
             return log;
         }
-        assert!(started.elapsed() < DELIVERY_WAIT, "the delivery log never got there: {log}");
+        assert!(
+            started.elapsed() < DELIVERY_WAIT,
+            "the delivery log never got there: {log}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -71,7 +82,8 @@ async fn one_change_is_one_signed_delivery_of_its_event() {
     let receiver = Receiver::start().await;
     let owner = app.register_verified("ann@example.com").await;
     // Made first: the second one's creation is an event, which "a" (every event) would get.
-    let (_, other) = create_webhook(&app, &owner, &receiver.url("b"), Some(json!(["user.*"]))).await;
+    let (_, other) =
+        create_webhook(&app, &owner, &receiver.url("b"), Some(json!(["user.*"]))).await;
     receiver.expect_secrets("b", &[&other]);
     let (webhook, secret) = create_webhook(&app, &owner, &receiver.url("a"), None).await;
     receiver.expect_secrets("a", &[&secret]);
@@ -85,7 +97,11 @@ async fn one_change_is_one_signed_delivery_of_its_event() {
     assert_eq!(r.id, event_id.to_string());
     assert!(r.all_signatures_valid(), "{r:?}");
     assert_eq!(r.signatures.len(), 1);
-    assert!((r.timestamp - now_ms() / 1000).abs() <= 5, "{}", r.timestamp);
+    assert!(
+        (r.timestamp - now_ms() / 1000).abs() <= 5,
+        "{}",
+        r.timestamp
+    );
     assert_eq!(r.content_type, "application/json");
     let event = event_json(&app, &owner, event_id).await;
     assert_eq!(
@@ -107,11 +123,23 @@ async fn one_change_is_one_signed_delivery_of_its_event() {
             "durationMs": delivery["durationMs"],
         }]})
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_attempts WHERE response_status = 200", &[]).await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM webhook_attempts WHERE response_status = 200",
+            &[]
+        )
+        .await,
+        1
+    );
     // The user.* webhook gets a user change.
     let path = format!("/user/{}", owner.user_id);
     let renamed = app
-        .request(Method::PUT, &path, Some(&owner.access_token), Some(json!({"name": "Anna"})))
+        .request(
+            Method::PUT,
+            &path,
+            Some(&owner.access_token),
+            Some(json!({"name": "Anna"})),
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     let got = receiver.wait_for("b", 1).await;
@@ -138,8 +166,18 @@ async fn a_change_that_rolls_back_is_never_delivered() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_all = receiver.of("a");
     assert_eq!(got_all.len(), 1, "{got_all:?}");
-    assert_eq!(got[0].body["data"]["jsonData"].as_str().unwrap().contains("Kept"), true);
-    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries", &[]).await, 1);
+    assert_eq!(
+        got[0].body["data"]["jsonData"]
+            .as_str()
+            .unwrap()
+            .contains("Kept"),
+        true
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries", &[])
+            .await,
+        1
+    );
 }
 
 /// The order events are delivered in: id order on SQLite; (transaction, id) on PostgreSQL,
@@ -171,7 +209,9 @@ async fn order_is_kept_per_webhook_across_200_changes() {
     // Four at a time: changes that overlap, and PostgreSQL's ids drawn out of commit order.
     let names: Vec<String> = (0..200).map(|n| format!("W{n:03}")).collect();
     for chunk in names.chunks(4) {
-        let creates = chunk.iter().map(|name| app.create_workspace(&owner.access_token, name));
+        let creates = chunk
+            .iter()
+            .map(|name| app.create_workspace(&owner.access_token, name));
         for created in futures::future::join_all(creates).await {
             assert_eq!(created.status, StatusCode::CREATED);
         }
@@ -203,14 +243,26 @@ async fn a_receiver_failing_three_times_gets_the_same_message_once_more_and_late
 
     let got = receiver.wait_for("a", 5).await;
     assert_eq!(ids(&got), [first, first, first, first, second]);
-    assert_eq!(got.iter().map(|r| r.answered).collect::<Vec<_>>(), [500, 503, 404, 200, 200]);
+    assert_eq!(
+        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 503, 404, 200, 200]
+    );
     assert!(got.iter().all(Received::all_signatures_valid));
     let log = wait_for_log(&app, &owner, &webhook, |log| {
-        log["total"] == 2 && log["deliveries"][0]["status"] == "delivered" && log["deliveries"][1]["status"] == "delivered"
+        log["total"] == 2
+            && log["deliveries"][0]["status"] == "delivered"
+            && log["deliveries"][1]["status"] == "delivered"
     })
     .await;
     let head = &log["deliveries"][1];
-    assert_eq!((head["eventId"].as_i64(), head["status"].as_str(), head["attempts"].as_i64()), (Some(first), Some("delivered"), Some(4)));
+    assert_eq!(
+        (
+            head["eventId"].as_i64(),
+            head["status"].as_str(),
+            head["attempts"].as_i64()
+        ),
+        (Some(first), Some("delivered"), Some(4))
+    );
     let statuses = app
         .strings(
             "SELECT CAST(response_status AS TEXT) FROM webhook_attempts ORDER BY id",
@@ -235,19 +287,38 @@ async fn a_delivery_is_given_up_after_nine_attempts_and_the_next_one_goes() {
     let got = receiver.wait_for("a", 10).await;
     assert_eq!(got[9].answered, 200);
     assert_ne!(got[9].id, got[8].id);
-    let log = wait_for_log(&app, &owner, &webhook, |log| log["deliveries"][0]["status"] == "delivered").await;
+    let log = wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["status"] == "delivered"
+    })
+    .await;
     let failed = &log["deliveries"][1];
-    assert_eq!((failed["status"].as_str(), failed["attempts"].as_i64(), failed["responseStatus"].as_i64()), (Some("failed"), Some(9), Some(500)));
+    assert_eq!(
+        (
+            failed["status"].as_str(),
+            failed["attempts"].as_i64(),
+            failed["responseStatus"].as_i64()
+        ),
+        (Some("failed"), Some(9), Some(500))
+    );
     assert_eq!(failed["nextAttemptAt"], Value::Null);
     let failed_only = app
-        .get(&format!("/webhooks/{}/deliveries?status=failed", webhook["id"].as_str().unwrap()), Some(&owner.access_token))
+        .get(
+            &format!(
+                "/webhooks/{}/deliveries?status=failed",
+                webhook["id"].as_str().unwrap()
+            ),
+            Some(&owner.access_token),
+        )
         .await;
     assert_eq!(failed_only.body["total"], 1);
 }
 
 async fn webhook_state(app: &TestApp, by: &Account, webhook: &Value) -> Value {
     let id = webhook["id"].as_str().unwrap();
-    app.get(&format!("/webhooks/{id}"), Some(&by.access_token)).await.body["webhook"].clone()
+    app.get(&format!("/webhooks/{id}"), Some(&by.access_token))
+        .await
+        .body["webhook"]
+        .clone()
 }
 
 #[tokio::test]
@@ -255,27 +326,55 @@ async fn a_410_disables_the_webhook_and_enabling_it_resumes_from_the_present() {
     let app = webhook_app().await;
     let receiver = Receiver::start().await;
     let owner = app.register_verified("ann@example.com").await;
-    let (webhook, secret) = create_webhook(&app, &owner, &receiver.url("a"), Some(json!(["workspace.*"]))).await;
+    let (webhook, secret) = create_webhook(
+        &app,
+        &owner,
+        &receiver.url("a"),
+        Some(json!(["workspace.*"])),
+    )
+    .await;
     receiver.expect_secrets("a", &[&secret]);
     receiver.script("a", &[410]);
 
     app.create_workspace(&owner.access_token, "First").await;
     receiver.wait_for("a", 1).await;
-    let log = wait_for_log(&app, &owner, &webhook, |log| log["deliveries"][0]["status"] == "failed").await;
+    let log = wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["status"] == "failed"
+    })
+    .await;
     assert_eq!(log["deliveries"][0]["responseStatus"], 410);
     let state = webhook_state(&app, &owner, &webhook).await;
-    assert_eq!((state["enabled"].clone(), state["disabledReason"].clone()), (json!(false), json!("The receiver answered 410 Gone")));
+    assert_eq!(
+        (state["enabled"].clone(), state["disabledReason"].clone()),
+        (json!(false), json!("The receiver answered 410 Gone"))
+    );
 
     app.create_workspace(&owner.access_token, "While off").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.of("a").len(), 1);
 
     let path = format!("/webhooks/{}", webhook["id"].as_str().unwrap());
-    let on = app.request(Method::PUT, &path, Some(&owner.access_token), Some(json!({"enabled": true}))).await;
-    assert_eq!((on.body["webhook"]["enabled"].clone(), on.body["webhook"]["disabledReason"].clone()), (json!(true), Value::Null));
+    let on = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&owner.access_token),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(
+        (
+            on.body["webhook"]["enabled"].clone(),
+            on.body["webhook"]["disabledReason"].clone()
+        ),
+        (json!(true), Value::Null)
+    );
     app.create_workspace(&owner.access_token, "After").await;
     let got = receiver.wait_for("a", 2).await;
-    assert!(got[1].body["data"]["jsonData"].as_str().unwrap().contains("After"));
+    assert!(got[1].body["data"]["jsonData"]
+        .as_str()
+        .unwrap()
+        .contains("After"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.of("a").len(), 2);
 }
@@ -299,12 +398,24 @@ async fn three_days_of_failures_disable_the_webhook() {
         assert!(started.elapsed() < DELIVERY_WAIT);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(webhook_state(&app, &owner, &webhook).await["disabledReason"], "Deliveries failed for 3 days");
+    assert_eq!(
+        webhook_state(&app, &owner, &webhook).await["disabledReason"],
+        "Deliveries failed for 3 days"
+    );
     // The delivery stays pending: enabled again, it goes.
     let path = format!("/webhooks/{}", webhook["id"].as_str().unwrap());
-    app.request(Method::PUT, &path, Some(&owner.access_token), Some(json!({"enabled": true}))).await;
+    app.request(
+        Method::PUT,
+        &path,
+        Some(&owner.access_token),
+        Some(json!({"enabled": true})),
+    )
+    .await;
     let got = receiver.wait_for("a", 2).await;
-    assert_eq!((got[1].id.clone(), got[1].answered), (got[0].id.clone(), 200));
+    assert_eq!(
+        (got[1].id.clone(), got[1].answered),
+        (got[0].id.clone(), 200)
+    );
 }
 
 #[tokio::test]
@@ -312,10 +423,20 @@ async fn during_a_rotation_deliveries_carry_both_signatures_then_only_the_new_on
     let app = webhook_app().await;
     let receiver = Receiver::start().await;
     let owner = app.register_verified("ann@example.com").await;
-    let (webhook, old) = create_webhook(&app, &owner, &receiver.url("a"), Some(json!(["workspace.*"]))).await;
+    let (webhook, old) = create_webhook(
+        &app,
+        &owner,
+        &receiver.url("a"),
+        Some(json!(["workspace.*"])),
+    )
+    .await;
     let id = webhook["id"].as_str().unwrap();
     let rotated = app
-        .post(&format!("/webhooks/{id}/rotate-secret"), Some(&owner.access_token), Value::Null)
+        .post(
+            &format!("/webhooks/{id}/rotate-secret"),
+            Some(&owner.access_token),
+            Value::Null,
+        )
         .await;
     let new = rotated.str("secret");
     receiver.expect_secrets("a", &[&new, &old]);
@@ -325,7 +446,8 @@ async fn during_a_rotation_deliveries_carry_both_signatures_then_only_the_new_on
     assert_eq!(got[0].verified_with, [Some(0), Some(1)], "{:?}", got[0]);
 
     // The overlap ends.
-    app.execute("UPDATE webhooks SET previous_expires_at = 1", &[]).await;
+    app.execute("UPDATE webhooks SET previous_expires_at = 1", &[])
+        .await;
     app.create_workspace(&owner.access_token, "After").await;
     let got = receiver.wait_for("a", 2).await;
     assert_eq!(got[1].verified_with, [Some(0)], "{:?}", got[1]);
@@ -341,7 +463,11 @@ async fn a_test_delivery_and_a_manual_retry_reach_the_receiver() {
     let id = webhook["id"].as_str().unwrap();
 
     let queued = app
-        .post(&format!("/webhooks/{id}/test"), Some(&owner.access_token), Value::Null)
+        .post(
+            &format!("/webhooks/{id}/test"),
+            Some(&owner.access_token),
+            Value::Null,
+        )
         .await;
     let delivery = &queued.body["delivery"];
     let delivery_id = delivery["id"].as_str().unwrap().to_owned();
@@ -358,17 +484,30 @@ async fn a_test_delivery_and_a_manual_retry_reach_the_receiver() {
     assert_eq!(got[0].id, delivery_id);
     assert!(got[0].all_signatures_valid());
     assert_eq!(got[0].body["type"], "webhook.test");
-    assert_eq!(got[0].body["data"], json!({"webhookId": id, "deliveryId": delivery_id}));
+    assert_eq!(
+        got[0].body["data"],
+        json!({"webhookId": id, "deliveryId": delivery_id})
+    );
 
-    wait_for_log(&app, &owner, &webhook, |log| log["deliveries"][0]["status"] == "delivered").await;
+    wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["status"] == "delivered"
+    })
+    .await;
     let retried = app
-        .post(&format!("/webhooks/{id}/deliveries/{delivery_id}/retry"), Some(&owner.access_token), Value::Null)
+        .post(
+            &format!("/webhooks/{id}/deliveries/{delivery_id}/retry"),
+            Some(&owner.access_token),
+            Value::Null,
+        )
         .await;
     assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
     assert_eq!(retried.body["delivery"]["status"], "pending");
     let got = receiver.wait_for("a", 2).await;
     assert_eq!(got[1].id, delivery_id);
-    let log = wait_for_log(&app, &owner, &webhook, |log| log["deliveries"][0]["attempts"] == 2).await;
+    let log = wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["attempts"] == 2
+    })
+    .await;
     assert_eq!(log["deliveries"][0]["status"], "delivered");
 }
 
@@ -388,10 +527,21 @@ async fn addresses_refused_at_delivery_are_never_connected_to() {
     for url in [receiver.url_on("localhost", "a"), receiver.url("a")] {
         let sql = format!("UPDATE webhooks SET url = '{url}'");
         app.execute(&sql, &[]).await;
-        let before = app.count("SELECT COUNT(*) FROM webhook_attempts", &[]).await;
-        app.post(&format!("/webhooks/{id}/test"), Some(&owner.access_token), Value::Null).await;
+        let before = app
+            .count("SELECT COUNT(*) FROM webhook_attempts", &[])
+            .await;
+        app.post(
+            &format!("/webhooks/{id}/test"),
+            Some(&owner.access_token),
+            Value::Null,
+        )
+        .await;
         let started = Instant::now();
-        while app.count("SELECT COUNT(*) FROM webhook_attempts", &[]).await == before {
+        while app
+            .count("SELECT COUNT(*) FROM webhook_attempts", &[])
+            .await
+            == before
+        {
             assert!(started.elapsed() < DELIVERY_WAIT);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -416,7 +566,11 @@ async fn a_change_answers_as_fast_with_a_slow_receiver() {
     let started = Instant::now();
     let created = app.create_workspace(&owner.access_token, "Quick").await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -428,11 +582,31 @@ async fn deliveries_are_counted_in_the_metrics() {
     receiver.script("a", &[500]);
     app.create_workspace(&owner.access_token, "Counted").await;
     receiver.wait_for("a", 2).await;
-    wait_for_log(&app, &owner, &webhook, |log| log["deliveries"][0]["status"] == "delivered").await;
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("workspaces_webhook_deliveries_total{outcome=\"success\"} 1"), "{metrics}");
-    assert!(metrics.contains("workspaces_webhook_deliveries_total{outcome=\"failure\"} 1"), "{metrics}");
-    assert!(metrics.contains("workspaces_webhook_lag_seconds"), "{metrics}");
+    wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["status"] == "delivered"
+    })
+    .await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("workspaces_webhook_deliveries_total{outcome=\"success\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("workspaces_webhook_deliveries_total{outcome=\"failure\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("workspaces_webhook_lag_seconds"),
+        "{metrics}"
+    );
 }
 
 /// PostgreSQL: an event whose transaction is still open when later ones commit is neither
@@ -445,7 +619,13 @@ async fn an_event_committed_late_is_delivered_before_the_ones_that_waited_for_it
     }
     let receiver = Receiver::start().await;
     let owner = app.register_verified("ann@example.com").await;
-    let (_, secret) = create_webhook(&app, &owner, &receiver.url("a"), Some(json!(["workspace.*"]))).await;
+    let (_, secret) = create_webhook(
+        &app,
+        &owner,
+        &receiver.url("a"),
+        Some(json!(["workspace.*"])),
+    )
+    .await;
     receiver.expect_secrets("a", &[&secret]);
     let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
     let mut slow = pool.begin().await.unwrap();
@@ -463,7 +643,10 @@ async fn an_event_committed_late_is_delivered_before_the_ones_that_waited_for_it
     let after = newest_event_id(&app).await;
     assert!(after > late);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(receiver.all().is_empty(), "delivered while an earlier event was uncommitted");
+    assert!(
+        receiver.all().is_empty(),
+        "delivered while an earlier event was uncommitted"
+    );
     slow.commit().await.unwrap();
     let got = receiver.wait_for("a", 2).await;
     assert_eq!(ids(&got), [late, after]);
@@ -481,16 +664,29 @@ async fn an_older_transaction_with_the_higher_event_id_does_not_make_the_lower_o
     }
     let receiver = Receiver::start().await;
     let owner = app.register_verified("ann@example.com").await;
-    let (_, secret) = create_webhook(&app, &owner, &receiver.url("a"), Some(json!(["workspace.*"]))).await;
+    let (_, secret) = create_webhook(
+        &app,
+        &owner,
+        &receiver.url("a"),
+        Some(json!(["workspace.*"])),
+    )
+    .await;
     receiver.expect_secrets("a", &[&secret]);
     let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-    let insert = "INSERT INTO system_events (org_id, actor_id, context, event, context_id, created_at) \
+    let insert =
+        "INSERT INTO system_events (org_id, actor_id, context, event, context_id, created_at) \
                   VALUES ($1::uuid, $2::uuid, 0, 1, $1::uuid, $3) RETURNING id";
     let mut older = pool.begin().await.unwrap();
     let mut younger = pool.begin().await.unwrap();
     let xid = "SELECT pg_current_xact_id()::text";
-    let _: String = sqlx::query_scalar(xid).fetch_one(&mut *older).await.unwrap();
-    let _: String = sqlx::query_scalar(xid).fetch_one(&mut *younger).await.unwrap();
+    let _: String = sqlx::query_scalar(xid)
+        .fetch_one(&mut *older)
+        .await
+        .unwrap();
+    let _: String = sqlx::query_scalar(xid)
+        .fetch_one(&mut *younger)
+        .await
+        .unwrap();
     let event = |tx| {
         sqlx::query_scalar::<_, i64>(insert)
             .bind(owner.org_id.clone())
@@ -507,4 +703,64 @@ async fn an_older_transaction_with_the_higher_event_id_does_not_make_the_lower_o
     younger.commit().await.unwrap();
     let got = receiver.wait_for("a", 2).await;
     assert_eq!(ids(&got), [higher, lower]);
+}
+
+#[tokio::test]
+async fn the_clean_up_deletes_attempts_and_finished_deliveries_after_30_days() {
+    use workspaces::store::{connect, CleanupPolicy, StoreOptions};
+    let app = webhook_app().await;
+    let receiver = Receiver::start().await;
+    let owner = app.register_verified("ann@example.com").await;
+    let (webhook, _) = create_webhook(&app, &owner, &receiver.url("a"), None).await;
+    receiver.script("a", &[500]);
+    app.create_workspace(&owner.access_token, "Old").await;
+    app.create_workspace(&owner.access_token, "Recent").await;
+    receiver.wait_for("a", 3).await;
+    wait_for_log(&app, &owner, &webhook, |log| {
+        log["deliveries"][0]["status"] == "delivered"
+            && log["deliveries"][1]["status"] == "delivered"
+    })
+    .await;
+    // The first delivery (two attempts) is 31 days old; a pending one that old stays.
+    let old = now_ms() - 31 * 24 * 3_600_000;
+    let first = app
+        .strings(
+            "SELECT CAST(event_id AS TEXT) FROM webhook_deliveries ORDER BY seq LIMIT 1",
+            &[],
+        )
+        .await;
+    let first = &first[0];
+    app.execute(&format!("UPDATE webhook_deliveries SET last_attempt_at = {old}, created_at = {old} WHERE event_id = {first}"), &[]).await;
+    app.execute(&format!("UPDATE webhook_attempts SET attempted_at = {old} WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE event_id = {first})"), &[]).await;
+    app.post(
+        &format!("/webhooks/{}/test", webhook["id"].as_str().unwrap()),
+        Some(&owner.access_token),
+        Value::Null,
+    )
+    .await;
+    app.execute(&format!("UPDATE webhook_deliveries SET created_at = {old}, next_attempt_at = {} WHERE event_id IS NULL", now_ms() + 3_600_000), &[]).await;
+
+    let store = connect(&app.database_url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let policy = CleanupPolicy {
+        grace_ms: 0,
+        unverified_account_ttl_ms: None,
+        batch: 1,
+        pause: Duration::ZERO,
+    };
+    let report = store.clean_up(&policy, now_ms()).await.unwrap();
+
+    assert_eq!((report.webhook_attempts, report.webhook_deliveries), (2, 1));
+    let old_attempts = format!("SELECT COUNT(*) FROM webhook_attempts WHERE attempted_at <= {old}");
+    assert_eq!(app.count(&old_attempts, &[]).await, 0);
+    // The recent delivery's attempt, and the test delivery (recently attempted, or pending).
+    let recent = "SELECT COUNT(*) FROM webhook_attempts a JOIN webhook_deliveries d \
+                  ON d.id = a.delivery_id WHERE d.event_id IS NOT NULL";
+    assert_eq!(app.count(recent, &[]).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries", &[])
+            .await,
+        2
+    );
 }

@@ -13,7 +13,9 @@ use crate::support::accounts::PASSWORD;
 use crate::support::app::{second_instance_with, TestApp};
 use crate::support::binary::{serve, workspaces};
 use crate::support::database::fresh::FreshDatabase;
-use crate::support::receiver::{create_webhook, loopback_webhooks, webhook_app, Received, Receiver};
+use crate::support::receiver::{
+    create_webhook, loopback_webhooks, webhook_app, Received, Receiver,
+};
 
 fn ids(received: &[Received]) -> Vec<i64> {
     received.iter().map(|r| r.id.parse().unwrap()).collect()
@@ -32,8 +34,13 @@ async fn three_instances_deliver_every_event_once_and_never_one_attempt_twice_at
     let owner = app.register_verified("ann@example.com").await;
     let hooks = ["a", "b", "c", "d", "e"];
     for hook in hooks {
-        let (_, secret) =
-            create_webhook(&app, &owner, &receiver.url(hook), Some(json!(["workspace.*"]))).await;
+        let (_, secret) = create_webhook(
+            &app,
+            &owner,
+            &receiver.url(hook),
+            Some(json!(["workspace.*"])),
+        )
+        .await;
         receiver.expect_secrets(hook, &[&secret]);
     }
 
@@ -51,8 +58,14 @@ async fn three_instances_deliver_every_event_once_and_never_one_attempt_twice_at
     }
 
     let order = if app.is_sqlite() { "id" } else { "xid, id" };
-    let sql = format!("SELECT CAST(id AS TEXT) FROM system_events WHERE context = 0 ORDER BY {order}");
-    let expected: Vec<i64> = app.strings(&sql, &[]).await.iter().map(|i| i.parse().unwrap()).collect();
+    let sql =
+        format!("SELECT CAST(id AS TEXT) FROM system_events WHERE context = 0 ORDER BY {order}");
+    let expected: Vec<i64> = app
+        .strings(&sql, &[])
+        .await
+        .iter()
+        .map(|i| i.parse().unwrap())
+        .collect();
     assert_eq!(expected.len(), 60);
     for hook in hooks {
         let got = receiver.wait_for(hook, 60).await;
@@ -61,7 +74,11 @@ async fn three_instances_deliver_every_event_once_and_never_one_attempt_twice_at
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.all().len(), 300, "a delivery was sent twice");
-    assert_eq!(receiver.overlaps(), (false, false), "two requests of a webhook at once");
+    assert_eq!(
+        receiver.overlaps(),
+        (false, false),
+        "two requests of a webhook at once"
+    );
 }
 
 /// A server process, killed when dropped.
@@ -111,7 +128,12 @@ async fn a_server_killed_mid_delivery_delivers_every_event_after_its_restart() {
             .json(&TestApp::registration_body(email)),
     )
     .await;
-    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
     let verified = workspaces()
         .args(["--database-url", &database.url, "user", "verify", email])
         .status()
@@ -148,18 +170,27 @@ async fn a_server_killed_mid_delivery_delivers_every_event_after_its_restart() {
         workspaces_made.push(made.body["workspace"]["id"].as_str().unwrap().to_owned());
     }
     receiver
-        .wait_until("a few deliveries", Duration::from_secs(20), |r| r.len() >= 3)
+        .wait_until("a few deliveries", Duration::from_secs(20), |r| {
+            r.len() >= 3
+        })
         .await;
 
     drop(server); // SIGKILL, mid-delivery: the receiver holds each request 100 ms.
     let delivered_before = receiver.all().len();
-    assert!(delivered_before < 30, "all delivered before the kill: {delivered_before}");
+    assert!(
+        delivered_before < 30,
+        "all delivered before the kill: {delivered_before}"
+    );
     let _restarted = Server::start(&database.url);
 
     // The dead process's lease (30 s) expires, then the new one resumes.
     receiver
         .wait_until("every workspace's event", Duration::from_secs(60), |r| {
-            r.iter().map(|r| r.id.clone()).collect::<BTreeSet<_>>().len() >= 30
+            r.iter()
+                .map(|r| r.id.clone())
+                .collect::<BTreeSet<_>>()
+                .len()
+                >= 30
         })
         .await;
     let got = receiver.all();

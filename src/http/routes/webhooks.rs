@@ -484,7 +484,11 @@ async fn update_webhook(
 ) -> Result<Json<WebhookResponse>, ApiError> {
     manager(&auth)?;
     auth.require_validated()?;
-    let events = body.events.as_deref().map(|e| events(Some(e))).transpose()?;
+    let events = body
+        .events
+        .as_deref()
+        .map(|e| events(Some(e)))
+        .transpose()?;
     let description = match &body.description {
         Some(raw) => Some(description(raw.as_deref())?),
         None => None,

@@ -437,7 +437,8 @@ mod tests {
     }
 
     /// Undoes what the last migration (20261208000001_oidc_flows.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
+    const UNDO_LAST_MIGRATION: &str =
+        "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
          DROP TABLE webhooks; DROP INDEX system_events_org_id;";
 
     #[test]

@@ -150,7 +150,11 @@ impl Receiver {
         let mut received = self.inner.received.subscribe();
         let waited = tokio::time::timeout(wait, received.wait_for(|r| done(r))).await;
         if waited.is_err() {
-            let got: Vec<_> = self.all().iter().map(|r| (r.hook.clone(), r.id.clone(), r.answered)).collect();
+            let got: Vec<_> = self
+                .all()
+                .iter()
+                .map(|r| (r.hook.clone(), r.id.clone(), r.answered))
+                .collect();
             panic!("{what}: not within {wait:?}; received {got:?}");
         }
     }

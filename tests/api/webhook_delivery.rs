@@ -166,13 +166,10 @@ async fn a_change_that_rolls_back_is_never_delivered() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_all = receiver.of("a");
     assert_eq!(got_all.len(), 1, "{got_all:?}");
-    assert_eq!(
-        got[0].body["data"]["jsonData"]
-            .as_str()
-            .unwrap()
-            .contains("Kept"),
-        true
-    );
+    assert!(got[0].body["data"]["jsonData"]
+        .as_str()
+        .unwrap()
+        .contains("Kept"));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM webhook_deliveries", &[])
             .await,

@@ -2,7 +2,7 @@
 //! no proxy, no redirects, a 10 s limit on the whole exchange, and a resolver that drops every
 //! address [`is_forbidden_ip`] refuses, so the address connected to is the one checked: a name
 //! that resolves to a public address when the webhook is saved and to 127.0.0.1 at delivery
-//! (DNS rebinding) is refused at delivery. IP literals never reach a resolver: [`check_target`]
+//! (DNS rebinding) is refused at delivery. IP literals never reach a resolver: [`post`]
 //! checks them before each request.
 
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::tx::{args, Arg, PerDialect, Row, Tx};
+use super::tx::{args, Arg, PerDialect, Row};
 use super::{Store, StoreResult};
 use crate::domain::{EventContext, EventKind, OrgId, UserId, WorkspaceId};
 
@@ -137,12 +137,6 @@ fn page_sql(conditions: &Conditions, skip: i64, take: i64) -> (String, Vec<Arg<'
 fn count_sql(conditions: &Conditions) -> String {
     // `$1` (the reader) is bound for the numbering's sake even where no condition uses it.
     format!("{}{}", EVENTS_COUNT_HEAD, conditions.sql)
-}
-
-/// One event by id, as the export shows it; None when there is none (retention deleted it).
-pub(super) async fn event_by_id(tx: &mut Tx<'_>, id: i64) -> StoreResult<Option<SystemEvent>> {
-    tx.query_opt(EVENT_BY_ID, args![id], |row| decode(row, false))
-        .await
 }
 
 fn decode(row: &Row<'_>, unread: bool) -> StoreResult<SystemEvent> {
@@ -328,12 +322,6 @@ const EVENTS_PAGE_HEAD: &str = concat!(
 const EVENTS_PAGE_ORDER: &str = " ORDER BY e.created_at DESC, e.id DESC";
 
 const EVENTS_COUNT_HEAD: &str = "SELECT COUNT(*) AS n FROM system_events e WHERE ";
-
-const EVENT_BY_ID: &str = concat!(
-    "SELECT ",
-    event_columns!(),
-    " FROM system_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.id = $1"
-);
 
 /// The export: events after id $1, oldest first, $2 at a time (keyset by id), optionally of one
 /// organization ($3) and from a time on ($4).

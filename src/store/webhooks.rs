@@ -523,7 +523,6 @@ macro_rules! delivery_columns {
          response_status, response_body, duration_ms"
     };
 }
-pub(super) use delivery_columns;
 
 /// Serialises creates of one organization on PostgreSQL, so the count holds until commit.
 const LOCK_ORG: PerDialect =

@@ -41,7 +41,7 @@ use crate::store::{
 const LEASE: Duration = Duration::from_secs(30);
 const RUN_BUDGET: Duration = Duration::from_secs(12);
 /// Deliveries read (and at most sent) per step of a run.
-const HEAD_BATCH: i64 = 32;
+const HEAD_BATCH: i64 = 64;
 /// Events read per step of a run.
 const SCAN_BATCH: i64 = 256;
 /// A webhook's queue stops taking events at this many pending deliveries: the rest wait in the

@@ -38,6 +38,7 @@ pub struct Application {
     connections: ConnectionLimits,
     /// What `GET /metrics` reports, for the background tasks to count in.
     counters: Arc<Metrics>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl Application {
@@ -84,6 +85,7 @@ impl Application {
         // default is the port bound (connections wait in the backlog until serving starts).
         let listener = bind(config.listen).await?;
         let relying_party = relying_party(&config, &listener)?;
+        let webhooks = crate::webhooks::Webhooks::new(mfa.secret_box.clone(), config.webhooks);
         let state = AppState::new(Services {
             store: store.clone(),
             keys: JwtKeys::new(secret.as_bytes()),
@@ -105,6 +107,7 @@ impl Application {
             providers: Arc::new(
                 Providers::new(&config.providers).context("setting up the identity providers")?,
             ),
+            webhooks: webhooks.clone(),
         });
         // The default public URL's port, for the links the sign-in flow builds.
         if let Ok(addr) = listener.local_addr() {
@@ -130,6 +133,7 @@ impl Application {
             event_retention: config.event_retention,
             connections: config.connections,
             counters,
+            webhooks,
         })
     }
 
@@ -179,6 +183,14 @@ impl Application {
             AbortOnDrop(tokio::spawn(crate::cleanup::prune_events(
                 self.store.clone(),
                 config,
+                self.counters.clone(),
+            )))
+        });
+        // The dispatcher: never on a request's path.
+        let _webhooks = self.webhooks.config.enabled.then(|| {
+            AbortOnDrop(tokio::spawn(crate::webhooks::run(
+                self.store.clone(),
+                self.webhooks.clone(),
                 self.counters.clone(),
             )))
         });

@@ -268,6 +268,27 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKSPACES_NO_CONSOLE")]
     pub no_console: bool,
 
+    /// Allow webhook URLs that resolve to loopback, private, link-local or other non-public
+    /// addresses (tests, private networks). Default: refused at creation and at every delivery.
+    #[arg(long, env = "WORKSPACES_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+
+    /// Allow `http` webhook URLs. Default: `https` only.
+    #[arg(long, env = "WORKSPACES_WEBHOOKS_ALLOW_HTTP")]
+    pub webhooks_allow_http: bool,
+
+    /// Deliver no webhooks from this instance (the others sharing the database do).
+    #[arg(long, env = "WORKSPACES_NO_WEBHOOK_DISPATCH")]
+    pub no_webhook_dispatch: bool,
+
+    /// Milliseconds between two looks of the webhook dispatcher at the database.
+    #[arg(long, env = "WORKSPACES_WEBHOOKS_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub webhooks_poll_ms: u64,
+
+    /// Tests only: every webhook retry waits this many milliseconds instead of the schedule.
+    #[arg(long, hide = true)]
+    pub webhooks_retry_delay_ms: Option<u64>,
+
     /// Serve GET /metrics on this address only (e.g. 127.0.0.1:9090), not on --listen.
     #[arg(long, env = "WORKSPACES_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -453,6 +474,15 @@ impl ServeArgs {
             cors_origins: self.cors_origin,
             metrics_listen: self.metrics_listen,
             console: !self.no_console,
+            webhooks: crate::webhooks::DispatchConfig {
+                enabled: !self.no_webhook_dispatch,
+                safety: crate::webhooks::Safety {
+                    allow_http: self.webhooks_allow_http,
+                    allow_private: self.webhooks_allow_private,
+                },
+                poll: Duration::from_millis(self.webhooks_poll_ms),
+                retry_delay_override: self.webhooks_retry_delay_ms.map(Duration::from_millis),
+            },
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

@@ -76,6 +76,17 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub seed_connections: usize,
 
+    /// Webhooks configured on the organization of `create` (each to a receiver the benchmark
+    /// runs, which reports the delivery lag after each run). The server must allow them:
+    /// `--server-arg=--webhooks-allow-private --server-arg=--webhooks-allow-http`.
+    #[arg(long, default_value_t = 0)]
+    pub webhooks: usize,
+
+    /// Requests per second of all the connections together (each paced evenly); default: as
+    /// fast as answers come (closed loop).
+    #[arg(long)]
+    pub rate: Option<f64>,
+
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -39,6 +39,8 @@ pub struct Group {
 pub struct Window {
     pub measure_from: Instant,
     pub until: Instant,
+    /// Each connection sends at most one request per this long (`--rate`).
+    pub pace: Option<Duration>,
 }
 
 impl Window {
@@ -47,6 +49,7 @@ impl Window {
         Window {
             measure_from,
             until: measure_from + duration,
+            pace: None,
         }
     }
 
@@ -183,7 +186,12 @@ async fn session(
     done: &mut WorkerOutcome,
     window: Window,
 ) {
+    let mut next = Instant::now();
     while Instant::now() < window.until {
+        if let Some(pace) = window.pace {
+            next += pace;
+            tokio::time::sleep_until(next.into()).await;
+        }
         let req = workload.next_request();
         let started = Instant::now();
         let result = tokio::time::timeout(REQUEST_TIMEOUT, conn.send(&req)).await;

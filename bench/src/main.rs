@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod loadgen;
 mod procstat;
+mod receiver;
 mod report;
 mod scenarios;
 mod seed;
@@ -201,7 +202,14 @@ async fn run_scenario(
         }
         (_, Some(target), Some(seeder)) => {
             let groups = scenarios::groups(scenario, args, fixtures, seeder, run).await?;
-            scenarios::measure(target, groups, args).await
+            let figures = scenarios::measure(target, groups, args).await;
+            if let Some(receiver) = &fixtures.receiver {
+                // What was sent during the run arrives within the next seconds.
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                let (n, p50, p99, max) = receiver.summary();
+                eprintln!("webhook deliveries: {n}, lag p50 {p50} ms, p99 {p99} ms, max {max} ms");
+            }
+            figures
         }
         _ => bail!("{scenario} needs the server"),
     }

@@ -1,6 +1,7 @@
 //! The scenarios: the data each one needs, what each connection sends, and one measured run.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::StatusCode;
@@ -45,6 +46,8 @@ pub fn describe(scenario: Scenario) -> &'static str {
 /// Data seeded once, before the first scenario; each part only when a selected scenario reads it.
 #[derive(Default)]
 pub struct Fixtures {
+    /// The receiver of `--webhooks`.
+    pub receiver: Option<crate::receiver::Receiver>,
     pub small: Option<Org>,
     pub mid: Option<Org>,
     pub big: Option<Org>,
@@ -82,6 +85,9 @@ impl Fixtures {
                 seconds: org.seconds_to_seed,
             });
         };
+        if args.webhooks > 0 {
+            fixtures.receiver = Some(crate::receiver::Receiver::start().await?);
+        }
         if wants(&[List, Mixed]) {
             let org = seeder.org("small", SMALL_ORG).await?;
             seed("small", &org);
@@ -132,6 +138,12 @@ pub async fn groups(
     Ok(match scenario {
         Scenario::Create => {
             let owner = seeder.owner("create").await?;
+            if let Some(receiver) = &fixtures.receiver {
+                for _ in 0..args.webhooks {
+                    seeder.webhook(&owner, &receiver.url()).await?;
+                }
+                receiver.reset();
+            }
             one("create", create_factory(owner.token, run))
         }
         Scenario::Create100k => {
@@ -190,7 +202,11 @@ pub async fn measure(
     groups: Vec<Group>,
     args: &Args,
 ) -> anyhow::Result<RunFigures> {
-    let window = Window::starting_now(args.warmup, args.duration);
+    let mut window = Window::starting_now(args.warmup, args.duration);
+    if let Some(rate) = args.rate.filter(|r| *r > 0.0) {
+        let connections: usize = groups.iter().map(|g| g.connections).sum();
+        window.pace = Some(Duration::from_secs_f64(connections as f64 / rate));
+    }
     let load = tokio::spawn(loadgen::run(target.addr, groups, window));
     tokio::time::sleep_until(window.measure_from.into()).await;
     let meter = target.pid.map(Meter::start);

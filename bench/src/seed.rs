@@ -110,6 +110,18 @@ impl<'a> Seeder<'a> {
         self.login(&mut conn, email, user_id).await
     }
 
+    /// A webhook of the owner's organization to `url`, every event.
+    pub async fn webhook(&self, owner: &Account, url: &str) -> anyhow::Result<()> {
+        let mut conn = Conn::connect(self.addr()).await?;
+        conn.call(
+            &Req::post("/webhooks", Some(&owner.token), &json!({ "url": url })),
+            CALL_TIMEOUT,
+        )
+        .await
+        .context("creating a webhook")?;
+        Ok(())
+    }
+
     /// A USER (orgRole 0) of the owner's organization, created with a password and verified.
     async fn org_user(&self, owner: &Account, label: &str) -> anyhow::Result<Account> {
         let mut conn = Conn::connect(self.addr()).await?;

@@ -69,6 +69,8 @@ pub struct Config {
     pub password_hash_queue: usize,
     /// The identity providers people may sign in with (contract section 12).
     pub providers: ProvidersConfig,
+    /// The webhook dispatcher and the URLs webhooks may have (contract section 15).
+    pub webhooks: crate::webhooks::DispatchConfig,
 }
 
 /// Requests per minute allowed on the credential routes; 0 turns a limit off. Read by the rate
@@ -222,6 +224,7 @@ impl Config {
             password_hash_threads: crate::auth::default_hash_threads(),
             password_hash_queue: crate::auth::DEFAULT_HASH_QUEUE,
             providers: ProvidersConfig::default(),
+            webhooks: crate::webhooks::DispatchConfig::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod org_rules;
 mod password;
 mod settings;
 mod text;
+mod webhooks;
 mod workspace_name;
 mod workspace_role;
 
@@ -30,5 +31,10 @@ pub use settings::{
     MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH,
 };
 pub use text::{has_refused_chars, no_refused_pattern, non_blank_no_refused_pattern};
+pub use webhooks::{
+    can_manage_webhooks, check_url, event_type, is_forbidden_ip, retry_delay_ms, selects,
+    EventPattern, UrlRefusal, FAILING_DISABLE_MS, MAX_EVENT_PATTERNS, MAX_WEBHOOKS_PER_ORG,
+    MAX_WEBHOOK_URL_CHARS,
+};
 pub use workspace_name::{WorkspaceName, WorkspaceNameError};
 pub use workspace_role::{can_manage_workspace, effective_workspace_role, WorkspaceRole};

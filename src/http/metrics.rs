@@ -58,6 +58,8 @@ pub struct Metrics {
     retention_passes: Family<OutcomeLabels, Counter>,
     retention_batches: Counter,
     retention_deleted: Counter,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -122,9 +124,22 @@ impl Metrics {
             "Events the retention deleted",
             retention_deleted.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        let webhook_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "workspaces_webhook_deliveries",
+            "Webhook delivery attempts by outcome (success, failure)",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "workspaces_webhook_lag_seconds",
+            "Age of the oldest event queued for a webhook and not yet delivered (0: none)",
+            webhook_lag.clone(),
+        );
         // Shown from the start, so that a failure is a change of a series, not a new one.
         for succeeded in [true, false] {
             drop(retention_passes.get_or_create(&OutcomeLabels::of(succeeded)));
+            drop(webhook_deliveries.get_or_create(&OutcomeLabels::of(succeeded)));
         }
         Arc::new(Metrics {
             registry,
@@ -137,6 +152,8 @@ impl Metrics {
             retention_passes,
             retention_batches,
             retention_deleted,
+            webhook_deliveries,
+            webhook_lag,
         })
     }
 
@@ -151,6 +168,18 @@ impl Metrics {
         self.retention_passes
             .get_or_create(&OutcomeLabels::of(succeeded))
             .inc();
+    }
+
+    /// A webhook delivery attempt ended (`crate::webhooks`).
+    pub fn webhook_attempt(&self, succeeded: bool) {
+        self.webhook_deliveries
+            .get_or_create(&OutcomeLabels::of(succeeded))
+            .inc();
+    }
+
+    /// The age of the oldest undelivered event queued for a webhook, in seconds.
+    pub fn webhook_lag(&self, seconds: f64) {
+        self.webhook_lag.set(seconds);
     }
 
     /// A retention delete statement removed `deleted` events.

@@ -109,6 +109,8 @@ pub struct Services {
     pub relying_party: Arc<RelyingParty>,
     /// The identity providers people may sign in with, their discovery and keys cached.
     pub providers: Arc<Providers>,
+    /// The webhooks' secret key, URL rules and the dispatcher's wake-up.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The application: every route, behind the middleware stack (outermost first): request id,
@@ -222,6 +224,7 @@ fn served_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
         .merge(routes::system_events::router())
         .merge(routes::sessions::token_router())
         .merge(routes::users::router())
+        .merge(routes::webhooks::router())
         .merge(routes::quota::router())
         .merge(routes::workspaces::router())
         .merge(routes::workspace_listing::router())

@@ -42,6 +42,8 @@ pub const BEARER_AUTH: &str = "bearerAuth";
         (name = "devices", description = "The devices the caller signed in from"),
         (name = "activation links", description = "Invitations to register a new organization, \
             managed by the instance administrators"),
+        (name = "webhooks", description = "The organization's audit trail delivered to other \
+            systems: webhooks, their deliveries and secrets"),
     )
 )]
 pub struct ApiDoc;

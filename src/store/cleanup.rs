@@ -47,7 +47,15 @@ pub struct CleanupReport {
     pub oidc_flows: u64,
     /// Abandoned accounts, each with its organization.
     pub accounts: u64,
+    /// Webhook delivery attempts older than [`WEBHOOK_LOG_MS`].
+    pub webhook_attempts: u64,
+    /// Webhook deliveries delivered or failed more than [`WEBHOOK_LOG_MS`] ago.
+    pub webhook_deliveries: u64,
 }
+
+/// How long webhook attempts, and deliveries done with, are kept (contract section 15): 30 days,
+/// whatever the grace.
+pub const WEBHOOK_LOG_MS: i64 = 30 * 24 * 3_600_000;
 
 impl CleanupReport {
     pub fn is_empty(&self) -> bool {
@@ -77,6 +85,13 @@ impl Store {
         let failures_before = ended.min(now.saturating_sub(LOCKOUT_WINDOW_MS));
         report.mfa_failures = self
             .delete_in_batches(&DELETE_OLD_MFA_FAILURES, failures_before, policy)
+            .await?;
+        let log_before = now.saturating_sub(WEBHOOK_LOG_MS);
+        report.webhook_attempts = self
+            .delete_in_batches(&DELETE_OLD_WEBHOOK_ATTEMPTS, log_before, policy)
+            .await?;
+        report.webhook_deliveries = self
+            .delete_in_batches(&DELETE_OLD_WEBHOOK_DELIVERIES, log_before, policy)
             .await?;
         if let Some(ttl) = policy.unverified_account_ttl_ms {
             report.accounts = self
@@ -212,6 +227,25 @@ const DELETE_EXPIRED_REFRESH_TOKENS: PerDialect = batch_delete!(
     "token_hash",
     "t",
     "SELECT t.token_hash FROM refresh_tokens t WHERE t.expires_at < $1"
+);
+
+/// Webhook attempts made before $1.
+const DELETE_OLD_WEBHOOK_ATTEMPTS: PerDialect = batch_delete!(
+    "webhook_attempts",
+    "id",
+    "a",
+    "SELECT a.id FROM webhook_attempts a WHERE a.attempted_at < $1"
+);
+
+/// Webhook deliveries done with (delivered or failed) whose last attempt, or creation, was
+/// before $1; a pending one stays, however old. (`created_at < $1` is implied, as no attempt
+/// precedes its delivery: it lets the index on `created_at` find them.)
+const DELETE_OLD_WEBHOOK_DELIVERIES: PerDialect = batch_delete!(
+    "webhook_deliveries",
+    "id",
+    "d",
+    "SELECT d.id FROM webhook_deliveries d WHERE d.created_at < $1 AND d.status <> 0 \
+     AND COALESCE(d.last_attempt_at, d.created_at) < $1"
 );
 
 /// The refresh tokens of sessions revoked before $1 (those of expired sessions expired too).
@@ -370,8 +404,9 @@ mod tests {
         ABANDONED_ACCOUNTS, DELETE_ENDED_SESSIONS, DELETE_EXPIRED_EMAIL_CODES,
         DELETE_EXPIRED_LINK_TOKENS, DELETE_EXPIRED_OIDC_CODES, DELETE_EXPIRED_OIDC_FLOWS,
         DELETE_EXPIRED_PASSKEY_CHALLENGES, DELETE_EXPIRED_REFRESH_TOKENS, DELETE_EXPIRED_RESETS,
-        DELETE_EXPIRED_VERIFICATIONS, DELETE_OLD_MFA_FAILURES,
-        DELETE_REVOKED_SESSIONS_REFRESH_TOKENS, LOCK_ABANDONED_ACCOUNT,
+        DELETE_EXPIRED_VERIFICATIONS, DELETE_OLD_MFA_FAILURES, DELETE_OLD_WEBHOOK_ATTEMPTS,
+        DELETE_OLD_WEBHOOK_DELIVERIES, DELETE_REVOKED_SESSIONS_REFRESH_TOKENS,
+        LOCK_ABANDONED_ACCOUNT,
     };
     use crate::store::sqlite::explain::{migrated, plan};
     use crate::store::tx::Dialect;
@@ -395,6 +430,8 @@ mod tests {
                 "passkey_challenges_expires",
             ),
             (&DELETE_OLD_MFA_FAILURES, "mfa_failures_time"),
+            (&DELETE_OLD_WEBHOOK_ATTEMPTS, "webhook_attempts_time"),
+            (&DELETE_OLD_WEBHOOK_DELIVERIES, "webhook_deliveries_created"),
         ];
         let mut statements: Vec<(&str, &str)> = deletes
             .iter()

@@ -6,7 +6,8 @@
 //! [`identities`] for sign-in with identity providers),
 //! [`sessions`], [`devices`], [`mfa`], [`password_resets`], [`organizations`], [`users`],
 //! [`quotas`], [`workspaces`] (the listing's statement in [`listing`]), [`workspace_members`],
-//! [`settings`], [`system_events`], and the operators' [`cleanup`] and [`email_keys`]. [`sql`]
+//! [`settings`], [`system_events`], [`webhooks`] (and what their dispatcher does,
+//! [`webhook_dispatch`]), and the operators' [`cleanup`] and [`email_keys`]. [`sql`]
 //! holds the fragments and the few statements
 //! several of them share. The backend folders hold only what genuinely differs: connecting,
 //! transactions, binding and decoding, the SQLite writer thread and read pool. Every rule that
@@ -47,6 +48,8 @@ mod sqlite;
 mod system_events;
 pub(crate) mod tx;
 mod users;
+mod webhook_dispatch;
+mod webhooks;
 mod workspace_members;
 mod workspaces;
 
@@ -80,6 +83,13 @@ pub use sessions::{
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
 pub use users::{CreateUserOutcome, UserChange, UserChangeOutcome, UserUpdate};
+pub use webhook_dispatch::{
+    ClaimedWebhook, Cursor, NewDelivery, QueuedDelivery, RecordedAttempt, RunEnd, ScannedEvent,
+};
+pub use webhooks::{
+    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, SealedSecrets, Webhook, WebhookCreate,
+    WebhookPatch, ROTATION_OVERLAP_MS, TEST_TYPE,
+};
 pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{
     CreateOutcome, DeleteOutcome, Member, MemberUser, NewWorkspace, Selection, SessionClaim,

@@ -288,6 +288,8 @@ async fn a_clean_up_pass_deletes_exactly_what_ended_and_nothing_live() {
         mfa_failures: 0,
         oidc_flows: 0,
         accounts: 1,
+        webhook_attempts: 0,
+        webhook_deliveries: 0,
     };
     assert_eq!(report, expected);
     // Dave's account took his session, refresh token, verification, user and organization, and

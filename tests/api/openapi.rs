@@ -140,6 +140,20 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/links/{id}", PUBLIC),
     ("PUT", "/links/{id}", PROTECTED),
     ("DELETE", "/links/{id}", PROTECTED),
+    // routes/webhooks.rs
+    ("GET", "/webhooks", PROTECTED),
+    ("POST", "/webhooks", PROTECTED),
+    ("GET", "/webhooks/{id}", PROTECTED),
+    ("PUT", "/webhooks/{id}", PROTECTED),
+    ("DELETE", "/webhooks/{id}", PROTECTED),
+    ("POST", "/webhooks/{id}/rotate-secret", PROTECTED),
+    ("POST", "/webhooks/{id}/test", PROTECTED),
+    ("GET", "/webhooks/{id}/deliveries", PROTECTED),
+    (
+        "POST",
+        "/webhooks/{id}/deliveries/{deliveryId}/retry",
+        PROTECTED,
+    ),
     // routes/settings.rs
     ("GET", "/settings/user", PROTECTED),
     ("POST", "/settings/user", PROTECTED),

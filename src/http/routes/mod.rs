@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod system_events;
 pub mod users;
+pub mod webhooks;
 pub mod workspace_listing;
 pub mod workspace_users;
 pub mod workspaces;

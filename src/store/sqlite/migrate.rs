@@ -56,6 +56,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261207000001_identities.sql",
     "20261207000101_passkeys.sql",
     "20261208000001_oidc_flows.sql",
+    "20261209000001_webhooks.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -436,7 +437,9 @@ mod tests {
     }
 
     /// Undoes what the last migration (20261208000001_oidc_flows.sql) made.
-    const UNDO_LAST_MIGRATION: &str = "DROP TABLE oidc_flows; DROP TABLE oidc_codes;";
+    const UNDO_LAST_MIGRATION: &str =
+        "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
+         DROP TABLE webhooks; DROP INDEX system_events_org_id;";
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

@@ -77,6 +77,11 @@ impl TestApp {
              || COALESCE(json_data, '') FROM system_events ORDER BY 1",
             "SELECT 'event-read|' || u.email || '|' || r.event_id FROM system_event_reads r \
              JOIN users u ON u.id = r.user_id ORDER BY 1",
+            "SELECT 'webhook|' || url || '|' || events || '|' || COALESCE(description, '') || \
+             '|' || enabled || '|' || LENGTH(secret) || '|' || \
+             COALESCE(previous_expires_at, -1) || '|' || next_seq FROM webhooks ORDER BY 1",
+            "SELECT 'delivery|' || type || '|' || status || '|' || attempts || '|' || \
+             COALESCE(next_attempt_at, -1) FROM webhook_deliveries ORDER BY 1",
         ];
         let mut rows = Vec::new();
         for sql in queries {

@@ -37,6 +37,7 @@ pub mod openapi;
 pub mod org_cast;
 pub mod passkey;
 pub mod password_reset;
+pub mod receiver;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

@@ -101,6 +101,7 @@ export async function run({browser, server, smtp}) {
     ['sessions', '/console/account/sessions', 'sessions.js'],
     ['audit trail', '/console/audit', 'audit.js'],
     ['activation links', '/console/admin/links', 'links.js'],
+    ['webhooks', '/console/organization/webhooks', 'webhooks.js'],
   ];
   for (const [name, url, file] of pages) {
     if (!fs.existsSync(path.join(PAGES_DIR, file))) {

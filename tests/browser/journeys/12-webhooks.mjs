@@ -56,7 +56,7 @@ export async function run({browser, server, smtp, setup: receiver}) {
   await page.getByRole('heading', {name: 'Workspaces'}).waitFor();
 
   // The organization page lists webhooks and leads to the page that manages them.
-  await page.getByRole('link', {name: 'Organization'}).click();
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Organization'}).click();
   await page.getByText('No webhooks: add one').waitFor();
   await page.getByRole('link', {name: 'Manage webhooks'}).click();
   await page.getByRole('heading', {name: 'Webhooks'}).waitFor();
@@ -78,7 +78,7 @@ export async function run({browser, server, smtp, setup: receiver}) {
   await shoot(page, 'webhooks');
 
   // A change in the organization reaches the receiver, signed with that secret.
-  await page.getByRole('link', {name: 'Workspaces'}).click();
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Workspaces'}).click();
   await page.getByLabel('Workspace name').fill('Delivered');
   await page.getByRole('button', {name: 'Create workspace'}).click();
   await page.getByRole('link', {name: 'Delivered'}).waitFor();
@@ -87,7 +87,7 @@ export async function run({browser, server, smtp, setup: receiver}) {
   check(created.json.data && JSON.stringify(created.json.data).includes('Delivered'), `the event names the workspace: ${created.body}`);
 
   // The deliveries panel shows it delivered; a test delivery arrives too.
-  await page.getByRole('link', {name: 'Organization'}).click();
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Organization'}).click();
   await page.getByText('1 webhook, 1 enabled').waitFor();
   await page.getByRole('link', {name: 'Manage webhooks'}).click();
   await row.getByRole('button', {name: 'Send test'}).click();

@@ -442,7 +442,21 @@ async fn during_a_rotation_deliveries_carry_both_signatures_then_only_the_new_on
     let got = receiver.wait_for("a", 1).await;
     assert_eq!(got[0].verified_with, [Some(0), Some(1)], "{:?}", got[0]);
 
-    // The overlap ends.
+    // The overlap ends. A run signs with the keys it read when it claimed the webhook (each
+    // checked against the clock as it signs), so the clock is moved in the database only once
+    // that run has given its lease back.
+    let released = "SELECT COUNT(*) FROM webhooks WHERE lease_owner IS NULL";
+    for _ in 0..100 {
+        if app.count(released, &[]).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.count(released, &[]).await,
+        1,
+        "the run gave its lease back"
+    );
     app.execute("UPDATE webhooks SET previous_expires_at = 1", &[])
         .await;
     app.create_workspace(&owner.access_token, "After").await;

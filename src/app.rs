@@ -186,13 +186,17 @@ impl Application {
                 self.counters.clone(),
             )))
         });
-        // The dispatcher: never on a request's path.
-        let _webhooks = self.webhooks.config.enabled.then(|| {
-            AbortOnDrop(tokio::spawn(crate::webhooks::run(
+        // The dispatcher: never on a request's path. Its lease owner id is kept here, to hand
+        // its leases back when the server stops.
+        let dispatcher = self.webhooks.config.enabled.then(|| {
+            let owner = uuid::Uuid::now_v7();
+            let task = AbortOnDrop(tokio::spawn(crate::webhooks::run(
                 self.store.clone(),
                 self.webhooks.clone(),
                 self.counters.clone(),
-            )))
+                owner,
+            )));
+            (owner, task)
         });
         let graceful = GracefulShutdown::new();
         let limits = self.connections;
@@ -218,12 +222,35 @@ impl Application {
                 tracing::warn!("grace period over; exiting with requests still in flight");
             }
         }
+        if let Some((owner, task)) = dispatcher {
+            task.stop().await;
+            // The webhooks this instance was delivering for are free at once, not when their
+            // leases run out (30 s): another instance, or this one restarted, resumes them. An
+            // interrupted delivery is sent again (at least once; `webhook-id` deduplicates).
+            let release = self.store.release_webhook_leases(owner);
+            match tokio::time::timeout(Duration::from_secs(2), release).await {
+                Ok(Ok(released)) if released > 0 => {
+                    tracing::info!(released, "webhook leases handed back");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "handing webhook leases back failed"),
+                Err(_) => tracing::warn!("handing webhook leases back timed out"),
+            }
+        }
         Ok(())
     }
 }
 
 /// Aborts a background task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Aborts the task and waits until it is gone.
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

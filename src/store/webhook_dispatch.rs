@@ -70,6 +70,14 @@ impl Store {
         .await
     }
 
+    /// Gives back every lease `owner` holds (a dispatcher that stops); how many.
+    pub async fn release_webhook_leases(&self, owner: Uuid) -> StoreResult<u64> {
+        self.write_single(move |tx| {
+            Box::pin(async move { tx.execute(RELEASE_LEASES, args![owner]).await })
+        })
+        .await
+    }
+
     /// Up to `limit` events of `org_id` after a webhook's cursor, in cursor order (see the module).
     pub async fn webhook_events_after(
         &self,
@@ -491,6 +499,9 @@ const EVENTS_AFTER: PerDialect = PerDialect::new(
      AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
      ORDER BY xid, id LIMIT $4",
 );
+
+const RELEASE_LEASES: &str =
+    "UPDATE webhooks SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1";
 
 const COUNT_PENDING: &str =
     "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = $1 AND status = 0";

@@ -12,6 +12,8 @@
 //!
 //! A run's attempts are written after it, so a process killed mid-run sends them again when the
 //! lease has expired: deliveries are at least once, and receivers deduplicate by `webhook-id`.
+//! A server that stops gracefully hands its leases back as it exits (`app.rs`), so the
+//! interrupted deliveries go again at once, from another instance or the restarted one.
 
 mod client;
 pub mod signing;
@@ -110,7 +112,7 @@ fn aad(id: Uuid) -> Vec<u8> {
 }
 
 /// The dispatcher's loop; runs until the task is aborted.
-pub async fn run(store: SharedStore, webhooks: Arc<Webhooks>, metrics: Arc<Metrics>) {
+pub async fn run(store: SharedStore, webhooks: Arc<Webhooks>, metrics: Arc<Metrics>, owner: Uuid) {
     let client = match http_client(webhooks.config.safety) {
         Ok(client) => client,
         Err(error) => {
@@ -119,7 +121,7 @@ pub async fn run(store: SharedStore, webhooks: Arc<Webhooks>, metrics: Arc<Metri
         }
     };
     let dispatcher = Arc::new(Dispatcher {
-        owner: Uuid::now_v7(),
+        owner,
         store,
         webhooks,
         metrics,

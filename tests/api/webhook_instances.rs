@@ -211,3 +211,57 @@ async fn a_server_killed_mid_delivery_delivers_every_event_after_its_restart() {
         .collect();
     assert_eq!(named, workspaces_made.into_iter().collect::<BTreeSet<_>>());
 }
+
+/// An instance stopped gracefully in the middle of a delivery hands its lease back: another
+/// instance sends the interrupted delivery again at once, not when the lease would have run out
+/// (30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_graceful_stop_hands_the_leases_back_and_another_instance_resumes_at_once() {
+    use std::sync::Arc;
+    use workspaces::app::Application;
+
+    // The first instance only answers requests; the one stopped below delivers.
+    let app = crate::support::receiver::webhook_app_with(|c| c.webhooks.enabled = false).await;
+    let mut config = crate::support::app::test_config(&app.database_url);
+    config.webhooks = loopback_webhooks();
+    let mailer = Arc::new(crate::support::app::CapturingMailer::default());
+    let stopping = Application::build_with_mailer(config, mailer)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(stopping.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_secs(20));
+    let owner = app.register_verified("ann@example.com").await;
+    let (_, secret) = create_webhook(&app, &owner, &receiver.url("a"), None).await;
+    receiver.expect_secrets("a", &[&secret]);
+    app.create_workspace(&owner.access_token, "Interrupted")
+        .await;
+
+    // The delivery is under way: the stopping instance holds the webhook's lease.
+    let leased = "SELECT COUNT(*) FROM webhooks WHERE lease_owner IS NOT NULL";
+    for _ in 0..100 {
+        if app.count(leased, &[]).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.count(leased, &[]).await, 1, "the delivery started");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(app.count(leased, &[]).await, 0, "the lease was handed back");
+
+    // Another instance delivers it within seconds.
+    receiver.delay(Duration::ZERO);
+    second_instance_with(&app, |c| c.webhooks = loopback_webhooks()).await;
+    receiver
+        .wait_until("the interrupted delivery", Duration::from_secs(10), |r| {
+            r.iter().any(|r| r.hook == "a" && r.answered == 200)
+        })
+        .await;
+}

@@ -440,7 +440,7 @@ mod tests {
         statements.push((ABANDONED_ACCOUNTS, "users_unverified"));
         statements.push((
             LOCK_ABANDONED_ACCOUNT.sql(Dialect::Sqlite).unwrap(),
-            "sqlite_autoindex_users_1",
+            "SEARCH u USING PRIMARY KEY (id=?)",
         ));
         for (sql, index) in statements {
             let plan = plan(&conn, sql);

@@ -365,7 +365,10 @@ mod plan_tests {
             (TRUST_DEVICE, "devices_user_fingerprint"),
             (UNTRUST_DEVICE, "sqlite_autoindex_devices_1"),
             (DELETE_DEVICE, "sqlite_autoindex_devices_1"),
-            (sessions::HEARTBEAT_SESSION, "sqlite_autoindex_sessions_1"),
+            (
+                sessions::HEARTBEAT_SESSION,
+                "SEARCH sessions USING PRIMARY KEY",
+            ),
             (sessions::SLIDE_REFRESH_TOKENS, "refresh_tokens_session"),
             (TRIM_DEVICES, "devices_user_fingerprint"),
             (sessions::END_OLDEST_PENDING_SESSIONS, "sessions_user"),

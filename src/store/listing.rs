@@ -457,9 +457,21 @@ mod plan_tests {
             );
             assert!(
                 steps.contains("workspaces_live_name_unique")
-                    || steps.contains("sqlite_autoindex_workspaces_1"),
+                    || steps.contains("SEARCH w USING PRIMARY KEY (id=?)"),
                 "{selection:?}:\n{steps}"
             );
+            // Members (role and joining time included) come from their table's key, one B-tree
+            // (a WITHOUT ROWID table), and each member's user by its key.
+            assert!(
+                steps.contains("SEARCH m USING PRIMARY KEY (workspace_id=?)"),
+                "{selection:?}:\n{steps}"
+            );
+            // The one scan allowed: the page, materialized and bounded by its LIMIT.
+            let scans = steps
+                .lines()
+                .filter(|step| step.starts_with("SCAN") && !step.starts_with("SCAN p "))
+                .count();
+            assert_eq!(scans, 0, "{selection:?}:\n{steps}");
         }
     }
 }

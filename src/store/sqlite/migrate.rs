@@ -57,6 +57,7 @@ const FILES: &[(&str, &str)] = embedded![
     "20261207000101_passkeys.sql",
     "20261208000001_oidc_flows.sql",
     "20261209000001_webhooks.sql",
+    "20261210000001_without_rowid.sql",
 ];
 
 /// Why the database cannot be brought up to date. The server must not start on any of these.
@@ -86,6 +87,11 @@ pub enum MigrateError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "migration {version} ({description}) would leave rows whose foreign keys point nowhere \
+         (PRAGMA foreign_key_check); nothing was changed"
+    )]
+    ForeignKeyViolations { version: i64, description: String },
     #[error("reading or writing _sqlx_migrations: {0}")]
     Database(#[from] rusqlite::Error),
 }
@@ -97,6 +103,10 @@ struct Migration {
     description: String,
     sql: &'static str,
     checksum: Vec<u8>,
+    /// The file starts with `-- no-transaction`, sqlx's mark. sqlx then runs it outside a
+    /// transaction; we run it in one as every migration, with foreign keys off (see
+    /// [`apply_all`]): such a file rebuilds tables, which SQLite only allows with them off.
+    foreign_keys_off: bool,
 }
 
 impl Migration {
@@ -116,6 +126,7 @@ impl Migration {
             description: description.replace('_', " "),
             sql,
             checksum: Sha384::digest(sql.as_bytes()).to_vec(),
+            foreign_keys_off: sql.starts_with("-- no-transaction"),
         })
     }
 }
@@ -152,36 +163,69 @@ fn apply_all(conn: &mut Connection, migrations: &[Migration]) -> Result<(), Migr
         }
     }
     for migration in migrations {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(CREATE_BOOK)?;
-        // Read again under the write lock: another process may have migrated in between.
-        let applied = read_book(&tx)?.unwrap_or_default();
-        validate(&applied, migrations)?;
-        if applied.contains_key(&migration.version) {
-            continue; // dropping `tx` rolls it back: nothing was written
+        if !migration.foreign_keys_off {
+            apply(conn, migration, migrations)?;
+            continue;
         }
-        let started = Instant::now();
-        tx.execute_batch(migration.sql)
-            .map_err(|source| MigrateError::Failed {
+        // `foreign_keys` cannot change inside a transaction: off before it, back after it,
+        // whatever the outcome. What the rebuild could break is checked before the commit.
+        let before: bool = conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?;
+        conn.pragma_update(None, "foreign_keys", false)?;
+        let applied = apply(conn, migration, migrations);
+        conn.pragma_update(None, "foreign_keys", before)?;
+        applied?;
+    }
+    Ok(())
+}
+
+/// Applies `migration` in a transaction of its own with its row in the book, unless the book
+/// (read again under the write lock) already has it.
+fn apply(
+    conn: &mut Connection,
+    migration: &Migration,
+    migrations: &[Migration],
+) -> Result<(), MigrateError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(CREATE_BOOK)?;
+    // Read again under the write lock: another process may have migrated in between.
+    let applied = read_book(&tx)?.unwrap_or_default();
+    validate(&applied, migrations)?;
+    if applied.contains_key(&migration.version) {
+        return Ok(()); // dropping `tx` rolls it back: nothing was written
+    }
+    let started = Instant::now();
+    tx.execute_batch(migration.sql)
+        .map_err(|source| MigrateError::Failed {
+            version: migration.version,
+            description: migration.description.clone(),
+            source,
+        })?;
+    if migration.foreign_keys_off {
+        let violations: i64 =
+            tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
+        if violations > 0 {
+            return Err(MigrateError::ForeignKeyViolations {
                 version: migration.version,
                 description: migration.description.clone(),
-                source,
-            })?;
-        // sqlx books nanoseconds; it measures after its commit, in a second statement, which
-        // a crash can lose: measured here instead, one write less and always booked.
-        let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
-        tx.execute(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (?1, ?2, TRUE, ?3, ?4)",
-            params![
-                migration.version,
-                migration.description,
-                migration.checksum,
-                nanos
-            ],
-        )?;
-        tx.commit()?;
+            });
+        }
     }
+    // sqlx books nanoseconds; it measures after its commit, in a second statement, which
+    // a crash can lose: measured here instead, one write less and always booked.
+    let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (?1, ?2, TRUE, ?3, ?4)",
+        params![
+            migration.version,
+            migration.description,
+            migration.checksum,
+            nanos
+        ],
+    )?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -437,9 +481,161 @@ mod tests {
     }
 
     /// Undoes what the last migration (20261208000001_oidc_flows.sql) made.
-    const UNDO_LAST_MIGRATION: &str =
-        "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
-         DROP TABLE webhooks; DROP INDEX system_events_org_id;";
+    /// What the last migration changed, undone closely enough for it to run again: the tables
+    /// it rebuilt WITHOUT ROWID stay so (the rebuild works on either kind), the index it
+    /// dropped comes back.
+    const UNDO_LAST_MIGRATION: &str = "CREATE INDEX workspace_members_listing \
+         ON workspace_members (workspace_id, user_id, role, created_at);";
+
+    /// The tables `20261210000001_without_rowid.sql` rebuilds.
+    const REBUILT: [&str; 5] = [
+        "organizations",
+        "users",
+        "sessions",
+        "workspaces",
+        "workspace_members",
+    ];
+
+    /// A database migrated up to the last migration but one, holding a row in each table the
+    /// last one rebuilds and in tables that refer to them, written with foreign keys on.
+    fn before_the_rebuild() -> (tempfile::TempDir, PathBuf) {
+        let (dir, path) = database();
+        let mut conn = open(&path);
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let migrations = embedded().unwrap();
+        apply_all(&mut conn, &migrations[..migrations.len() - 1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO organizations (id, name, created_at, updated_at, live_workspaces) \
+             VALUES (x'01', 'Acme', 1, 1, 1); \
+             INSERT INTO users (id, org_id, email, email_key, first_name, last_name, org_role, \
+             validated, created_at, updated_at) \
+             VALUES (x'02', x'01', 'a@x.io', 'a@x.io', 'A', 'B', 255, 1, 1, 1); \
+             INSERT INTO devices (id, user_id, fingerprint, device_name, device_type, os, \
+             browser, user_agent, seen_level, created_at, last_seen) \
+             VALUES (x'03', x'02', 'f', 'd', 't', 'o', 'b', 'ua', 'LOW', 1, 1); \
+             INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, device_id) \
+             VALUES (x'04', x'02', 1, 1, 9, x'03'); \
+             INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+             VALUES (x'05', x'04', 1, 9); \
+             INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+             VALUES (x'06', x'01', 'W', 'w', 1, 1); \
+             INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+             VALUES (x'06', x'02', 'ADMIN', 1);",
+        )
+        .unwrap();
+        (dir, path)
+    }
+
+    fn foreign_keys_on(conn: &Connection) -> bool {
+        conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_rebuild_keeps_every_row_and_every_foreign_key() {
+        let (_dir, path) = before_the_rebuild();
+        let mut conn = open(&path);
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+        run(&mut conn).unwrap();
+
+        assert_eq!(versions(&conn), all_versions());
+        assert!(foreign_keys_on(&conn), "foreign keys are on again");
+        for table in REBUILT {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+            let rows: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .unwrap();
+            assert_eq!(rows, 1, "{table}");
+        }
+        let member: (String, i64) = conn
+            .query_row(
+                "SELECT role, created_at FROM workspace_members WHERE workspace_id = x'06'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(member, ("ADMIN".to_owned(), 1));
+        let gone: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'workspace_members_listing'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            gone, 0,
+            "the covering index is gone: the key's B-tree covers"
+        );
+        // The rows that refer to the rebuilt tables still do, and the keys still hold both ways.
+        let refused = conn.execute(
+            "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+             VALUES (x'06', x'99', 'READ', 1)",
+            [],
+        );
+        assert!(refused.is_err(), "a member of no user is refused");
+        let refused = conn.execute("DELETE FROM sessions WHERE id = x'04'", []);
+        assert!(refused.is_err(), "a session its refresh token names stays");
+        conn.execute("DELETE FROM devices WHERE id = x'03'", [])
+            .unwrap();
+        let device: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT device_id FROM sessions WHERE id = x'04'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(device, None, "ON DELETE SET NULL still acts");
+    }
+
+    #[test]
+    fn a_rebuild_that_would_break_a_foreign_key_is_refused_and_changes_nothing() {
+        let (_dir, path) = database();
+        let mut conn = open(&path);
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        run(&mut conn).unwrap();
+        let (booked, made) = (book(&conn), schema(&conn));
+        let mut migrations = embedded().unwrap();
+        migrations.push(
+            Migration::from_file(
+                "99991231000001_dangling.sql",
+                "-- no-transaction\n\
+                 INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+                 VALUES (x'06', x'02', 'READ', 1);",
+            )
+            .unwrap(),
+        );
+
+        let refused = apply_all(&mut conn, &migrations).unwrap_err();
+
+        assert!(
+            matches!(
+                &refused,
+                MigrateError::ForeignKeyViolations {
+                    version: 99991231000001,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert!(foreign_keys_on(&conn), "foreign keys are on again");
+        assert_eq!((book(&conn), schema(&conn)), (booked, made));
+        let members: i64 = conn
+            .query_row("SELECT COUNT(*) FROM workspace_members", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(members, 0);
+    }
 
     #[test]
     fn a_database_sqlx_migrated_part_way_gets_the_rest() {

@@ -312,6 +312,46 @@ mod tests {
         assert_eq!(stats.batches.load(Ordering::Relaxed), 2);
     }
 
+    /// A job that changes many existing pages journals each one's original in its savepoint; past
+    /// `SQLITE_STMTJRNL_SPILL` (.cargo/config.toml) the journal moves from memory to a file. That
+    /// move must work: with the threshold at 1 MiB, SQLite's unix VFS cut the move's 1 MiB
+    /// writes to their low 17 bits and every such job failed with SQLITE_FULL (a retention pass,
+    /// a migration rebuilding tables). Here one job rewrites about 8 MiB of rows, committed
+    /// whole, and a job after it still commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_savepoint_journal_outgrows_memory_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, path) = writer(&dir);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB NOT NULL); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000) \
+             INSERT INTO big (id, body) SELECT i, zeroblob(1000) FROM n",
+        )
+        .unwrap();
+        drop(conn);
+
+        let changed = writer
+            .write(|conn| Ok(conn.execute("UPDATE big SET body = randomblob(1000)", [])?))
+            .await;
+        let after = writer
+            .write(|conn| Ok(conn.execute("INSERT INTO t (v) VALUES (1)", [])?))
+            .await;
+
+        assert_eq!(changed.unwrap(), 8000);
+        assert_eq!(after.unwrap(), 1);
+        let conn = Connection::open(&path).unwrap();
+        let zeroed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM big WHERE body = zeroblob(1000)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(zeroed, 0, "the whole job committed");
+        assert_eq!(values(&path), [0, 1]);
+    }
+
     /// A batch whose COMMIT fails: every job of it is answered with the commit's error, the ones
     /// whose own work succeeded too (their `Ok` must not win: nothing of theirs is on disk), and
     /// the writer goes on committing later batches.

@@ -303,7 +303,7 @@ impl Serialize for Changes {
 // ---- SQL ----------------------------------------------------------------------------------------
 
 /// Binds: org_id, actor_id, workspace_id, context, event, context_id, json_data, created_at.
-const INSERT_EVENT: &str =
+pub(super) const INSERT_EVENT: &str =
     "INSERT INTO system_events (org_id, actor_id, workspace_id, context, event, context_id, \
      json_data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 

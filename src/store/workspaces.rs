@@ -622,9 +622,28 @@ const LOCK_LIVE_WORKSPACE_OF_ORG: PerDialect = for_update!(
 
 #[cfg(test)]
 mod plan_tests {
-    use crate::store::sqlite::explain::{migrated, plan};
+    use crate::store::sqlite::explain::{migrated, opcodes, plan};
 
-    use super::LIVE_WORKSPACES;
+    use super::{INSERT_ADMIN_MEMBER, INSERT_WORKSPACE_IF_CREATOR, LIVE_WORKSPACES};
+    use crate::store::events::INSERT_EVENT;
+
+    /// A create's inserts build no temporary B-tree: SQLite builds one on every execution for an
+    /// IN list of more than two values, as a CHECK constraint `role IN (...)` was.
+    #[test]
+    fn a_creates_inserts_build_no_temporary_table() {
+        let conn = migrated();
+        for sql in [
+            INSERT_WORKSPACE_IF_CREATOR,
+            INSERT_ADMIN_MEMBER,
+            INSERT_EVENT,
+        ] {
+            let program = opcodes(&conn, sql);
+            assert!(
+                !program.iter().any(|op| op == "OpenEphemeral"),
+                "{sql}:\n{program:?}"
+            );
+        }
+    }
 
     /// The quota's read is one row of the organization, by its primary key.
     #[test]

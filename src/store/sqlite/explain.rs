@@ -21,3 +21,14 @@ pub fn plan(conn: &Connection, sql: &str) -> String {
     }
     steps.join("\n")
 }
+
+/// The opcodes of `EXPLAIN sql` (SQLite's bytecode), one per instruction, in order.
+pub fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut program = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let mut rows = program.raw_query();
+    let mut opcodes = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        opcodes.push(row.get("opcode").unwrap());
+    }
+    opcodes
+}

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 
 use super::sql::full_access_session;
-use super::tx::{Arg, Row};
+use super::tx::{Arg, Row, TypedColumn};
 use super::{
     Member, MemberUser, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers,
 };
-use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};
+use crate::domain::{OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
 /// - `me`: the session's user, if the session is live and past MFA (`full_access_session!`);
@@ -178,36 +178,37 @@ pub fn listing_args<'a>(claim: &SessionClaim, selection: &'a Selection) -> Vec<A
     args
 }
 
-/// Where each column of a listing row is, looked up by name once per statement: a listing reads
-/// hundreds of rows, and a lookup per value was a measurable share of its cost.
+/// The columns of a listing row, looked up by name (and on PostgreSQL, type-checked) once per
+/// statement: a listing reads hundreds of rows, and a lookup or a type check per value was a
+/// measurable share of its cost.
 struct ListingColumns {
-    id: usize,
-    org_id: usize,
-    name: usize,
-    name_key: usize,
-    user_id: usize,
-    role: usize,
-    joined_at: usize,
-    first_name: usize,
-    last_name: usize,
-    email: usize,
-    org_role: usize,
+    id: TypedColumn<Option<WorkspaceId>>,
+    org_id: TypedColumn<OrgId>,
+    name: TypedColumn<String>,
+    name_key: TypedColumn<String>,
+    user_id: TypedColumn<Option<UserId>>,
+    role: TypedColumn<Option<WorkspaceRole>>,
+    joined_at: TypedColumn<i64>,
+    first_name: TypedColumn<String>,
+    last_name: TypedColumn<String>,
+    email: TypedColumn<String>,
+    org_role: TypedColumn<OrgRole>,
 }
 
 impl ListingColumns {
     fn of(row: &Row<'_>) -> StoreResult<ListingColumns> {
         Ok(ListingColumns {
-            id: row.index_of("id")?,
-            org_id: row.index_of("org_id")?,
-            name: row.index_of("name")?,
-            name_key: row.index_of("name_key")?,
-            user_id: row.index_of("user_id")?,
-            role: row.index_of("role")?,
-            joined_at: row.index_of("joined_at")?,
-            first_name: row.index_of("first_name")?,
-            last_name: row.index_of("last_name")?,
-            email: row.index_of("email")?,
-            org_role: row.index_of("org_role")?,
+            id: row.column("id")?,
+            org_id: row.column("org_id")?,
+            name: row.column("name")?,
+            name_key: row.column("name_key")?,
+            user_id: row.column("user_id")?,
+            role: row.column("role")?,
+            joined_at: row.column("joined_at")?,
+            first_name: row.column("first_name")?,
+            last_name: row.column("last_name")?,
+            email: row.column("email")?,
+            org_role: row.column("org_role")?,
         })
     }
 }
@@ -236,7 +237,7 @@ impl ListingBuilder {
             Some(columns) => columns,
             None => self.columns.insert(ListingColumns::of(row)?),
         };
-        let Some(id) = row.get_at::<Option<WorkspaceId>>(at.id)? else {
+        let Some(id) = row.read(at.id)? else {
             return Ok(());
         };
         let (org_id, name, name_key, user_id, role) =
@@ -251,15 +252,15 @@ impl ListingBuilder {
         if !self.select(id) {
             let workspace = Workspace {
                 id,
-                org_id: row.get_at(org_id)?,
-                name: row.get_at(name)?,
+                org_id: row.read(org_id)?,
+                name: row.read(name)?,
             };
-            self.start(workspace, row.get_at(name_key)?);
+            self.start(workspace, row.read(name_key)?);
         }
-        let Some(user_id) = row.get_at::<Option<UserId>>(user_id)? else {
+        let Some(user_id) = row.read(user_id)? else {
             return Ok(());
         };
-        let Some(role) = row.get_at::<Option<WorkspaceRole>>(role)? else {
+        let Some(role) = row.read(role)? else {
             return Ok(());
         };
         let (joined_at, first_name, last_name, email, org_role) = member_at;
@@ -267,10 +268,10 @@ impl ListingBuilder {
             Some(user) => user.clone(),
             None => {
                 let user = Arc::new(MemberUser {
-                    first_name: row.get_at(first_name)?,
-                    last_name: row.get_at(last_name)?,
-                    email: row.get_at(email)?,
-                    org_role: row.get_at(org_role)?,
+                    first_name: row.read(first_name)?,
+                    last_name: row.read(last_name)?,
+                    email: row.read(email)?,
+                    org_role: row.read(org_role)?,
                 });
                 self.users.insert(user_id, user.clone());
                 user
@@ -279,7 +280,7 @@ impl ListingBuilder {
         self.member(Member {
             user_id,
             role,
-            joined_at: row.get_at(joined_at)?,
+            joined_at: row.read(joined_at)?,
             user,
         });
         Ok(())

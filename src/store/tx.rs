@@ -29,9 +29,11 @@
 //! dialect ([`PerDialect::sql`]). How the backends run statements differs too (SQLite's calls
 //! return at once, in the calling task): that is for the methods of [`Tx`], never an operation.
 
+use std::marker::PhantomData;
+
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use sqlx::postgres::PgRow;
-use sqlx::{ColumnIndex, PgConnection, Row as _};
+use sqlx::postgres::{PgRow, PgTypeInfo};
+use sqlx::{Column as _, ColumnIndex, PgConnection, Postgres, Row as _, TypeInfo as _};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -119,6 +121,13 @@ macro_rules! id_arg_and_column {
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 Uuid::from_postgres(row, at).map(<$id>::from_uuid)
             }
+            fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+                Uuid::postgres_accepts(ty)
+            }
+            #[inline]
+            fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                Uuid::from_postgres_unchecked(row, at).map(<$id>::from_uuid)
+            }
         }
         impl Column for Option<$id> {
             #[inline]
@@ -128,6 +137,13 @@ macro_rules! id_arg_and_column {
             #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 Option::<Uuid>::from_postgres(row, at).map(|id| id.map(<$id>::from_uuid))
+            }
+            fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+                Uuid::postgres_accepts(ty)
+            }
+            #[inline]
+            fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                Option::<Uuid>::from_postgres_unchecked(row, at).map(|id| id.map(<$id>::from_uuid))
             }
         }
     )*};
@@ -233,12 +249,14 @@ impl Row<'_> {
     /// The column `name`, decoded.
     pub fn get<T: Column>(&self, name: &str) -> StoreResult<T> {
         let at = self.index_of(name)?;
-        self.get_at(at)
+        match self {
+            Row::Sqlite { row, .. } => Ok(T::from_sqlite(row, at)?),
+            Row::Postgres(row) => Ok(T::from_postgres(row, at)?),
+        }
     }
 
-    /// The position of column `name`, for readers of many rows of one statement that look each
-    /// name up once (the listing).
-    pub fn index_of(&self, name: &str) -> StoreResult<usize> {
+    /// The position of column `name`.
+    fn index_of(&self, name: &str) -> StoreResult<usize> {
         match self {
             Row::Sqlite { names, .. } => names
                 .iter()
@@ -248,23 +266,76 @@ impl Row<'_> {
         }
     }
 
-    /// The column at `at`, as found by [`Row::index_of`].
+    /// Column `name` of this row's statement, for readers of many rows of one statement (the
+    /// listing): looked up by name once, and on PostgreSQL its type checked once, where
+    /// [`Row::get`] (sqlx's `try_get`) checks it again for every value. Checked for every value,
+    /// it cost a PostgreSQL listing 9% of the server's instructions: a text column is compared
+    /// with six type names each time (BENCHMARKS.md, "`list` on PostgreSQL"). SQLite has no
+    /// declared types to check; rusqlite checks each value's own type as it reads it, for free.
+    pub fn column<T: Column>(&self, name: &str) -> StoreResult<TypedColumn<T>> {
+        let at = self.index_of(name)?;
+        if let Row::Postgres(row) = self {
+            let ty = row.columns()[at].type_info();
+            if !ty.is_null() && !T::postgres_accepts(ty) {
+                return Err(StoreError::Postgres(sqlx::Error::ColumnDecode {
+                    index: name.into(),
+                    source: format!(
+                        "column of type {} read as {}",
+                        ty.name(),
+                        std::any::type_name::<T>()
+                    )
+                    .into(),
+                }));
+            }
+        }
+        Ok(TypedColumn {
+            at,
+            of: PhantomData,
+        })
+    }
+
+    /// The value of `column` (of this row's statement) in this row.
     ///
-    /// This and the `Column` impls are `#[inline]`: a listing decodes about a thousand values,
-    /// and the calls through the two layers were 2% of a listing's instructions (callgrind).
-    #[inline]
-    pub fn get_at<T: Column>(&self, at: usize) -> StoreResult<T> {
+    /// This and the `Column` impls are inlined: a listing decodes about a thousand values, and
+    /// the calls through the two layers were 2% of a listing's instructions (callgrind). With a
+    /// plain `#[inline]` the compiler kept some calls to this one.
+    #[inline(always)]
+    pub fn read<T: Column>(&self, column: TypedColumn<T>) -> StoreResult<T> {
         match self {
-            Row::Sqlite { row, .. } => Ok(T::from_sqlite(row, at)?),
-            Row::Postgres(row) => Ok(T::from_postgres(row, at)?),
+            Row::Sqlite { row, .. } => Ok(T::from_sqlite(row, column.at)?),
+            Row::Postgres(row) => Ok(T::from_postgres_unchecked(row, column.at)?),
         }
     }
 }
+
+/// A column of one statement whose type was checked against `T` once ([`Row::column`]), so its
+/// values are read without checking it again ([`Row::read`]). Only for rows of the statement it
+/// was made from.
+pub struct TypedColumn<T> {
+    at: usize,
+    of: PhantomData<fn() -> T>,
+}
+
+// By hand: a derive would ask `T: Copy`, and a column of `String`s is as copyable as any.
+impl<T> Clone for TypedColumn<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TypedColumn<T> {}
 
 /// A value a column decodes into, on both backends.
 pub trait Column: Sized {
     fn from_sqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self>;
     fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self>;
+    /// Whether a PostgreSQL column of type `ty` holds this type: what `from_postgres` checks on
+    /// every value, and [`Row::column`] once per statement.
+    fn postgres_accepts(ty: &PgTypeInfo) -> bool;
+    /// `from_postgres` without checking the column's type, already checked by [`Row::column`].
+    /// The value is still decoded safely: a value of another type fails to decode (or decodes
+    /// as the bytes it is), it is never read out of bounds.
+    fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self>;
 }
 
 macro_rules! native_column {
@@ -277,6 +348,13 @@ macro_rules! native_column {
             #[inline]
             fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
                 row.try_get(at)
+            }
+            fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+                <$t as sqlx::Type<Postgres>>::compatible(ty)
+            }
+            #[inline]
+            fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+                row.try_get_unchecked(at)
             }
         }
     };
@@ -458,7 +536,20 @@ impl Column for OrgRole {
     }
 
     fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
-        let value = i16::from_postgres(row, at)?;
+        OrgRole::from_postgres_value(i16::from_postgres(row, at)?)
+    }
+
+    fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+        i16::postgres_accepts(ty)
+    }
+
+    fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        OrgRole::from_postgres_value(i16::from_postgres_unchecked(row, at)?)
+    }
+}
+
+impl OrgRole {
+    fn from_postgres_value(value: i16) -> sqlx::Result<Self> {
         OrgRole::from_value(value.into())
             .ok_or_else(|| sqlx::Error::Decode("not an organization role".into()))
     }
@@ -482,13 +573,26 @@ impl Column for Option<WorkspaceRole> {
     }
 
     fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
-        let Some(text) = row.try_get::<Option<&str>, _>(at)? else {
-            return Ok(None);
-        };
-        WorkspaceRole::parse(text)
-            .map(Some)
-            .ok_or_else(|| sqlx::Error::Decode("not a workspace role".into()))
+        workspace_role_from_postgres(row.try_get::<Option<&str>, _>(at)?)
     }
+
+    fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+        <&str as sqlx::Type<Postgres>>::compatible(ty)
+    }
+
+    #[inline]
+    fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        workspace_role_from_postgres(row.try_get_unchecked::<Option<&str>, _>(at)?)
+    }
+}
+
+fn workspace_role_from_postgres(text: Option<&str>) -> sqlx::Result<Option<WorkspaceRole>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    WorkspaceRole::parse(text)
+        .map(Some)
+        .ok_or_else(|| sqlx::Error::Decode("not a workspace role".into()))
 }
 
 impl Column for WorkspaceRole {
@@ -503,5 +607,45 @@ impl Column for WorkspaceRole {
     fn from_postgres(row: &PgRow, at: usize) -> sqlx::Result<Self> {
         Option::<WorkspaceRole>::from_postgres(row, at)?
             .ok_or_else(|| sqlx::Error::Decode("a NULL workspace role".into()))
+    }
+
+    fn postgres_accepts(ty: &PgTypeInfo) -> bool {
+        Option::<WorkspaceRole>::postgres_accepts(ty)
+    }
+
+    fn from_postgres_unchecked(row: &PgRow, at: usize) -> sqlx::Result<Self> {
+        Option::<WorkspaceRole>::from_postgres_unchecked(row, at)?
+            .ok_or_else(|| sqlx::Error::Decode("a NULL workspace role".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::postgres::PgTypeInfo;
+    use sqlx::{Postgres, Type};
+    use uuid::Uuid;
+
+    use super::Column;
+    use crate::domain::{OrgRole, UserId, WorkspaceId, WorkspaceRole};
+
+    fn pg<T: Type<Postgres>>() -> PgTypeInfo {
+        T::type_info()
+    }
+
+    /// The check `Row::column` makes once per statement accepts the types the listing's columns
+    /// have and refuses the others, as sqlx's `try_get` does for every value.
+    #[test]
+    fn column_types_are_checked_as_sqlx_checks_each_value() {
+        assert!(Option::<WorkspaceId>::postgres_accepts(&pg::<Uuid>()));
+        assert!(!Option::<WorkspaceId>::postgres_accepts(&pg::<String>()));
+        assert!(UserId::postgres_accepts(&pg::<Uuid>()));
+        assert!(String::postgres_accepts(&pg::<String>()));
+        assert!(!String::postgres_accepts(&pg::<Uuid>()));
+        assert!(Option::<WorkspaceRole>::postgres_accepts(&pg::<String>()));
+        assert!(!Option::<WorkspaceRole>::postgres_accepts(&pg::<i16>()));
+        assert!(OrgRole::postgres_accepts(&pg::<i16>()));
+        assert!(!OrgRole::postgres_accepts(&pg::<i64>()));
+        assert!(i64::postgres_accepts(&pg::<i64>()));
+        assert!(!i64::postgres_accepts(&pg::<i16>()));
     }
 }

@@ -24,7 +24,9 @@
 # (uncommitted changes included). They share this checkout's target directory, so only the
 # workspaces crate itself builds twice. Binaries are kept in $GUARD_DIR (target/guard) by commit,
 # so a second run against the same base does not build it again. Needs valgrind for
-# `instructions`.
+# `instructions`. Two guards at once need their own GUARD_DIR, GUARD_PORT (the `instructions`
+# server's port, 18391) and GUARD_DB_PREFIX (PostgreSQL databases `<prefix>_base`/`_tree`,
+# `guard`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -102,13 +104,13 @@ fresh_database() {
     rm -f "$out/$name.db"*
     echo "sqlite://$out/$name.db"
   else
-    psql "$database" -qc "DROP DATABASE IF EXISTS guard_$name" -c "CREATE DATABASE guard_$name" >&2
-    echo "${database%/*}/guard_$name"
+    psql "$database" -qc "DROP DATABASE IF EXISTS ${GUARD_DB_PREFIX:-guard}_$name" -c "CREATE DATABASE ${GUARD_DB_PREFIX:-guard}_$name" >&2
+    echo "${database%/*}/${GUARD_DB_PREFIX:-guard}_$name"
   fi
 }
 
 instructions() {
-  local label=$1 bin=$2 db port=18391 wid
+  local label=$1 bin=$2 db port=${GUARD_PORT:-18391} wid
   db=$(fresh_database "$label")
   # Seed with this binary (its own migrations), then count on the seeded database.
   "$bin" --database-url "$db" serve --listen 127.0.0.1:$port --rate-limit-per-ip 0 \
@@ -123,7 +125,7 @@ instructions() {
   OUT=$out PORT=$port MODES="${modes/get//workspace/$wid}" \
     bench/callgrind/count.sh "$label" "$bin" "${N:-200}" "$db" "$wid" | tee -a "$out/counts"
   if [[ $database != sqlite ]]; then
-    psql "$database" -qc "DROP DATABASE IF EXISTS guard_$label" >&2
+    psql "$database" -qc "DROP DATABASE IF EXISTS ${GUARD_DB_PREFIX:-guard}_$label" >&2
   fi
 }
 

@@ -8,11 +8,36 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 
 use super::sql::full_access_session;
-use super::tx::{Arg, Row, TypedColumn};
+use super::tx::{Arg, Dialect, Row, TypedColumn};
 use super::{
     Member, MemberUser, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers,
 };
 use crate::domain::{OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
+
+/// The page's members and their users, joined (SQLite: its planner joins by the keys, in
+/// nested loops, whatever the tables' sizes).
+macro_rules! members_joined {
+    () => {
+        "LEFT JOIN workspace_members m ON m.workspace_id = p.id \
+         LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
+    };
+}
+
+/// The page's members and their users, each looked up by key for each row of the page
+/// (PostgreSQL). PostgreSQL's generic plan estimates a page from the organizations' average
+/// size, so once one organization grew large (the benchmark's `create` adds tens of thousands
+/// of workspaces to one), a page of 201 was expected full and the members were hash-joined: the
+/// whole `workspace_members` table read for every listing, 6 ms instead of 0.4 at 45,000
+/// members, growing with the table. A LATERAL subquery is evaluated per page row; `OFFSET 0`
+/// keeps PostgreSQL from flattening it back into a join it may hash.
+macro_rules! members_looked_up {
+    () => {
+        "LEFT JOIN LATERAL (SELECT m.user_id, m.role, m.created_at FROM workspace_members m \
+         WHERE m.workspace_id = p.id OFFSET 0) m ON TRUE \
+         LEFT JOIN LATERAL (SELECT u.id, u.first_name, u.last_name, u.email, u.org_role \
+         FROM users u WHERE u.id = m.user_id AND u.deleted_at IS NULL OFFSET 0) u ON TRUE"
+    };
+}
 
 /// The listing query for `selection`, as seen by the user of a session, in one statement:
 /// - `me`: the session's user, if the session is live and past MFA (`full_access_session!`);
@@ -38,13 +63,16 @@ use crate::domain::{OrgId, OrgRole, UserId, WorkspaceId, WorkspaceRole};
 ///   constant of its index scan: the `(org_id, name_key)` index is walked in order up to the
 ///   limit. (With a join, SQLite 3.40 sorted the whole organization for every page; the bundled
 ///   3.46 does not, but nothing should depend on that.)
+/// - The page's members and their users are joined by key on SQLite (`members_joined!`) and
+///   looked up per page row on PostgreSQL (`members_looked_up!`), so that no plan reads the
+///   members table whole.
 /// - No ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on SQLite,
 ///   and [`ListingBuilder`] puts workspaces and members in order itself, whatever order the rows
 ///   come in.
-pub fn listing_sql(selection: &Selection) -> &'static str {
+pub fn listing_sql(selection: &Selection, dialect: Dialect) -> &'static str {
     // Each shape is a constant, so prepared statement caches keep one entry per shape.
     macro_rules! listing {
-        ($selection:expr) => {
+        ($selection:expr, $members:expr) => {
             concat!(
                 "WITH me AS (SELECT u.id, u.org_id, u.org_role FROM sessions s \
                  JOIN users u ON u.id = s.user_id WHERE ",
@@ -57,44 +85,60 @@ pub fn listing_sql(selection: &Selection) -> &'static str {
                 $selection,
                 ") SELECT p.id, p.org_id, p.name, p.name_key, u.id AS user_id, m.role, \
                  m.created_at AS joined_at, u.first_name, u.last_name, u.email, u.org_role \
-                 FROM me LEFT JOIN page p ON TRUE \
-                 LEFT JOIN workspace_members m ON m.workspace_id = p.id \
-                 LEFT JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
+                 FROM me LEFT JOIN page p ON TRUE ",
+                $members
             )
         };
     }
     macro_rules! first {
-        ($limit:literal) => {
-            listing!(concat!("ORDER BY w.name_key, w.id LIMIT ", $limit))
+        ($limit:literal, $members:expr) => {
+            listing!(
+                concat!("ORDER BY w.name_key, w.id LIMIT ", $limit),
+                $members
+            )
         };
     }
     macro_rules! after {
-        ($limit:literal) => {
-            listing!(concat!(
-                "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT ",
-                $limit
-            ))
+        ($limit:literal, $members:expr) => {
+            listing!(
+                concat!(
+                    "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id LIMIT ",
+                    $limit
+                ),
+                $members
+            )
         };
     }
-    match selection {
-        Selection::One(_) => ONE_WORKSPACE,
-        Selection::Page { after: None, limit } => match page_limit(*limit) {
-            Some(11) => first!("11"),
-            Some(51) => first!("51"),
-            Some(101) => first!("101"),
-            Some(_) => first!("201"),
-            None => listing!("ORDER BY w.name_key, w.id"),
-        },
-        Selection::Page {
-            after: Some(_),
-            limit,
-        } => match page_limit(*limit) {
-            Some(11) => after!("11"),
-            Some(51) => after!("51"),
-            Some(101) => after!("101"),
-            Some(_) => after!("201"),
-            None => listing!("AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id"),
-        },
+    macro_rules! shapes {
+        ($members:expr) => {
+            match selection {
+                Selection::One(_) => ONE_WORKSPACE,
+                Selection::Page { after: None, limit } => match page_limit(*limit) {
+                    Some(11) => first!("11", $members),
+                    Some(51) => first!("51", $members),
+                    Some(101) => first!("101", $members),
+                    Some(_) => first!("201", $members),
+                    None => listing!("ORDER BY w.name_key, w.id", $members),
+                },
+                Selection::Page {
+                    after: Some(_),
+                    limit,
+                } => match page_limit(*limit) {
+                    Some(11) => after!("11", $members),
+                    Some(51) => after!("51", $members),
+                    Some(101) => after!("101", $members),
+                    Some(_) => after!("201", $members),
+                    None => listing!(
+                        "AND (w.name_key, w.id) > ($5, $6) ORDER BY w.name_key, w.id",
+                        $members
+                    ),
+                },
+            }
+        };
+    }
+    match dialect {
+        Dialect::Sqlite => shapes!(members_joined!()),
+        Dialect::Postgres => shapes!(members_looked_up!()),
     }
 }
 
@@ -436,7 +480,7 @@ mod tests {
 /// The plans SQLite makes for the listing statements (PostgreSQL's are checked by the bench).
 #[cfg(test)]
 mod plan_tests {
-    use super::listing_sql;
+    use super::{listing_sql, Dialect};
     use crate::domain::WorkspaceId;
     use crate::store::sqlite::explain::{migrated, plan};
     use crate::store::Selection;
@@ -451,7 +495,7 @@ mod plan_tests {
             selections.push(Selection::Page { after, limit });
         }
         for selection in selections {
-            let steps = plan(&conn, listing_sql(&selection));
+            let steps = plan(&conn, listing_sql(&selection, Dialect::Sqlite));
             assert!(
                 !steps.contains("TEMP B-TREE"),
                 "{selection:?} sorts:\n{steps}"

@@ -67,6 +67,9 @@ pub use devices::{Device, DeviceDetails, NewDevice};
 pub use email_keys::Rekeyed;
 pub use events::Actor;
 pub use identities::{ProviderSignIn, ProviderSignInOutcome};
+/// The listing's statements and the dialects, public for the PostgreSQL plan test in tests/api
+/// (`workspaces_read`): its plans can only be checked against a PostgreSQL server.
+pub use listing::listing_sql;
 pub use mfa::{
     ChallengePurpose, Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode,
     NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, PasskeySignIn,
@@ -82,6 +85,7 @@ pub use sessions::{
 };
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
+pub use tx::Dialect;
 pub use users::{CreateUserOutcome, UserChange, UserChangeOutcome, UserUpdate};
 pub use webhook_dispatch::{
     ClaimedWebhook, Cursor, NewDelivery, QueuedDelivery, RecordedAttempt, RunEnd, ScannedEvent,

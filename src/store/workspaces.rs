@@ -309,7 +309,9 @@ async fn list_once(
     let mut builder = ListingBuilder::default();
     let args = listing_args(&claim, &selection);
     let live = tx
-        .for_each(listing_sql(&selection), &args, |row| builder.add(row))
+        .for_each(listing_sql(&selection, tx.dialect()), &args, |row| {
+            builder.add(row)
+        })
         .await?;
     Ok(live.then(|| builder.finish(selection.limit())))
 }

@@ -456,3 +456,86 @@ async fn a_database_failure_answers_the_routes_documented_500() {
         assert_eq!(answer.body, error_body(message, "INTERNAL_ERROR"), "{path}");
     }
 }
+
+/// PostgreSQL: a listing reads each page row's members by key, whatever the tables hold.
+/// PostgreSQL plans the prepared listing once for any parameters (its generic plan), estimating
+/// a page from the organizations' average size; once one organization held tens of thousands of
+/// workspaces, a page of 201 was expected full and the members were hash-joined, the whole
+/// `workspace_members` table read for every listing of every organization
+/// (`store::listing`, `members_looked_up!`). Every page shape, generic plan, after ANALYZE.
+#[tokio::test]
+async fn a_listing_reads_members_by_key_after_one_organization_grew_large() {
+    use workspaces::domain::WorkspaceId;
+    use workspaces::store::{listing_sql, Dialect, Selection};
+    let app = spawn_app().await;
+    if app.is_sqlite() {
+        return; // SQLite's planner joins by the keys whatever the sizes (plan tests in src).
+    }
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO organizations (id, name, created_at, updated_at) \
+         VALUES ('0190a0b0-0000-7000-8000-000000000001', 'Big', 0, 0); \
+         INSERT INTO users (id, org_id, email, email_key, first_name, last_name, org_role, \
+         validated, created_at, updated_at) VALUES ('0190a0b0-0000-7000-8000-000000000002', \
+         '0190a0b0-0000-7000-8000-000000000001', 'big@example.com', 'big@example.com', 'B', 'G', \
+         255, TRUE, 0, 0); \
+         INSERT INTO workspaces (id, org_id, name, name_key, created_at, updated_at) \
+         SELECT gen_random_uuid(), '0190a0b0-0000-7000-8000-000000000001', 'w' || i, 'w' || i, 0, 0 \
+         FROM generate_series(1, 45000) i; \
+         INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+         SELECT id, '0190a0b0-0000-7000-8000-000000000002', 'ADMIN', 0 FROM workspaces; \
+         ANALYZE;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let after = Some(("k".to_owned(), WorkspaceId::from_uuid(Uuid::nil())));
+    let mut selections = Vec::new();
+    for limit in [11, 51, 101, 201, i64::MAX] {
+        selections.push(Selection::Page { after: None, limit });
+        selections.push(Selection::Page {
+            after: after.clone(),
+            limit,
+        });
+    }
+    for (n, selection) in selections.iter().enumerate() {
+        let sql = listing_sql(selection, Dialect::Postgres);
+        let keyset = sql.contains("$5");
+        let types = if keyset {
+            "uuid, uuid, bigint, smallint, text, uuid"
+        } else {
+            "uuid, uuid, bigint, smallint"
+        };
+        let values = if keyset {
+            "gen_random_uuid(), gen_random_uuid(), 0, 254, 'k', gen_random_uuid()"
+        } else {
+            "gen_random_uuid(), gen_random_uuid(), 0, 254"
+        };
+        sqlx::raw_sql(&format!("PREPARE listing{n} ({types}) AS {sql}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> =
+            sqlx::query_scalar(&format!("EXPLAIN EXECUTE listing{n} ({values})"))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("(cost="), "{selection:?}: {plan}");
+        // The page's outer joins are the members' (`m`) and their users'; the session's is
+        // inner. (`x`, the member scope's test, reads the caller's memberships, not the page's:
+        // here one user holds all 45,000, so PostgreSQL scans for them.)
+        let whole = plan.contains("Seq Scan on workspace_members m ")
+            || plan.contains("Hash Left Join")
+            || plan.contains("Hash Right Join");
+        assert!(
+            !whole,
+            "{selection:?} reads the members table whole:\n{plan}"
+        );
+    }
+}

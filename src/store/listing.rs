@@ -8,7 +8,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 
 use super::sql::full_access_session;
-use super::tx::{Arg, Dialect, Row, TypedColumn};
+use super::tx::{Arg, PerDialect, Row, TypedColumn};
 use super::{
     Member, MemberUser, Selection, SessionClaim, StoreResult, Workspace, WorkspaceWithMembers,
 };
@@ -69,7 +69,7 @@ macro_rules! members_looked_up {
 /// - No ORDER BY over the joined rows: sorting them was a tenth of a listing's cost on SQLite,
 ///   and [`ListingBuilder`] puts workspaces and members in order itself, whatever order the rows
 ///   come in.
-pub fn listing_sql(selection: &Selection, dialect: Dialect) -> &'static str {
+pub fn listing_sql(selection: &Selection) -> PerDialect {
     // Each shape is a constant, so prepared statement caches keep one entry per shape.
     macro_rules! listing {
         ($selection:expr, $members:expr) => {
@@ -136,10 +136,7 @@ pub fn listing_sql(selection: &Selection, dialect: Dialect) -> &'static str {
             }
         };
     }
-    match dialect {
-        Dialect::Sqlite => shapes!(members_joined!()),
-        Dialect::Postgres => shapes!(members_looked_up!()),
-    }
+    PerDialect::new(shapes!(members_joined!()), shapes!(members_looked_up!()))
 }
 
 /// The listing of one workspace (`$5`, `GET /workspace/{id}`): the same rows as the listing
@@ -480,9 +477,10 @@ mod tests {
 /// The plans SQLite makes for the listing statements (PostgreSQL's are checked by the bench).
 #[cfg(test)]
 mod plan_tests {
-    use super::{listing_sql, Dialect};
+    use super::listing_sql;
     use crate::domain::WorkspaceId;
     use crate::store::sqlite::explain::{migrated, plan};
+    use crate::store::tx::Dialect;
     use crate::store::Selection;
 
     #[test]
@@ -495,7 +493,7 @@ mod plan_tests {
             selections.push(Selection::Page { after, limit });
         }
         for selection in selections {
-            let steps = plan(&conn, listing_sql(&selection, Dialect::Sqlite));
+            let steps = plan(&conn, listing_sql(&selection).sql(Dialect::Sqlite).unwrap());
             assert!(
                 !steps.contains("TEMP B-TREE"),
                 "{selection:?} sorts:\n{steps}"

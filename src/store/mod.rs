@@ -85,7 +85,7 @@ pub use sessions::{
 };
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};
-pub use tx::Dialect;
+pub use tx::{Dialect, PerDialect};
 pub use users::{CreateUserOutcome, UserChange, UserChangeOutcome, UserUpdate};
 pub use webhook_dispatch::{
     ClaimedWebhook, Cursor, NewDelivery, QueuedDelivery, RecordedAttempt, RunEnd, ScannedEvent,

@@ -308,11 +308,12 @@ async fn list_once(
 ) -> StoreResult<Option<Vec<WorkspaceWithMembers>>> {
     let mut builder = ListingBuilder::default();
     let args = listing_args(&claim, &selection);
-    let live = tx
-        .for_each(listing_sql(&selection, tx.dialect()), &args, |row| {
-            builder.add(row)
-        })
-        .await?;
+    let sql = listing_sql(&selection)
+        .sql(tx.dialect())
+        .ok_or(StoreError::Unavailable(
+            "the listing has no text in this dialect",
+        ))?;
+    let live = tx.for_each(sql, &args, |row| builder.add(row)).await?;
     Ok(live.then(|| builder.finish(selection.limit())))
 }
 

@@ -504,7 +504,7 @@ async fn a_listing_reads_members_by_key_after_one_organization_grew_large() {
         });
     }
     for (n, selection) in selections.iter().enumerate() {
-        let sql = listing_sql(selection, Dialect::Postgres);
+        let sql = listing_sql(selection).sql(Dialect::Postgres).unwrap();
         let keyset = sql.contains("$5");
         let types = if keyset {
             "uuid, uuid, bigint, smallint, text, uuid"

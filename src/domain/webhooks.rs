@@ -115,7 +115,7 @@ pub fn check_url(raw: &str, allow_http: bool, allow_private: bool) -> Result<url
 /// Addresses a webhook is never sent to unless `--webhooks-allow-private` (OWASP SSRF cheat
 /// sheet): unspecified, loopback, private (RFC 1918, IPv6 unique local), shared (CGNAT,
 /// 100.64/10), link-local (cloud metadata at 169.254.169.254 included), multicast, broadcast,
-/// documentation and reserved ranges, and any of these inside IPv4-mapped, IPv4-compatible,
+/// documentation, benchmarking and reserved ranges, and any of these inside IPv4-mapped, IPv4-compatible,
 /// NAT64 or 6to4 IPv6 addresses.
 pub fn is_forbidden_ip(ip: IpAddr) -> bool {
     match ip {
@@ -165,8 +165,11 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
         || (segments[0] & 0xfe00) == 0xfc00
         || (segments[0] & 0xffc0) == 0xfe80
         || (segments[0] & 0xffc0) == 0xfec0
-        // Documentation 2001:db8::/32.
+        // Documentation 2001:db8::/32 and 3fff::/20 (RFC 9637).
         || (segments[0] == 0x2001 && segments[1] == 0x0db8)
+        || (segments[0] == 0x3fff && segments[1] & 0xf000 == 0)
+        // Benchmarking 2001:2::/48 (RFC 5180).
+        || (segments[0] == 0x2001 && segments[1] == 0x0002 && segments[2] == 0)
 }
 
 /// The waits after each failed attempt (contract section 15): 5 s, 1 min, 5 min, 30 min, 2 h,
@@ -316,6 +319,8 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "2001:db8::1",
+            "3fff::1",
+            "2001:2::1",
             "fec0::1",
         ];
         for text in forbidden {
@@ -330,6 +335,7 @@ mod tests {
             "2606:4700::1111",
             "::ffff:8.8.8.8",
             "2002:808:808::",
+            "2001:3::1",
         ] {
             let ip: IpAddr = text.parse().unwrap();
             assert!(!is_forbidden_ip(ip), "{text}");

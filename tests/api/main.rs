@@ -11,6 +11,7 @@
 mod support;
 
 mod activation_links;
+mod audit_a;
 mod cleanup;
 mod cli;
 mod connections;

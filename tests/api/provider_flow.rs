@@ -78,9 +78,31 @@ fn public_base(app: &TestApp) -> String {
     format!("http://localhost:{}", port(app))
 }
 
-/// GETs `url` and answers the status and `Location`.
+thread_local! {
+    /// The test's browser's cookies (`name=value`): each test runs on its own thread, the
+    /// client has no cookie store. The flow's cookie binds a callback to the browser that
+    /// began the flow.
+    static COOKIES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// GETs `url` with the browser's cookies, keeps those it sets, and answers the status and
+/// `Location`.
 async fn visit(url: &str) -> (StatusCode, String) {
-    let response = browser().get(url).send().await.unwrap();
+    let mut request = browser().get(url);
+    let cookies = COOKIES.with(|c| c.borrow().join("; "));
+    if !cookies.is_empty() {
+        request = request.header("cookie", cookies);
+    }
+    let response = request.send().await.unwrap();
+    for set in response.headers().get_all("set-cookie") {
+        let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let name = format!("{}=", pair.split('=').next().unwrap());
+        COOKIES.with(|c| {
+            let mut c = c.borrow_mut();
+            c.retain(|kept| !kept.starts_with(&name));
+            c.push(pair);
+        });
+    }
     let location = response
         .headers()
         .get("location")

@@ -2,8 +2,9 @@
 //! tried again by a later request, never remembered as a failure); its keys (JWKS), fetched
 //! once and fetched again when a token names a key they lack, at most once per cooldown; and
 //! the verification of its ID tokens (OpenID Connect Core 3.1.3.7): the signature against those
-//! keys with an asymmetric algorithm only, `iss`, `aud` = our client id (and `azp` when given),
-//! `exp`, `iat`, `nbf`, and `nonce` when one was sent. The JOSE work is `jsonwebtoken`'s.
+//! keys with an asymmetric algorithm only, `iss`, `aud` = our client id (and `azp` when given,
+//! required when `aud` names others too), `exp`, `iat`, `nbf`, and `nonce` when one was sent.
+//! The JOSE work is `jsonwebtoken`'s.
 //!
 //! Concurrent requests that find nothing cached fetch it once: the others wait for that fetch
 //! and use its result; when it failed they fail at once rather than each trying again behind
@@ -313,6 +314,17 @@ impl OidcProvider {
         {
             return Err(invalid("authorized party is another client"));
         }
+        // OpenID Connect Core 3.1.3.7 (3, 4): a token that names other audiences too was
+        // issued to us only when its `azp` says so.
+        let other_audiences = match &claims.aud {
+            Value::Array(audiences) => audiences
+                .iter()
+                .any(|aud| aud.as_str() != Some(self.client_id.as_str())),
+            _ => false,
+        };
+        if other_audiences && claims.azp.is_none() {
+            return Err(invalid("several audiences and no authorized party"));
+        }
         if let Some(expected) = nonce {
             if claims.nonce.as_deref() != Some(expected) {
                 return Err(invalid("nonce mismatch"));
@@ -493,6 +505,9 @@ struct IdClaims {
     sub: String,
     iss: String,
     iat: f64,
+    /// A string or an array of strings (`jsonwebtoken` checked that ours is among them).
+    #[serde(default)]
+    aud: Value,
     #[serde(default)]
     azp: Option<String>,
     #[serde(default)]

@@ -7,6 +7,14 @@
 //! `POST /auth/oidc/complete {code}` trades that one-time code (60 s, once) for the login answer.
 //! Tokens never appear in a URL.
 //!
+//! A flow is bound to the browser that began it (RFC 9700 4.7.1; RFC 6749 10.12): the start
+//! sets an `HttpOnly`, `SameSite=Lax` cookie scoped to `/auth/oidc/` holding a random value
+//! (kept when the browser has one already, so flows in two tabs both finish), which is the
+//! associated data of the flow's seal; a callback without that cookie opens nothing. Otherwise
+//! a callback URL that someone obtained by signing in as themself at the provider, opened in
+//! another person's browser, would sign that person in to their account (login CSRF). The
+//! cookie is no credential of the API, which takes bearer tokens only.
+//!
 //! Every instance may serve every step: the flow and the one-time code live in the database
 //! (`store::oidc_flows`), found by the SHA-256 of their secret and spent with one conditional
 //! `UPDATE ... RETURNING`. What they carry (the nonce and PKCE verifier; the login answer) is
@@ -22,8 +30,8 @@
 //! completion answers in our envelope.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION};
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -74,6 +82,8 @@ const MAX_RETURN_BYTES: usize = 1024;
 /// Our states and codes are 43 characters; a provider's code is at most a few KiB.
 const MAX_PARAM_BYTES: usize = 4096;
 const FAILED: &str = "Sign-in failed";
+/// The cookie binding a flow to the browser that began it.
+const BROWSER_COOKIE: &str = "workspaces_oidc_browser";
 
 /// `{public-url}` without a trailing `/`: the configured one, else `http://localhost:PORT`.
 pub(super) fn public_base(state: &AppState) -> String {
@@ -103,6 +113,46 @@ fn is_console_path(path: &str) -> bool {
             .unwrap_or("")
             .split('/')
             .any(|segment| segment == ".." || segment == "." || segment.contains("%2"))
+}
+
+/// The value of the browser's binding cookie, when it sent one of our making (a token: 43
+/// characters of base64url).
+fn browser_binding(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == BROWSER_COOKIE)
+        .map(|(_, value)| value)
+        .find(|value| {
+            value.len() == 43
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+}
+
+/// The `Set-Cookie` of the binding cookie: as long as a flow lives, `Secure` when the public URL
+/// is https.
+fn binding_cookie(state: &AppState, binding: &str) -> Option<HeaderValue> {
+    let secure = if public_base(state).starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{BROWSER_COOKIE}={binding}; Path=/auth/oidc/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        FLOW_TTL_MS / 1000
+    ))
+    .ok()
+}
+
+/// The associated data of a flow's seal: its provider and the browser's binding.
+fn flow_aad(name: &str, binding: &str) -> Vec<u8> {
+    [name.as_bytes(), b"\0", binding.as_bytes()].concat()
 }
 
 /// A 302 to `location`, never cached.
@@ -182,6 +232,7 @@ struct StartQuery {
 async fn start(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     Query(query): Query<StartQuery>,
 ) -> Result<Response, ApiError> {
     let provider = state.providers.by_name(&name).ok_or_else(not_configured)?;
@@ -212,9 +263,10 @@ async fn start(
         Err(error) => return Ok(error_page(&state, &provider_failed(&name, error))),
     };
     let now = now_ms();
+    let binding = browser_binding(&headers).unwrap_or_else(new_token);
     let sealed = SecretBox::derived(flow_state.as_bytes(), FLOW_SEAL).seal(
         &serde_json::to_vec(&secrets).or_500(FAILED)?,
-        name.as_bytes(),
+        &flow_aad(&name, &binding),
     );
     state
         .store
@@ -228,7 +280,11 @@ async fn start(
         })
         .await
         .or_500(FAILED)?;
-    Ok(found(&url))
+    let mut response = found(&url);
+    let cookie = binding_cookie(&state, &binding)
+        .ok_or_else(|| ApiError::internal(FAILED, "the binding cookie is no header value"))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -262,10 +318,12 @@ async fn callback(
     Path(name): Path<String>,
     client: ClientAddr,
     user_agent: UserAgent,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let device = DeviceInfoField::default().seen(&user_agent, client);
-    match finish(&state, &name, query, device).await {
+    let binding = browser_binding(&headers);
+    match finish(&state, &name, query, binding.as_deref(), device).await {
         Ok(code) => signed_in_page(&state, &format!("code={code}")),
         Err(error) => error_page(&state, &error),
     }
@@ -276,6 +334,7 @@ async fn finish(
     state: &AppState,
     name: &str,
     query: CallbackQuery,
+    binding: Option<&str>,
     device: SeenDevice,
 ) -> Result<String, ApiError> {
     let provider = state.providers.by_name(name).ok_or_else(not_configured)?;
@@ -294,8 +353,10 @@ async fn finish(
         .await
         .or_500(FAILED)?
         .ok_or_else(flow_invalid)?;
+    // Opens only in the browser that began the flow (its binding cookie).
+    let binding = binding.ok_or_else(flow_invalid)?;
     let secrets: FlowSecrets = SecretBox::derived(flow_state.as_bytes(), FLOW_SEAL)
-        .open(&flow.sealed, name.as_bytes())
+        .open(&flow.sealed, &flow_aad(name, binding))
         .and_then(|plain| serde_json::from_slice(&plain).ok())
         .ok_or_else(flow_invalid)?;
     if let Some(refusal) = short(&query.error) {
@@ -416,7 +477,9 @@ async fn complete(
 
 #[cfg(test)]
 mod tests {
-    use super::{challenge, is_console_path};
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{browser_binding, challenge, is_console_path, BROWSER_COOKIE};
 
     #[test]
     fn only_paths_under_the_console_are_returned_to() {
@@ -442,6 +505,27 @@ mod tests {
         ] {
             assert!(!is_console_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_binding_cookie_is_read_only_when_it_is_one_of_ours() {
+        let token = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let headers = |cookie: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+            headers
+        };
+        let found = browser_binding(&headers(&format!("a=b; {BROWSER_COOKIE}={token}; c=d")));
+        assert_eq!(found.as_deref(), Some(token));
+        for bad in [
+            String::new(),
+            format!("other={token}"),
+            format!("{BROWSER_COOKIE}=short"),
+            format!("{BROWSER_COOKIE}={}", token.replace('-', "+")),
+        ] {
+            assert_eq!(browser_binding(&headers(&bad)), None, "{bad}");
+        }
+        assert_eq!(browser_binding(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod support;
 
 mod activation_links;
+mod audit_b;
 mod cleanup;
 mod cli;
 mod connections;

@@ -225,7 +225,13 @@ fn manager(auth: &AuthUser) -> Result<(), ApiError> {
 async fn url(state: &AppState, raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
     let safety = state.webhooks.config.safety;
-    let parsed = safety.check(raw).map_err(|refusal| match refusal {
+    // The URL parser drops tabs and line breaks and percent-encodes other control characters,
+    // so the text stored would not be the address used (and PostgreSQL refuses a NUL).
+    let checked = match raw.chars().any(char::is_control) {
+        true => Err(UrlRefusal::Malformed),
+        false => safety.check(raw),
+    };
+    let parsed = checked.map_err(|refusal| match refusal {
         UrlRefusal::Malformed => ApiError::invalid_field(format!(
             "url must be an absolute https URL of at most {MAX_WEBHOOK_URL_CHARS} characters"
         )),

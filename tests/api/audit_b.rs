@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use workspaces::config::RateLimitConfig;
 
 use crate::support::app::{spawn_app, spawn_app_with};
 use crate::support::assertions::{assert_answer, error_body};
@@ -212,4 +213,35 @@ async fn a_links_text_filter_holding_a_nul_is_an_invalid_query() {
         StatusCode::BAD_REQUEST,
         &error_body("text must not contain control characters", "INVALID_QUERY"),
     );
+}
+
+#[tokio::test]
+async fn resending_an_invitation_again_and_again_is_rate_limited() {
+    let app = spawn_app_with(|config| {
+        config.rate_limits = RateLimitConfig {
+            per_account_per_minute: 3,
+            ..RateLimitConfig::OFF
+        };
+    })
+    .await;
+    let owner = app.register_verified("owner@example.com").await;
+    let body = json!({"email": "victim@example.com", "firstName": "Vic", "lastName": "Tim"});
+    let created = app
+        .post("/organization/users", Some(&owner.access_token), body)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap();
+    let path = format!("/organization/users/{id}/resend-invitation");
+
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let answer = app.post(&path, Some(&owner.access_token), json!({})).await;
+        statuses.push(answer.status.as_u16());
+    }
+
+    // Each 200 is an e-mail to an address that never asked for one, and a row kept.
+    let sent = statuses.iter().filter(|s| **s == 200).count();
+    assert!(sent <= 3, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(app.mailer.to("victim@example.com").len() <= 4);
 }

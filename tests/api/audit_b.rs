@@ -245,3 +245,39 @@ async fn resending_an_invitation_again_and_again_is_rate_limited() {
     assert!(statuses.contains(&429), "{statuses:?}");
     assert!(app.mailer.to("victim@example.com").len() <= 4);
 }
+
+#[tokio::test]
+async fn queueing_test_deliveries_again_and_again_is_rate_limited() {
+    let app = spawn_app_with(|config| {
+        config.rate_limits = RateLimitConfig {
+            per_account_per_minute: 3,
+            ..RateLimitConfig::OFF
+        };
+    })
+    .await;
+    let owner = app.register_verified("owner@example.com").await;
+    let created = app
+        .post(
+            "/webhooks",
+            Some(&owner.access_token),
+            json!({"url": "https://93.184.215.14/hook"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["webhook"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/webhooks/{id}/test");
+
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let answer = app.post(&path, Some(&owner.access_token), json!({})).await;
+        statuses.push(answer.status.as_u16());
+    }
+
+    // Each 202 is a delivery kept and retried for 3 days against a receiver that may be down
+    // (past the queue's cap of pending deliveries, which events respect).
+    let queued = statuses.iter().filter(|s| **s == 202).count();
+    assert!(queued <= 3, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE type = 'webhook.test'";
+    assert!(app.count(sql, &[]).await <= 3);
+}

@@ -29,6 +29,7 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::common::fields;
+use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::store::{
     Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, Webhook, WebhookCreate, WebhookPatch,
@@ -615,6 +616,7 @@ async fn rotate_secret(
         Unauthorized,
         (status = 403, description = "Insufficient permissions to manage webhooks", body = ErrorResponse),
         (status = 404, description = "Webhook not found", body = ErrorResponse),
+        (status = 429, description = "`RATE_LIMITED`: test deliveries of this webhook were queued too often (`Retry-After`)", body = ErrorResponse),
         (status = 500, description = "Failed to queue test delivery", body = ErrorResponse),
     )
 )]
@@ -626,6 +628,10 @@ async fn test_webhook(
     manager(&auth)?;
     auth.require_validated()?;
     let id = path.id()?;
+    // Each is a delivery kept and retried for days (test deliveries do not wait behind the
+    // queue's cap of pending deliveries, as events do): limited per webhook.
+    let key = AccountKey::token("webhook-test", &id.to_string());
+    state.throttle.check_account(key)?;
     let delivery = state
         .store
         .queue_test_delivery(auth.user.org_id, id, Uuid::now_v7(), now_ms())

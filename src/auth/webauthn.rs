@@ -260,8 +260,22 @@ pub fn challenge_of(client_data_json: &[u8]) -> Option<String> {
         challenge: String,
     }
     let data: ClientData = serde_json::from_slice(client_data_json).ok()?;
-    // Browsers write it without padding; normalize in case one does not.
-    Some(data.challenge.trim_end_matches('=').to_owned())
+    challenge_text(&data.challenge)
+}
+
+/// Longer than any challenge this server makes (32 bytes: 43 characters).
+const MAX_CHALLENGE_CHARS: usize = 128;
+
+/// A challenge as a client gives it (base64url; the padding browsers leave out is removed), or
+/// None when it cannot be one of ours: empty, too long, or with a character base64url has not.
+/// Nothing else reaches the store (PostgreSQL's `text` refuses a NUL: a 500 for bad input).
+pub fn challenge_text(raw: &str) -> Option<String> {
+    let challenge = raw.trim().trim_end_matches('=');
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    (!challenge.is_empty()
+        && challenge.len() <= MAX_CHALLENGE_CHARS
+        && challenge.bytes().all(base64url))
+    .then(|| challenge.to_owned())
 }
 
 #[cfg(test)]
@@ -278,6 +292,28 @@ mod tests {
         assert_eq!(local.id, "localhost");
         assert_eq!(local.origin, "http://localhost:8080");
         assert!(RelyingParty::new("not a url", "x").is_none());
+    }
+
+    #[test]
+    fn a_challenge_is_base64url_and_short_or_none() {
+        use super::{challenge_of, challenge_text};
+        assert_eq!(challenge_text(" abc-_09= ").as_deref(), Some("abc-_09"));
+        for refused in [
+            "",
+            "=",
+            "a\u{0}b",
+            "a b",
+            "a+b",
+            "a/b",
+            "é",
+            &"a".repeat(129),
+        ] {
+            assert_eq!(challenge_text(refused), None, "{refused:?}");
+        }
+        let data = br#"{"type":"webauthn.get","challenge":"a\u0000b"}"#;
+        assert_eq!(challenge_of(data), None);
+        let data = br#"{"type":"webauthn.get","challenge":"abc"}"#;
+        assert_eq!(challenge_of(data).as_deref(), Some("abc"));
     }
 
     #[test]

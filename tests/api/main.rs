@@ -12,6 +12,7 @@ mod support;
 
 mod activation_links;
 mod audit_a;
+mod audit_b;
 mod cleanup;
 mod cli;
 mod connections;

@@ -300,6 +300,11 @@ async fn trust_device(
     let fingerprint = fingerprint
         .filter(|f| !f.is_empty())
         .ok_or_else(|| ApiError::missing_field("fingerprint"))?;
+    // A fingerprint is hex: one with a control character names no device (and PostgreSQL's
+    // `text` refuses a NUL).
+    if fingerprint.chars().any(char::is_control) {
+        return Err(device_not_found().into());
+    }
     let until = now_ms() + TRUST_TTL_MS;
     let trusted = state
         .store

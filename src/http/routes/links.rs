@@ -350,6 +350,13 @@ impl LinksQuery {
         {
             return Err(invalid_query("text must be at most 200 characters"));
         }
+        // No e-mail or description holds one (and PostgreSQL's `text` refuses a NUL).
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().any(char::is_control))
+        {
+            return Err(invalid_query("text must not contain control characters"));
+        }
         Ok(LinkFilter {
             from,
             to,

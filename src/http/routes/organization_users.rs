@@ -30,6 +30,7 @@ use crate::http::common::fields::{self, NameChange};
 use crate::http::common::rules::{
     last_owner, org_user, require_manager, user_change, user_not_found, Find,
 };
+use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::store::{CreateUserOutcome, NewUser, User, UserChangeOutcome, UserUpdate};
 
@@ -463,6 +464,7 @@ fn user_limit_reached() -> ApiError {
         Unauthorized,
         (status = 403, description = "Insufficient permissions to resend invitations", body = ErrorResponse),
         (status = 404, description = "User not found", body = ErrorResponse),
+        (status = 429, description = "`RATE_LIMITED`: invitations to this user were resent too often (`Retry-After`)", body = ErrorResponse),
         (status = 500, description = "Failed to resend invitation", body = ErrorResponse),
     )
 )]
@@ -481,6 +483,10 @@ async fn resend_org_user_invitation(
             "User is already validated",
         ));
     }
+    // Each resend is an e-mail to an address that did not ask for it, and a row kept: limited
+    // per invited user, whoever asks (as the public resend is per verification).
+    let key = AccountKey::token("invitation", &user.id.to_string());
+    state.throttle.check_account(key)?;
     send_new_verification(&state, Verifying::Invitation, user.id, &user.email, FAILED).await?;
     Ok(Json(MessageResponse::new("Invitation sent successfully")))
 }

@@ -93,6 +93,12 @@ fn website(raw: Option<String>) -> Result<Option<String>, ApiError> {
     {
         return Err(ApiError::invalid_field("companyWebsite is too long"));
     }
+    // As `PUT /organization/{orgId}` refuses for `website`.
+    if website.as_deref().is_some_and(has_refused_chars) {
+        return Err(ApiError::invalid_field(
+            "companyWebsite contains invalid characters",
+        ));
+    }
     Ok(website)
 }
 

@@ -29,6 +29,7 @@ use crate::http::bodies::MessageResponse;
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::{AuthUser, JsonBody};
 use crate::http::common::fields;
+use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::store::{
     Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, Webhook, WebhookCreate, WebhookPatch,
@@ -225,7 +226,13 @@ fn manager(auth: &AuthUser) -> Result<(), ApiError> {
 async fn url(state: &AppState, raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
     let safety = state.webhooks.config.safety;
-    let parsed = safety.check(raw).map_err(|refusal| match refusal {
+    // The URL parser drops tabs and line breaks and percent-encodes other control characters,
+    // so the text stored would not be the address used (and PostgreSQL refuses a NUL).
+    let checked = match raw.chars().any(char::is_control) {
+        true => Err(UrlRefusal::Malformed),
+        false => safety.check(raw),
+    };
+    let parsed = checked.map_err(|refusal| match refusal {
         UrlRefusal::Malformed => ApiError::invalid_field(format!(
             "url must be an absolute https URL of at most {MAX_WEBHOOK_URL_CHARS} characters"
         )),
@@ -609,6 +616,7 @@ async fn rotate_secret(
         Unauthorized,
         (status = 403, description = "Insufficient permissions to manage webhooks", body = ErrorResponse),
         (status = 404, description = "Webhook not found", body = ErrorResponse),
+        (status = 429, description = "`RATE_LIMITED`: test deliveries of this webhook were queued too often (`Retry-After`)", body = ErrorResponse),
         (status = 500, description = "Failed to queue test delivery", body = ErrorResponse),
     )
 )]
@@ -620,6 +628,10 @@ async fn test_webhook(
     manager(&auth)?;
     auth.require_validated()?;
     let id = path.id()?;
+    // Each is a delivery kept and retried for days (test deliveries do not wait behind the
+    // queue's cap of pending deliveries, as events do): limited per webhook.
+    let key = AccountKey::token("webhook-test", &id.to_string());
+    state.throttle.check_account(key)?;
     let delivery = state
         .store
         .queue_test_delivery(auth.user.org_id, id, Uuid::now_v7(), now_ms())

@@ -257,6 +257,10 @@ fn encode_cursor(last: &WorkspaceWithMembers) -> String {
 fn decode_cursor(cursor: &str) -> Option<(String, WorkspaceId)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (id, key) = (text.get(..36)?, text.get(36..)?);
+    // No name key holds a NUL, and PostgreSQL's `text` cannot: a 400, not a failed query.
+    if key.contains('\0') {
+        return None;
+    }
     Some((key.to_owned(), WorkspaceId::parse(id)?))
 }
 

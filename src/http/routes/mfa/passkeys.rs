@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::auth::hash_token;
-use crate::auth::webauthn::{challenge_of, CHALLENGE_TTL_MS};
+use crate::auth::webauthn::{challenge_of, challenge_text, CHALLENGE_TTL_MS};
 use crate::clock::now_ms;
 use crate::domain::{has_refused_chars, MfaMethod, PasskeyId, UserId};
 use crate::http::bodies::constants::SuccessTrue;
@@ -266,15 +266,20 @@ pub(super) async fn register(
     let now = now_ms();
     let credential: Option<RegisterPublicKeyCredential> =
         serde_json::from_value(registration.credential).ok();
-    let challenge = registration
+    // A challenge given that cannot be one of ours names no ceremony: the registration fails
+    // as for an unknown one (not read from the client data instead).
+    let given = registration
         .challenge
-        .map(|c| c.trim().trim_end_matches('=').to_owned())
-        .filter(|c| !c.is_empty())
-        .or_else(|| {
-            let credential = credential.as_ref()?;
-            challenge_of(credential.response.client_data_json.as_slice())
-        })
-        .unwrap_or_default();
+        .as_deref()
+        .map(|c| c.trim().trim_end_matches('='))
+        .filter(|c| !c.is_empty());
+    let challenge = match given {
+        Some(given) => challenge_text(given),
+        None => credential
+            .as_ref()
+            .and_then(|c| challenge_of(c.response.client_data_json.as_slice())),
+    }
+    .unwrap_or_default();
     let ceremony = match (&credential, challenge.is_empty()) {
         (Some(_), false) => state
             .store

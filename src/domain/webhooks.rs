@@ -320,7 +320,9 @@ mod tests {
             "2002:7f00:1::",
             "2001:db8::1",
             "3fff::1",
+            "3fff:fff:ffff::1",
             "2001:2::1",
+            "2001:2:0:ffff::1",
             "fec0::1",
         ];
         for text in forbidden {
@@ -336,6 +338,7 @@ mod tests {
             "::ffff:8.8.8.8",
             "2002:808:808::",
             "2001:3::1",
+            "4000::1",
         ] {
             let ip: IpAddr = text.parse().unwrap();
             assert!(!is_forbidden_ip(ip), "{text}");

@@ -11,12 +11,11 @@
 mod support;
 
 mod activation_links;
-mod audit_a;
-mod audit_b;
 mod cleanup;
 mod cli;
 mod connections;
 mod console;
+mod control_characters;
 mod cors;
 mod deactivate;
 mod devices;

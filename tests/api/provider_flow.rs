@@ -111,6 +111,11 @@ async fn visit(url: &str) -> (StatusCode, String) {
     (response.status(), location)
 }
 
+/// Another browser from now on: the cookies so far are forgotten.
+fn another_browser() {
+    COOKIES.with(|c| c.borrow_mut().clear());
+}
+
 fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
         .unwrap()
@@ -315,6 +320,39 @@ async fn a_made_up_or_another_providers_state_is_refused_and_signs_no_one_in() {
     assert_eq!(mock.token_requests(), 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes", &[]).await, 0);
+}
+
+/// The flow is bound to the browser that began it (RFC 6749 10.12, RFC 9700 4.7.1): a callback
+/// URL opened in another browser signs no one in (no login CSRF).
+#[tokio::test]
+async fn a_callback_url_opened_in_another_browser_signs_no_one_in() {
+    let mock = MockProvider::start().await;
+    let app = flow_app(&mock).await;
+    // Zoe's flow, in her browser, finishes.
+    let code = flow(&app, "google").await.expect("signed in");
+    assert_signed_in_zoe(&complete(&app, &code).await, "zoe@example.com");
+
+    // Mallory begins a flow and signs in at the provider as herself, then has another browser
+    // (Zoe's) open the callback URL: Zoe must not end up signed in to Mallory's account.
+    mock.next_person(json!({
+        "sub": "mallory", "email": "mallory@example.com", "email_verified": true,
+        "name": "Mallory",
+    }));
+    let authorization = start(&app, "google").await;
+    let back = authorize(&authorization, &app.address).await;
+    let codes = app.count("SELECT COUNT(*) FROM oidc_codes", &[]).await;
+    another_browser();
+    assert_eq!(
+        callback(&app, &back).await,
+        Err("SIGN_IN_FLOW_INVALID".into())
+    );
+    let mallory = "SELECT COUNT(*) FROM users WHERE email = 'mallory@example.com'";
+    assert_eq!(app.count(mallory, &[]).await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oidc_codes", &[]).await,
+        codes,
+        "no one-time code for the other browser"
+    );
 }
 
 #[tokio::test]

@@ -402,6 +402,25 @@ async fn tokens_that_prove_nothing_are_refused_and_write_nothing() {
     assert!(!ann.user_id.is_empty());
 }
 
+/// OpenID Connect Core 3.1.3.7 (3, 4): a token whose `aud` names other audiences besides ours
+/// was issued to us only when its `azp` says so.
+#[tokio::test]
+async fn a_token_for_several_audiences_signs_in_only_when_its_azp_is_ours() {
+    let mock = MockProvider::start().await;
+    let app = provider_app(&mock).await;
+    let mut claims = mock.claims("g-multi", "multi@example.com");
+    claims["aud"] = json!([CLIENT_ID, "another-client"]);
+    let answer = google(&app, &mock.sign(TestKey::A, &claims)).await;
+    assert_answer(&answer, StatusCode::UNAUTHORIZED, &invalid_token());
+    assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 0);
+
+    // For us and another audience, issued to us (azp): signs in.
+    claims["azp"] = json!(CLIENT_ID);
+    let answer = google(&app, &mock.sign(TestKey::A, &claims)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users", &[]).await, 1);
+}
+
 #[tokio::test]
 async fn an_unverified_or_unclaimed_email_signs_no_one_up_or_in() {
     let mock = MockProvider::start().await;

@@ -281,3 +281,64 @@ async fn failures_from_many_addresses_reach_the_per_account_ceiling() {
     let other = login_via(&app, "198.51.100.4", "bob@example.com", PASSWORD).await;
     assert_error(&other, 401, "User not found", "USER_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn resending_one_invitation_is_limited_per_invited_user() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let owner = app.register_verified("owner@example.com").await;
+    let body = json!({"email": "vic@example.com", "firstName": "Vic", "lastName": "Tim"});
+    let created = app
+        .post("/organization/users", Some(&owner.access_token), body)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/organization/users/{id}/resend-invitation");
+
+    // Each resend is an e-mail to an address that never asked for one, and a row kept.
+    let sent = json!({"success": true, "message": "Invitation sent successfully"});
+    for _ in 0..2 {
+        let answer = app.post(&path, Some(&owner.access_token), json!({})).await;
+        assert_answer(&answer, StatusCode::OK, &sent);
+    }
+    assert_rate_limited(&app.post(&path, Some(&owner.access_token), json!({})).await);
+    assert_eq!(
+        app.mailer.to("vic@example.com").len(),
+        3,
+        "the invitation and two resends"
+    );
+    let sql = "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1";
+    assert_eq!(app.count(sql, &[&id]).await, 3);
+}
+
+#[tokio::test]
+async fn test_deliveries_are_limited_per_webhook() {
+    let app = spawn_app_with(with_limits(RateLimitConfig {
+        per_account_per_minute: 2,
+        ..RateLimitConfig::OFF
+    }))
+    .await;
+    let owner = app.register_verified("owner@example.com").await;
+    let created = app
+        .post(
+            "/webhooks",
+            Some(&owner.access_token),
+            json!({"url": "https://93.184.215.14/hook"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["webhook"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/webhooks/{id}/test");
+
+    // Each test delivery is kept and retried for 3 days against a receiver that may be down.
+    for _ in 0..2 {
+        let answer = app.post(&path, Some(&owner.access_token), json!({})).await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    }
+    assert_rate_limited(&app.post(&path, Some(&owner.access_token), json!({})).await);
+    let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE type = 'webhook.test'";
+    assert_eq!(app.count(sql, &[]).await, 2);
+}

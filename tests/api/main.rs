@@ -49,6 +49,7 @@ mod openapi;
 mod org_users;
 mod organizations;
 mod overload;
+mod passkey_limit;
 mod passkey_sign_in;
 mod password_change;
 mod password_reset;

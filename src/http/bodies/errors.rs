@@ -63,6 +63,7 @@ pub enum ErrorCode {
     NotFound,
     OrganizationNotFound,
     Overloaded,
+    PasskeyLimitReached,
     PasskeyNotFound,
     PasskeyRegistrationFailed,
     PasswordSelfOnly,

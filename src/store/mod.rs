@@ -92,8 +92,8 @@ pub use webhook_dispatch::{
     ClaimedWebhook, Cursor, NewDelivery, QueuedDelivery, RecordedAttempt, RunEnd, ScannedEvent,
 };
 pub use webhooks::{
-    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, SealedSecrets, Webhook, WebhookCreate,
-    WebhookPatch, ROTATION_OVERLAP_MS, TEST_TYPE,
+    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, SealedSecrets, TestDelivery, Webhook,
+    WebhookCreate, WebhookPatch, ROTATION_OVERLAP_MS, TEST_TYPE,
 };
 pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{

@@ -80,6 +80,7 @@ mod tokens;
 mod user_roles;
 mod webhook_delivery;
 mod webhook_instances;
+mod webhook_test_deliveries;
 mod webhooks;
 mod workspace_faults;
 mod workspace_members;

@@ -96,6 +96,7 @@ pub enum ErrorCode {
     WeakPassword,
     WebhookLimitReached,
     WebhookNotFound,
+    WebhookTestPending,
     WebhookUrlForbidden,
     WorkspaceNameInvalid,
     WorkspaceNameRequired,

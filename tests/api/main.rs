@@ -46,6 +46,7 @@ mod mfa_passkeys;
 mod mfa_races;
 mod official_client;
 mod openapi;
+mod openapi_schema_names;
 mod org_users;
 mod organizations;
 mod overload;

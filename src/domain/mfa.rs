@@ -1,5 +1,10 @@
 //! The second factors a user can enrol (contract sections 8 and 14).
 
+/// The most passkeys a user may keep: each is loaded by every passkey setup, `auth-options`,
+/// `verify-login` and `GET /mfa/passkeys`, so what a user can make the server store and read
+/// is bounded.
+pub const MAX_PASSKEYS_PER_USER: i64 = 20;
+
 /// A method of the second factor, as `mfaType` names it on the wire and `mfa_methods.method`
 /// stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

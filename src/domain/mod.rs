@@ -21,7 +21,7 @@ pub use email::{email_key, Email};
 pub use events::{EventContext, EventKind};
 pub use ids::{DeviceId, Id, OrgId, PasskeyId, SessionId, UserId, WorkspaceId};
 pub use login_method::LoginMethod;
-pub use mfa::MfaMethod;
+pub use mfa::{MfaMethod, MAX_PASSKEYS_PER_USER};
 pub use names::PersonName;
 pub use org_role::OrgRole;
 pub use org_rules::{can_grant, can_manage_user, can_manage_users, check_user_change, RoleDenied};

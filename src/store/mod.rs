@@ -72,9 +72,10 @@ pub use identities::{ProviderSignIn, ProviderSignInOutcome};
 pub use listing::listing_sql;
 pub use mfa::{
     ChallengePurpose, Factor, MailboxProof, MethodChange, MethodState, MfaState, NewEmailCode,
-    NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, PasskeySignIn,
-    PasskeySignInCandidate, PasskeySignInOutcome, ResetOutcome, ResetTarget, StoredPasskey,
-    TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES, LOCKOUT_WINDOW_MS,
+    NewLinkToken, NewPasskey, NewPasskeyChallenge, PasskeyRegistration, PasskeyRemoval,
+    PasskeySignIn, PasskeySignInCandidate, PasskeySignInOutcome, ResetOutcome, ResetTarget,
+    StoredPasskey, TotpSecrets, VerifyOutcome, LOCKOUT_FAILURES, LOCKOUT_USER_FAILURES,
+    LOCKOUT_WINDOW_MS,
 };
 pub use oidc_flows::{NewOidcFlow, SpentOidcFlow};
 pub use organizations::{Organization, OrganizationPatch};
@@ -91,8 +92,8 @@ pub use webhook_dispatch::{
     ClaimedWebhook, Cursor, NewDelivery, QueuedDelivery, RecordedAttempt, RunEnd, ScannedEvent,
 };
 pub use webhooks::{
-    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, SealedSecrets, Webhook, WebhookCreate,
-    WebhookPatch, ROTATION_OVERLAP_MS, TEST_TYPE,
+    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, SealedSecrets, TestDelivery, Webhook,
+    WebhookCreate, WebhookPatch, ROTATION_OVERLAP_MS, TEST_TYPE,
 };
 pub use workspace_members::{AddMemberOutcome, MemberChangeOutcome, NewMember};
 pub use workspaces::{

@@ -190,17 +190,28 @@ impl Store {
         .await
     }
 
-    /// Queues a `webhook.test` delivery at the end of a webhook's queue; None when the
-    /// organization has no such webhook.
+    /// Queues a `webhook.test` delivery at the end of a webhook's queue, unless one is pending
+    /// already (each is retried for days: one at a time keeps what tests can queue bounded);
+    /// None when the organization has no such webhook. Checked under a lock of the webhook's
+    /// row on PostgreSQL, so concurrent tests on any number of instances queue one.
     pub async fn queue_test_delivery(
         &self,
         org_id: OrgId,
         id: Uuid,
         delivery_id: Uuid,
         at: i64,
-    ) -> StoreResult<Option<Delivery>> {
+    ) -> StoreResult<Option<TestDelivery>> {
         self.write(move |tx| {
             Box::pin(async move {
+                let locked = tx
+                    .query_opt_per_dialect(&LOCK_WEBHOOK, args![id, org_id], |_| Ok(()))
+                    .await?;
+                if locked.is_none() {
+                    return Ok(None);
+                }
+                if tx.count(COUNT_PENDING_TESTS, args![id, TEST_TYPE]).await? > 0 {
+                    return Ok(Some(TestDelivery::StillPending));
+                }
                 let Some(seq) = tx
                     .query_opt(TAKE_SEQ, args![id, org_id], |row| {
                         row.get::<i64>("next_seq")
@@ -214,8 +225,10 @@ impl Store {
                     args![delivery_id, id, seq - 1, TEST_TYPE, at],
                 )
                 .await?;
-                tx.query_opt(DELIVERY, args![delivery_id, id], Delivery::from_row)
-                    .await
+                let delivery = tx
+                    .query_opt(DELIVERY, args![delivery_id, id], Delivery::from_row)
+                    .await?;
+                Ok(delivery.map(TestDelivery::Queued))
             })
         })
         .await
@@ -378,6 +391,15 @@ pub enum WebhookCreate {
     Created(Webhook),
     /// The organization has [`MAX_WEBHOOKS_PER_ORG`] webhooks already.
     LimitReached,
+}
+
+/// What `POST /webhooks/{id}/test` led to.
+#[derive(Debug)]
+pub enum TestDelivery {
+    /// A `webhook.test` delivery, queued.
+    Queued(Delivery),
+    /// The webhook has a pending `webhook.test` delivery already: nothing was queued.
+    StillPending,
 }
 
 /// What `PUT /webhooks/{id}` changes; None leaves a field as it is (a description of
@@ -561,6 +583,15 @@ const LOCKED_WEBHOOK: PerDialect = for_update!(concat!(
     webhook_columns!(),
     " FROM webhooks WHERE id = $1 AND org_id = $2"
 ));
+
+/// Serialises the test deliveries of webhook $1 of organization $2 (on SQLite the one writer
+/// already does).
+const LOCK_WEBHOOK: PerDialect =
+    for_update!("SELECT id FROM webhooks WHERE id = $1 AND org_id = $2");
+
+/// The pending deliveries of webhook $1 of type $2 (the test's).
+const COUNT_PENDING_TESTS: &str = "SELECT COUNT(*) AS n FROM webhook_deliveries \
+     WHERE webhook_id = $1 AND status = 0 AND type = $2";
 
 const WEBHOOK_EXISTS: &str = "SELECT COUNT(*) AS n FROM webhooks WHERE id = $1 AND org_id = $2";
 

@@ -121,7 +121,7 @@ async fn options(State(state): State<AppState>) -> Result<Json<SignInOptionsResp
 
 /// `{credential, deviceInfo?}`. Unknown fields are ignored.
 #[derive(Deserialize, ToSchema)]
-struct VerifyBody {
+struct PasskeySignInBody {
     /// What `navigator.credentials.get` answered, in WebAuthn's JSON form
     /// (`PublicKeyCredential.toJSON()`: `id`, `rawId`, `type`, `response.clientDataJSON`,
     /// `response.authenticatorData`, `response.signature`, `response.userHandle`, base64url).
@@ -137,7 +137,7 @@ struct VerifyBody {
     post,
     path = "/auth/passkey/verify",
     tag = "identity",
-    request_body = VerifyBody,
+    request_body = PasskeySignInBody,
     responses(
         (status = 200, description = "Signed in, as `POST /user/login` answers, MFA-verified (never `mfaRequired`)", body = LoginResponse),
         (status = 400, description = "`MISSING_FIELD` (credential), malformed JSON", body = ErrorResponse),
@@ -150,7 +150,7 @@ async fn verify(
     State(state): State<AppState>,
     client: ClientAddr,
     user_agent: UserAgent,
-    JsonBody(body): JsonBody<VerifyBody>,
+    JsonBody(body): JsonBody<PasskeySignInBody>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let credential = body
         .credential

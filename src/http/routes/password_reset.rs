@@ -115,7 +115,7 @@ async fn send_reset(state: AppState, email_key: String) {
 /// The token of the reset e-mail and the new password.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ResetBody {
+struct ResetPasswordBody {
     #[schema(schema_with = schema::non_blank, required = true)]
     token: Option<String>,
     #[schema(schema_with = schema::password, required = true)]
@@ -131,7 +131,7 @@ fn invalid_token() -> ApiError {
     post,
     path = "/user/reset-password",
     tag = "identity",
-    request_body = ResetBody,
+    request_body = ResetPasswordBody,
     responses(
         (status = 200, description = "Password reset successfully", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, `WEAK_PASSWORD`, `INVALID_TOKEN` (invalid or expired reset token), malformed JSON", body = ErrorResponse),
@@ -141,7 +141,7 @@ fn invalid_token() -> ApiError {
 )]
 async fn reset_password(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<ResetBody>,
+    JsonBody(body): JsonBody<ResetPasswordBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const FAILED: &str = "Failed to reset password";
     let token = body

@@ -409,7 +409,7 @@ fn registration_allowed(policy: RegistrationPolicy) -> Result<(), ApiError> {
 
 /// The token of the verification e-mail; an invited user may set their password with it.
 #[derive(Deserialize, ToSchema)]
-struct VerifyBody {
+struct VerifyEmailBody {
     #[schema(schema_with = schema::non_blank, required = true)]
     token: Option<String>,
     /// Sets the account's password (same policy as at registration).
@@ -422,7 +422,7 @@ struct VerifyBody {
     post,
     path = "/user/verify-email",
     tag = "identity",
-    request_body = VerifyBody,
+    request_body = VerifyEmailBody,
     responses(
         (status = 200, description = "Email verified successfully", body = MessageResponse),
         (status = 400, description = "`MISSING_FIELD`, `INVALID_TOKEN` (invalid or expired), `WEAK_PASSWORD`, malformed JSON", body = ErrorResponse),
@@ -432,7 +432,7 @@ struct VerifyBody {
 )]
 async fn verify_email(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<VerifyBody>,
+    JsonBody(body): JsonBody<VerifyEmailBody>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     const FAILED: &str = "Failed to verify email";
     let token = fields::required(&body.token, "token")?.trim();

@@ -32,7 +32,8 @@ use crate::http::common::fields;
 use crate::http::common::throttle::AccountKey;
 use crate::http::AppState;
 use crate::store::{
-    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, Webhook, WebhookCreate, WebhookPatch,
+    Delivery, DeliveryFilter, DeliveryStatus, NewWebhook, TestDelivery, Webhook, WebhookCreate,
+    WebhookPatch,
 };
 use crate::webhooks::signing;
 
@@ -603,7 +604,9 @@ async fn rotate_secret(
 
 /// Queue a `webhook.test` delivery at the end of the webhook's queue (OWNER, ADMINISTRATORS):
 /// `{"type":"webhook.test","timestamp","data":{"webhookId","deliveryId"}}`, its `webhook-id`
-/// the delivery's id.
+/// the delivery's id. One at a time: while a test delivery is pending (queued or waiting for
+/// its next retry) another is refused; `POST /webhooks/{id}/deliveries/{deliveryId}/retry`
+/// tries the pending one now.
 #[utoipa::path(
     post,
     path = "/webhooks/{id}/test",
@@ -616,6 +619,7 @@ async fn rotate_secret(
         Unauthorized,
         (status = 403, description = "Insufficient permissions to manage webhooks", body = ErrorResponse),
         (status = 404, description = "Webhook not found", body = ErrorResponse),
+        (status = 409, description = "`WEBHOOK_TEST_PENDING`: A test delivery of this webhook is still pending (nothing queued)", body = ErrorResponse),
         (status = 429, description = "`RATE_LIMITED`: test deliveries of this webhook were queued too often (`Retry-After`)", body = ErrorResponse),
         (status = 500, description = "Failed to queue test delivery", body = ErrorResponse),
     )
@@ -629,15 +633,25 @@ async fn test_webhook(
     auth.require_validated()?;
     let id = path.id()?;
     // Each is a delivery kept and retried for days (test deliveries do not wait behind the
-    // queue's cap of pending deliveries, as events do): limited per webhook.
+    // queue's cap of pending deliveries, as events do): limited per webhook, and one pending
+    // at a time.
     let key = AccountKey::token("webhook-test", &id.to_string());
     state.throttle.check_account(key)?;
-    let delivery = state
+    let queued = state
         .store
         .queue_test_delivery(auth.user.org_id, id, Uuid::now_v7(), now_ms())
         .await
         .or_500("Failed to queue test delivery")?
         .ok_or_else(webhook_not_found)?;
+    let delivery = match queued {
+        TestDelivery::Queued(delivery) => delivery,
+        TestDelivery::StillPending => {
+            return Err(ApiError::conflict(
+                ErrorCode::WebhookTestPending,
+                "A test delivery of this webhook is still pending",
+            ))
+        }
+    };
     state.webhooks.wake();
     let answer = DeliveryResponse {
         success: SuccessTrue,

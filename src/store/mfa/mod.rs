@@ -33,7 +33,8 @@ pub use login::Factor;
 pub use manage::{MethodChange, ResetOutcome, ResetTarget};
 pub use passkey_sign_in::{PasskeySignIn, PasskeySignInCandidate, PasskeySignInOutcome};
 pub use passkeys::{
-    ChallengePurpose, NewPasskey, NewPasskeyChallenge, PasskeyRemoval, StoredPasskey,
+    ChallengePurpose, NewPasskey, NewPasskeyChallenge, PasskeyRegistration, PasskeyRemoval,
+    StoredPasskey,
 };
 
 /// This many failed verifications of one user from one client address within

@@ -12,7 +12,7 @@ use super::{
     append_mfa_event, end_unverified_sessions, lock_and_read, locked_out, record_failure,
     MailboxProof, NewEmailCode, VerifyOutcome, CLEAR_MFA_FAILURES, ENSURE_PRIMARY, VERIFY_SESSION,
 };
-use crate::domain::{MfaMethod, PasskeyId, SessionId, UserId};
+use crate::domain::{MfaMethod, PasskeyId, SessionId, UserId, MAX_PASSKEYS_PER_USER};
 use crate::store::events::Actor;
 use crate::store::tx::{args, Tx};
 use crate::store::{Store, StoreResult};
@@ -71,6 +71,16 @@ pub struct NewPasskey {
     pub name: String,
     pub counter: i64,
     pub backed_up: bool,
+}
+
+/// What a registration of a passkey led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyRegistration {
+    /// Checked as the other factors are; [`VerifyOutcome::Verified`]: the passkey is stored.
+    Checked(VerifyOutcome),
+    /// The user keeps [`MAX_PASSKEYS_PER_USER`] already: nothing was checked, spent or stored
+    /// (the ceremony stays live, to be answered once one is removed).
+    LimitReached,
 }
 
 /// What removing a passkey led to.
@@ -154,6 +164,10 @@ impl Store {
     /// From a pending session (`mailbox`), under the lockout of `verify-login`, as for TOTP:
     /// refused while locked out, the e-mailed code spent too, and a failure recorded for the
     /// lockout (committed, though the request fails).
+    ///
+    /// A credential for a user who keeps [`MAX_PASSKEYS_PER_USER`] already is refused before
+    /// anything is spent (counted under their MFA lock, so concurrent registrations on any
+    /// number of instances cannot pass the cap together).
     pub async fn complete_passkey_registration(
         &self,
         by: Actor,
@@ -162,19 +176,28 @@ impl Store {
         passkey: Option<NewPasskey>,
         mailbox: Option<MailboxProof>,
         session_expires_at: i64,
-    ) -> StoreResult<VerifyOutcome> {
+    ) -> StoreResult<PasskeyRegistration> {
         self.write(move |tx| {
             Box::pin(async move {
                 let (user_id, now) = (by.user_id, by.at);
+                let checked = |outcome: VerifyOutcome| -> StoreResult<PasskeyRegistration> {
+                    Ok(PasskeyRegistration::Checked(outcome))
+                };
                 let Some(before) = lock_and_read(tx, user_id).await? else {
-                    return Ok(VerifyOutcome::Invalid);
+                    return checked(VerifyOutcome::Invalid);
                 };
                 if let Some(proof) = &mailbox {
                     if let Some(retry_after_ms) =
                         locked_out(tx, user_id, &proof.client, now).await?
                     {
-                        return Ok(VerifyOutcome::Locked { retry_after_ms });
+                        return checked(VerifyOutcome::Locked { retry_after_ms });
                     }
+                }
+                // A credential refused already fails as usual (and counts for a lockout).
+                if passkey.is_some()
+                    && tx.count(COUNT_PASSKEYS, args![user_id]).await? >= MAX_PASSKEYS_PER_USER
+                {
+                    return Ok(PasskeyRegistration::LimitReached);
                 }
                 // The e-mailed code first: a wrong one leaves the ceremony live, to be answered
                 // again with the right code.
@@ -199,7 +222,7 @@ impl Store {
                     if let Some(proof) = &mailbox {
                         record_failure(tx, user_id, &proof.client, now).await?;
                     }
-                    return Ok(VerifyOutcome::Invalid);
+                    return checked(VerifyOutcome::Invalid);
                 };
                 let inserted = tx
                     .execute(
@@ -217,7 +240,7 @@ impl Store {
                     )
                     .await?;
                 if inserted == 0 {
-                    return Ok(VerifyOutcome::Invalid);
+                    return checked(VerifyOutcome::Invalid);
                 }
                 tx.execute(ENABLE_PASSKEY_METHOD, args![user_id, now])
                     .await?;
@@ -233,7 +256,7 @@ impl Store {
                 }
                 end_unverified_sessions(tx, &before, user_id, Some(session_id), now).await?;
                 append_mfa_event(tx, by, user_id, &before, &["mfaPasskeys"]).await?;
-                Ok(VerifyOutcome::Verified)
+                checked(VerifyOutcome::Verified)
             })
         })
         .await
@@ -314,6 +337,8 @@ async fn read_passkeys(tx: &mut Tx<'_>, user_id: UserId) -> StoreResult<Vec<Stor
 }
 
 // ---- SQL ----------------------------------------------------------------------------------------
+
+const COUNT_PASSKEYS: &str = "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1";
 
 const PASSKEYS: &str = "SELECT id, credential_id, passkey, name, counter, backed_up, \
      created_at, last_used_at FROM passkeys WHERE user_id = $1 ORDER BY created_at, id";

@@ -124,6 +124,7 @@ pub(super) enum SetupResponse {
         (status = 400, description = "Invalid MFA type specified; `MISSING_FIELD`; `USER_NOT_VALIDATED`; malformed JSON", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`: MFA is on and this session did not pass it", body = ErrorWithText),
+        (status = 409, description = "`PASSKEY_LIMIT_REACHED` (`PASSKEY`): A user may keep at most 20 passkeys", body = ErrorWithText),
         (status = 429, description = "Too many setups by this user (`Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup failed", body = ErrorWithText),
     )
@@ -215,6 +216,7 @@ pub(super) async fn setup(
         (status = 400, description = "MFA setup verification failed; `PASSKEY`: Passkey registration failed; Invalid MFA type specified; `MISSING_FIELD`; `INVALID_FIELD` (a passkey's name); `USER_NOT_VALIDATED`", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
+        (status = 409, description = "`PASSKEY_LIMIT_REACHED` (`PASSKEY`): A user may keep at most 20 passkeys", body = ErrorWithText),
         (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (a pending session's enrolment counts toward the lockout of `verify-login`; `Retry-After`)", body = ErrorWithText),
         (status = 500, description = "MFA setup verification failed", body = ErrorWithText),
     )

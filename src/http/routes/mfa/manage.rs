@@ -30,7 +30,7 @@ pub(super) struct EnforceBody {
 /// `{resetUserId?, enable?}`.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ResetBody {
+pub(super) struct MfaResetBody {
     /// Another user of the caller's organization (OWNER, ADMINISTRATORS); absent: oneself.
     #[schema(value_type = Option<uuid::Uuid>)]
     reset_user_id: Option<String>,
@@ -194,7 +194,7 @@ pub(super) async fn primary(
     path = "/mfa/reset",
     tag = "mfa",
     security(("bearerAuth" = [])),
-    request_body = ResetBody,
+    request_body = MfaResetBody,
     responses(
         BodyRejected<ErrorWithText>,
         (status = 200, description = "MFA reset successfully", body = MessageResponse),
@@ -208,7 +208,7 @@ pub(super) async fn primary(
 pub(super) async fn reset(
     State(state): State<AppState>,
     caller: Result<AuthUser, ApiError>,
-    body: Result<JsonBody<ResetBody>, ApiError>,
+    body: Result<JsonBody<MfaResetBody>, ApiError>,
 ) -> MfaResult<MessageResponse> {
     const FAILED: &str = "Failed to reset MFA";
     let user_not_found = || ApiError::not_found(ErrorCode::UserNotFound, "User not found");

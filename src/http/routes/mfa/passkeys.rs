@@ -18,7 +18,7 @@ use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCreden
 use crate::auth::hash_token;
 use crate::auth::webauthn::{challenge_of, challenge_text, CHALLENGE_TTL_MS};
 use crate::clock::now_ms;
-use crate::domain::{has_refused_chars, MfaMethod, PasskeyId, UserId};
+use crate::domain::{has_refused_chars, MfaMethod, PasskeyId, UserId, MAX_PASSKEYS_PER_USER};
 use crate::http::bodies::constants::SuccessTrue;
 use crate::http::bodies::errors::{ErrorCode, ErrorWithText};
 use crate::http::bodies::responses::{BodyRejected, Unauthorized};
@@ -30,7 +30,7 @@ use crate::http::AppState;
 use crate::mail::{MfaChange, MFA_SETUP_CODE};
 use crate::store::{
     ChallengePurpose, Factor, MailboxProof, NewEmailCode, NewPasskey, NewPasskeyChallenge,
-    PasskeyRemoval, StoredPasskey, VerifyOutcome,
+    PasskeyRegistration, PasskeyRemoval, StoredPasskey, VerifyOutcome,
 };
 
 use super::{
@@ -48,6 +48,15 @@ fn registration_failed() -> ApiError {
     ApiError::bad_request(
         ErrorCode::PasskeyRegistrationFailed,
         "Passkey registration failed",
+    )
+}
+
+/// A user at [`MAX_PASSKEYS_PER_USER`]: refused by `setup` (the ceremony would be wasted) and by
+/// the registration (counted again there, under the user's lock).
+fn passkey_limit_reached() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::PasskeyLimitReached,
+        format!("A user may keep at most {MAX_PASSKEYS_PER_USER} passkeys"),
     )
 }
 
@@ -112,7 +121,10 @@ async fn passkeys_of(
 pub(super) async fn setup(state: &AppState, caller: &AuthUser) -> MfaResult<PasskeySetupResponse> {
     const FAILED: &str = "MFA setup failed";
     let user = &caller.user;
-    let (_, existing) = passkeys_of(state, user.id, FAILED).await?;
+    let (stored, existing) = passkeys_of(state, user.id, FAILED).await?;
+    if i64::try_from(stored.len()).unwrap_or(i64::MAX) >= MAX_PASSKEYS_PER_USER {
+        return Err(passkey_limit_reached().into());
+    }
     let display_name = format!("{} {}", user.first_name, user.last_name);
     let display_name = match display_name.trim() {
         "" => user.email.as_str(),
@@ -193,6 +205,7 @@ pub(super) struct CompleteRegistrationBody {
         (status = 400, description = "Passkey registration failed (a bad attestation, another origin or rp id, a challenge unknown, spent, expired or of another session, a credential registered already, a wrong `emailCode`); `MISSING_FIELD`; `INVALID_FIELD` (name); `USER_NOT_VALIDATED`", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
+        (status = 409, description = "`PASSKEY_LIMIT_REACHED`: A user may keep at most 20 passkeys (nothing checked or spent: the ceremony stays live)", body = ErrorWithText),
         (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (a pending session's registration counts toward the lockout of `verify-login`; `Retry-After`)", body = ErrorWithText),
         (status = 500, description = "Passkey registration failed", body = ErrorWithText),
     )
@@ -234,6 +247,7 @@ pub(super) async fn complete_registration(
         (status = 400, description = "Passkey registration failed; `MISSING_FIELD`; `INVALID_FIELD` (name); `USER_NOT_VALIDATED`", body = ErrorWithText),
         Unauthorized<ErrorWithText>,
         (status = 403, description = "`MFA_REQUIRED`", body = ErrorWithText),
+        (status = 409, description = "`PASSKEY_LIMIT_REACHED`: A user may keep at most 20 passkeys", body = ErrorWithText),
         (status = 429, description = "`MFA_LOCKED`: Too many failed attempts (`Retry-After`)", body = ErrorWithText),
         (status = 500, description = "Passkey registration failed", body = ErrorWithText),
     )
@@ -338,12 +352,15 @@ pub(super) async fn register(
         .await
         .or_500(FAILED)?;
     match outcome {
-        VerifyOutcome::Verified => {
+        PasskeyRegistration::Checked(VerifyOutcome::Verified) => {
             notify(state, &caller.user.email, MfaChange::PasskeyAdded).await;
             Ok(Json(MessageResponse::new("Passkey registration completed")))
         }
-        VerifyOutcome::Invalid => Err(registration_failed().into()),
-        VerifyOutcome::Locked { retry_after_ms } => Err(locked(retry_after_ms).into()),
+        PasskeyRegistration::Checked(VerifyOutcome::Invalid) => Err(registration_failed().into()),
+        PasskeyRegistration::Checked(VerifyOutcome::Locked { retry_after_ms }) => {
+            Err(locked(retry_after_ms).into())
+        }
+        PasskeyRegistration::LimitReached => Err(passkey_limit_reached().into()),
     }
 }
 

@@ -203,8 +203,9 @@ impl Store {
     ) -> StoreResult<Option<TestDelivery>> {
         self.write(move |tx| {
             Box::pin(async move {
+                // The webhook's row lock serialises its tests (on SQLite the one writer does).
                 let locked = tx
-                    .query_opt_per_dialect(&LOCK_WEBHOOK, args![id, org_id], |_| Ok(()))
+                    .query_opt_per_dialect(&LOCKED_WEBHOOK, args![id, org_id], |_| Ok(()))
                     .await?;
                 if locked.is_none() {
                     return Ok(None);
@@ -583,11 +584,6 @@ const LOCKED_WEBHOOK: PerDialect = for_update!(concat!(
     webhook_columns!(),
     " FROM webhooks WHERE id = $1 AND org_id = $2"
 ));
-
-/// Serialises the test deliveries of webhook $1 of organization $2 (on SQLite the one writer
-/// already does).
-const LOCK_WEBHOOK: PerDialect =
-    for_update!("SELECT id FROM webhooks WHERE id = $1 AND org_id = $2");
 
 /// The pending deliveries of webhook $1 of type $2 (the test's).
 const COUNT_PENDING_TESTS: &str = "SELECT COUNT(*) AS n FROM webhook_deliveries \

@@ -12,6 +12,7 @@ use crate::support::app::{spawn_app, spawn_app_with};
 use crate::support::assertions::{assert_answer, error_body};
 use crate::support::mfa::mfa_error;
 use crate::support::passkey::SoftPasskey;
+use crate::support::receiver::create_webhook;
 use crate::support::signed_in::assert_text_error;
 
 /// A NUL between letters: valid JSON (`\u0000`), valid UTF-8, refused by PostgreSQL's `text`.
@@ -128,18 +129,8 @@ async fn a_webhook_url_holding_a_control_character_is_malformed() {
     }
     app.assert_unchanged(&before).await;
 
-    let created = app
-        .post(
-            "/webhooks",
-            Some(&owner.access_token),
-            json!({"url": "https://93.184.215.14/hook"}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let path = format!(
-        "/webhooks/{}",
-        created.body["webhook"]["id"].as_str().unwrap()
-    );
+    let (webhook, _) = create_webhook(&app, &owner, "https://93.184.215.14/hook", None).await;
+    let path = format!("/webhooks/{}", webhook["id"].as_str().unwrap());
     let url = format!("https://93.184.215.14/{NUL}");
     let answer = app
         .request(

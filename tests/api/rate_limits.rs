@@ -13,6 +13,7 @@ use crate::support::accounts::PASSWORD;
 use crate::support::app::{spawn_app_with, TestApp};
 use crate::support::assertions::{assert_answer, assert_error, error_body, healthy};
 use crate::support::client::Answer;
+use crate::support::receiver::create_webhook;
 
 fn with_limits(limits: RateLimitConfig) -> impl FnOnce(&mut Config) {
     move |config| config.rate_limits = limits
@@ -322,16 +323,8 @@ async fn test_deliveries_are_limited_per_webhook() {
     }))
     .await;
     let owner = app.register_verified("owner@example.com").await;
-    let created = app
-        .post(
-            "/webhooks",
-            Some(&owner.access_token),
-            json!({"url": "https://93.184.215.14/hook"}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.body["webhook"]["id"].as_str().unwrap().to_owned();
-    let path = format!("/webhooks/{id}/test");
+    let (webhook, _) = create_webhook(&app, &owner, "https://93.184.215.14/hook", None).await;
+    let path = format!("/webhooks/{}/test", webhook["id"].as_str().unwrap());
 
     // Each test delivery is kept and retried for 3 days against a receiver that may be down;
     // one may be pending at a time (webhook_test_deliveries), and each try counts.

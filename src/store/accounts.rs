@@ -143,6 +143,10 @@ impl Store {
                 let before = live_user(tx, user_id).await?;
                 tx.execute(VALIDATE_USER, args![user_id, true, now, &new_password_hash])
                     .await?;
+                // The address is proved: the account's other verification e-mails (an earlier
+                // one, before a resend) must not set a password later.
+                tx.execute(sql::SPEND_VERIFICATIONS, args![user_id, now])
+                    .await?;
                 let changes = Changes::default()
                     .field("validated", before.validated, true)
                     .secret("password", new_password_hash.is_some());
@@ -171,6 +175,8 @@ impl Store {
                     return Ok(false);
                 };
                 tx.execute(VALIDATE_BY_EMAIL, args![&email_key, true, now])
+                    .await?;
+                tx.execute(sql::SPEND_VERIFICATIONS, args![before.id, now])
                     .await?;
                 let changes = Changes::default().field("validated", before.validated, true);
                 append_user_updated(tx, &before, before.id, now, changes).await?;

@@ -117,6 +117,8 @@ async fn sign_in_in(
                 .await?;
             tx.execute(sql::REVOKE_USER_SESSIONS, args![user.id, now])
                 .await?;
+            tx.execute(sql::SPEND_VERIFICATIONS, args![user.id, now])
+                .await?;
             changes = changes
                 .field("validated", false, true)
                 .secret("password", true);

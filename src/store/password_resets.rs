@@ -103,6 +103,9 @@ impl Store {
                 .await?;
                 // Older reset e-mails must not reset the new password again.
                 tx.execute(SPEND_RESETS, args![user_id, now]).await?;
+                // Nor may a verification e-mail still waiting: it would set a password too.
+                tx.execute(sql::SPEND_VERIFICATIONS, args![user_id, now])
+                    .await?;
                 // Whoever knew the old password loses access at once.
                 tx.execute(sql::REVOKE_USER_SESSIONS, args![user_id, now])
                     .await?;

@@ -81,6 +81,12 @@ pub(super) const COUNT_LIVE_WORKSPACE: &str =
 pub(super) const REVOKE_USER_SESSIONS: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
 
+/// Spends every unused verification token of user $1 ($2 now): once the address is proved (a
+/// verification, a password reset, a provider's verified e-mail), no other verification e-mail
+/// of the account may be used, as `verify-email` with a password would set a new one.
+pub(super) const SPEND_VERIFICATIONS: &str =
+    "UPDATE email_verifications SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+
 /// Serialises the MFA changes and verifications of user $1 (the lockout count and the checks
 /// before each write hold until commit); on SQLite the one writer already does.
 pub(super) const LOCK_MFA_USER: PerDialect = for_update!("SELECT id FROM users WHERE id = $1");

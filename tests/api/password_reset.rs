@@ -332,6 +332,32 @@ async fn a_reset_validates_an_unverified_account() {
     assert_eq!(app.count(sql, &[&account.user_id]).await, 1);
 }
 
+/// A reset proves the mailbox and validates the account, so the verification e-mail still
+/// waiting in it is spent too: it would otherwise set yet another password (verify-email takes
+/// one) after the reset, for a day.
+#[tokio::test]
+async fn a_reset_spends_the_accounts_verification_tokens() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+    let verification = app.mailer.last_verification_token("ann@example.com");
+    let token = reset_token(&app, "ann@example.com").await;
+    assert_answer(
+        &reset(&app, &token, NEW_PASSWORD).await,
+        StatusCode::OK,
+        &reset_done(),
+    );
+
+    let body = json!({ "token": verification, "password": "Taken789x" });
+    let answer = app.post("/user/verify-email", None, body).await;
+
+    let expected = error_body("Invalid or expired verification token", "INVALID_TOKEN");
+    assert_answer(&answer, StatusCode::BAD_REQUEST, &expected);
+    let login = app.login("ann@example.com", NEW_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let sql = "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1 AND used_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
+}
+
 #[tokio::test]
 async fn a_token_of_an_account_deleted_since_answers_400() {
     let app = spawn_app().await;

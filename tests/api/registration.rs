@@ -374,6 +374,39 @@ async fn a_verification_token_works_only_once() {
     assert_error(&again, 400, INVALID_TOKEN, "INVALID_TOKEN");
 }
 
+/// Checklist "Verification and reset tokens: ... single use": once the address is verified, the
+/// other verification e-mails of the account (an earlier one, before a resend) are spent too, so
+/// an old e-mail cannot set a new password (and end every session) days later.
+#[tokio::test]
+async fn verifying_spends_the_accounts_other_verification_tokens() {
+    let app = spawn_app().await;
+    let account = app.register("ann@example.com").await;
+    let first_token = app.mailer.last_verification_token("ann@example.com");
+    let resent = resend(&app, &account.verification_token_id).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let new_token = app.mailer.last_verification_token("ann@example.com");
+    let verify = verify_with(&app, json!({ "token": new_token })).await;
+    assert_eq!((verify.status, verify.body), (StatusCode::OK, verified()));
+    let login = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+
+    let old = verify_with(
+        &app,
+        json!({ "token": first_token, "password": "Taken789x" }),
+    )
+    .await;
+
+    assert_error(&old, 400, INVALID_TOKEN, "INVALID_TOKEN");
+    let still = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.body);
+    assert_eq!(
+        profile(&app, &login.str("accessToken")).await.status,
+        StatusCode::OK
+    );
+    let sql = "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1 AND used_at IS NULL";
+    assert_eq!(app.count(sql, &[&account.user_id]).await, 0);
+}
+
 #[tokio::test]
 async fn verifying_with_an_unknown_token_answers_400_invalid_token() {
     let app = spawn_app().await;

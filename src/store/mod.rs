@@ -82,7 +82,8 @@ pub use organizations::{Organization, OrganizationPatch};
 pub use password_resets::{NewPasswordReset, ResetRecipient};
 pub use quotas::QuotaUsage;
 pub use sessions::{
-    NewRefreshToken, NewSession, RefreshOutcome, SessionInfo, SessionMfa, SessionUser,
+    NewRefreshToken, NewSession, PasswordSession, RefreshOutcome, SessionInfo, SessionMfa,
+    SessionUser,
 };
 pub use settings::{SettingsOutcome, SettingsOwner};
 pub use system_events::{EventFilter, EventPage, EventReader, SystemEvent};

@@ -14,14 +14,58 @@ use crate::domain::{LoginMethod, SessionId, UserId};
 pub const MAX_PENDING_SESSIONS: i64 = 10;
 
 impl Store {
-    /// Starts a session (login).
-    pub async fn create_session(
+    /// Starts the session of a password login, whose password was checked against
+    /// `password_hash` (read before the slow hash): under the user's MFA lock, the account is
+    /// read again, so that what the hash took its time over cannot have changed unseen. The
+    /// session opens only while the user is live and still has that password, and it waits for
+    /// its second factor (`mfa_pending`, ending at `pending_expires_at` at the latest) exactly
+    /// when MFA is required of the user now: a method switched on, or enforcement started, while the
+    /// password was being hashed counts (contract section 8, "a password alone never opens an
+    /// account that has MFA").
+    pub async fn open_password_session(
         &self,
-        session: NewSession,
+        mut session: NewSession,
         refresh: NewRefreshToken,
-    ) -> StoreResult<()> {
-        self.write(move |tx| Box::pin(async move { insert_session(tx, &session, &refresh).await }))
-            .await
+        password_hash: String,
+        pending_expires_at: i64,
+    ) -> StoreResult<PasswordSession> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                tx.query_opt_per_dialect(&sql::LOCK_MFA_USER, args![session.user_id], |_| Ok(()))
+                    .await?;
+                let account = tx
+                    .query_opt(PASSWORD_LOGIN_ACCOUNT, args![session.user_id], |row| {
+                        Ok((
+                            row.get::<Option<String>>("password_hash")?,
+                            row.get::<Option<i64>>("deleted_at")?,
+                            row.get::<bool>("mfa_required")?,
+                        ))
+                    })
+                    .await?;
+                let Some((current_hash, deleted_at, mfa_required)) = account else {
+                    return Ok(PasswordSession::Inactive);
+                };
+                if deleted_at.is_some() {
+                    return Ok(PasswordSession::Inactive);
+                }
+                if current_hash.as_deref() != Some(password_hash.as_str()) {
+                    return Ok(PasswordSession::PasswordChanged);
+                }
+                // A session's full expiry is its first refresh token's; a pending one ends
+                // sooner.
+                session.mfa_pending = mfa_required;
+                session.expires_at = if mfa_required {
+                    refresh.expires_at.min(pending_expires_at)
+                } else {
+                    refresh.expires_at
+                };
+                insert_session(tx, &session, &refresh).await?;
+                Ok(PasswordSession::Opened {
+                    mfa_pending: session.mfa_pending,
+                })
+            })
+        })
+        .await
     }
 
     /// The user behind a live session (not revoked, not expired, user not deleted), and when
@@ -265,6 +309,18 @@ pub(super) async fn insert_session(
     Ok(())
 }
 
+/// What [`Store::open_password_session`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSession {
+    /// The session is open; `mfa_pending`: it waits for its second factor.
+    Opened { mfa_pending: bool },
+    /// The user was deleted meanwhile: no session.
+    Inactive,
+    /// The password changed meanwhile (a reset, a change): the one presented is no longer the
+    /// account's, so no session.
+    PasswordChanged,
+}
+
 /// The caller of a request, as the session check reads them.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
@@ -347,6 +403,14 @@ pub struct SessionInfo {
 // ---- SQL ----------------------------------------------------------------------------------------
 //
 // The `pub(super)` ones are read by the plan test of the signed-in pages too (`devices`).
+
+/// What a password login checks again when it opens its session: user $1's password hash,
+/// whether they are deleted, and whether MFA is required of them now.
+const PASSWORD_LOGIN_ACCOUNT: &str = concat!(
+    "SELECT u.password_hash, u.deleted_at, ",
+    mfa_required!(),
+    " AS mfa_required FROM users u WHERE u.id = $1"
+);
 
 /// Binds: id, user_id, created_at, expires_at, device_id, ip_address, mfa_pending (whether the
 /// session waits for its second factor), login_method.

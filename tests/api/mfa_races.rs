@@ -145,3 +145,62 @@ async fn twenty_wrong_codes_at_once_are_evaluated_at_most_as_often_as_the_lockou
     let recorded = app.count(failures, &[&owner.user_id]).await;
     assert_eq!(recorded, LOCKOUT_FAILURES);
 }
+
+/// A password login that overlaps the user's first MFA method being switched on must not come
+/// out with a full session: whether MFA is required is read in the transaction that opens the
+/// session (under the user's MFA lock), not before the password's slow hash. The hash queue is
+/// filled first (one hashing thread, a few unknown e-mails, which cost one hash each), so the
+/// login has read the account long before its own hash runs, and the enrolment commits in
+/// between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_login_overlapping_the_first_mfa_method_switched_on_stays_pending() {
+    use std::time::Duration;
+
+    use crate::support::accounts::PASSWORD;
+    use crate::support::app::spawn_app_with;
+    use crate::support::mfa::SETUP_CODE_SUBJECT;
+
+    let app = spawn_app_with(|config| config.password_hash_threads = 1).await;
+    let owner = app.register_verified("owner@example.com").await;
+    let setup = app
+        .mfa_post(
+            "/mfa/setup",
+            &owner.access_token,
+            json!({ "mfaType": "GOOGLE_AUTH" }),
+        )
+        .await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    assert!(app
+        .mailer
+        .to(&owner.email)
+        .iter()
+        .all(|mail| mail.subject != SETUP_CODE_SUBJECT));
+    let secret = setup.body["data"]["secret"].as_str().unwrap().to_owned();
+
+    let queue_filler = futures::future::join_all((0..20).map(|n| {
+        let email = format!("nobody{n}@example.com");
+        let app = &app;
+        async move { app.login(&email, PASSWORD).await }
+    }));
+    let thief = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        app.login(&owner.email, PASSWORD).await
+    };
+    let enrolment = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let body = json!({ "mfaType": "GOOGLE_AUTH", "code": totp(&secret, step_now()) });
+        app.mfa_post("/mfa/verify-setup", &owner.access_token, body)
+            .await
+    };
+    let (_, thief, enrolled) = tokio::join!(queue_filler, thief, enrolment);
+
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    assert_eq!(thief.status, StatusCode::OK, "{}", thief.body);
+    // MFA is on now: the password's session waits for the second factor (or has ended).
+    let token = thief.str("accessToken");
+    let reached = app.get("/workspace", Some(&token)).await;
+    assert_ne!(reached.status, StatusCode::OK, "{}", reached.body);
+    let sql = "SELECT COUNT(*) FROM sessions WHERE id = $1 AND NOT mfa_pending \
+               AND revoked_at IS NULL";
+    assert_eq!(app.count(sql, &[&thief.str("tokenId")]).await, 0);
+}

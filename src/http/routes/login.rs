@@ -17,14 +17,16 @@ use crate::http::bodies::fields as schema;
 use crate::http::bodies::responses::{BodyRejected, CredentialBodyRejected, PasswordBodyRejected};
 use crate::http::bodies::sessions::{LoginResponse, UserSummary};
 use crate::http::bodies::SuccessResponse;
-use crate::http::common::credentials::{self, hashing_failed, TokenSubject};
+use crate::http::common::credentials::{
+    self, hashing_failed, TokenSubject, PENDING_SESSION_TTL_MS,
+};
 use crate::http::common::device::{DeviceInfoField, UserAgent};
 use crate::http::common::error::{ApiError, OrInternal};
 use crate::http::common::extract::JsonBody;
 use crate::http::common::refresh::{refresh_session, RefreshBody, RefreshResponse};
 use crate::http::common::throttle::{AccountKey, ClientAddr};
 use crate::http::AppState;
-use crate::store::Credentials;
+use crate::store::{Credentials, PasswordSession};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -133,17 +135,20 @@ async fn attempt_login(
         return Err(wrong_password());
     }
     let Credentials {
-        user, mfa_required, ..
+        user,
+        mfa_required,
+        password_hash,
     } = credentials;
+    let inactive = || login_failure(ErrorCode::UserInactive, "User account is inactive");
     if user.deleted_at.is_some() {
-        return Err(login_failure(
-            ErrorCode::UserInactive,
-            "User account is inactive",
-        ));
+        return Err(inactive());
     }
 
     let now = now_ms();
     // MFA required: the session is pending until `POST /mfa/verify-login` (contract section 8).
+    // The store decides again, with the account as it is when the session opens: the hash
+    // above took its time, and MFA may have been switched on (or the password changed) since
+    // the account was read.
     let issued = credentials::new_session(
         user.id,
         now,
@@ -152,11 +157,21 @@ async fn attempt_login(
         mfa_required,
         LoginMethod::Local,
     );
-    state
+    let opened = state
         .store
-        .create_session(issued.session, issued.refresh)
+        .open_password_session(
+            issued.session,
+            issued.refresh,
+            password_hash.unwrap_or_default(),
+            now + PENDING_SESSION_TTL_MS,
+        )
         .await
         .or_500(FAILED)?;
+    let mfa_required = match opened {
+        PasswordSession::Opened { mfa_pending } => mfa_pending,
+        PasswordSession::Inactive => return Err(inactive()),
+        PasswordSession::PasswordChanged => return Err(wrong_password()),
+    };
     let subject = TokenSubject::of(&user, &issued.secret);
     let tokens = credentials::issue(state, subject, issued.refresh_plain, now).or_500(FAILED)?;
     Ok(LoginResponse::new(

@@ -183,10 +183,7 @@ async fn open_session(
         session.user_id = user_id;
         session.device = NewDevice::new(user_id, session.device.seen.clone(), sign_in.now);
     }
-    if mfa_required {
-        sign_in.session.mfa_pending = true;
-        sign_in.session.expires_at = sign_in.session.expires_at.min(sign_in.pending_expires_at);
-    }
+    session.decide_mfa(mfa_required, &sign_in.refresh, sign_in.pending_expires_at);
     insert_session(tx, &sign_in.session, &sign_in.refresh).await
 }
 

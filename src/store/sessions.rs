@@ -51,14 +51,7 @@ impl Store {
                 if current_hash.as_deref() != Some(password_hash.as_str()) {
                     return Ok(PasswordSession::PasswordChanged);
                 }
-                // A session's full expiry is its first refresh token's; a pending one ends
-                // sooner.
-                session.mfa_pending = mfa_required;
-                session.expires_at = if mfa_required {
-                    refresh.expires_at.min(pending_expires_at)
-                } else {
-                    refresh.expires_at
-                };
+                session.decide_mfa(mfa_required, &refresh, pending_expires_at);
                 insert_session(tx, &session, &refresh).await?;
                 Ok(PasswordSession::Opened {
                     mfa_pending: session.mfa_pending,
@@ -366,6 +359,25 @@ pub struct NewSession {
     pub mfa_pending: bool,
     /// A password, or which identity provider.
     pub login_method: LoginMethod,
+}
+
+impl NewSession {
+    /// Whether the session waits for its second factor, as decided when it opens (under the
+    /// user's MFA lock): a full session lives as long as its first refresh token, a pending one
+    /// ends at `pending_until` at the latest.
+    pub(super) fn decide_mfa(
+        &mut self,
+        pending: bool,
+        refresh: &NewRefreshToken,
+        pending_until: i64,
+    ) {
+        self.mfa_pending = pending;
+        self.expires_at = if pending {
+            refresh.expires_at.min(pending_until)
+        } else {
+            refresh.expires_at
+        };
+    }
 }
 
 #[derive(Debug, Clone)]
